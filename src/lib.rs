@@ -1,0 +1,14 @@
+//! cargo-winpkg: package Rust crates as Windows deliverables, and check that any PE
+//! file's DLLs will be there on a clean Windows.
+//!
+//! The data flows one way: PE file -> [`pe::Facts`] -> [`classify`] -> [`policy`]
+//! diagnostics -> [`report`] renderers. [`check::check`] runs the whole chain.
+
+pub mod check;
+pub mod classify;
+pub mod cli;
+pub mod pe;
+pub mod policy;
+pub mod report;
+
+pub use check::{CheckOptions, Report, check};

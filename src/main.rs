@@ -1,0 +1,154 @@
+//! `cargo winpkg` / `cargo-winpkg`: argv in, exit code out.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use cargo_winpkg::check::{self, CheckOptions};
+use cargo_winpkg::classify::Release;
+use cargo_winpkg::cli::{CheckArgs, Cli, ColorChoice, Command};
+use cargo_winpkg::policy::{AllowRule, Code, Level, Policy};
+use cargo_winpkg::report::{self, Format};
+
+/// Exit codes: the contract CI relies on.
+const EXIT_FINDINGS: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    // As a cargo subcommand we are run as `cargo-winpkg winpkg ...`; drop that word.
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "winpkg") {
+        args.remove(1);
+    }
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version to stdout with exit 0, usage errors with exit 2.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
+    match cli.command {
+        Command::Check(args) => run_check(args),
+    }
+}
+
+fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+fn policy_from(args: &CheckArgs) -> Result<Policy, String> {
+    let mut policy = Policy {
+        min_windows: args.min_windows.parse::<Release>()?,
+        allow: args
+            .allow
+            .iter()
+            .map(|name| AllowRule {
+                name: name.clone(),
+                reason: None,
+            })
+            .collect(),
+        ..Policy::default()
+    };
+    for (codes, level) in [
+        (&args.deny, Level::Deny),
+        (&args.warn, Level::Warn),
+        (&args.allow_code, Level::Allow),
+    ] {
+        for code in codes {
+            policy.levels.insert(code.parse::<Code>()?, level);
+        }
+    }
+    Ok(policy)
+}
+
+fn run_check(args: CheckArgs) -> ExitCode {
+    let policy = match policy_from(&args) {
+        Ok(p) => p,
+        Err(msg) => return usage_error(msg),
+    };
+    for dir in &args.dll_dirs {
+        if !dir.is_dir() {
+            return usage_error(format!("--dll-dir {}: not a folder", dir.display()));
+        }
+    }
+    let options = CheckOptions {
+        policy,
+        dll_dirs: args.dll_dirs.clone(),
+    };
+    let bar = progress_bar(&args);
+    let result = check::check_with_progress(&args.paths, &options, &|n| {
+        if let Some(bar) = &bar {
+            bar.inc(n as u64);
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let report = match result {
+        Ok(r) => r,
+        Err(errors) => {
+            for e in &errors {
+                match &e.needed_by {
+                    Some(by) => eprintln!("error: {e} (needed by {})", by.display()),
+                    None => eprintln!("error: {e}"),
+                }
+            }
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if let Err(e) = report::write(&report, args.format, color, &mut out)
+        .and_then(|()| out.flush())
+        .context("cannot write the report")
+    {
+        // A closed pipe (`| head`) is not worth a message.
+        if !is_broken_pipe(&e) {
+            eprintln!("error: {e:#}");
+        }
+        return ExitCode::from(EXIT_USAGE);
+    }
+    if report.has_errors() {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// A bar on a terminal when there is enough to wait for; nothing in CI logs.
+fn progress_bar(args: &CheckArgs) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal()
+        || args.format != Format::Human && args.format != Format::Json
+    {
+        return None;
+    }
+    let many = args.paths.len() > 1 || args.paths.iter().any(|p| p.is_dir());
+    if !many {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} checked {pos} files {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
+}

@@ -1,0 +1,223 @@
+//! The human report: per file a header, its problems with their fixes, then its DLLs
+//! grouped by class. Colour only when asked (the CLI asks on a terminal).
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Effects, Style};
+
+use crate::check::{FileReport, ImportReport, Report};
+use crate::classify::Class;
+use crate::policy::{Diagnostic, Severity};
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.on {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+fn severity_style(s: Severity) -> Style {
+    let color = match s {
+        Severity::Error => AnsiColor::Red,
+        Severity::Warning => AnsiColor::Yellow,
+        Severity::Note => AnsiColor::Cyan,
+    };
+    Style::new()
+        .fg_color(Some(color.into()))
+        .effects(Effects::BOLD)
+}
+
+/// Classes in the order the table lists them: what needs attention first.
+const CLASS_ORDER: [Class; 6] = [
+    Class::DebugCrt,
+    Class::VcRedist,
+    Class::MingwRuntime,
+    Class::ThirdParty,
+    Class::ApiSet,
+    Class::System,
+];
+
+pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    let p = Paint { on: color };
+    for file in &report.files {
+        render_file(&p, file, report, out)?;
+    }
+    let general: Vec<&Diagnostic> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.file.is_none())
+        .collect();
+    for d in &general {
+        render_diag(&p, d, "", out)?;
+    }
+    if !general.is_empty() {
+        writeln!(out)?;
+    }
+    let (e, w, n) = (
+        report.count(Severity::Error),
+        report.count(Severity::Warning),
+        report.count(Severity::Note),
+    );
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let summary = format!(
+        "checked {}: {}, {}, {}",
+        plural(report.files.len(), "file"),
+        plural(e, "error"),
+        plural(w, "warning"),
+        plural(n, "note")
+    );
+    let style = if e > 0 {
+        severity_style(Severity::Error)
+    } else {
+        Style::new()
+            .fg_color(Some(AnsiColor::Green.into()))
+            .effects(Effects::BOLD)
+    };
+    writeln!(out, "{}", p.paint(style, &summary))
+}
+
+fn render_diag(p: &Paint, d: &Diagnostic, indent: &str, out: &mut dyn Write) -> io::Result<()> {
+    let head = format!("{}[{}]", d.severity.as_str(), d.code);
+    writeln!(
+        out,
+        "{indent}{}: {}",
+        p.paint(severity_style(d.severity), &head),
+        d.message
+    )?;
+    if let Some(help) = &d.help {
+        let bold = Style::new().effects(Effects::BOLD);
+        writeln!(out, "{indent}  {} {help}", p.paint(bold, "= help:"))?;
+    }
+    Ok(())
+}
+
+fn describe(f: &FileReport) -> String {
+    let mut parts = vec![format!(
+        "{} {} {}",
+        f.machine,
+        f.format,
+        if f.dll { "dll" } else { "exe" }
+    )];
+    parts.push(f.subsystem.to_string());
+    parts.push(format!("subsystem {}", f.subsystem_version));
+    let c = &f.characteristics;
+    let mut flags = Vec::new();
+    for (on, name) in [
+        (c.aslr, "ASLR"),
+        (c.high_entropy_va, "HEVA"),
+        (c.dep, "DEP"),
+        (c.cfg, "CFG"),
+    ] {
+        if on {
+            flags.push(name);
+        }
+    }
+    if !flags.is_empty() {
+        parts.push(flags.join("+"));
+    }
+    parts.push(if f.signed { "signed" } else { "unsigned" }.into());
+    if f.service_dispatcher {
+        parts.push("native service".into());
+    }
+    parts.join(", ")
+}
+
+fn render_file(p: &Paint, f: &FileReport, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let bold = Style::new().effects(Effects::BOLD);
+    writeln!(
+        out,
+        "{}  ({})",
+        p.paint(bold, &f.path.display().to_string()),
+        describe(f)
+    )?;
+    if let Some(by) = &f.needed_by {
+        writeln!(out, "  needed by {}", by.display())?;
+    }
+    for d in report
+        .diagnostics
+        .iter()
+        .filter(|d| d.file.as_ref() == Some(&f.path))
+    {
+        render_diag(p, d, "  ", out)?;
+    }
+    if f.imports.is_empty() {
+        writeln!(out, "  no imports")?;
+        return writeln!(out);
+    }
+    // Merge descriptors that name the same DLL in another case or table.
+    let mut rows: Vec<(Class, Vec<&ImportReport>)> = Vec::new();
+    for imp in &f.imports {
+        match rows
+            .iter_mut()
+            .find(|(_, g)| g[0].dll.eq_ignore_ascii_case(&imp.dll))
+        {
+            Some((_, g)) => g.push(imp),
+            None => rows.push((imp.class, vec![imp])),
+        }
+    }
+    rows.sort_by_key(|(class, _)| CLASS_ORDER.iter().position(|c| c == class));
+    let name_of = |g: &[&ImportReport]| {
+        let mut names: Vec<&str> = Vec::new();
+        for i in g {
+            if !names.contains(&i.dll.as_str()) {
+                names.push(&i.dll);
+            }
+        }
+        let mut s = names.join(", ");
+        if g.iter().all(|i| i.delay) {
+            s.push_str(" (delay)");
+        } else if g.iter().any(|i| i.delay) {
+            s.push_str(" (+delay)");
+        }
+        s
+    };
+    let width = rows
+        .iter()
+        .map(|(_, g)| name_of(g).len())
+        .max()
+        .unwrap_or(0)
+        .max(3);
+    let dim = Style::new().effects(Effects::DIMMED);
+    writeln!(
+        out,
+        "  {}",
+        p.paint(
+            dim,
+            &format!("{:<13}  {:<width$}  {:>5}  WHERE", "CLASS", "DLL", "FUNCS")
+        )
+    )?;
+    for (class, g) in rows {
+        let funcs: usize = g.iter().map(|i| i.functions.len()).sum();
+        let resolved = g.iter().find_map(|i| i.resolved.as_ref());
+        let (where_, style) = if g[0].allowed {
+            ("allowed".to_string(), Style::new())
+        } else if let Some(r) = resolved {
+            (
+                r.display().to_string(),
+                Style::new().fg_color(Some(AnsiColor::Green.into())),
+            )
+        } else if class.must_ship() {
+            ("MISSING".to_string(), severity_style(Severity::Error))
+        } else if let Some(since) = g[0].since {
+            (format!("Windows {since}+"), Style::new())
+        } else {
+            ("Windows".to_string(), Style::new())
+        };
+        writeln!(
+            out,
+            "  {:<13}  {:<width$}  {:>5}  {}",
+            class.as_str(),
+            name_of(&g),
+            funcs,
+            p.paint(style, &where_)
+        )?;
+    }
+    writeln!(out)
+}

@@ -1,0 +1,127 @@
+//! Helpers shared by the integration tests (each test file includes this module).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use assert_cmd::prelude::*;
+use serde_json::Value;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    let p = root().join("fixtures").join(rel);
+    assert!(
+        p.exists(),
+        "fixture {} is missing: run fixtures/make.sh",
+        p.display()
+    );
+    p
+}
+
+pub fn winpkg() -> Command {
+    let mut c = Command::cargo_bin("cargo-winpkg").expect("binary built");
+    c.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
+    c
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+pub fn run<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = winpkg().args(args).output().expect("run cargo-winpkg");
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(
+        !run.stderr.contains("panicked"),
+        "cargo-winpkg panicked:\n{}",
+        run.stderr
+    );
+    run
+}
+
+/// `check --format json` on the given paths plus extra args.
+pub fn check_json(paths: &[&Path], extra: &[&str]) -> (i32, Value) {
+    let mut args: Vec<std::ffi::OsString> = vec!["check".into(), "--format".into(), "json".into()];
+    args.extend(extra.iter().map(Into::into));
+    args.extend(paths.iter().map(|p| p.as_os_str().to_owned()));
+    let r = run(args);
+    let v = r.json();
+    (r.code, v)
+}
+
+pub fn codes(v: &Value) -> Vec<String> {
+    v["diagnostics"]
+        .as_array()
+        .expect("diagnostics array")
+        .iter()
+        .map(|d| d["code"].as_str().expect("code").to_string())
+        .collect()
+}
+
+pub fn diag<'a>(v: &'a Value, code: &str) -> &'a Value {
+    v["diagnostics"]
+        .as_array()
+        .and_then(|a| a.iter().find(|d| d["code"] == code))
+        .unwrap_or_else(|| panic!("no {code} diagnostic in {v:#}"))
+}
+
+/// The imports of the file whose path ends with `name`.
+pub fn imports<'a>(v: &'a Value, name: &str) -> &'a Vec<Value> {
+    file(v, name)["imports"].as_array().expect("imports array")
+}
+
+pub fn file<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["files"]
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|f| f["path"].as_str().is_some_and(|p| p.ends_with(name)))
+        })
+        .unwrap_or_else(|| panic!("no file {name} in report"))
+}
+
+pub fn import<'a>(v: &'a Value, file_name: &str, dll: &str) -> &'a Value {
+    imports(v, file_name)
+        .iter()
+        .find(|i| i["dll"] == dll)
+        .unwrap_or_else(|| panic!("{file_name} has no import {dll}"))
+}
+
+/// Where the mingw toolchain keeps a runtime DLL (asks the compiler driver).
+pub fn mingw_dll_dir(driver: &str, dll: &str) -> PathBuf {
+    let out = Command::new(driver)
+        .arg(format!("-print-file-name={dll}"))
+        .output()
+        .unwrap_or_else(|e| panic!("{driver} must be installed (.ci/run installs mingw-w64): {e}"));
+    let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert!(
+        p.is_absolute() && p.exists(),
+        "{driver} does not know {dll}: {}",
+        p.display()
+    );
+    p.parent().expect("parent").to_path_buf()
+}
