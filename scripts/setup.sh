@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install what cargo-winpkg's example and test suite need on Debian/Ubuntu:
+# the Windows Rust targets, mingw-w64 (to link *-windows-gnu), LLVM/lld/clang (reference
+# PE tools, fixture building) and osslsigncode. Idempotent: installs only what is missing.
+set -euo pipefail
+
+need_apt=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have x86_64-w64-mingw32-gcc || need_apt+=(gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64)
+have x86_64-w64-mingw32-g++ || need_apt+=(g++-mingw-w64-x86-64)
+have i686-w64-mingw32-gcc || need_apt+=(gcc-mingw-w64-i686)
+have i686-w64-mingw32-g++ || need_apt+=(g++-mingw-w64-i686)
+have llvm-readobj || need_apt+=(llvm)
+have llvm-dlltool || need_apt+=(llvm)
+have lld-link || need_apt+=(lld)
+have clang || need_apt+=(clang)
+have osslsigncode || need_apt+=(osslsigncode)
+
+if ((${#need_apt[@]})); then
+    sudo=()
+    if [ "$(id -u)" != 0 ]; then
+        have sudo || { echo "setup: need root (or sudo) to install: ${need_apt[*]}" >&2; exit 1; }
+        sudo=(sudo)
+    fi
+    echo "setup: installing ${need_apt[*]}"
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+        "${need_apt[@]}" >/dev/null
+fi
+
+have rustup || { echo "setup: rustup is required (https://rustup.rs)" >&2; exit 1; }
+installed=$(rustup target list --installed)
+for t in x86_64-pc-windows-gnu i686-pc-windows-gnu; do
+    grep -qx "$t" <<<"$installed" || rustup target add "$t"
+done
+echo "setup: ready"
