@@ -243,6 +243,11 @@ pub fn check_with_progress(
                 };
                 match search.find(&imp.dll, &mut cache) {
                     Found::Nothing => {}
+                    Found::Unreadable(p, msg) => errors.push(InputError {
+                        path: p,
+                        source: PeError::Malformed(msg),
+                        needed_by: Some(facts.path.clone()),
+                    }),
                     Found::Match(p) => resolved = Some(p),
                     Found::WrongMachine(p, machine) => {
                         diagnostics.push(Diagnostic {
@@ -359,6 +364,7 @@ fn display_name(p: &Path) -> String {
 
 enum Found {
     Nothing,
+    Unreadable(PathBuf, String),
     Match(PathBuf),
     WrongMachine(PathBuf, &'static str),
 }
@@ -398,8 +404,8 @@ impl Search<'_> {
                         first_wrong = Some((c, f.machine));
                     }
                 }
-                // An unreadable candidate is skipped, as the loader would skip it.
-                Err(_) => {}
+                // The loader would pick this file and fail on it: so do we.
+                Err(msg) => return Found::Unreadable(c, msg),
             }
         }
         match first_wrong {

@@ -167,14 +167,13 @@ fn a_broken_dll_in_the_closure_is_named_with_its_importer() {
     .unwrap();
     std::fs::write(dir.path().join("thirdparty.dll"), b"MZ broken").unwrap();
     let r = run(["check".as_ref(), dir.path().join("app.exe").as_os_str()]);
-    // The loader skips a DLL it cannot load; so do we, and the DLL is reported missing
-    // (a delay-load, so a warning) rather than silently accepted.
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(
-        r.stdout.contains("warning[delay-load-missing]"),
-        "{}",
-        r.stdout
-    );
+    // The loader would pick this file and fail: an unreadable input, named with the
+    // file that needs it.
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("thirdparty.dll: "), "{}", r.stderr);
+    assert!(r.stderr.contains("truncated DOS header"), "{}", r.stderr);
+    assert!(r.stderr.contains("(needed by "), "{}", r.stderr);
+    assert!(r.stderr.contains("app.exe)"), "{}", r.stderr);
 }
 
 #[test]
