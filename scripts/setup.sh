@@ -30,7 +30,7 @@ fi
 
 have rustup || { echo "setup: rustup is required (https://rustup.rs)" >&2; exit 1; }
 installed=$(rustup target list --installed)
-for t in x86_64-pc-windows-gnu i686-pc-windows-gnu; do
+for t in x86_64-pc-windows-gnu i686-pc-windows-gnu x86_64-pc-windows-msvc; do
     grep -qx "$t" <<<"$installed" || rustup target add "$t"
 done
 echo "setup: ready"

@@ -16,9 +16,114 @@ use crate::report::Format;
 `cargo winpkg check` reads the import tables (normal and delay-load) of any PE file \
 and judges every DLL against what a vanilla Windows has."
 )]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+
+    /// Build, check and package (the default when no subcommand is given).
+    #[command(flatten)]
+    pub build: BuildArgs,
+}
+
+/// `cargo winpkg [OPTIONS]`: cargo's own flags are forwarded to `cargo build`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct BuildArgs {
+    /// Build with the release profile.
+    #[arg(short = 'r', long, help_heading = "Cargo build options")]
+    pub release: bool,
+    /// Build with the given profile.
+    #[arg(
+        long,
+        value_name = "NAME",
+        conflicts_with = "release",
+        help_heading = "Cargo build options"
+    )]
+    pub profile: Option<String>,
+    /// The Windows target triple (default: `target` from the config, else x86_64-pc-windows-msvc).
+    #[arg(long, value_name = "TRIPLE", help_heading = "Cargo build options")]
+    pub target: Option<String>,
+    /// Package(s) to build and package. Repeatable.
+    #[arg(
+        short = 'p',
+        long = "package",
+        value_name = "SPEC",
+        help_heading = "Cargo build options"
+    )]
+    pub packages: Vec<String>,
+    /// The binary to package (default: `bin` from the config, else the only one, else default-run).
+    #[arg(long, value_name = "NAME", help_heading = "Cargo build options")]
+    pub bin: Option<String>,
+    /// Features to activate (space or comma separated). Repeatable.
+    #[arg(
+        short = 'F',
+        long,
+        value_name = "FEATURES",
+        help_heading = "Cargo build options"
+    )]
+    pub features: Vec<String>,
+    /// Activate all features.
+    #[arg(long, help_heading = "Cargo build options")]
+    pub all_features: bool,
+    /// Do not activate the default features.
+    #[arg(long, help_heading = "Cargo build options")]
+    pub no_default_features: bool,
+    /// Path to Cargo.toml.
+    #[arg(long, value_name = "PATH", help_heading = "Cargo build options")]
+    pub manifest_path: Option<PathBuf>,
+    /// Directory for all generated artifacts.
+    #[arg(long, value_name = "DIR", help_heading = "Cargo build options")]
+    pub target_dir: Option<PathBuf>,
+    /// Assert that Cargo.lock will remain unchanged.
+    #[arg(long, help_heading = "Cargo build options")]
+    pub locked: bool,
+    /// Equivalent to --locked and --offline.
+    #[arg(long, help_heading = "Cargo build options")]
+    pub frozen: bool,
+    /// Run without accessing the network.
+    #[arg(long, help_heading = "Cargo build options")]
+    pub offline: bool,
+    /// Override a cargo configuration value (KEY=VALUE or a file). Repeatable.
+    #[arg(
+        long = "config",
+        value_name = "KEY=VALUE",
+        help_heading = "Cargo build options"
+    )]
+    pub config: Vec<String>,
+    /// Use verbose output (-vv very verbose). Forwarded to cargo.
+    #[arg(short = 'v', long, action = clap::ArgAction::Count, help_heading = "Cargo build options")]
+    pub verbose: u8,
+    /// Do not print cargo log messages.
+    #[arg(short = 'q', long, help_heading = "Cargo build options")]
+    pub quiet: bool,
+    /// Coloring: auto, always, never. Forwarded to cargo, and used for the report.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        help_heading = "Cargo build options"
+    )]
+    pub color: ColorChoice,
+
+    /// Do not build: use the executable that is already in the target directory.
+    #[arg(long)]
+    pub no_build: bool,
+    /// Go on to packaging even when the DLL check finds errors.
+    #[arg(long)]
+    pub no_fail: bool,
+    /// How to run the build (default: `builder` from the config, else cargo).
+    #[arg(long, value_enum, value_name = "BUILDER")]
+    pub builder: Option<crate::config::Builder>,
+    /// Output format: human (stage lines and the report) or json (one summary document).
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: BuildFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum BuildFormat {
+    #[default]
+    Human,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -27,8 +132,9 @@ pub enum Command {
     Check(CheckArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum ColorChoice {
+    #[default]
     Auto,
     Always,
     Never,

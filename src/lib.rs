@@ -4,11 +4,15 @@
 //! The data flows one way: PE file -> [`pe::Facts`] -> [`classify`] -> [`policy`]
 //! diagnostics -> [`report`] renderers. [`check::check`] runs the whole chain.
 
+pub mod build;
+pub mod cargo;
 pub mod check;
 pub mod classify;
 pub mod cli;
+pub mod config;
 pub mod pe;
 pub mod policy;
+pub mod preflight;
 pub mod report;
 
 pub use check::{CheckOptions, Report, check};

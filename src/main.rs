@@ -6,9 +6,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
+use cargo_winpkg::build;
 use cargo_winpkg::check::{self, CheckOptions};
 use cargo_winpkg::classify::Release;
-use cargo_winpkg::cli::{CheckArgs, Cli, ColorChoice, Command};
+use cargo_winpkg::cli::{BuildArgs, BuildFormat, CheckArgs, Cli, ColorChoice, Command};
 use cargo_winpkg::policy::{AllowRule, Code, Level, Policy};
 use cargo_winpkg::report::{self, Format};
 
@@ -31,7 +32,45 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Check(args) => run_check(args),
+        Some(Command::Check(args)) => run_check(args),
+        None => run_build(cli.build),
+    }
+}
+
+fn color_on(choice: ColorChoice, terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+fn run_build(args: BuildArgs) -> ExitCode {
+    let color = color_on(args.color, std::io::stderr().is_terminal());
+    match build::run(&args, color) {
+        Ok(summary) => {
+            if args.format == BuildFormat::Json {
+                let stdout = std::io::stdout();
+                let mut out = stdout.lock();
+                let _ = serde_json::to_writer_pretty(&mut out, &summary);
+                let _ = writeln!(out);
+            }
+            if summary.ok || args.no_fail {
+                ExitCode::SUCCESS
+            } else {
+                if !args.quiet {
+                    eprintln!(
+                        "error: the DLL check found errors (see above); fix them, or pass --no-fail to go on anyway"
+                    );
+                }
+                ExitCode::from(EXIT_FINDINGS)
+            }
+        }
+        Err(build::Failure::Cargo(code)) => ExitCode::from(u8::try_from(code).unwrap_or(101)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_USAGE))
+        }
     }
 }
 
@@ -100,13 +139,7 @@ fn run_check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-        }
-    };
+    let color = color_on(args.color, std::io::stdout().is_terminal());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if let Err(e) = report::write(&report, args.format, color, &mut out)

@@ -1,0 +1,339 @@
+//! `cargo winpkg [--release]`: plan from cargo metadata and the config, preflight,
+//! build, check, (package). Each stage prints one line with its elapsed time.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use cargo_metadata::{Metadata, Package};
+use serde::Serialize;
+
+use crate::cargo::{self, BuildPlan, CargoError};
+use crate::check::{self, CheckOptions, Report};
+use crate::cli::{BuildArgs, BuildFormat};
+use crate::config::{self, Builder, Config, ConfigError, Origin};
+use crate::preflight;
+
+/// How a build run ends; main maps it to an exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// Usage or input error: exit code 2.
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// Cargo failed and printed why: exit with its code.
+    #[error("cargo build failed")]
+    Cargo(i32),
+    /// An input PE file could not be read: exit code 2.
+    #[error("{0}")]
+    Input(String),
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Failure::Cargo(code) => *code,
+            _ => 2,
+        }
+    }
+}
+
+/// One package's result, also the JSON summary's entries.
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    pub package: String,
+    pub version: String,
+    pub target: String,
+    pub bin: String,
+    pub exe: PathBuf,
+    pub check: Report,
+}
+
+/// What the whole run did.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub packages: Vec<Outcome>,
+    /// No error-level diagnostic anywhere.
+    pub ok: bool,
+}
+
+/// Stage lines on stderr, in cargo's style: right-aligned verb, then the subject.
+struct Stages {
+    quiet: bool,
+    color: bool,
+}
+
+impl Stages {
+    fn line(&self, verb: &str, text: &str) {
+        if self.quiet {
+            return;
+        }
+        if self.color {
+            let style = anstyle::Style::new()
+                .fg_color(Some(anstyle::AnsiColor::Green.into()))
+                .effects(anstyle::Effects::BOLD);
+            eprintln!(
+                "{}{verb:>12}{} {text}",
+                style.render(),
+                style.render_reset()
+            );
+        } else {
+            eprintln!("{verb:>12} {text}");
+        }
+    }
+}
+
+fn elapsed(start: Instant) -> String {
+    format!("{:.1}s", start.elapsed().as_secs_f64())
+}
+
+/// The packages to build: `-p` picks; else the root package; else (a virtual
+/// manifest) every member with a `[package.metadata.winpkg]` table.
+pub fn select_packages<'m>(
+    meta: &'m Metadata,
+    specs: &[String],
+) -> Result<Vec<&'m Package>, Failure> {
+    let members = meta.workspace_packages();
+    if !specs.is_empty() {
+        let mut out = Vec::new();
+        for spec in specs {
+            let name = spec.split('@').next().unwrap_or(spec);
+            match members.iter().find(|p| p.name.as_str() == name) {
+                Some(p) => out.push(*p),
+                None => {
+                    let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
+                    return Err(Failure::Usage(format!(
+                        "package `{spec}` is not a member of the workspace; the members are: {}",
+                        names.join(", ")
+                    )));
+                }
+            }
+        }
+        return Ok(out);
+    }
+    if let Some(root) = meta.root_package() {
+        return Ok(vec![root]);
+    }
+    let with_table: Vec<&Package> = members
+        .iter()
+        .copied()
+        .filter(|p| p.metadata.get("winpkg").is_some())
+        .collect();
+    if with_table.is_empty() {
+        let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
+        return Err(Failure::Usage(format!(
+            "this is a virtual workspace and no member has a [package.metadata.winpkg] table; pick one with -p ({})",
+            names.join(", ")
+        )));
+    }
+    Ok(with_table)
+}
+
+/// The package's configuration over the workspace defaults.
+pub fn package_config(meta: &Metadata, pkg: &Package) -> Result<Config, ConfigError> {
+    let manifest = pkg.manifest_path.as_std_path();
+    let own = match pkg.metadata.get("winpkg") {
+        Some(v) => config::parse(v, manifest, Origin::Package)?,
+        None => Config::default(),
+    };
+    let ws = match meta.workspace_metadata.get("winpkg") {
+        Some(v) => {
+            let root_manifest = meta.workspace_root.as_std_path().join("Cargo.toml");
+            config::parse(v, &root_manifest, Origin::Workspace)?
+        }
+        None => Config::default(),
+    };
+    Ok(own.merged_over(&ws))
+}
+
+/// Which `[[bin]]` to package: --bin, then `bin`, then the only one, then default-run.
+pub fn select_bin(pkg: &Package, cli: Option<&str>, cfg: Option<&str>) -> Result<String, Failure> {
+    let bins: Vec<&str> = pkg
+        .targets
+        .iter()
+        .filter(|t| t.is_bin())
+        .map(|t| t.name.as_str())
+        .collect();
+    let choices = || {
+        if bins.is_empty() {
+            "it has none".to_string()
+        } else {
+            format!("its binaries are: {}", bins.join(", "))
+        }
+    };
+    let wanted = cli
+        .map(|b| (b, "--bin"))
+        .or(cfg.map(|b| (b, "`bin` in [package.metadata.winpkg]")));
+    if let Some((b, from)) = wanted {
+        if bins.contains(&b) {
+            return Ok(b.to_string());
+        }
+        return Err(Failure::Usage(format!(
+            "{from} names `{b}`, which is not a binary of package `{}`; {}",
+            pkg.name,
+            choices()
+        )));
+    }
+    match bins.as_slice() {
+        [only] => Ok(only.to_string()),
+        [] => Err(Failure::Usage(format!(
+            "package `{}` has no binary target to package",
+            pkg.name
+        ))),
+        _ => match &pkg.default_run {
+            Some(d) => Ok(d.clone()),
+            None => Err(Failure::Usage(format!(
+                "package `{}` has several binaries; choose one with --bin or `bin = \"...\"` in [package.metadata.winpkg] ({})",
+                pkg.name,
+                choices()
+            ))),
+        },
+    }
+}
+
+/// The profile's output folder name, as cargo names it.
+fn profile_dir(args: &BuildArgs) -> String {
+    match args.profile.as_deref() {
+        Some("dev") | Some("test") => "debug".into(),
+        Some("bench") => "release".into(),
+        Some(p) => p.into(),
+        None if args.release => "release".into(),
+        None => "debug".into(),
+    }
+}
+
+/// Run the whole pipeline for every selected package.
+pub fn run(args: &BuildArgs, color: bool) -> Result<Summary, Failure> {
+    let stages = Stages {
+        quiet: args.quiet,
+        color,
+    };
+    let meta = cargo::metadata(args).map_err(|e| Failure::Usage(e.to_string()))?;
+    let packages = select_packages(&meta, &args.packages)?;
+    let mut outcomes = Vec::new();
+    for pkg in packages {
+        outcomes.push(run_package(args, &meta, pkg, &stages, color)?);
+    }
+    let ok = outcomes.iter().all(|o| !o.check.has_errors());
+    Ok(Summary {
+        packages: outcomes,
+        ok,
+    })
+}
+
+fn run_package(
+    args: &BuildArgs,
+    meta: &Metadata,
+    pkg: &Package,
+    stages: &Stages,
+    color: bool,
+) -> Result<Outcome, Failure> {
+    let manifest = pkg.manifest_path.as_std_path();
+    let manifest_dir = manifest.parent().unwrap_or(Path::new("."));
+    let cfg = package_config(meta, pkg)?;
+    let policy = cfg.policy(manifest)?;
+    let target = args
+        .target
+        .clone()
+        .or(cfg.target.clone())
+        .unwrap_or_else(|| config::DEFAULT_TARGET.to_string());
+    let bin = select_bin(pkg, args.bin.as_deref(), cfg.bin.as_deref())?;
+    let builder = args.builder.or(cfg.builder).unwrap_or(Builder::Cargo);
+    let crt_static = cfg.crt_static.unwrap_or(true) && target.ends_with("-windows-msvc");
+
+    let start = Instant::now();
+    let exe = if args.no_build {
+        let target_dir = args
+            .target_dir
+            .clone()
+            .unwrap_or_else(|| meta.target_directory.clone().into_std_path_buf());
+        let exe = target_dir
+            .join(&target)
+            .join(profile_dir(args))
+            .join(format!("{bin}.exe"));
+        if !exe.is_file() {
+            return Err(Failure::Usage(format!(
+                "--no-build: there is no built {} (expected {}); run without --no-build first",
+                bin,
+                exe.display()
+            )));
+        }
+        stages.line("Using", &exe.display().to_string());
+        exe
+    } else {
+        preflight::check(&target, builder, manifest_dir)
+            .map_err(|m| Failure::Usage(format!("cannot build {} for {target}: {m}", pkg.name)))?;
+        stages.line(
+            "Building",
+            &format!(
+                "{} v{} (bin `{bin}`) for {target}, {} profile{}",
+                pkg.name,
+                pkg.version,
+                profile_dir(args),
+                if builder == Builder::Cargo {
+                    String::new()
+                } else {
+                    format!(" via {}", builder.as_str())
+                }
+            ),
+        );
+        let plan = BuildPlan {
+            args,
+            package: &pkg.name,
+            bin: &bin,
+            target: &target,
+            builder,
+            crt_static,
+            manifest,
+        };
+        let exe = cargo::build(&plan).map_err(|e| match e {
+            CargoError::BuildFailed(code) => Failure::Cargo(code),
+            CargoError::Other(m) => Failure::Usage(m),
+        })?;
+        stages.line("Built", &format!("{} in {}", exe.display(), elapsed(start)));
+        exe
+    };
+
+    let start = Instant::now();
+    let options = CheckOptions {
+        policy,
+        dll_dirs: cfg
+            .dll_dirs
+            .iter()
+            .flatten()
+            .map(|d| manifest_dir.join(d))
+            .collect(),
+    };
+    let report = check::check(std::slice::from_ref(&exe), &options).map_err(|errors| {
+        Failure::Input(
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })?;
+    stages.line(
+        "Checked",
+        &format!(
+            "{} file(s): {} error(s), {} warning(s) in {}",
+            report.files.len(),
+            report.count(crate::policy::Severity::Error),
+            report.count(crate::policy::Severity::Warning),
+            elapsed(start)
+        ),
+    );
+    if args.format == BuildFormat::Human {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        let _ = crate::report::write(&report, crate::report::Format::Human, color, &mut out);
+    }
+    Ok(Outcome {
+        package: pkg.name.to_string(),
+        version: pkg.version.to_string(),
+        target,
+        bin,
+        exe,
+        check: report,
+    })
+}

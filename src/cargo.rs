@@ -1,0 +1,251 @@
+//! Talking to cargo: `cargo metadata` for the plan, `$CARGO build` for the artifacts.
+//!
+//! We spawn `$CARGO` (the cargo that ran us, so toolchain overrides hold), never a bare
+//! `cargo`. The build runs with `--message-format=json-render-diagnostics`: cargo renders
+//! compiler diagnostics to stderr itself, exactly as a plain build would, and stdout
+//! carries the JSON messages we take artifact paths from.
+
+use std::ffi::OsString;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use cargo_metadata::{Message, Metadata, MetadataCommand};
+
+use crate::cli::{BuildArgs, ColorChoice};
+use crate::config::Builder;
+
+/// Why the build step did not produce an executable.
+#[derive(Debug, thiserror::Error)]
+pub enum CargoError {
+    /// Cargo (or the compiler) failed: exit with its code. It already said why.
+    #[error("cargo build failed (exit code {0})")]
+    BuildFailed(i32),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The cargo to run: `$CARGO` when cargo started us, else `cargo` from PATH.
+pub fn cargo_program() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
+/// Global flags cargo accepts on every command: the ones `cargo metadata` needs too.
+fn global_flags(args: &BuildArgs) -> Vec<String> {
+    let mut v = Vec::new();
+    if args.locked {
+        v.push("--locked".into());
+    }
+    if args.frozen {
+        v.push("--frozen".into());
+    }
+    if args.offline {
+        v.push("--offline".into());
+    }
+    for c in &args.config {
+        v.push("--config".into());
+        v.push(c.clone());
+    }
+    v
+}
+
+pub fn metadata(args: &BuildArgs) -> Result<Metadata, CargoError> {
+    let mut cmd = MetadataCommand::new();
+    cmd.cargo_path(cargo_program()).no_deps();
+    if let Some(m) = &args.manifest_path {
+        cmd.manifest_path(m);
+    }
+    cmd.other_options(global_flags(args));
+    cmd.exec().map_err(|e| {
+        let msg = match e {
+            cargo_metadata::Error::CargoMetadata { stderr } => stderr.trim().to_string(),
+            other => other.to_string(),
+        };
+        CargoError::Other(format!("cargo metadata failed: {msg}"))
+    })
+}
+
+/// Everything one `cargo build` needs.
+pub struct BuildPlan<'a> {
+    pub args: &'a BuildArgs,
+    pub package: &'a str,
+    pub bin: &'a str,
+    pub target: &'a str,
+    pub builder: Builder,
+    /// Add `-C target-feature=+crt-static` for this target.
+    pub crt_static: bool,
+    pub manifest: &'a Path,
+}
+
+/// How the crt-static flag reaches rustc without clobbering the user's flags.
+///
+/// Cargo takes rustflags from the first of: `CARGO_ENCODED_RUSTFLAGS`, `RUSTFLAGS`,
+/// `[target.<triple>] rustflags`, `[build] rustflags`. If the user set one of the
+/// environment variables we append to it (so it keeps winning). Otherwise we pass
+/// `--config target.<triple>.rustflags=[...]`: config arrays are merged, so the
+/// user's own `[target.<triple>] rustflags` stay in effect alongside ours.
+pub enum CrtStaticVia {
+    EncodedEnv(String),
+    Env(String),
+    Config(String),
+}
+
+pub fn crt_static_via(
+    target: &str,
+    encoded_rustflags: Option<String>,
+    rustflags: Option<String>,
+) -> CrtStaticVia {
+    const FLAG: &str = "target-feature=+crt-static";
+    if let Some(v) = encoded_rustflags {
+        let mut parts: Vec<&str> = v.split('\x1f').filter(|s| !s.is_empty()).collect();
+        parts.extend(["-C", FLAG]);
+        return CrtStaticVia::EncodedEnv(parts.join("\x1f"));
+    }
+    if let Some(v) = rustflags {
+        return CrtStaticVia::Env(format!("{} -C {FLAG}", v.trim()).trim().to_string());
+    }
+    CrtStaticVia::Config(format!("target.{target}.rustflags=[\"-C\", \"{FLAG}\"]"))
+}
+
+/// The command line for the build (without the program), for spawning and for `-v`.
+pub fn build_command(plan: &BuildPlan) -> (OsString, Vec<String>, Vec<(String, String)>) {
+    let a = plan.args;
+    let mut argv: Vec<String> = match plan.builder {
+        Builder::Cargo => vec!["build".into()],
+        Builder::CargoXwin => vec!["xwin".into(), "build".into()],
+        Builder::CargoZigbuild => vec!["zigbuild".into()],
+    };
+    argv.extend([
+        "--message-format=json-render-diagnostics".into(),
+        "--manifest-path".into(),
+        plan.manifest.display().to_string(),
+        "--target".into(),
+        plan.target.into(),
+        "-p".into(),
+        plan.package.into(),
+        "--bin".into(),
+        plan.bin.into(),
+    ]);
+    if a.release {
+        argv.push("--release".into());
+    }
+    if let Some(p) = &a.profile {
+        argv.extend(["--profile".into(), p.clone()]);
+    }
+    for f in &a.features {
+        argv.extend(["--features".into(), f.clone()]);
+    }
+    if a.all_features {
+        argv.push("--all-features".into());
+    }
+    if a.no_default_features {
+        argv.push("--no-default-features".into());
+    }
+    if let Some(d) = &a.target_dir {
+        argv.extend(["--target-dir".into(), d.display().to_string()]);
+    }
+    argv.extend(global_flags(a));
+    for _ in 0..a.verbose {
+        argv.push("-v".into());
+    }
+    if a.quiet {
+        argv.push("-q".into());
+    }
+    argv.push(format!(
+        "--color={}",
+        match a.color {
+            ColorChoice::Auto => "auto",
+            ColorChoice::Always => "always",
+            ColorChoice::Never => "never",
+        }
+    ));
+    let mut env = Vec::new();
+    if plan.crt_static {
+        let encoded = std::env::var("CARGO_ENCODED_RUSTFLAGS").ok();
+        let plain = std::env::var("RUSTFLAGS").ok();
+        match crt_static_via(plan.target, encoded, plain) {
+            CrtStaticVia::EncodedEnv(v) => env.push(("CARGO_ENCODED_RUSTFLAGS".into(), v)),
+            CrtStaticVia::Env(v) => env.push(("RUSTFLAGS".into(), v)),
+            CrtStaticVia::Config(c) => argv.extend(["--config".into(), c]),
+        }
+    }
+    (cargo_program(), argv, env)
+}
+
+/// Run the build; return the executable of `plan.bin`, as cargo reported it.
+pub fn build(plan: &BuildPlan) -> Result<PathBuf, CargoError> {
+    let (program, argv, env) = build_command(plan);
+    if plan.args.verbose > 0 {
+        let envs: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v:?} ")).collect();
+        eprintln!(
+            "     Running `{}{} {}`",
+            envs.concat(),
+            program.to_string_lossy(),
+            argv.join(" ")
+        );
+    }
+    let mut child = Command::new(&program)
+        .args(&argv)
+        .envs(env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| CargoError::Other(format!("cannot run {}: {e}", program.to_string_lossy())))?;
+    let mut exe = None;
+    if let Some(stdout) = child.stdout.take() {
+        for msg in Message::parse_stream(BufReader::new(stdout)) {
+            let Ok(msg) = msg else { continue };
+            match msg {
+                Message::CompilerArtifact(art) => {
+                    let is_our_bin = art.target.is_bin() && art.target.name == plan.bin;
+                    if is_our_bin && let Some(path) = art.executable {
+                        exe = Some(path.into_std_path_buf());
+                    }
+                }
+                // Lines that are not JSON (a build script printing to stdout through
+                // a wrapper) go where the user can see them.
+                Message::TextLine(line) => eprintln!("{line}"),
+                _ => {}
+            }
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| CargoError::Other(format!("waiting for cargo: {e}")))?;
+    if !status.success() {
+        return Err(CargoError::BuildFailed(status.code().unwrap_or(101)));
+    }
+    exe.ok_or_else(|| {
+        CargoError::Other(format!(
+            "cargo finished but reported no executable for bin `{}`",
+            plan.bin
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crt_static_keeps_the_users_flags() {
+        let t = "x86_64-pc-windows-msvc";
+        match crt_static_via(t, None, None) {
+            CrtStaticVia::Config(c) => assert_eq!(
+                c,
+                "target.x86_64-pc-windows-msvc.rustflags=[\"-C\", \"target-feature=+crt-static\"]"
+            ),
+            _ => panic!("expected --config"),
+        }
+        match crt_static_via(t, None, Some("-C opt-level=2 ".into())) {
+            CrtStaticVia::Env(v) => assert_eq!(v, "-C opt-level=2 -C target-feature=+crt-static"),
+            _ => panic!("expected RUSTFLAGS"),
+        }
+        match crt_static_via(t, Some("-Cdebuginfo=1".into()), Some("ignored".into())) {
+            CrtStaticVia::EncodedEnv(v) => {
+                assert_eq!(v, "-Cdebuginfo=1\x1f-C\x1ftarget-feature=+crt-static")
+            }
+            _ => panic!("expected CARGO_ENCODED_RUSTFLAGS"),
+        }
+    }
+}

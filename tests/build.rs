@@ -1,0 +1,408 @@
+//! `cargo winpkg [--release]`: real cross-builds of the fixture crates in
+//! fixtures/crates for x86_64-pc-windows-gnu (mingw-w64 links them), sharing one target
+//! directory so that each crate compiles once per test run.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::Value;
+
+/// The target directory every build test shares.
+fn shared_target() -> PathBuf {
+    root().join("target").join("winpkg-test-crates")
+}
+
+fn manifest(krate: &str) -> PathBuf {
+    fixture(&format!("crates/{krate}/Cargo.toml"))
+}
+
+/// `cargo-winpkg winpkg --manifest-path M --target-dir T --format json ARGS...`
+fn build(manifest: &Path, extra: &[&str]) -> Run {
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "winpkg".into(),
+        "--manifest-path".into(),
+        manifest.into(),
+        "--target-dir".into(),
+        shared_target().into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    args.extend(extra.iter().map(Into::into));
+    run(args)
+}
+
+fn package_names(v: &Value) -> Vec<String> {
+    v["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| p["package"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn exe_of(v: &Value, pkg: &str) -> PathBuf {
+    let p = v["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["package"] == pkg)
+        .unwrap_or_else(|| panic!("no package {pkg} in {v:#}"));
+    PathBuf::from(p["exe"].as_str().unwrap())
+}
+
+fn imported_dlls(v: &Value, pkg: &str) -> Vec<String> {
+    let p = v["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["package"] == pkg)
+        .unwrap();
+    p["check"]["files"][0]["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["dll"].as_str().unwrap().to_ascii_lowercase())
+        .collect()
+}
+
+#[test]
+fn virtual_workspace_builds_members_with_a_table_and_p_selects() {
+    let r = build(&manifest("ws"), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(package_names(&v), ["alpha", "beta"], "gamma has no table");
+    for pkg in ["alpha", "beta"] {
+        let exe = exe_of(&v, pkg);
+        assert!(
+            exe.ends_with(format!("x86_64-pc-windows-gnu/debug/{pkg}.exe")),
+            "{}",
+            exe.display()
+        );
+        let head = std::fs::read(&exe).unwrap();
+        assert!(head.starts_with(b"MZ"), "a real PE file");
+    }
+    assert_eq!(v["ok"], true);
+    // The target came from [workspace.metadata.winpkg].
+    assert_eq!(v["packages"][0]["target"], "x86_64-pc-windows-gnu");
+    // Stage lines go to stderr with their timing.
+    assert!(r.stderr.contains("Building alpha v0.1.0"), "{}", r.stderr);
+    assert!(r.stderr.contains("Checked"), "{}", r.stderr);
+
+    let r = build(&manifest("ws"), &["-p", "beta"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(package_names(&r.json()), ["beta"]);
+
+    let r = build(&manifest("ws"), &["-p", "nope"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("the members are: alpha, beta, gamma"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn workspace_defaults_are_overridden_key_by_key() {
+    // ws sets min-windows = "8" for all; alpha overrides it with "10", beta does not.
+    let v = cargo_winpkg_config("ws/alpha");
+    assert_eq!(v.min_windows.as_deref(), Some("10"));
+    assert_eq!(v.target.as_deref(), Some("x86_64-pc-windows-gnu"));
+    let v = cargo_winpkg_config("ws/beta");
+    assert_eq!(v.min_windows.as_deref(), Some("8"));
+}
+
+fn cargo_winpkg_config(member: &str) -> cargo_winpkg::config::Config {
+    let meta = cargo_metadata::MetadataCommand::new()
+        .manifest_path(manifest("ws"))
+        .no_deps()
+        .exec()
+        .unwrap();
+    let name = member.rsplit('/').next().unwrap();
+    let pkg = meta
+        .packages
+        .iter()
+        .find(|p| p.name.as_str() == name)
+        .unwrap();
+    cargo_winpkg::build::package_config(&meta, pkg).unwrap()
+}
+
+#[test]
+fn features_reach_the_build() {
+    let m = manifest("ws");
+    let r = build(&m, &["-p", "alpha"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!imported_dlls(&r.json(), "alpha").contains(&"user32.dll".to_string()));
+    let r = build(&m, &["-p", "alpha", "--features", "beep", "--release"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert!(
+        imported_dlls(&v, "alpha").contains(&"user32.dll".to_string()),
+        "{v:#}"
+    );
+    assert!(exe_of(&v, "alpha").ends_with("x86_64-pc-windows-gnu/release/alpha.exe"));
+}
+
+#[test]
+fn the_configured_bin_is_packaged_and_bin_overrides_it() {
+    let m = manifest("twobins");
+    let r = build(&m, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(exe_of(&r.json(), "twobins").ends_with("second.exe"));
+    let r = build(&m, &["--bin", "first"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(exe_of(&r.json(), "twobins").ends_with("first.exe"));
+    let r = build(&m, &["--bin", "third"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("its binaries are: first, second"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// A throwaway crate with the given winpkg table and two binaries.
+fn temp_crate(table: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"tmpcrate\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n{table}"
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("src/bin")).unwrap();
+    std::fs::write(dir.path().join("src/bin/one.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(dir.path().join("src/bin/two.rs"), "fn main() {}\n").unwrap();
+    dir
+}
+
+#[test]
+fn two_bins_and_no_choice_lists_the_choices() {
+    let d = temp_crate("[package.metadata.winpkg]\ntarget = \"x86_64-pc-windows-gnu\"\n");
+    let r = build(&d.path().join("Cargo.toml"), &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("several binaries"), "{}", r.stderr);
+    assert!(r.stderr.contains("one, two"), "{}", r.stderr);
+}
+
+#[test]
+fn unknown_keys_name_the_file_line_and_closest_key() {
+    let d = temp_crate(
+        "[package.metadata.winpkg]\ntarget = \"x86_64-pc-windows-gnu\"\ntagret = \"x\"\n",
+    );
+    let r = build(&d.path().join("Cargo.toml"), &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("unknown key `tagret`"), "{}", r.stderr);
+    assert!(r.stderr.contains("Cargo.toml:10"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("package.metadata.winpkg.tagret"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("did you mean `target`?"), "{}", r.stderr);
+
+    let d = temp_crate(
+        "[package.metadata.winpkg]\ntarget = \"x86_64-pc-windows-gnu\"\n\n[package.metadata.winpkg.service]\nname = \"x\"\nstrat = \"auto\"\n",
+    );
+    let r = build(&d.path().join("Cargo.toml"), &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("package.metadata.winpkg.service.strat"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("Cargo.toml:13"), "{}", r.stderr);
+    assert!(r.stderr.contains("did you mean `start`?"), "{}", r.stderr);
+}
+
+#[test]
+fn mistyped_values_say_what_the_key_takes() {
+    let d = temp_crate("[package.metadata.winpkg]\ncrt-static = \"yes\"\n");
+    let r = build(&d.path().join("Cargo.toml"), &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("package.metadata.winpkg.crt-static"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("true or false"), "{}", r.stderr);
+    assert!(r.stderr.contains("Cargo.toml:9"), "{}", r.stderr);
+
+    let d = temp_crate("[package.metadata.winpkg]\nmin-windows = \"9\"\n");
+    let r = build(&d.path().join("Cargo.toml"), &["--bin", "one"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("unknown Windows release `9`"),
+        "{}",
+        r.stderr
+    );
+
+    let d = temp_crate("[package.metadata.winpkg]\ndeny = [\"missing-dlls\"]\n");
+    let r = build(&d.path().join("Cargo.toml"), &["--bin", "one"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("unknown diagnostic code `missing-dlls`"),
+        "{}",
+        r.stderr
+    );
+
+    let d = temp_crate("[package.metadata.winpkg]\nallow = [{ name = \"x.dll\" }]\n");
+    let r = build(&d.path().join("Cargo.toml"), &["--bin", "one"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("allow[0]"), "{}", r.stderr);
+    assert!(r.stderr.contains("reason"), "{}", r.stderr);
+}
+
+#[test]
+fn a_missing_linker_is_named_before_the_build() {
+    // PATH with only the folder of rustc/cargo (rustup's proxies): no mingw-w64.
+    let rustc = cargo_winpkg::preflight::find_program("rustc").expect("rustc on PATH");
+    let bin_dir = rustc.parent().unwrap();
+    assert!(!bin_dir.join("x86_64-w64-mingw32-gcc").exists());
+    let out = winpkg()
+        .args(["winpkg", "--target-dir"])
+        .arg(shared_target())
+        .arg("--manifest-path")
+        .arg(manifest("twobins"))
+        .env("PATH", bin_dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("`x86_64-w64-mingw32-gcc`"), "{stderr}");
+    assert!(
+        stderr.contains("apt-get install gcc-mingw-w64-x86-64"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("Compiling"),
+        "stopped before the build: {stderr}"
+    );
+}
+
+#[test]
+fn a_target_that_is_not_installed_gets_the_rustup_command() {
+    let r = build(
+        &manifest("twobins"),
+        &["--target", "aarch64-pc-windows-gnullvm"],
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("rustup target add aarch64-pc-windows-gnullvm"),
+        "{}",
+        r.stderr
+    );
+    let r = build(
+        &manifest("twobins"),
+        &["--target", "x86_64-unknown-linux-gnu"],
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("not a Windows target"), "{}", r.stderr);
+}
+
+#[test]
+fn msvc_on_linux_points_to_cargo_xwin() {
+    // The msvc std is installed by scripts/setup.sh; linking it needs MSVC's libraries.
+    let r = build(
+        &manifest("twobins"),
+        &["--target", "x86_64-pc-windows-msvc"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("cargo-xwin"), "{}", r.stderr);
+    let r = build(
+        &manifest("twobins"),
+        &[
+            "--target",
+            "x86_64-pc-windows-msvc",
+            "--builder",
+            "cargo-xwin",
+        ],
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("cargo install cargo-xwin"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_compile_error_passes_through_with_cargos_exit_code() {
+    let r = build(&manifest("broken"), &[]);
+    assert_eq!(r.code, 101, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("error[E0308]: mismatched types"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty() || !r.stdout.contains("\"packages\""));
+}
+
+#[test]
+fn check_errors_stop_the_run_unless_no_fail_and_dll_dirs_resolve() {
+    let m = manifest("needsdll");
+    let r = build(&m, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["ok"], false);
+    let diags = &v["packages"][0]["check"]["diagnostics"];
+    assert_eq!(diags[0]["code"], "missing-dll");
+    assert_eq!(diags[0]["dll"], "thirdparty.dll");
+    assert!(r.stderr.contains("--no-fail"), "{}", r.stderr);
+
+    let r = build(&m, &["--no-fail", "--no-build"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Using"),
+        "--no-build used the existing exe: {}",
+        r.stderr
+    );
+
+    // dll-dirs in the config resolves it (a copy of the crate, with the table extended).
+    let d = tempfile::tempdir().unwrap();
+    let src = fixture("crates/needsdll");
+    std::fs::create_dir_all(d.path().join("src")).unwrap();
+    std::fs::create_dir_all(d.path().join("dlls")).unwrap();
+    std::fs::copy(src.join("src/main.rs"), d.path().join("src/main.rs")).unwrap();
+    std::fs::copy(src.join("Cargo.lock"), d.path().join("Cargo.lock")).unwrap();
+    let toml = std::fs::read_to_string(src.join("Cargo.toml")).unwrap() + "dll-dirs = [\"dlls\"]\n";
+    std::fs::write(d.path().join("Cargo.toml"), toml).unwrap();
+    std::fs::copy(
+        fixture("pe/bundle-x64/thirdparty.dll"),
+        d.path().join("dlls/thirdparty.dll"),
+    )
+    .unwrap();
+    let r = build(&d.path().join("Cargo.toml"), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    let imp = v["packages"][0]["check"]["files"][0]["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["dll"] == "thirdparty.dll")
+        .cloned()
+        .unwrap();
+    assert!(
+        imp["resolved"]
+            .as_str()
+            .unwrap()
+            .ends_with("dlls/thirdparty.dll")
+    );
+}
+
+#[test]
+fn no_build_without_an_exe_says_what_to_do() {
+    let d = temp_crate(
+        "[package.metadata.winpkg]\ntarget = \"x86_64-pc-windows-gnu\"\nbin = \"one\"\n",
+    );
+    let r = build(&d.path().join("Cargo.toml"), &["--no-build"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("run without --no-build first"),
+        "{}",
+        r.stderr
+    );
+}
