@@ -12,6 +12,7 @@ use crate::check::{self, CheckOptions, Report};
 use crate::cli::{BuildArgs, BuildFormat};
 use crate::config::{self, Builder, Config, ConfigError, Origin};
 use crate::preflight;
+use crate::{bundle, service};
 
 /// How a build run ends; main maps it to an exit code.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,9 @@ pub enum Failure {
     /// An input PE file could not be read: exit code 2.
     #[error("{0}")]
     Input(String),
+    /// The package could not be written.
+    #[error("{0}")]
+    Package(#[from] crate::package::PackageError),
 }
 
 impl Failure {
@@ -46,7 +50,23 @@ pub struct Outcome {
     pub target: String,
     pub bin: String,
     pub exe: PathBuf,
+    /// The DLL check of the exe (and the DLLs it resolved to).
     pub check: Report,
+    /// The zip, when one was written.
+    pub archive: Option<PackageOutcome>,
+    /// The check of everything the zip ships, staged as it will be extracted.
+    pub bundle_check: Option<Report>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PackageOutcome {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+    /// Every entry of the zip, sorted.
+    pub files: Vec<String>,
+    /// The service mode, when the package installs a service.
+    pub service_mode: Option<crate::service::Mode>,
 }
 
 /// What the whole run did.
@@ -214,7 +234,9 @@ pub fn run(args: &BuildArgs, color: bool) -> Result<Summary, Failure> {
     for pkg in packages {
         outcomes.push(run_package(args, &meta, pkg, &stages, color)?);
     }
-    let ok = outcomes.iter().all(|o| !o.check.has_errors());
+    let ok = outcomes
+        .iter()
+        .all(|o| !o.check.has_errors() && !o.bundle_check.as_ref().is_some_and(Report::has_errors));
     Ok(Summary {
         packages: outcomes,
         ok,
@@ -240,6 +262,12 @@ fn run_package(
     let bin = select_bin(pkg, args.bin.as_deref(), cfg.bin.as_deref())?;
     let builder = args.builder.or(cfg.builder).unwrap_or(Builder::Cargo);
     let crt_static = cfg.crt_static.unwrap_or(true) && target.ends_with("-windows-msvc");
+    let exe_name = format!("{bin}.exe");
+    // Validate the service table before a long build; the mode is settled after it.
+    if let Some(sc) = &cfg.service {
+        service::from_config(sc, &exe_name, true, manifest)?;
+    }
+    let archive = archive_file_name(&cfg, pkg, &target, &bin, manifest)?;
 
     let start = Instant::now();
     let exe = if args.no_build {
@@ -295,14 +323,18 @@ fn run_package(
     };
 
     let start = Instant::now();
+    let mut dll_dirs: Vec<PathBuf> = cfg
+        .dll_dirs
+        .iter()
+        .flatten()
+        .map(|d| manifest_dir.join(d))
+        .collect();
+    if cfg.bundle_mingw_runtime.unwrap_or(true) {
+        dll_dirs.extend(bundle::mingw_runtime_dirs(&target));
+    }
     let options = CheckOptions {
-        policy,
-        dll_dirs: cfg
-            .dll_dirs
-            .iter()
-            .flatten()
-            .map(|d| manifest_dir.join(d))
-            .collect(),
+        policy: policy.clone(),
+        dll_dirs,
     };
     let report = check::check(std::slice::from_ref(&exe), &options).map_err(|errors| {
         Failure::Input(
@@ -324,16 +356,208 @@ fn run_package(
         ),
     );
     if args.format == BuildFormat::Human {
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
-        let _ = crate::report::write(&report, crate::report::Format::Human, color, &mut out);
+        print_report(&report, color);
     }
-    Ok(Outcome {
+    let mut outcome = Outcome {
         package: pkg.name.to_string(),
         version: pkg.version.to_string(),
-        target,
+        target: target.clone(),
         bin,
-        exe,
+        exe: exe.clone(),
         check: report,
-    })
+        archive: None,
+        bundle_check: None,
+    };
+    if outcome.check.has_errors() && !args.no_fail {
+        return Ok(outcome); // stop before packaging; main reports exit code 1
+    }
+
+    // Package.
+    let start = Instant::now();
+    let dispatcher = outcome
+        .check
+        .files
+        .first()
+        .is_some_and(|f| f.service_dispatcher);
+    let (service, advice) = match &cfg.service {
+        Some(sc) => {
+            let (svc, advice) = service::from_config(sc, &exe_name, dispatcher, manifest)?;
+            (Some(svc), advice)
+        }
+        None => (None, Vec::new()),
+    };
+    for a in &advice {
+        eprintln!(
+            "warning: [package.metadata.winpkg.service] {}: {}",
+            a.key, a.message
+        );
+    }
+    let mut dlls = bundle::resolved_dlls(&outcome.check, &exe);
+    let globs = cfg.bundle_dlls.clone().unwrap_or_default();
+    dlls.extend(
+        bundle::expand_globs(manifest_dir, &globs)
+            .map_err(|m| Failure::Usage(format!("bundle-dlls: {m}")))?,
+    );
+    let target_dir = args
+        .target_dir
+        .clone()
+        .unwrap_or_else(|| meta.target_directory.clone().into_std_path_buf());
+    let winpkg_dir = target_dir.join("winpkg");
+    let shawl = match &service {
+        Some(svc) if svc.mode == service::Mode::Shawl => {
+            let configured = cfg
+                .service
+                .as_ref()
+                .and_then(|s| s.shawl.as_ref())
+                .map(|p| manifest_dir.join(p));
+            Some(
+                bundle::shawl_exe(&target, configured.as_deref(), &winpkg_dir)
+                    .map_err(Failure::Usage)?,
+            )
+        }
+        _ => None,
+    };
+
+    // Stage the PE files as they will be extracted, and check the bundle as a whole:
+    // only DLLs inside it count.
+    std::fs::create_dir_all(&winpkg_dir)
+        .map_err(|e| Failure::Usage(format!("cannot create {}: {e}", winpkg_dir.display())))?;
+    let stage = tempfile::Builder::new()
+        .prefix(".stage-")
+        .tempdir_in(&winpkg_dir)
+        .map_err(|e| {
+            Failure::Usage(format!(
+                "cannot create a staging folder in {}: {e}",
+                winpkg_dir.display()
+            ))
+        })?;
+    let mut pe_files: Vec<(String, PathBuf)> = vec![(exe_name.clone(), exe.clone())];
+    for d in &dlls {
+        let name = d
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if pe_files.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+            continue;
+        }
+        pe_files.push((name, d.clone()));
+    }
+    if let Some(s) = &shawl {
+        pe_files.push(("shawl.exe".into(), s.clone()));
+    }
+    let mut staged = Vec::new();
+    for (name, src) in &pe_files {
+        let dst = stage.path().join(name);
+        std::fs::copy(src, &dst).map_err(|e| {
+            Failure::Usage(format!(
+                "cannot copy {} to {}: {e}",
+                src.display(),
+                dst.display()
+            ))
+        })?;
+        staged.push(dst);
+    }
+    let bundle_report = check::check(
+        &staged,
+        &CheckOptions {
+            policy,
+            dll_dirs: Vec::new(),
+        },
+    )
+    .map_err(|errors| {
+        Failure::Input(
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })?;
+    let bundle_failed = bundle_report.has_errors();
+    if bundle_failed && args.format == BuildFormat::Human {
+        eprintln!("error: the files to ship do not resolve as a bundle:");
+        print_report(&bundle_report, color);
+    }
+    outcome.bundle_check = Some(bundle_report);
+    if bundle_failed && !args.no_fail {
+        return Ok(outcome);
+    }
+
+    let out_dir = args.output.clone().unwrap_or(winpkg_dir);
+    let dest = out_dir.join(&archive);
+    let pkg_outcome = crate::assemble::write(&crate::assemble::Input {
+        name: pkg.name.as_str(),
+        version: &pkg.version.to_string(),
+        target: &target,
+        manifest_dir,
+        manifest,
+        cfg: &cfg,
+        pe_files: &pe_files,
+        service: service.as_ref(),
+        check: outcome.bundle_check.as_ref().unwrap_or(&outcome.check),
+        root_dir: cfg
+            .root_dir
+            .unwrap_or(false)
+            .then(|| archive.trim_end_matches(".zip").to_string()),
+        dest: &dest,
+    })?;
+    stages.line(
+        "Packaged",
+        &format!(
+            "{} ({} files, {} KiB) in {}",
+            pkg_outcome.path.display(),
+            pkg_outcome.files.len(),
+            pkg_outcome.size.div_ceil(1024),
+            elapsed(start)
+        ),
+    );
+    outcome.archive = Some(pkg_outcome);
+    Ok(outcome)
+}
+
+fn print_report(report: &Report, color: bool) {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let _ = crate::report::write(report, crate::report::Format::Human, color, &mut out);
+}
+
+/// `archive-name` with its placeholders filled in, plus `.zip`.
+fn archive_file_name(
+    cfg: &Config,
+    pkg: &Package,
+    target: &str,
+    bin: &str,
+    manifest: &Path,
+) -> Result<String, Failure> {
+    let template = cfg
+        .archive_name
+        .as_deref()
+        .unwrap_or("{name}-{version}-{target}");
+    let mut name = template
+        .replace("{name}", &pkg.name)
+        .replace("{version}", &pkg.version.to_string())
+        .replace("{target}", target)
+        .replace("{bin}", bin);
+    if let Some(bad) = ["{", "}"].iter().find(|b| name.contains(**b)) {
+        return Err(Failure::Config(ConfigError {
+            manifest: manifest.to_path_buf(),
+            key: "package.metadata.winpkg.archive-name".into(),
+            line: config::find_line(
+                &std::fs::read_to_string(manifest).unwrap_or_default(),
+                "package.metadata.winpkg.archive-name",
+            ),
+            message: format!("`{template}` has an unknown placeholder (`{bad}` left over)"),
+            help: Some("the placeholders are {name}, {version}, {target} and {bin}".into()),
+        }));
+    }
+    if !name.to_ascii_lowercase().ends_with(".zip") {
+        name.push_str(".zip");
+    }
+    if name.contains('/') {
+        return Err(Failure::Usage(format!(
+            "archive-name `{name}` must be a file name, not a path (use --output for the folder)"
+        )));
+    }
+    crate::package::check_name(&name).map_err(|e| Failure::Usage(format!("archive-name: {e}")))?;
+    Ok(name)
 }

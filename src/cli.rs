@@ -108,6 +108,9 @@ pub struct BuildArgs {
     /// Do not build: use the executable that is already in the target directory.
     #[arg(long)]
     pub no_build: bool,
+    /// Write the zip into this folder (default: <target-dir>/winpkg).
+    #[arg(long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
     /// Go on to packaging even when the DLL check finds errors.
     #[arg(long)]
     pub no_fail: bool,

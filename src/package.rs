@@ -1,0 +1,340 @@
+//! The deliverable: a reproducible, atomically written zip.
+//!
+//! Entries are sorted, use `/`, carry a fixed timestamp (`SOURCE_DATE_EPOCH` when set,
+//! else 1980-01-01) and fixed permissions, and are deflated with a fixed level, so the
+//! same inputs give the same bytes. The zip is written to a temporary file beside its
+//! final name and renamed into place: an interrupted run leaves the previous package
+//! untouched and never a partial one under the final name.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Seek, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use zip::write::SimpleFileOptions;
+
+/// Where a file of the package comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    File(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+/// Files by their path inside the package (relative, `/`-separated).
+pub type Contents = BTreeMap<String, Source>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("`{name}` cannot be extracted on Windows: {why}")]
+    BadName { name: String, why: String },
+    #[error("`{a}` and `{b}` differ only in case: Windows would extract one over the other")]
+    CaseClash { a: String, b: String },
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("zip error writing {}: {source}", path.display())]
+    Zip {
+        path: PathBuf,
+        source: zip::result::ZipError,
+    },
+}
+
+const RESERVED: &[&str] = &[
+    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
+    "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9", "CONIN$",
+    "CONOUT$",
+];
+
+/// Can Windows extract an entry of this name? Checks every path component.
+pub fn check_name(name: &str) -> Result<(), PackageError> {
+    let bad = |why: &str| {
+        Err(PackageError::BadName {
+            name: name.to_string(),
+            why: why.to_string(),
+        })
+    };
+    if name.is_empty() {
+        return bad("the name is empty");
+    }
+    if name.starts_with('/') || name.contains('\\') || name.chars().nth(1) == Some(':') {
+        return bad("paths inside a package must be relative and use `/`");
+    }
+    for part in name.split('/') {
+        if part.is_empty() || part == "." || part == ".." {
+            return bad("empty, `.` and `..` path components are not allowed");
+        }
+        if part.ends_with('.') || part.ends_with(' ') {
+            return bad("a name cannot end with a dot or a space on Windows");
+        }
+        if let Some(c) = part
+            .chars()
+            .find(|c| "<>:\"|?*".contains(*c) || (*c as u32) < 32)
+        {
+            return bad(&format!(
+                "`{}` is not allowed in Windows file names",
+                c.escape_default()
+            ));
+        }
+        let stem = part.split('.').next().unwrap_or(part).trim_end();
+        if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(stem)) {
+            return bad(&format!("`{stem}` is a reserved device name on Windows"));
+        }
+    }
+    Ok(())
+}
+
+/// Reject names Windows cannot hold, and names (or folders) that collide
+/// case-insensitively.
+pub fn check_names<'a>(names: impl Iterator<Item = &'a String>) -> Result<(), PackageError> {
+    // Every path prefix (folders and the full name), by its lower-case form.
+    let mut seen: BTreeMap<String, (String, &String)> = BTreeMap::new();
+    for n in names {
+        check_name(n)?;
+        let mut prefix = String::new();
+        for part in n.split('/') {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(part);
+            let is_full = prefix.len() == n.len();
+            match seen.get(&prefix.to_lowercase()) {
+                Some((spelled, other)) if *spelled != prefix || is_full => {
+                    return Err(PackageError::CaseClash {
+                        a: (*other).clone(),
+                        b: n.clone(),
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(prefix.to_lowercase(), (prefix.clone(), n));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The zip timestamp: `SOURCE_DATE_EPOCH` (seconds since 1970, UTC) when given and
+/// valid, else 1980-01-01 00:00:00, the earliest a zip can hold.
+pub fn timestamp(source_date_epoch: Option<&str>) -> zip::DateTime {
+    let fallback = zip::DateTime::default();
+    let Some(secs) = source_date_epoch.and_then(|s| s.trim().parse::<i64>().ok()) else {
+        return fallback;
+    };
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let (Ok(y), Ok(m), Ok(d)) = (u16::try_from(y), u8::try_from(m), u8::try_from(d)) else {
+        return fallback;
+    };
+    zip::DateTime::from_date_and_time(
+        y.clamp(1980, 2107),
+        m,
+        d,
+        (rem / 3600) as u8,
+        ((rem % 3600) / 60) as u8,
+        (rem % 60) as u8,
+    )
+    .unwrap_or(fallback)
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn read_source(src: &Source) -> Result<Vec<u8>, PackageError> {
+    match src {
+        Source::Bytes(b) => Ok(b.clone()),
+        Source::File(p) => std::fs::read(p).map_err(|source| PackageError::Read {
+            path: p.clone(),
+            source,
+        }),
+    }
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    let digest = Sha256::digest(data);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `SHA256SUMS` in the format `sha256sum -c` reads, for every entry given.
+pub fn sha256sums(files: &BTreeMap<String, Vec<u8>>) -> String {
+    files
+        .iter()
+        .map(|(name, data)| format!("{}  {name}\n", sha256_hex(data)))
+        .collect()
+}
+
+/// Read every source (so nothing is half-written if one is missing).
+pub fn load(contents: &Contents) -> Result<BTreeMap<String, Vec<u8>>, PackageError> {
+    check_names(contents.keys())?;
+    contents
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), read_source(v)?)))
+        .collect()
+}
+
+/// Write `files` as a zip at `dest`, atomically. `executable` entries get mode 0755.
+pub fn write_zip(
+    dest: &Path,
+    files: &BTreeMap<String, Vec<u8>>,
+    mtime: zip::DateTime,
+    executable: &dyn Fn(&str) -> bool,
+) -> Result<(), PackageError> {
+    check_names(files.keys())?;
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|source| PackageError::Write {
+        path: dir.clone(),
+        source,
+    })?;
+    let file_name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "package.zip".into());
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = write_zip_to(&tmp, files, mtime, executable).and_then(|()| {
+        std::fs::rename(&tmp, dest).map_err(|source| PackageError::Write {
+            path: dest.to_path_buf(),
+            source,
+        })
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_zip_to(
+    tmp: &Path,
+    files: &BTreeMap<String, Vec<u8>>,
+    mtime: zip::DateTime,
+    executable: &dyn Fn(&str) -> bool,
+) -> Result<(), PackageError> {
+    let werr = |source: std::io::Error| PackageError::Write {
+        path: tmp.to_path_buf(),
+        source,
+    };
+    let zerr = |source: zip::result::ZipError| PackageError::Zip {
+        path: tmp.to_path_buf(),
+        source,
+    };
+    let file = File::create(tmp).map_err(werr)?;
+    let mut zip = zip::ZipWriter::new(file);
+    let base = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(6))
+        .last_modified_time(mtime);
+    // Directory entries first (sorted), so every extractor creates folders.
+    let mut dirs: Vec<String> = Vec::new();
+    for name in files.keys() {
+        let mut acc = String::new();
+        let parts: Vec<&str> = name.split('/').collect();
+        for part in &parts[..parts.len() - 1] {
+            acc.push_str(part);
+            acc.push('/');
+            if !dirs.contains(&acc) {
+                dirs.push(acc.clone());
+            }
+        }
+    }
+    dirs.sort();
+    for d in &dirs {
+        zip.add_directory(d.as_str(), base.unix_permissions(0o755))
+            .map_err(zerr)?;
+    }
+    for (name, data) in files {
+        let mode = if executable(name) { 0o755 } else { 0o644 };
+        zip.start_file(name.as_str(), base.unix_permissions(mode))
+            .map_err(zerr)?;
+        zip.write_all(data).map_err(werr)?;
+    }
+    let mut file = zip.finish().map_err(zerr)?;
+    file.flush().map_err(werr)?;
+    file.seek(std::io::SeekFrom::Start(0)).map_err(werr)?;
+    file.sync_all().map_err(werr)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_names() {
+        for ok in [
+            "a.exe",
+            "conf/app.toml",
+            "CONFIG.txt",
+            "con-fig.txt",
+            "é中.txt",
+        ] {
+            assert!(check_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "CON",
+            "con.txt",
+            "dir/NUL.dll",
+            "COM1.log",
+            "a.",
+            "a ",
+            "a:b",
+            "a<b",
+            "a|b",
+            "a?b",
+            "a*b",
+            "a\"b",
+            "/abs",
+            "../up",
+            "a/../b",
+            "C:x",
+            "a\\b",
+            "",
+            "a//b",
+        ] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+        let names = ["README.md".to_string(), "readme.md".to_string()];
+        assert!(matches!(
+            check_names(names.iter()),
+            Err(PackageError::CaseClash { .. })
+        ));
+        let names = ["Conf/a".to_string(), "conf/b".to_string()];
+        assert!(matches!(
+            check_names(names.iter()),
+            Err(PackageError::CaseClash { .. })
+        ));
+        let names = ["conf/a".to_string(), "conf/b".to_string()];
+        assert!(check_names(names.iter()).is_ok());
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(timestamp(None), zip::DateTime::default());
+        let t = timestamp(Some("1700000000")); // 2023-11-14 22:13:20 UTC
+        assert_eq!((t.year(), t.month(), t.day()), (2023, 11, 14));
+        assert_eq!((t.hour(), t.minute(), t.second()), (22, 13, 20));
+        assert_eq!(timestamp(Some("garbage")), zip::DateTime::default());
+        assert_eq!(timestamp(Some("0")).year(), 1980);
+    }
+}
