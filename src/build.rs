@@ -265,7 +265,7 @@ fn run_package(
     let exe_name = format!("{bin}.exe");
     // Validate the service table before a long build; the mode is settled after it.
     if let Some(sc) = &cfg.service {
-        service::from_config(sc, &exe_name, true, manifest)?;
+        service::from_config(sc, &exe_name, None, manifest)?;
     }
     let archive = archive_file_name(&cfg, pkg, &target, &bin, manifest)?;
 
@@ -381,7 +381,7 @@ fn run_package(
         .is_some_and(|f| f.service_dispatcher);
     let (service, advice) = match &cfg.service {
         Some(sc) => {
-            let (svc, advice) = service::from_config(sc, &exe_name, dispatcher, manifest)?;
+            let (svc, advice) = service::from_config(sc, &exe_name, Some(dispatcher), manifest)?;
             (Some(svc), advice)
         }
         None => (None, Vec::new()),

@@ -386,12 +386,13 @@ pub fn install(svc: &Service, package: &str, version: &str) -> Result<String, Un
     if svc.mode == Mode::Native && !svc.env.is_empty() {
         let entries: Vec<String> = svc.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let joined = entries.join("\u{1}");
-        // reg.exe's /s takes the separator between REG_MULTI_SZ strings.
-        let sep = ['|', '#', '~', '`', '^']
+        // reg.exe's /s takes the separator between REG_MULTI_SZ strings. It is written
+        // into the command text, so only characters cmd.exe gives no meaning to.
+        let sep = ['#', '~', '`', '@', '+', '*', '$', '?']
             .into_iter()
             .find(|c| !joined.contains(*c))
             .ok_or(Unrepresentable {
-                reason: "the environment uses every separator reg.exe could take (| # ~ ` ^)",
+                reason: "the environment uses every separator reg.exe could take (# ~ ` @ + * $ ?)",
             })?;
         let data = entries.join(&sep.to_string());
         s.push_str(&line(|v| {

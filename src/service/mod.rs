@@ -254,12 +254,13 @@ pub fn parse_duration_ms(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{text}` is too long a duration"))
 }
 
-/// Validate `[package.metadata.winpkg.service]` for an exe that does (`dispatcher`) or
-/// does not run the service dispatcher.
+/// Validate `[package.metadata.winpkg.service]` for an exe that does (`Some(true)`) or
+/// does not (`Some(false)`) run the service dispatcher; `None` before the exe is built
+/// (every key is checked, the choice of mode is left open).
 pub fn from_config(
     cfg: &ServiceConfig,
     exe: &str,
-    dispatcher: bool,
+    dispatcher: Option<bool>,
     manifest: &Path,
 ) -> Result<(Service, Vec<Advice>), ConfigError> {
     let text = std::fs::read_to_string(manifest).unwrap_or_default();
@@ -434,10 +435,16 @@ pub fn from_config(
             }
         }
     };
+    let shawl_keys = cfg.working_dir.is_some() || stop_timeout_ms.is_some();
     let mode = match cfg.mode.as_deref() {
-        None if dispatcher => Mode::Native,
-        None => Mode::Shawl,
-        Some("native") if !dispatcher => {
+        None => match dispatcher {
+            Some(true) => Mode::Native,
+            Some(false) => Mode::Shawl,
+            // Not built yet: do not reject shawl-only keys for a mode not chosen.
+            None if shawl_keys => Mode::Shawl,
+            None => Mode::Native,
+        },
+        Some("native") if dispatcher == Some(false) => {
             return Err(err(
                 "mode",
                 format!("{NOT_A_SERVICE}: `{exe}` does not run the service dispatcher (it imports no StartServiceCtrlDispatcherW/A), so Windows would stop it with error 1053 (\"the service did not respond to the start or control request in a timely fashion\") 30 seconds after every start"),
@@ -471,9 +478,7 @@ pub fn from_config(
             Some("remove it, or use mode = \"shawl\"".into()),
         ));
     }
-    if mode == Mode::Native && dispatcher {
-        // fine
-    } else if mode == Mode::Shawl && dispatcher {
+    if mode == Mode::Shawl && dispatcher == Some(true) {
         advice.push(Advice {
             key: "mode".into(),
             message: format!(

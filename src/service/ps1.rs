@@ -25,12 +25,12 @@ function Join-Arguments([string[]]$Arguments) {
         [void]$sb.Append('"')
         $backslashes = 0
         foreach ($c in $a.ToCharArray()) {
-            if ($c -eq '\') { $backslashes++; continue }
-            if ($c -eq '"') { [void]$sb.Append('\', 2 * $backslashes + 1); [void]$sb.Append('"') }
-            else { if ($backslashes) { [void]$sb.Append('\', $backslashes) }; [void]$sb.Append($c) }
+            if ($c -eq [char]92) { $backslashes++; continue }
+            if ($c -eq '"') { [void]$sb.Append([char]92, 2 * $backslashes + 1); [void]$sb.Append('"') }
+            else { if ($backslashes) { [void]$sb.Append([char]92, $backslashes) }; [void]$sb.Append($c) }
             $backslashes = 0
         }
-        if ($backslashes) { [void]$sb.Append('\', 2 * $backslashes) }
+        if ($backslashes) { [void]$sb.Append([char]92, 2 * $backslashes) }
         [void]$sb.Append('"')
         $sb.ToString()
     }

@@ -1,0 +1,442 @@
+//! Packaging real cross-built crates and reading the zips back.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::Value;
+
+fn shared_target() -> PathBuf {
+    root().join("target").join("winpkg-test-crates")
+}
+
+/// Run `cargo-winpkg winpkg` on a manifest with the shared target dir, output to `out`.
+fn package(manifest: &Path, out: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Run {
+    let mut cmd = winpkg();
+    cmd.arg("winpkg")
+        .arg("--manifest-path")
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(shared_target())
+        .arg("--output")
+        .arg(out)
+        .args(["--format", "json"])
+        .args(extra)
+        .env_remove("SOURCE_DATE_EPOCH");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().expect("run cargo-winpkg");
+    let r = Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    };
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    r
+}
+
+/// Every entry of a zip, with its bytes and its DOS timestamp.
+fn read_zip(path: &Path) -> BTreeMap<String, (Vec<u8>, zip::DateTime, Option<u32>)> {
+    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut z = zip::ZipArchive::new(f).expect("a valid zip");
+    let mut out = BTreeMap::new();
+    for i in 0..z.len() {
+        let mut e = z.by_index(i).unwrap();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        let t = e.last_modified().unwrap_or_default();
+        let name = e.name().expect("a UTF-8 entry name").to_string();
+        out.insert(name, (data, t, e.unix_mode()));
+    }
+    out
+}
+
+fn zip_path(v: &Value) -> PathBuf {
+    PathBuf::from(
+        v["packages"][0]["archive"]["path"]
+            .as_str()
+            .expect("archive path"),
+    )
+}
+
+fn example() -> PathBuf {
+    root().join("examples/hello-service/Cargo.toml")
+}
+
+#[test]
+fn example_service_package_reads_back_and_is_reproducible() {
+    let out1 = tempfile::tempdir().unwrap();
+    let out2 = tempfile::tempdir().unwrap();
+    let env = [("SOURCE_DATE_EPOCH", "1700000000")];
+    let r = package(&example(), out1.path(), &["--release"], &env);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    let zip1 = zip_path(&v);
+    assert_eq!(
+        zip1,
+        out1.path()
+            .join("hello-service-0.1.0-x86_64-pc-windows-gnu.zip")
+    );
+    assert_eq!(v["packages"][0]["archive"]["service_mode"], "native");
+
+    let entries = read_zip(&zip1);
+    let names: Vec<&str> = entries.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "SHA256SUMS",
+            "hello-service.exe",
+            "install.cmd",
+            "install.ps1",
+            "service.json",
+            "uninstall.cmd",
+            "uninstall.ps1"
+        ]
+    );
+    for (name, (data, t, mode)) in &entries {
+        assert_eq!(
+            (t.year(), t.month(), t.day(), t.hour(), t.minute()),
+            (2023, 11, 14, 22, 13),
+            "{name}"
+        );
+        let m = mode.expect("unix mode") & 0o777;
+        let exec = name.ends_with(".exe") || name.ends_with(".cmd") || name.ends_with(".ps1");
+        assert_eq!(m, if exec { 0o755 } else { 0o644 }, "{name}");
+        if name.ends_with(".cmd") || name.ends_with(".ps1") {
+            let text = String::from_utf8(data.clone()).expect("UTF-8 script");
+            let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
+            assert_eq!(
+                text.starts_with('\u{feff}'),
+                name.ends_with(".ps1"),
+                "BOM only on .ps1: {name}"
+            );
+            assert!(body.ends_with("\r\n"), "{name}");
+            assert!(
+                !body.replace("\r\n", "").contains('\n'),
+                "bare LF in {name}"
+            );
+            assert!(!body.contains("\r\r"), "{name}");
+        }
+    }
+    // SHA256SUMS covers every other entry, in sha256sum -c format.
+    let sums = String::from_utf8(entries["SHA256SUMS"].0.clone()).unwrap();
+    let listed: Vec<&str> = sums
+        .lines()
+        .map(|l| l.split_once("  ").unwrap().1)
+        .collect();
+    assert_eq!(listed.len(), entries.len() - 1);
+    for line in sums.lines() {
+        let (hash, name) = line.split_once("  ").unwrap();
+        assert_eq!(
+            hash,
+            cargo_winpkg::package::sha256_hex(&entries[name].0),
+            "{name}"
+        );
+    }
+    // The manifest describes the service and the files.
+    let m: Value = serde_json::from_slice(&entries["service.json"].0).unwrap();
+    assert_eq!(m["format"], "cargo-winpkg-service");
+    assert_eq!(m["format_version"], 1);
+    assert_eq!(m["package"]["target"], "x86_64-pc-windows-gnu");
+    assert_eq!(m["exe"], "hello-service.exe");
+    assert_eq!(m["service"]["name"], "hello-service");
+    assert_eq!(m["service"]["mode"], "native");
+    assert_eq!(m["service"]["start"], "auto");
+    assert_eq!(m["service"]["object_name"], "NT AUTHORITY\\LocalService");
+    assert_eq!(
+        m["service"]["image_path"],
+        "\"{dir}\\hello-service.exe\" --greeting \"hello from {dir}\" --log \"{dir}\\hello-service.log\""
+    );
+    assert_eq!(m["dll_report"]["errors"], 0);
+    let files: Vec<&str> = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(files.contains(&"install.cmd") && !files.contains(&"service.json"));
+
+    // Same inputs, another run: the same bytes. And no temporary files left behind.
+    let r = package(&example(), out2.path(), &["--release"], &env);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let zip2 = zip_path(&r.json());
+    assert_eq!(
+        std::fs::read(&zip1).unwrap(),
+        std::fs::read(&zip2).unwrap(),
+        "byte-identical"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(out1.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+}
+
+/// A throwaway crate: the twobins sources with the given winpkg table.
+fn temp_crate(table: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixture("crates/twobins");
+    std::fs::create_dir_all(dir.path().join("src/bin")).unwrap();
+    for f in ["src/bin/first.rs", "src/bin/second.rs", "Cargo.lock"] {
+        std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        format!("[package]\nname = \"twobins\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n[package.metadata.winpkg]\ntarget = \"x86_64-pc-windows-gnu\"\nbin = \"second\"\n{table}"),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn root_dir_include_readme_and_archive_name() {
+    let d = temp_crate(
+        "root-dir = true\narchive-name = \"{name}-{bin}-{version}\"\ninclude = [\"conf/app.toml\", { src = \"extra/*.txt\", dest = \"docs/\" }, { src = \"one.txt\", dest = \"renamed.txt\" }]\n",
+    );
+    std::fs::create_dir_all(d.path().join("conf")).unwrap();
+    std::fs::create_dir_all(d.path().join("extra")).unwrap();
+    std::fs::write(d.path().join("conf/app.toml"), "x = 1\n").unwrap();
+    std::fs::write(d.path().join("extra/a.txt"), "a").unwrap();
+    std::fs::write(d.path().join("extra/b.txt"), "b").unwrap();
+    std::fs::write(d.path().join("one.txt"), "1").unwrap();
+    std::fs::write(d.path().join("README.md"), "# readme\n").unwrap();
+    std::fs::write(d.path().join("LICENSE-MIT"), "mit\n").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let z = zip_path(&r.json());
+    assert_eq!(z.file_name().unwrap(), "twobins-second-0.1.0.zip");
+    let names: Vec<String> = read_zip(&z).into_keys().collect();
+    let root = "twobins-second-0.1.0/";
+    let want: Vec<String> = [
+        "",
+        "LICENSE-MIT",
+        "README.md",
+        "SHA256SUMS",
+        "conf/",
+        "conf/app.toml",
+        "docs/",
+        "docs/a.txt",
+        "docs/b.txt",
+        "renamed.txt",
+        "second.exe",
+        "service.json",
+    ]
+    .iter()
+    .map(|n| format!("{root}{n}"))
+    .collect();
+    assert_eq!(names, want);
+    // Timestamps default to 1980-01-01 without SOURCE_DATE_EPOCH.
+    let (_, t, _) = &read_zip(&z)[&format!("{root}second.exe")];
+    assert_eq!((t.year(), t.month(), t.day()), (1980, 1, 1));
+}
+
+#[test]
+fn names_windows_cannot_extract_are_refused() {
+    for (dest, why) in [
+        ("CON.txt", "reserved device name"),
+        ("docs/a:b.txt", "not allowed in Windows file names"),
+        ("trailing.", "cannot end with a dot"),
+        ("../up.txt", "`..`"),
+    ] {
+        let d = temp_crate(&format!(
+            "include = [{{ src = \"one.txt\", dest = \"{dest}\" }}]\n"
+        ));
+        std::fs::write(d.path().join("one.txt"), "1").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
+        assert_eq!(r.code, 2, "{dest}: {}", r.stderr);
+        assert!(r.stderr.contains(why), "{dest}: {}", r.stderr);
+        assert_eq!(
+            std::fs::read_dir(out.path()).unwrap().count(),
+            0,
+            "nothing written"
+        );
+    }
+    let d = temp_crate("include = [{ src = \"one.txt\", dest = \"readme.md\" }]\n");
+    std::fs::write(d.path().join("one.txt"), "1").unwrap();
+    std::fs::write(d.path().join("README.md"), "r").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("README.md"), "{}", r.stderr);
+}
+
+#[test]
+fn a_failed_run_keeps_the_previous_package() {
+    let d = temp_crate("");
+    let out = tempfile::tempdir().unwrap();
+    let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let z = zip_path(&r.json());
+    let before = std::fs::read(&z).unwrap();
+    // Break the configuration: an include that matches nothing.
+    let toml = std::fs::read_to_string(d.path().join("Cargo.toml")).unwrap()
+        + "include = [\"missing/*.txt\"]\n";
+    std::fs::write(d.path().join("Cargo.toml"), toml).unwrap();
+    let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("`missing/*.txt` matches no file"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        std::fs::read(&z).unwrap(),
+        before,
+        "the previous zip is untouched"
+    );
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        1,
+        "no temporary files"
+    );
+}
+
+#[test]
+fn a_console_program_declared_native_is_refused_before_packaging() {
+    let d =
+        temp_crate("\n[package.metadata.winpkg.service]\nname = \"console\"\nmode = \"native\"\n");
+    let out = tempfile::tempdir().unwrap();
+    let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("not-a-service"), "{}", r.stderr);
+    assert!(r.stderr.contains("1053"), "{}", r.stderr);
+    assert!(r.stderr.contains("mode = \"shawl\""), "{}", r.stderr);
+    assert!(r.stderr.contains("Cargo.toml:"), "{}", r.stderr);
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_console_program_defaults_to_shawl_and_ships_it() {
+    // Any real PE stands in for shawl.exe here; tests/wine.rs runs the real one.
+    let shawl = fixture("pe/c-hello-x64.exe");
+    let d = temp_crate(&format!(
+        "\n[package.metadata.winpkg.service]\nname = \"wrapped\"\nargs = [\"--port\", \"8080\"]\nenv = {{ RUST_LOG = \"info\" }}\nstop-timeout = \"5s\"\nshawl = {:?}\n",
+        shawl.to_str().unwrap()
+    ));
+    let out = tempfile::tempdir().unwrap();
+    let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["packages"][0]["archive"]["service_mode"], "shawl");
+    let entries = read_zip(&zip_path(&v));
+    assert_eq!(entries["shawl.exe"].0, std::fs::read(&shawl).unwrap());
+    let m: Value = serde_json::from_slice(&entries["service.json"].0).unwrap();
+    assert_eq!(
+        m["service"]["image_path"],
+        "\"{dir}\\shawl.exe\" run --name wrapped --cwd \"{dir}\" --env RUST_LOG=info --restart --restart-delay 5000 --stop-timeout 5000 -- \"{dir}\\second.exe\" --port 8080"
+    );
+}
+
+#[test]
+fn invalid_service_tables_are_refused_before_the_build() {
+    for (table, key, what) in [
+        ("name = \"a/b\"", "service.name", "cannot contain `/`"),
+        (
+            "name = \"ok\"\nstart = \"sometimes\"",
+            "service.start",
+            "delayed-auto",
+        ),
+        (
+            "name = \"ok\"\naccount = \"bad|name\"",
+            "service.account",
+            "not an account name",
+        ),
+        (
+            "name = \"ok\"\nrecovery = { actions = [\"explode\"] }",
+            "service.recovery.actions[0]",
+            "restart",
+        ),
+        (
+            "name = \"ok\"\npreshutdown-timeout = \"ten\"",
+            "service.preshutdown-timeout",
+            "not a duration",
+        ),
+        (
+            "name = \"ok\"\nargs = [\"a\\nb\"]",
+            "service.args[0]",
+            "line break",
+        ),
+        (
+            "name = \"ok\"\nrequired-privileges = [\"Debug\"]",
+            "service.required-privileges[0]",
+            "SeChangeNotifyPrivilege",
+        ),
+        ("display-name = \"x\"", "service.name", "needs a `name`"),
+    ] {
+        let d = temp_crate(&format!("\n[package.metadata.winpkg.service]\n{table}\n"));
+        let out = tempfile::tempdir().unwrap();
+        let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
+        assert_eq!(r.code, 2, "{table}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("package.metadata.winpkg.{key}")),
+            "{table}: {}",
+            r.stderr
+        );
+        assert!(r.stderr.contains(what), "{table}: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("Compiling"),
+            "refused before building: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn a_cpp_program_gets_its_mingw_runtime_bundled() {
+    let out = tempfile::tempdir().unwrap();
+    let m = fixture("crates/cppdep/Cargo.toml");
+    let r = package(&m, out.path(), &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    let entries = read_zip(&zip_path(&v));
+    let names: Vec<&str> = entries.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "SHA256SUMS",
+            "cppdep.exe",
+            "libgcc_s_seh-1.dll",
+            "libstdc++-6.dll",
+            "service.json"
+        ]
+    );
+    // The DLLs are the toolchain's own, byte for byte.
+    let dir = mingw_dll_dir("x86_64-w64-mingw32-gcc", "libstdc++-6.dll");
+    assert_eq!(
+        entries["libstdc++-6.dll"].0,
+        std::fs::read(dir.join("libstdc++-6.dll")).unwrap()
+    );
+    let bundle = &v["packages"][0]["bundle_check"];
+    assert_eq!(
+        bundle["diagnostics"].as_array().unwrap().len(),
+        0,
+        "{bundle:#}"
+    );
+    let m: Value = serde_json::from_slice(&entries["service.json"].0).unwrap();
+    assert_eq!(
+        m["dll_report"]["bundled"],
+        serde_json::json!(["libstdc++-6.dll", "libgcc_s_seh-1.dll"])
+    );
+
+    // Without bundling, the check stops the run before a zip is written.
+    let d = tempfile::tempdir().unwrap();
+    let src = fixture("crates/cppdep");
+    std::fs::create_dir_all(d.path().join("src")).unwrap();
+    for f in ["build.rs", "Cargo.lock", "src/main.rs", "src/greet.cpp"] {
+        std::fs::copy(src.join(f), d.path().join(f)).unwrap();
+    }
+    let toml =
+        std::fs::read_to_string(src.join("Cargo.toml")).unwrap() + "bundle-mingw-runtime = false\n";
+    std::fs::write(d.path().join("Cargo.toml"), toml).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.contains("missing-mingw-runtime"), "{}", r.stdout);
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "no zip");
+}

@@ -1,0 +1,320 @@
+//! The generated service files: snapshots for a rich service table, and properties
+//! that hold for any string a user can write.
+
+use std::path::Path;
+
+use cargo_winpkg::config::{ActionConfig, RecoveryConfig, ServiceConfig};
+use cargo_winpkg::service::{self, Service, cmd, ps1};
+use proptest::prelude::*;
+
+fn rich() -> ServiceConfig {
+    ServiceConfig {
+        name: Some("acme-agent".into()),
+        display_name: Some("ACME Agent & \"Friends\" 100% ^caret^ !bang! $HOME `tick` é中".into()),
+        description: Some(
+            "Collects metrics; see https://example.com/?a=1&b=2 (or ask %USERNAME%)".into(),
+        ),
+        start: Some("delayed-auto".into()),
+        args: Some(vec![
+            "--config".into(),
+            "{dir}\\conf\\agent.toml".into(),
+            "--label".into(),
+            "say \"hi\" & exit".into(),
+            "".into(),
+        ]),
+        env: Some([("RUST_LOG".to_string(), "info,acme=debug".to_string())].into()),
+        working_dir: None,
+        account: Some("virtual".into()),
+        depends_on: Some(vec!["Tcpip".into(), "Dnscache".into()]),
+        error_control: Some("severe".into()),
+        sid_type: Some("unrestricted".into()),
+        required_privileges: Some(vec!["SeChangeNotifyPrivilege".into()]),
+        preshutdown_timeout: Some("3m".into()),
+        stop_timeout: None,
+        recovery: Some(RecoveryConfig {
+            actions: Some(vec![
+                ActionConfig::Full {
+                    action: "restart".into(),
+                    delay: Some("10s".into()),
+                },
+                ActionConfig::Name("restart".into()),
+                ActionConfig::Full {
+                    action: "none".into(),
+                    delay: None,
+                },
+            ]),
+            reset_after: Some("1d".into()),
+            on_non_crash_failure: Some(true),
+        }),
+        mode: Some("native".into()),
+        shawl: None,
+    }
+}
+
+fn svc(cfg: &ServiceConfig, dispatcher: bool) -> Service {
+    service::from_config(
+        cfg,
+        "acme-agent.exe",
+        Some(dispatcher),
+        Path::new("/nonexistent/Cargo.toml"),
+    )
+    .expect("valid")
+    .0
+}
+
+#[test]
+fn snapshots_of_every_generated_file() {
+    let s = svc(&rich(), true);
+    insta::assert_snapshot!(
+        "install.cmd",
+        cmd::install(&s, "acme-agent", "1.2.3").unwrap()
+    );
+    insta::assert_snapshot!(
+        "uninstall.cmd",
+        cmd::uninstall(&s, "acme-agent", "1.2.3").unwrap()
+    );
+    insta::assert_snapshot!("install.ps1", ps1::install(&s, "acme-agent", "1.2.3"));
+    insta::assert_snapshot!("uninstall.ps1", ps1::uninstall(&s, "acme-agent", "1.2.3"));
+    let m = service::manifest::Manifest {
+        format: service::manifest::FORMAT,
+        format_version: service::manifest::FORMAT_VERSION,
+        generator: "cargo-winpkg (test)".into(),
+        package: service::manifest::PackageInfo {
+            name: "acme-agent".into(),
+            version: "1.2.3".into(),
+            target: "x86_64-pc-windows-gnu".into(),
+        },
+        exe: "acme-agent.exe".into(),
+        root_dir: None,
+        service: Some(service::manifest::ServiceInfo::new(&s)),
+        dll_report: service::manifest::DllReport {
+            errors: 0,
+            warnings: 0,
+            bundled: vec![],
+            imports: vec![],
+        },
+        files: vec![],
+    };
+    insta::assert_snapshot!("service.json", service::manifest::to_json(&m));
+
+    // The shawl form of a console program.
+    let mut c = rich();
+    c.mode = None;
+    c.account = Some("NetworkService".into());
+    c.sid_type = None;
+    c.working_dir = Some("{dir}\\data".into());
+    c.stop_timeout = Some("15s".into());
+    let s = svc(&c, false);
+    assert_eq!(s.mode, service::Mode::Shawl);
+    insta::assert_snapshot!(
+        "install-shawl.cmd",
+        cmd::install(&s, "acme-agent", "1.2.3").unwrap()
+    );
+}
+
+/// The C runtime's argument splitter, for checking what a command line means.
+fn split(line: &str) -> Vec<String> {
+    let chars: Vec<char> = line.chars().collect();
+    let (mut i, mut args) = (0, Vec::new());
+    loop {
+        while i < chars.len() && (chars[i] == ' ' || chars[i] == '\t') {
+            i += 1;
+        }
+        if i >= chars.len() {
+            return args;
+        }
+        let (mut cur, mut quoted) = (String::new(), false);
+        while i < chars.len() {
+            let c = chars[i];
+            if c == '\\' {
+                let mut n = 0;
+                while i < chars.len() && chars[i] == '\\' {
+                    n += 1;
+                    i += 1;
+                }
+                if i < chars.len() && chars[i] == '"' {
+                    cur.extend(std::iter::repeat_n('\\', n / 2));
+                    if n % 2 == 1 {
+                        cur.push('"');
+                        i += 1;
+                    }
+                } else {
+                    cur.extend(std::iter::repeat_n('\\', n));
+                }
+                continue;
+            }
+            if c == '"' {
+                quoted = !quoted;
+                i += 1;
+                continue;
+            }
+            if !quoted && (c == ' ' || c == '\t') {
+                break;
+            }
+            cur.push(c);
+            i += 1;
+        }
+        args.push(cur);
+    }
+}
+
+/// Evaluate one generated line the way cmd.exe does for this restricted shape: FOR /F
+/// over quoted literals, then token substitution into the command (never re-parsed).
+/// Also checks the invariants that make the literal safe for cmd.exe's parser.
+fn eval_line(line: &str, dir: &str) -> String {
+    let mut vars: std::collections::HashMap<char, String> = Default::default();
+    let mut rest = line;
+    loop {
+        if let Some(r) = rest.strip_prefix("for /f \"delims=\" %%Q in ('echo ^\"') do ") {
+            vars.insert('Q', "\"".into());
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("for /f \"delims=\" %%Z in (\"%~dp0.\") do ") {
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("for /f \"tokens=2-") {
+            let (n, r) = r.split_once(" delims=").unwrap();
+            let n: usize = n.parse().unwrap();
+            let mut chars = r.chars();
+            let delim = chars.next().unwrap();
+            let r = chars.as_str().strip_prefix("\" %%").unwrap();
+            let letter = r.chars().next().unwrap();
+            let r = &r[letter.len_utf8()..];
+            let r = r.strip_prefix(" in (\"").unwrap();
+            let end = r.find('"').unwrap();
+            let literal = &r[..end];
+            // Safe inside quotes: no quote to end them, every % doubled.
+            assert!(!literal.contains('"'));
+            assert!(!literal.replace("%%", "").contains('%'), "{literal}");
+            assert!(!literal.contains(['\r', '\n']));
+            let text = literal.replace("%%", "%");
+            let tokens: Vec<&str> = text.split(delim).filter(|t| !t.is_empty()).collect();
+            assert_eq!(tokens[0], "X");
+            assert_eq!(tokens.len(), n, "token count");
+            for (k, t) in tokens[1..].iter().enumerate() {
+                let c = char::from_u32(letter as u32 + k as u32).unwrap();
+                vars.insert(c, t.to_string());
+            }
+            rest = r[end..].strip_prefix("\") do ").unwrap();
+        } else {
+            break;
+        }
+    }
+    // Substitute %%~fZ and %%X in the command text.
+    let mut out = String::new();
+    let mut r = rest;
+    while let Some(i) = r.find("%%") {
+        out.push_str(&r[..i]);
+        let after = &r[i + 2..];
+        if let Some(a) = after.strip_prefix("~fZ") {
+            out.push_str(dir);
+            r = a;
+        } else {
+            let c = after.chars().next().unwrap();
+            out.push_str(
+                vars.get(&c)
+                    .unwrap_or_else(|| panic!("undefined %%{c} in {line}")),
+            );
+            r = &after[c.len_utf8()..];
+        }
+    }
+    out.push_str(r);
+    // Outside the FOR literals, the command text itself must not carry user text:
+    // only fixed words and variable references, so no quotes or specials appear.
+    out
+}
+
+fn nasty() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-zA-Z0-9 \"%^&|<>()!$`';,=~#@{}\\[\\]+*?\\\\/é中😀-]{1,24}",
+        "\\PC{1,16}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn cmd_lines_carry_any_string_literally(
+        name in "[a-zA-Z0-9 \"%^&|<>()!$`';,=~#@{}+é中😀_.-]{1,20}",
+        display in nasty(),
+        desc in nasty(),
+        args in proptest::collection::vec(nasty(), 0..4),
+        env_value in nasty(),
+    ) {
+        let name = name.trim().to_string();
+        prop_assume!(!name.is_empty());
+        let cfg = ServiceConfig {
+            name: Some(name.clone()),
+            display_name: Some(display.clone()),
+            description: Some(desc.clone()),
+            args: Some(args.clone()),
+            env: Some([("APP_VALUE".to_string(), env_value.clone())].into()),
+            ..ServiceConfig::default()
+        };
+        let Ok((s, _)) = service::from_config(&cfg, "app.exe", Some(true), Path::new("/x")) else {
+            return Ok(()); // rejected with an error naming the key: fine
+        };
+        let script = match cmd::install(&s, "p", "1") {
+            Ok(text) => text,
+            Err(_) => return Ok(()), // unrepresentable: refused, never written
+        };
+        let dir = "C:\\Program Files\\A&B 100%";
+        let create = script.lines().find(|l| l.contains("sc.exe create")).unwrap();
+        let cmdline = eval_line(create, dir);
+        let cmdline = cmdline.split(" >\"%WPK_TMP%\"").next().unwrap();
+        let argv = split(cmdline);
+        prop_assert_eq!(&argv[0], "sc.exe");
+        prop_assert_eq!(&argv[1], "create");
+        prop_assert_eq!(&argv[2], &name);
+        prop_assert_eq!(&argv[3], "binPath=");
+        prop_assert_eq!(&argv[4], &service::image_path(&s, dir));
+        let dn = argv.iter().position(|a| a == "DisplayName=").unwrap();
+        prop_assert_eq!(&argv[dn + 1], &display);
+        // And the image path means the program and exactly the configured arguments.
+        let image = split(&service::image_path(&s, dir));
+        prop_assert_eq!(&image[0], &format!("{dir}\\app.exe"));
+        let expanded: Vec<String> = args.iter().map(|a| a.replace("{dir}", dir)).collect();
+        prop_assert_eq!(&image[1..], &expanded[..]);
+        let d = script.lines().find(|l| l.contains("sc.exe description")).unwrap();
+        let argv = split(eval_line(d, dir).split(" >nul").next().unwrap());
+        prop_assert_eq!(&argv[3], &desc);
+        // The environment reaches reg.exe as one REG_MULTI_SZ string with a separator
+        // that cmd.exe does not interpret.
+        let e = script.lines().find(|l| l.contains("/v Environment /t REG_MULTI_SZ")).unwrap();
+        let argv = split(eval_line(e, dir).split(" >nul").next().unwrap());
+        let sep = &argv[argv.iter().position(|a| a == "/s").unwrap() + 1];
+        prop_assert!(sep.len() == 1 && !"&|<>^()\"%!".contains(sep.as_str()));
+        let data = &argv[argv.iter().position(|a| a == "/d").unwrap() + 1];
+        prop_assert_eq!(data, &format!("APP_VALUE={env_value}"));
+        // Every line outside the FOR lines is fixed text: the same for a service with
+        // other strings of the same shape. No user string appears there raw.
+        let plain_cfg = ServiceConfig {
+            name: Some("zz".into()),
+            display_name: Some("zz".into()),
+            description: Some("zz".into()),
+            args: Some(args.iter().map(|_| "zz".to_string()).collect()),
+            env: Some([("APP_VALUE".to_string(), "zz".to_string())].into()),
+            ..ServiceConfig::default()
+        };
+        let plain = service::from_config(&plain_cfg, "app.exe", Some(true), Path::new("/x")).unwrap().0;
+        let plain_script = cmd::install(&plain, "p", "1").unwrap();
+        let fixed = |t: &str| t.lines().filter(|l| !l.contains("for /f \"tokens=2-")).map(String::from).collect::<Vec<_>>();
+        prop_assert_eq!(fixed(&script), fixed(&plain_script));
+    }
+
+    #[test]
+    fn ps1_literals_round_trip(text in "\\PC{0,32}|['‘’‚‛\"$`]{0,12}") {
+        let lit = cargo_winpkg::service::quote::ps_literal(&text);
+        // A single-quoted PowerShell string: quote characters (any of the four) double.
+        let inner = &lit[1..lit.len() - 1];
+        let mut out = String::new();
+        let mut chars = inner.chars().peekable();
+        while let Some(c) = chars.next() {
+            if matches!(c, '\'' | '‘' | '’' | '‚' | '‛') {
+                let next = chars.next();
+                prop_assert!(next.is_some_and(|n| matches!(n, '\'' | '‘' | '’' | '‚' | '‛')), "undoubled quote in {}", lit);
+            }
+            out.push(c);
+        }
+        prop_assert_eq!(out, text);
+    }
+}
