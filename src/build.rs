@@ -336,15 +336,7 @@ fn run_package(
         policy: policy.clone(),
         dll_dirs,
     };
-    let report = check::check(std::slice::from_ref(&exe), &options).map_err(|errors| {
-        Failure::Input(
-            errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-    })?;
+    let report = check::check(std::slice::from_ref(&exe), &options).map_err(input_failure)?;
     stages.line(
         "Checked",
         &format!(
@@ -464,15 +456,7 @@ fn run_package(
             dll_dirs: Vec::new(),
         },
     )
-    .map_err(|errors| {
-        Failure::Input(
-            errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("\n"),
-        )
-    })?;
+    .map_err(input_failure)?;
     let bundle_failed = bundle_report.has_errors();
     if bundle_failed && args.format == BuildFormat::Human {
         eprintln!("error: the files to ship do not resolve as a bundle:");
@@ -515,6 +499,18 @@ fn run_package(
     Ok(outcome)
 }
 
+/// PE files the check could not read, as one failure naming each.
+fn input_failure(errors: Vec<check::InputError>) -> Failure {
+    let lines: Vec<String> = errors
+        .iter()
+        .map(|e| match &e.needed_by {
+            Some(by) => format!("{e} (needed by {})", by.display()),
+            None => e.to_string(),
+        })
+        .collect();
+    Failure::Input(lines.join("\n"))
+}
+
 fn print_report(report: &Report, color: bool) {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -539,16 +535,13 @@ fn archive_file_name(
         .replace("{target}", target)
         .replace("{bin}", bin);
     if let Some(bad) = ["{", "}"].iter().find(|b| name.contains(**b)) {
-        return Err(Failure::Config(ConfigError {
-            manifest: manifest.to_path_buf(),
-            key: "package.metadata.winpkg.archive-name".into(),
-            line: config::find_line(
-                &std::fs::read_to_string(manifest).unwrap_or_default(),
-                "package.metadata.winpkg.archive-name",
-            ),
-            message: format!("`{template}` has an unknown placeholder (`{bad}` left over)"),
-            help: Some("the placeholders are {name}, {version}, {target} and {bin}".into()),
-        }));
+        return Err(Failure::Config(ConfigError::at(
+            manifest,
+            &std::fs::read_to_string(manifest).unwrap_or_default(),
+            "package.metadata.winpkg.archive-name".into(),
+            format!("`{template}` has an unknown placeholder (`{bad}` left over)"),
+            Some("the placeholders are {name}, {version}, {target} and {bin}".into()),
+        )));
     }
     if !name.to_ascii_lowercase().ends_with(".zip") {
         name.push_str(".zip");

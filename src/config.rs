@@ -196,6 +196,26 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+impl ConfigError {
+    /// An error about `key` (a full dotted path) in the manifest whose text is `text`;
+    /// the line is looked up from the key.
+    pub fn at(
+        manifest: &Path,
+        text: &str,
+        key: String,
+        message: String,
+        help: Option<String>,
+    ) -> Self {
+        ConfigError {
+            manifest: manifest.to_path_buf(),
+            line: find_line(text, &key),
+            key,
+            message,
+            help,
+        }
+    }
+}
+
 /// Where a table came from, for error messages.
 #[derive(Debug, Clone, Copy)]
 pub enum Origin {
@@ -221,13 +241,7 @@ pub fn parse(value: &Value, manifest: &Path, origin: Origin) -> Result<Config, C
         } else {
             format!("{}.{key}", origin.prefix())
         };
-        ConfigError {
-            manifest: manifest.to_path_buf(),
-            line: find_line(&text, &full),
-            key: full,
-            message,
-            help,
-        }
+        ConfigError::at(manifest, &text, full, message, help)
     };
     if !value.is_object() {
         return Err(err(
@@ -477,13 +491,7 @@ impl Config {
         let text = std::fs::read_to_string(manifest).unwrap_or_default();
         let err = |key: &str, message: String| {
             let full = format!("package.metadata.winpkg.{key}");
-            ConfigError {
-                manifest: manifest.to_path_buf(),
-                line: find_line(&text, &full),
-                key: full,
-                message,
-                help: None,
-            }
+            ConfigError::at(manifest, &text, full, message, None)
         };
         let mut policy = Policy::default();
         if let Some(v) = &self.min_windows {

@@ -112,51 +112,7 @@ fn snapshots_of_every_generated_file() {
     );
 }
 
-/// The C runtime's argument splitter, for checking what a command line means.
-fn split(line: &str) -> Vec<String> {
-    let chars: Vec<char> = line.chars().collect();
-    let (mut i, mut args) = (0, Vec::new());
-    loop {
-        while i < chars.len() && (chars[i] == ' ' || chars[i] == '\t') {
-            i += 1;
-        }
-        if i >= chars.len() {
-            return args;
-        }
-        let (mut cur, mut quoted) = (String::new(), false);
-        while i < chars.len() {
-            let c = chars[i];
-            if c == '\\' {
-                let mut n = 0;
-                while i < chars.len() && chars[i] == '\\' {
-                    n += 1;
-                    i += 1;
-                }
-                if i < chars.len() && chars[i] == '"' {
-                    cur.extend(std::iter::repeat_n('\\', n / 2));
-                    if n % 2 == 1 {
-                        cur.push('"');
-                        i += 1;
-                    }
-                } else {
-                    cur.extend(std::iter::repeat_n('\\', n));
-                }
-                continue;
-            }
-            if c == '"' {
-                quoted = !quoted;
-                i += 1;
-                continue;
-            }
-            if !quoted && (c == ' ' || c == '\t') {
-                break;
-            }
-            cur.push(c);
-            i += 1;
-        }
-        args.push(cur);
-    }
-}
+use cargo_winpkg::service::quote::split;
 
 /// Evaluate one generated line the way cmd.exe does for this restricted shape: FOR /F
 /// over quoted literals, then token substitution into the command (never re-parsed).

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::config::{ActionConfig, ConfigError, ServiceConfig, find_line};
+use crate::config::{ActionConfig, ConfigError, ServiceConfig};
 
 /// Replaced at install time by the folder the package was extracted to (no trailing
 /// backslash).
@@ -266,13 +266,7 @@ pub fn from_config(
     let text = std::fs::read_to_string(manifest).unwrap_or_default();
     let err = |key: &str, message: String, help: Option<String>| {
         let full = format!("package.metadata.winpkg.service.{key}");
-        ConfigError {
-            manifest: manifest.to_path_buf(),
-            line: find_line(&text, &full),
-            key: full,
-            message,
-            help,
-        }
+        ConfigError::at(manifest, &text, full, message, help)
     };
     let mut advice = Vec::new();
 

@@ -3,11 +3,8 @@
 //!
 //! - [`argv`]: one argument for a Windows program's command line, as the Microsoft C
 //!   runtime (and `CommandLineToArgvW`, and Rust's `std::env::args`) split it.
-//! - [`cmd_literal`]: text for the right-hand side of an unquoted `set NAME=...` line in
-//!   a batch file run with delayed expansion *disabled*: every character cmd.exe treats
-//!   specially is escaped, so the variable receives the text byte for byte. Scripts then
-//!   only ever use such variables through delayed expansion (`!NAME!`), whose results
-//!   cmd.exe does not parse again.
+//! - [`split`]: the inverse of [`argv_line`], to read a command line back.
+//! - cmd.exe text is written by `cmd.rs` (FOR /F literals), not here.
 //! - [`ps_literal`]: a PowerShell single-quoted string.
 
 /// Why a string cannot be written safely.
@@ -60,37 +57,59 @@ pub fn argv_line<S: AsRef<str>>(args: &[S]) -> String {
         .join(" ")
 }
 
-/// Escape `text` for `set NAME=<here>` in a batch file with delayed expansion off.
-///
-/// Outside quotes cmd.exe gives meaning to `^ & | < > ( )`, and toggles quoting on `"`;
-/// a caret before any of them makes it literal (and a caret-escaped quote does not
-/// toggle). `%` is expanded before that stage and is written `%%`. Line breaks cannot
-/// be represented at all, and other control characters are refused because cmd.exe
-/// treats some of them (Ctrl-Z, NUL) as the end of the file.
-pub fn cmd_literal(text: &str) -> Result<String, Unrepresentable> {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '\r' | '\n' => {
-                return Err(Unrepresentable {
-                    reason: "a line break cannot be written in a .cmd script",
-                });
-            }
-            '\t' => out.push('\t'),
-            c if c.is_control() => {
-                return Err(Unrepresentable {
-                    reason: "control characters cannot be written in a .cmd script",
-                });
-            }
-            '%' => out.push_str("%%"),
-            '^' | '&' | '|' | '<' | '>' | '(' | ')' | '"' => {
-                out.push('^');
-                out.push(c);
-            }
-            _ => out.push(c),
+/// Split a command line as the C runtime does (CommandLineToArgvW's rules for the
+/// arguments after the program name).
+pub fn split(line: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let chars: Vec<char> = line.chars().collect();
+    let mut i = 0;
+    loop {
+        while i < chars.len() && (chars[i] == ' ' || chars[i] == '\t') {
+            i += 1;
         }
+        if i >= chars.len() {
+            break;
+        }
+        let mut cur = String::new();
+        let mut quoted = false;
+        while i < chars.len() {
+            let c = chars[i];
+            if c == '\\' {
+                let mut n = 0;
+                while i < chars.len() && chars[i] == '\\' {
+                    n += 1;
+                    i += 1;
+                }
+                if i < chars.len() && chars[i] == '"' {
+                    cur.extend(std::iter::repeat_n('\\', n / 2));
+                    if n % 2 == 1 {
+                        cur.push('"');
+                        i += 1;
+                    }
+                } else {
+                    cur.extend(std::iter::repeat_n('\\', n));
+                }
+                continue;
+            }
+            if c == '"' {
+                if quoted && i + 1 < chars.len() && chars[i + 1] == '"' {
+                    cur.push('"');
+                    i += 2;
+                    continue;
+                }
+                quoted = !quoted;
+                i += 1;
+                continue;
+            }
+            if !quoted && (c == ' ' || c == '\t') {
+                break;
+            }
+            cur.push(c);
+            i += 1;
+        }
+        args.push(cur);
     }
-    Ok(out)
+    args
 }
 
 /// A PowerShell single-quoted string literal. Inside single quotes nothing is special
@@ -113,61 +132,6 @@ pub fn ps_literal(text: &str) -> String {
 mod tests {
     use super::*;
 
-    /// The C runtime's splitter (the rules of CommandLineToArgvW for arguments after
-    /// the program name), to check `argv` against.
-    pub fn split(line: &str) -> Vec<String> {
-        let mut args = Vec::new();
-        let chars: Vec<char> = line.chars().collect();
-        let mut i = 0;
-        loop {
-            while i < chars.len() && (chars[i] == ' ' || chars[i] == '\t') {
-                i += 1;
-            }
-            if i >= chars.len() {
-                break;
-            }
-            let mut cur = String::new();
-            let mut quoted = false;
-            while i < chars.len() {
-                let c = chars[i];
-                if c == '\\' {
-                    let mut n = 0;
-                    while i < chars.len() && chars[i] == '\\' {
-                        n += 1;
-                        i += 1;
-                    }
-                    if i < chars.len() && chars[i] == '"' {
-                        cur.extend(std::iter::repeat_n('\\', n / 2));
-                        if n % 2 == 1 {
-                            cur.push('"');
-                            i += 1;
-                        }
-                    } else {
-                        cur.extend(std::iter::repeat_n('\\', n));
-                    }
-                    continue;
-                }
-                if c == '"' {
-                    if quoted && i + 1 < chars.len() && chars[i + 1] == '"' {
-                        cur.push('"');
-                        i += 2;
-                        continue;
-                    }
-                    quoted = !quoted;
-                    i += 1;
-                    continue;
-                }
-                if !quoted && (c == ' ' || c == '\t') {
-                    break;
-                }
-                cur.push(c);
-                i += 1;
-            }
-            args.push(cur);
-        }
-        args
-    }
-
     #[test]
     fn argv_examples() {
         assert_eq!(argv("plain"), "plain");
@@ -176,15 +140,6 @@ mod tests {
         assert_eq!(argv("a\"b"), "\"a\\\"b\"");
         assert_eq!(argv("C:\\dir with space\\"), "\"C:\\dir with space\\\\\"");
         assert_eq!(argv("a\\\\\"b"), "\"a\\\\\\\\\\\"b\"");
-    }
-
-    #[test]
-    fn cmd_examples() {
-        assert_eq!(cmd_literal("a&b|c").unwrap(), "a^&b^|c");
-        assert_eq!(cmd_literal("100% \"x\"").unwrap(), "100%% ^\"x^\"");
-        assert_eq!(cmd_literal("!x! $y `z`").unwrap(), "!x! $y `z`");
-        assert!(cmd_literal("a\nb").is_err());
-        assert!(cmd_literal("a\u{1a}b").is_err());
     }
 
     #[test]
