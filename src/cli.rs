@@ -133,6 +133,35 @@ pub enum BuildFormat {
 pub enum Command {
     /// Check PE files (exe, dll, pyd, node, sys, efi) for DLLs a clean Windows lacks.
     Check(CheckArgs),
+    /// Re-check a package zip offline; with --wine, install and run it under Wine.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The package zip.
+    #[arg(value_name = "ZIP")]
+    pub zip: PathBuf,
+    /// Also install the service under Wine, wait for RUNNING, check its configuration
+    /// and process, uninstall it, and check it is gone.
+    #[arg(long)]
+    pub wine: bool,
+    /// Seconds to wait for the service to start or stop.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Keep the throwaway Wine prefix (its processes are stopped) and print its path.
+    #[arg(long)]
+    pub keep: bool,
+    /// The service name, for a package without service.json.
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// The oldest Windows the package must run on (for the DLL check).
+    #[arg(long, value_name = "RELEASE", default_value = "10",
+          value_parser = ["7", "8", "8.1", "10", "11"])]
+    pub min_windows: String,
+    /// Output format: human (a line per step) or json.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: BuildFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

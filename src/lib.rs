@@ -18,5 +18,7 @@ pub mod policy;
 pub mod preflight;
 pub mod report;
 pub mod service;
+pub mod verify;
+pub mod wine;
 
 pub use check::{CheckOptions, Report, check};

@@ -9,9 +9,10 @@ use clap::Parser;
 use cargo_winpkg::build;
 use cargo_winpkg::check::{self, CheckOptions};
 use cargo_winpkg::classify::Release;
-use cargo_winpkg::cli::{BuildArgs, BuildFormat, CheckArgs, Cli, ColorChoice, Command};
+use cargo_winpkg::cli::{BuildArgs, BuildFormat, CheckArgs, Cli, ColorChoice, Command, VerifyArgs};
 use cargo_winpkg::policy::{AllowRule, Code, Level, Policy};
 use cargo_winpkg::report::{self, Format};
+use cargo_winpkg::verify;
 
 /// Exit codes: the contract CI relies on.
 const EXIT_FINDINGS: u8 = 1;
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Check(args)) => run_check(args),
+        Some(Command::Verify(args)) => run_verify(args),
         None => run_build(cli.build),
     }
 }
@@ -71,6 +73,82 @@ fn run_build(args: BuildArgs) -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_USAGE))
         }
+    }
+}
+
+fn run_verify(args: VerifyArgs) -> ExitCode {
+    let policy = match args.min_windows.parse::<Release>() {
+        Ok(min_windows) => Policy {
+            min_windows,
+            ..Policy::default()
+        },
+        Err(m) => return usage_error(m),
+    };
+    let opts = verify::Options {
+        wine: args.wine,
+        timeout: std::time::Duration::from_secs(args.timeout),
+        keep: args.keep,
+        service: args.service.clone(),
+        policy,
+    };
+    let human = args.format == BuildFormat::Human;
+    let color = color_on(ColorChoice::Auto, std::io::stderr().is_terminal());
+    let progress = |s: &verify::Step| {
+        if !human {
+            return;
+        }
+        let (mark, style) = if s.ok {
+            ("ok  ", anstyle::AnsiColor::Green)
+        } else {
+            ("FAIL", anstyle::AnsiColor::Red)
+        };
+        let style = anstyle::Style::new()
+            .fg_color(Some(style.into()))
+            .effects(anstyle::Effects::BOLD);
+        let mark = if color {
+            format!("{}{mark}{}", style.render(), style.render_reset())
+        } else {
+            mark.to_string()
+        };
+        println!("{mark} {:<24} {:>6.1}s  {}", s.name, s.seconds, s.detail);
+    };
+    match verify::verify(&args.zip, &opts, &progress) {
+        Ok(v) => {
+            if human {
+                for (k, val) in &v.registry {
+                    println!("     {k} = {}", val.replace('\n', " | "));
+                }
+                if let Some(p) = &v.prefix {
+                    println!("kept the Wine prefix in {}", p.display());
+                }
+                let failed = v.steps.iter().filter(|s| !s.ok).count();
+                if failed == 0 {
+                    println!(
+                        "verified {}: {} steps passed",
+                        v.zip.display(),
+                        v.steps.len()
+                    );
+                } else {
+                    println!(
+                        "{} of {} steps failed for {}",
+                        failed,
+                        v.steps.len(),
+                        v.zip.display()
+                    );
+                }
+            } else {
+                let stdout = std::io::stdout();
+                let mut out = stdout.lock();
+                let _ = serde_json::to_writer_pretty(&mut out, &v);
+                let _ = writeln!(out);
+            }
+            if v.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_FINDINGS)
+            }
+        }
+        Err(e) => usage_error(e),
     }
 }
 

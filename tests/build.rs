@@ -9,11 +9,6 @@ use std::path::{Path, PathBuf};
 use common::*;
 use serde_json::Value;
 
-/// The target directory every build test shares.
-fn shared_target() -> PathBuf {
-    root().join("target").join("winpkg-test-crates")
-}
-
 fn manifest(krate: &str) -> PathBuf {
     fixture(&format!("crates/{krate}/Cargo.toml"))
 }

@@ -125,3 +125,44 @@ pub fn mingw_dll_dir(driver: &str, dll: &str) -> PathBuf {
     );
     p.parent().expect("parent").to_path_buf()
 }
+
+/// The target directory the build, package and Wine tests share, so each fixture crate
+/// compiles once per test run.
+pub fn shared_target() -> PathBuf {
+    root().join("target").join("winpkg-test-crates")
+}
+
+/// Run `cargo-winpkg winpkg` on a manifest with the shared target dir, zip into `out`.
+pub fn package(manifest: &Path, out: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Run {
+    let mut cmd = winpkg();
+    cmd.arg("winpkg")
+        .arg("--manifest-path")
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(shared_target())
+        .arg("--output")
+        .arg(out)
+        .args(["--format", "json"])
+        .args(extra)
+        .env_remove("SOURCE_DATE_EPOCH");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().expect("run cargo-winpkg");
+    let r = Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    };
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    r
+}
+
+/// The zip a `package` run wrote.
+pub fn zip_path(v: &Value) -> PathBuf {
+    PathBuf::from(
+        v["packages"][0]["archive"]["path"]
+            .as_str()
+            .expect("archive path"),
+    )
+}

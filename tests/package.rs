@@ -9,36 +9,6 @@ use std::path::{Path, PathBuf};
 use common::*;
 use serde_json::Value;
 
-fn shared_target() -> PathBuf {
-    root().join("target").join("winpkg-test-crates")
-}
-
-/// Run `cargo-winpkg winpkg` on a manifest with the shared target dir, output to `out`.
-fn package(manifest: &Path, out: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Run {
-    let mut cmd = winpkg();
-    cmd.arg("winpkg")
-        .arg("--manifest-path")
-        .arg(manifest)
-        .arg("--target-dir")
-        .arg(shared_target())
-        .arg("--output")
-        .arg(out)
-        .args(["--format", "json"])
-        .args(extra)
-        .env_remove("SOURCE_DATE_EPOCH");
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let o = cmd.output().expect("run cargo-winpkg");
-    let r = Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    };
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    r
-}
-
 /// Every entry of a zip, with its bytes and its DOS timestamp.
 fn read_zip(path: &Path) -> BTreeMap<String, (Vec<u8>, zip::DateTime, Option<u32>)> {
     let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -53,14 +23,6 @@ fn read_zip(path: &Path) -> BTreeMap<String, (Vec<u8>, zip::DateTime, Option<u32
         out.insert(name, (data, t, e.unix_mode()));
     }
     out
-}
-
-fn zip_path(v: &Value) -> PathBuf {
-    PathBuf::from(
-        v["packages"][0]["archive"]["path"]
-            .as_str()
-            .expect("archive path"),
-    )
 }
 
 fn example() -> PathBuf {

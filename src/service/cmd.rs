@@ -206,6 +206,19 @@ fn line(
     l.finish(&cmd)
 }
 
+/// One batch line running `template` with `{0}`, `{1}`... replaced by the values, each
+/// passed as one quoted program argument through FOR variables (see the module docs).
+/// For running commands with arbitrary text under Wine or Windows.
+pub fn safe_line(template: &str, values: &[&str]) -> Result<String, Unrepresentable> {
+    line(|v| {
+        let mut cmd = template.to_string();
+        for (i, value) in values.iter().enumerate() {
+            cmd = cmd.replace(&format!("{{{i}}}"), &v(&arg(value))?);
+        }
+        Ok(cmd)
+    })
+}
+
 /// Always-quoted program argument (so that a value is never empty).
 fn arg(v: &str) -> String {
     quote::argv_quoted(v)

@@ -1,0 +1,514 @@
+//! A throwaway Wine prefix with a real service control manager, for `verify --wine`
+//! and the tests.
+//!
+//! What it takes to make Wine's SCM dependable headless (measured on Wine 8, see
+//! README.md): services are Wine "system processes" that the server stops once the
+//! last ordinary process exits, so the prefix gets its own persistent wineserver
+//! (`wineserver -f -p`), which we own and stop with `wineserver -k` (this prefix's
+//! processes only); a fresh prefix must finish initialising (`wineboot -i`, wait for its
+//! server) before services work; output of Wine commands goes to files, never pipes,
+//! since service processes inherit and hold them open. Wine reads batch files in the
+//! prefix's OEM code page, so the prefix runs in a locale whose code page is UTF-8
+//! (Windows has no ANSI code page for Hindi; Wine then uses UTF-8), as a Windows
+//! console does after `chcp 65001`. Wine before 9.0 lacks `ProcessPrng`, which every
+//! Rust program since 1.78 imports: such a prefix gets a stand-in
+//! `bcryptprimitives.dll` in its system32 (never in a package).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The stand-in for Wine < 9 (source: assets/processprng-standin.c).
+const PROCESSPRNG_STANDIN: &[u8] = include_bytes!("../assets/bcryptprimitives-standin.dll");
+
+/// Prints a service's state in ASCII (source: assets/svcstate.c).
+const SVCSTATE: &[u8] = include_bytes!("../assets/winpkg-svcstate.exe");
+
+/// The locale the prefix runs in: one with no ANSI code page, so Wine uses UTF-8.
+const UTF8_LOCALE: &str = "hi_IN.UTF-8";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WineError {
+    #[error(
+        "Wine is not installed (no `{0}` on PATH): install it with `sudo apt-get install wine wine64` (Debian/Ubuntu), `sudo dnf install wine` (Fedora) or `brew install --cask wine-stable` (macOS)"
+    )]
+    NotInstalled(&'static str),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The version Wine reports, e.g. (8, 0).
+pub fn version() -> Result<(u32, u32), WineError> {
+    let out = Command::new("wine")
+        .arg("--version")
+        .output()
+        .map_err(|_| WineError::NotInstalled("wine"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    parse_version(&text).ok_or_else(|| {
+        WineError::Failed(format!(
+            "cannot read the Wine version from `{}`",
+            text.trim()
+        ))
+    })
+}
+
+fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let v = text.trim().strip_prefix("wine-")?;
+    let mut parts = v.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    Some((major, minor))
+}
+
+/// One throwaway prefix and its persistent server. Dropping it stops every process of
+/// the prefix and deletes it (unless kept).
+pub struct Prefix {
+    /// The temporary folder; None once kept.
+    tmp: Option<tempfile::TempDir>,
+    /// Its path.
+    root: PathBuf,
+    server: Option<Child>,
+    log: PathBuf,
+    /// Whether the ProcessPrng stand-in was installed.
+    pub standin: bool,
+    pub version: (u32, u32),
+    keep: bool,
+}
+
+impl Prefix {
+    /// Create and initialise a prefix (takes some seconds).
+    pub fn create() -> Result<Prefix, WineError> {
+        for tool in ["wine", "wineserver", "wineboot"] {
+            if crate::preflight::find_program(tool).is_none() {
+                return Err(WineError::NotInstalled(tool));
+            }
+        }
+        let version = version()?;
+        let dir = tempfile::Builder::new()
+            .prefix("winpkg-wine-")
+            .tempdir()
+            .map_err(|e| WineError::Failed(format!("cannot create a temporary folder: {e}")))?;
+        let mut prefix = Prefix {
+            log: dir.path().join("wine.log"),
+            root: dir.path().to_path_buf(),
+            tmp: Some(dir),
+            server: None,
+            standin: false,
+            version,
+            keep: false,
+        };
+        prefix.init()?;
+        Ok(prefix)
+    }
+
+    /// The folder holding the prefix and the logs.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The prefix folder (WINEPREFIX).
+    pub fn path(&self) -> PathBuf {
+        self.root.as_path().join("prefix")
+    }
+
+    /// `C:\` of the prefix.
+    pub fn drive_c(&self) -> PathBuf {
+        self.path().join("drive_c")
+    }
+
+    /// Keep the prefix folder after the processes are stopped (for inspection).
+    pub fn keep(&mut self) {
+        self.keep = true;
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env("WINEPREFIX", self.path())
+            .env("WINEDEBUG", "-all")
+            .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
+            .env("LANG", UTF8_LOCALE)
+            .env("LC_ALL", UTF8_LOCALE)
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .current_dir(self.root.as_path())
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Run a command with output to the log file (never a pipe); wait for it.
+    fn run_logged(&self, program: &str, args: &[&str]) -> Result<i32, WineError> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .map_err(|e| WineError::Failed(format!("cannot write {}: {e}", self.log.display())))?;
+        let log2 = log
+            .try_clone()
+            .map_err(|e| WineError::Failed(e.to_string()))?;
+        let status = self
+            .command(program)
+            .args(args)
+            .stdout(log)
+            .stderr(log2)
+            .status()
+            .map_err(|e| WineError::Failed(format!("cannot run {program}: {e}")))?;
+        Ok(status.code().unwrap_or(-1))
+    }
+
+    fn init(&mut self) -> Result<(), WineError> {
+        std::fs::create_dir_all(self.path())
+            .map_err(|e| WineError::Failed(format!("cannot create the prefix: {e}")))?;
+        self.run_logged("wineboot", &["-i"])?;
+        // Wait for the initialising server to exit: only then do services work.
+        self.run_logged("wineserver", &["-w"])?;
+        let helper = self.drive_c().join("windows/winpkg-svcstate.exe");
+        std::fs::write(&helper, SVCSTATE)
+            .map_err(|e| WineError::Failed(format!("cannot write {}: {e}", helper.display())))?;
+        if self.version.0 < 9 {
+            let dll = self.drive_c().join("windows/system32/bcryptprimitives.dll");
+            std::fs::write(&dll, PROCESSPRNG_STANDIN)
+                .map_err(|e| WineError::Failed(format!("cannot write {}: {e}", dll.display())))?;
+            self.standin = true;
+        }
+        let server = self
+            .command("wineserver")
+            .args(["-f", "-p"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| WineError::Failed(format!("cannot start wineserver: {e}")))?;
+        self.server = Some(server);
+        std::thread::sleep(Duration::from_millis(300));
+        self.run_logged("wine", &["wineboot"])?;
+        Ok(())
+    }
+
+    /// Run `wine PROGRAM ARGS...`; return its exit code and output (via a file).
+    pub fn wine(&self, args: &[&str], timeout: Duration) -> Result<(i32, String), WineError> {
+        let out_path = self
+            .root
+            .as_path()
+            .join(format!("out-{}.txt", rand_suffix()));
+        let out = std::fs::File::create(&out_path)
+            .map_err(|e| WineError::Failed(format!("cannot write {}: {e}", out_path.display())))?;
+        let err = out
+            .try_clone()
+            .map_err(|e| WineError::Failed(e.to_string()))?;
+        let mut child = self
+            .command("wine")
+            .args(args)
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| WineError::Failed(format!("cannot run wine: {e}")))?;
+        let start = Instant::now();
+        let code = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status.code().unwrap_or(-1),
+                Ok(None) if start.elapsed() > timeout => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(WineError::Failed(format!(
+                        "`wine {}` did not finish within {} s",
+                        args.join(" "),
+                        timeout.as_secs()
+                    )));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+                Err(e) => return Err(WineError::Failed(e.to_string())),
+            }
+        };
+        let text = std::fs::read(&out_path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        let _ = std::fs::remove_file(&out_path);
+        Ok((code, text))
+    }
+
+    /// Run batch-file text under Wine's cmd.exe (written as UTF-8, read as UTF-8 in this
+    /// prefix). Text that is not ASCII cannot go through Wine's own command line
+    /// reliably (it is converted with the host's locale), so anything with user text
+    /// runs this way, quoted by [`crate::service::cmd::safe_line`].
+    pub fn run_batch(&self, body: &str, timeout: Duration) -> Result<(i32, String), WineError> {
+        let name = format!("winpkg-batch-{}.cmd", rand_suffix());
+        let text = format!(
+            "@echo off\r\nsetlocal EnableExtensions DisableDelayedExpansion\r\n{}\r\nexit /b %errorlevel%\r\n",
+            body.replace("\r\n", "\n").replace('\n', "\r\n")
+        );
+        let host = self.drive_c().join(&name);
+        std::fs::write(&host, text)
+            .map_err(|e| WineError::Failed(format!("cannot write {}: {e}", host.display())))?;
+        let result = self.wine(&["cmd", "/c", &format!("C:\\{name}")], timeout);
+        let _ = std::fs::remove_file(&host);
+        result
+    }
+
+    /// Run a command with arbitrary-text arguments: `template` with `{0}`, `{1}`...
+    pub fn run_with(
+        &self,
+        template: &str,
+        values: &[&str],
+        timeout: Duration,
+    ) -> Result<(i32, String), WineError> {
+        let line = crate::service::cmd::safe_line(template, values)
+            .map_err(|e| WineError::Failed(e.reason.to_string()))?;
+        self.run_batch(&line, timeout)
+    }
+
+    /// The service's state word (RUNNING, STOPPED, ...), or None when the service does
+    /// not exist. Asked through assets/svcstate.c: Wine's `sc query` output cannot be
+    /// read for non-ASCII names.
+    pub fn service_state(&self, name: &str) -> Result<Option<String>, WineError> {
+        let (code, out) = self.run_with(
+            "C:\\windows\\winpkg-svcstate.exe {0}",
+            &[name],
+            Duration::from_secs(30),
+        )?;
+        if code == 1060 || out.trim() == "missing" {
+            return Ok(None);
+        }
+        let state = out
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("state="))
+            .and_then(|n| n.parse::<u32>().ok())
+            .ok_or_else(|| {
+                WineError::Failed(format!("cannot read the state of `{name}`: {}", out.trim()))
+            })?;
+        Ok(Some(
+            match state {
+                1 => "STOPPED",
+                2 => "START_PENDING",
+                3 => "STOP_PENDING",
+                4 => "RUNNING",
+                5 => "CONTINUE_PENDING",
+                6 => "PAUSE_PENDING",
+                7 => "PAUSED",
+                _ => "UNKNOWN",
+            }
+            .to_string(),
+        ))
+    }
+
+    /// Poll until the service reaches `state` or `timeout` passes.
+    pub fn wait_state(
+        &self,
+        name: &str,
+        state: &str,
+        timeout: Duration,
+    ) -> Result<bool, WineError> {
+        let start = Instant::now();
+        loop {
+            if self.service_state(name)?.as_deref() == Some(state) {
+                return Ok(true);
+            }
+            if start.elapsed() > timeout {
+                return Ok(false);
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// The service's registry key as name -> value text (what `sc qc` would show;
+    /// Wine's sc.exe has no `qc`). Values: strings unescaped, dwords as numbers, multi
+    /// strings joined with `\n`.
+    pub fn service_registry(
+        &self,
+        name: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, WineError> {
+        // Export all services (an ASCII key path) and pick this one's section: the
+        // name may not survive Wine's command line.
+        let file = format!("winpkg-{}.reg", rand_suffix());
+        let key = "HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services";
+        let win_path = format!("C:\\{file}");
+        let (code, out) = self.wine(&["regedit", "/E", &win_path, key], Duration::from_secs(30))?;
+        let host = self.drive_c().join(&file);
+        let bytes = std::fs::read(&host).map_err(|_| {
+            WineError::Failed(format!(
+                "cannot export the registry key of `{name}` (regedit exit code {code}): {}",
+                out.trim()
+            ))
+        })?;
+        let _ = std::fs::remove_file(&host);
+        Ok(parse_reg(&decode_utf16(&bytes), name))
+    }
+
+    /// Processes of this prefix whose command line mentions `needle` (case-insensitive):
+    /// found through /proc, since Wine processes are Linux processes.
+    pub fn processes_matching(&self, needle: &str) -> Vec<u32> {
+        let prefix = format!("WINEPREFIX={}", self.path().display());
+        let needle = needle.to_lowercase();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+            .filter(|pid| {
+                let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+                let ours = env.split(|b| *b == 0).any(|v| v == prefix.as_bytes());
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                ours && String::from_utf8_lossy(&cmdline)
+                    .to_lowercase()
+                    .contains(&needle)
+            })
+            .collect()
+    }
+
+    /// Stop every process of the prefix (its own server only).
+    pub fn shutdown(&mut self) {
+        let _ = self.run_logged("wineserver", &["-k"]);
+        if let Some(mut s) = self.server.take() {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                match s.try_wait() {
+                    Ok(Some(_)) => break,
+                    Ok(None) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(100))
+                    }
+                    _ => {
+                        let _ = s.kill();
+                        let _ = s.wait();
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Where the prefix's log of Wine's own output is.
+    pub fn log_path(&self) -> &Path {
+        &self.log
+    }
+}
+
+impl Drop for Prefix {
+    fn drop(&mut self) {
+        self.shutdown();
+        if self.keep
+            && let Some(dir) = self.tmp.take()
+        {
+            let _ = dir.keep();
+        }
+    }
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn decode_utf16(bytes: &[u8]) -> String {
+    let body = bytes.strip_prefix(&[0xff, 0xfe]).unwrap_or(bytes);
+    let units: Vec<u16> = body
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16_lossy(&units)
+}
+
+/// Read the values of the `[...\Services\NAME]` section of a .reg export.
+fn parse_reg(text: &str, name: &str) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let header_suffix = format!("\\services\\{}]", name.to_lowercase());
+    let mut in_section = false;
+    // Join continuation lines (ending in a backslash) first.
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for raw in text.lines() {
+        let l = raw.trim_end_matches('\r');
+        if let Some(stripped) = l.strip_suffix('\\')
+            && (l.contains("=hex") || cur.contains("=hex"))
+        {
+            cur.push_str(stripped.trim_start());
+            continue;
+        }
+        cur.push_str(l.trim_start());
+        lines.push(std::mem::take(&mut cur));
+    }
+    for l in lines {
+        if l.starts_with('[') {
+            in_section = l.to_lowercase().ends_with(&header_suffix);
+            continue;
+        }
+        if !in_section || !l.starts_with('"') {
+            continue;
+        }
+        let Some((key, value)) = split_reg_line(&l) else {
+            continue;
+        };
+        out.insert(key, value);
+    }
+    out
+}
+
+/// `"Key"=value` -> (Key, value text).
+fn split_reg_line(l: &str) -> Option<(String, String)> {
+    let (key, rest) = read_reg_string(l)?;
+    let rest = rest.strip_prefix('=')?;
+    let value = if rest.starts_with('"') {
+        read_reg_string(rest)?.0
+    } else if let Some(hex) = rest.strip_prefix("dword:") {
+        u32::from_str_radix(hex.trim(), 16).ok()?.to_string()
+    } else if let Some(hex) = rest.strip_prefix("hex(7):") {
+        // REG_MULTI_SZ: UTF-16LE bytes, strings separated by NUL.
+        let bytes: Vec<u8> = hex
+            .split(',')
+            .filter_map(|b| u8::from_str_radix(b.trim(), 16).ok())
+            .collect();
+        decode_utf16(&bytes)
+            .split('\0')
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
+    } else {
+        rest.to_string()
+    };
+    Some((key, value))
+}
+
+/// A quoted .reg string at the start of `s` (with `\\` and `\"` escapes) and the rest.
+fn read_reg_string(s: &str) -> Option<(String, &str)> {
+    let mut chars = s.strip_prefix('"')?.char_indices();
+    let mut out = String::new();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                let (_, n) = chars.next()?;
+                out.push(n);
+            }
+            '"' => return Some((out, &s[i + 2..])),
+            _ => out.push(c),
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert_eq!(
+            parse_version("wine-8.0 (Debian 8.0~repack-4)\n"),
+            Some((8, 0))
+        );
+        assert_eq!(parse_version("wine-9.21"), Some((9, 21)));
+        assert_eq!(parse_version("nope"), None);
+    }
+
+    #[test]
+    fn reg_files() {
+        let text = "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\a b]\r\n\"DisplayName\"=\"x \\\"q\\\" \\\\ y\"\r\n\"Start\"=dword:00000002\r\n\"DependOnService\"=hex(7):41,00,00,00,42,00,00,00,00,00\r\n\r\n[HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\a b\\Security]\r\n\"Security\"=\"no\"\r\n";
+        let m = parse_reg(text, "a b");
+        assert_eq!(m["DisplayName"], "x \"q\" \\ y");
+        assert_eq!(m["Start"], "2");
+        assert_eq!(m["DependOnService"], "A\nB");
+        assert!(!m.contains_key("Security"));
+    }
+}
