@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Quick start: set up, build cargo-winpkg, cross-build the example Windows service
-# (examples/hello-service) and check what it needs on a clean Windows.
+# Quick start: set up, install cargo-winpkg (cargo install --path .), package the example
+# Windows service (examples/hello-service) with `cargo winpkg --release`, then install
+# and run that zip on Wine's service control manager with `cargo winpkg verify --wine`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-cargo build --release --locked --quiet
-example=examples/hello-service
-cargo build --release --locked --quiet --manifest-path "$example/Cargo.toml" \
-    --target x86_64-pc-windows-gnu
-exe="$example/target/x86_64-pc-windows-gnu/release/hello-service.exe"
-echo "== cargo winpkg check $exe"
-./target/release/cargo-winpkg check "$exe"
+cargo install --path . --locked --quiet --target-dir target
+echo "== cargo winpkg --release   (in examples/hello-service)"
+(cd examples/hello-service && cargo winpkg --release --locked)
+zip=examples/hello-service/target/winpkg/hello-service-0.1.0-x86_64-pc-windows-gnu.zip
+echo "== cargo winpkg verify --wine $zip"
+cargo winpkg verify --wine "$zip"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what cargo-winpkg's example and test suite need on Debian/Ubuntu:
 # the Windows Rust targets, mingw-w64 (to link *-windows-gnu), LLVM/lld/clang (reference
-# PE tools, fixture building) and osslsigncode. Idempotent: installs only what is missing.
+# PE tools, fixture building), osslsigncode, and Wine (a real service control manager for
+# `cargo winpkg verify --wine`). Idempotent: installs only what is missing.
 set -euo pipefail
 
 need_apt=()
@@ -15,6 +16,7 @@ have llvm-dlltool || need_apt+=(llvm)
 have lld-link || need_apt+=(lld)
 have clang || need_apt+=(clang)
 have osslsigncode || need_apt+=(osslsigncode)
+have wine || need_apt+=(wine wine64)
 
 if ((${#need_apt[@]})); then
     sudo=()

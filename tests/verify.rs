@@ -1,0 +1,147 @@
+//! `cargo winpkg verify ZIP` offline, on real packages and on broken ones.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::Value;
+
+fn example_zip(out: &Path) -> PathBuf {
+    let r = package(&root().join("examples/hello-service/Cargo.toml"), out, &["--release"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    zip_path(&r.json())
+}
+
+fn verify_json(zip: &Path) -> (i32, Value) {
+    let r = run(["verify".as_ref(), "--format".as_ref(), "json".as_ref(), zip.as_os_str()]);
+    (r.code, r.json())
+}
+
+fn step<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no step {name}: {v:#}"))
+}
+
+/// Copy a zip, changing entries with `edit`.
+fn rewrite(src: &Path, dest: &Path, edit: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>) {
+    let mut a = zip::ZipArchive::new(std::fs::File::open(src).unwrap()).unwrap();
+    let mut entries = BTreeMap::new();
+    for i in 0..a.len() {
+        let mut e = a.by_index(i).unwrap();
+        if e.is_dir() {
+            continue;
+        }
+        let name = e.name().unwrap().to_string();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        if let Some(d) = edit(&name, data) {
+            entries.insert(name, d);
+        }
+    }
+    let mut w = zip::ZipWriter::new(std::fs::File::create(dest).unwrap());
+    for (name, data) in entries {
+        w.start_file(name.as_str(), zip::write::SimpleFileOptions::default()).unwrap();
+        w.write_all(&data).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+#[test]
+fn a_fresh_package_verifies() {
+    let out = tempfile::tempdir().unwrap();
+    let zip = example_zip(out.path());
+    let (code, v) = verify_json(&zip);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["ok"], true);
+    for s in ["read zip", "file names", "checksums", "manifest", "dll closure"] {
+        assert_eq!(step(&v, s)["ok"], true, "{s}");
+    }
+    assert!(step(&v, "checksums")["detail"].as_str().unwrap().contains("6 files match"));
+    let r = run(["verify".as_ref(), zip.as_os_str()]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("5 steps passed"), "{}", r.stdout);
+}
+
+#[test]
+fn tampered_missing_and_unlisted_files_are_caught() {
+    let out = tempfile::tempdir().unwrap();
+    let zip = example_zip(out.path());
+    let bad = out.path().join("tampered.zip");
+    rewrite(&zip, &bad, |name, data| {
+        if name == "install.cmd" {
+            let mut d = data;
+            d.extend_from_slice(b"echo extra\r\n");
+            Some(d)
+        } else {
+            Some(data)
+        }
+    });
+    let (code, v) = verify_json(&bad);
+    assert_eq!(code, 1);
+    assert!(step(&v, "checksums")["detail"].as_str().unwrap().contains("`install.cmd` does not match"));
+    assert!(step(&v, "manifest")["detail"].as_str().unwrap().contains("`install.cmd` differs"));
+
+    let missing = out.path().join("missing.zip");
+    rewrite(&zip, &missing, |name, data| (name != "uninstall.cmd").then_some(data));
+    let (code, v) = verify_json(&missing);
+    assert_eq!(code, 1);
+    assert!(step(&v, "checksums")["detail"].as_str().unwrap().contains("`uninstall.cmd` is listed but not in the zip"));
+
+    let extra = out.path().join("extra.zip");
+    rewrite(&zip, &extra, |_, data| Some(data));
+    let mut a = zip::ZipWriter::new_append(std::fs::OpenOptions::new().read(true).write(true).open(&extra).unwrap()).unwrap();
+    a.start_file("sneaky.dll", zip::write::SimpleFileOptions::default()).unwrap();
+    a.write_all(b"not really").unwrap();
+    a.finish().unwrap();
+    let (code, v) = verify_json(&extra);
+    assert_eq!(code, 1);
+    assert!(step(&v, "checksums")["detail"].as_str().unwrap().contains("`sneaky.dll` is not covered"));
+}
+
+#[test]
+fn a_bundle_missing_its_dlls_fails_the_closure() {
+    let out = tempfile::tempdir().unwrap();
+    let r = package(&fixture("crates/cppdep/Cargo.toml"), out.path(), &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let zip = zip_path(&r.json());
+    let bad = out.path().join("nodll.zip");
+    rewrite(&zip, &bad, |name, data| (name != "libgcc_s_seh-1.dll").then_some(data));
+    let (code, v) = verify_json(&bad);
+    assert_eq!(code, 1);
+    let d = step(&v, "dll closure");
+    assert_eq!(d["ok"], false);
+    assert!(d["detail"].as_str().unwrap().contains("missing-mingw-runtime"), "{d}");
+}
+
+#[test]
+fn unreadable_input_and_missing_wine_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_zip = dir.path().join("x.zip");
+    std::fs::write(&not_zip, "hello").unwrap();
+    let r = run(["verify".as_ref(), not_zip.as_os_str()]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("x.zip: not a readable zip"), "{}", r.stderr);
+    let r = run(["verify", "/no/such.zip"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("/no/such.zip: cannot open"), "{}", r.stderr);
+
+    // No wine on PATH: the error names the package to install.
+    let out = tempfile::tempdir().unwrap();
+    let zip = example_zip(out.path());
+    let o = winpkg()
+        .args(["verify", "--wine"])
+        .arg(&zip)
+        .env("PATH", dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("apt-get install wine"), "{stderr}");
+}
