@@ -10,13 +10,23 @@ use common::*;
 use serde_json::Value;
 
 fn example_zip(out: &Path) -> PathBuf {
-    let r = package(&root().join("examples/hello-service/Cargo.toml"), out, &["--release"], &[]);
+    let r = package(
+        &root().join("examples/hello-service/Cargo.toml"),
+        out,
+        &["--release"],
+        &[],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     zip_path(&r.json())
 }
 
 fn verify_json(zip: &Path) -> (i32, Value) {
-    let r = run(["verify".as_ref(), "--format".as_ref(), "json".as_ref(), zip.as_os_str()]);
+    let r = run([
+        "verify".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        zip.as_os_str(),
+    ]);
     (r.code, r.json())
 }
 
@@ -47,7 +57,8 @@ fn rewrite(src: &Path, dest: &Path, edit: impl Fn(&str, Vec<u8>) -> Option<Vec<u
     }
     let mut w = zip::ZipWriter::new(std::fs::File::create(dest).unwrap());
     for (name, data) in entries {
-        w.start_file(name.as_str(), zip::write::SimpleFileOptions::default()).unwrap();
+        w.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+            .unwrap();
         w.write_all(&data).unwrap();
     }
     w.finish().unwrap();
@@ -60,10 +71,21 @@ fn a_fresh_package_verifies() {
     let (code, v) = verify_json(&zip);
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(v["ok"], true);
-    for s in ["read zip", "file names", "checksums", "manifest", "dll closure"] {
+    for s in [
+        "read zip",
+        "file names",
+        "checksums",
+        "manifest",
+        "dll closure",
+    ] {
         assert_eq!(step(&v, s)["ok"], true, "{s}");
     }
-    assert!(step(&v, "checksums")["detail"].as_str().unwrap().contains("6 files match"));
+    assert!(
+        step(&v, "checksums")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("6 files match")
+    );
     let r = run(["verify".as_ref(), zip.as_os_str()]);
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("5 steps passed"), "{}", r.stdout);
@@ -85,24 +107,54 @@ fn tampered_missing_and_unlisted_files_are_caught() {
     });
     let (code, v) = verify_json(&bad);
     assert_eq!(code, 1);
-    assert!(step(&v, "checksums")["detail"].as_str().unwrap().contains("`install.cmd` does not match"));
-    assert!(step(&v, "manifest")["detail"].as_str().unwrap().contains("`install.cmd` differs"));
+    assert!(
+        step(&v, "checksums")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`install.cmd` does not match")
+    );
+    assert!(
+        step(&v, "manifest")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`install.cmd` differs")
+    );
 
     let missing = out.path().join("missing.zip");
-    rewrite(&zip, &missing, |name, data| (name != "uninstall.cmd").then_some(data));
+    rewrite(&zip, &missing, |name, data| {
+        (name != "uninstall.cmd").then_some(data)
+    });
     let (code, v) = verify_json(&missing);
     assert_eq!(code, 1);
-    assert!(step(&v, "checksums")["detail"].as_str().unwrap().contains("`uninstall.cmd` is listed but not in the zip"));
+    assert!(
+        step(&v, "checksums")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`uninstall.cmd` is listed but not in the zip")
+    );
 
     let extra = out.path().join("extra.zip");
     rewrite(&zip, &extra, |_, data| Some(data));
-    let mut a = zip::ZipWriter::new_append(std::fs::OpenOptions::new().read(true).write(true).open(&extra).unwrap()).unwrap();
-    a.start_file("sneaky.dll", zip::write::SimpleFileOptions::default()).unwrap();
+    let mut a = zip::ZipWriter::new_append(
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&extra)
+            .unwrap(),
+    )
+    .unwrap();
+    a.start_file("sneaky.dll", zip::write::SimpleFileOptions::default())
+        .unwrap();
     a.write_all(b"not really").unwrap();
     a.finish().unwrap();
     let (code, v) = verify_json(&extra);
     assert_eq!(code, 1);
-    assert!(step(&v, "checksums")["detail"].as_str().unwrap().contains("`sneaky.dll` is not covered"));
+    assert!(
+        step(&v, "checksums")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`sneaky.dll` is not covered")
+    );
 }
 
 #[test]
@@ -112,12 +164,20 @@ fn a_bundle_missing_its_dlls_fails_the_closure() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let zip = zip_path(&r.json());
     let bad = out.path().join("nodll.zip");
-    rewrite(&zip, &bad, |name, data| (name != "libgcc_s_seh-1.dll").then_some(data));
+    rewrite(&zip, &bad, |name, data| {
+        (name != "libgcc_s_seh-1.dll").then_some(data)
+    });
     let (code, v) = verify_json(&bad);
     assert_eq!(code, 1);
     let d = step(&v, "dll closure");
     assert_eq!(d["ok"], false);
-    assert!(d["detail"].as_str().unwrap().contains("missing-mingw-runtime"), "{d}");
+    assert!(
+        d["detail"]
+            .as_str()
+            .unwrap()
+            .contains("missing-mingw-runtime"),
+        "{d}"
+    );
 }
 
 #[test]
@@ -127,10 +187,18 @@ fn unreadable_input_and_missing_wine_are_usage_errors() {
     std::fs::write(&not_zip, "hello").unwrap();
     let r = run(["verify".as_ref(), not_zip.as_os_str()]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("x.zip: not a readable zip"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("x.zip: not a readable zip"),
+        "{}",
+        r.stderr
+    );
     let r = run(["verify", "/no/such.zip"]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("/no/such.zip: cannot open"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("/no/such.zip: cannot open"),
+        "{}",
+        r.stderr
+    );
 
     // No wine on PATH: the error names the package to install.
     let out = tempfile::tempdir().unwrap();
