@@ -239,19 +239,21 @@ fn is_service_api_dll(dll: &str) -> bool {
     d == "advapi32.dll" || d == "sechost.dll" || d.starts_with("api-ms-win-service-")
 }
 
-/// File offset of an RVA, for error messages; None when no section maps it.
-fn rva_to_offset<Pe: ImageNtHeaders>(file: &PeFile<Pe>, rva: u32) -> Option<u32> {
+/// File offset of an RVA, for error messages; None when no section maps it. (Header
+/// values are untrusted: the sum is done in 64 bits.)
+fn rva_to_offset<Pe: ImageNtHeaders>(file: &PeFile<Pe>, rva: u32) -> Option<u64> {
     file.section_table().iter().find_map(|s| {
         let va = s.virtual_address.get(LE);
         let size = s.virtual_size.get(LE).max(s.size_of_raw_data.get(LE));
-        (rva >= va && rva - va < size).then(|| s.pointer_to_raw_data.get(LE) + (rva - va))
+        (rva >= va && rva - va < size)
+            .then(|| u64::from(s.pointer_to_raw_data.get(LE)) + u64::from(rva - va))
     })
 }
 
 /// Describe where `rva` lands, e.g. "offset 0x1234" or "RVA 0x5000, outside every section".
 fn locate<Pe: ImageNtHeaders>(file: &PeFile<Pe>, data_len: usize, rva: u32) -> String {
     match rva_to_offset(file, rva) {
-        Some(off) if (off as usize) < data_len => format!("offset {off:#x}"),
+        Some(off) if off < data_len as u64 => format!("offset {off:#x}"),
         Some(off) => {
             format!("offset {off:#x} (RVA {rva:#x}), past the end of the file ({data_len} bytes)")
         }

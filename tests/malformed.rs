@@ -221,3 +221,24 @@ proptest! {
         let _ = cargo_winpkg::pe::parse(Path::new("fuzz"), &bytes);
     }
 }
+
+#[test]
+fn inputs_the_fuzzer_found_are_handled() {
+    // fixtures/fuzz: inputs that once crashed the reader (cargo fuzz, fuzz/).
+    let dir = fixture("fuzz");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let _ = cargo_winpkg::pe::parse(&path, &bytes);
+        let r = run(["check".as_ref(), path.as_os_str()]);
+        assert!(
+            [0, 1, 2].contains(&r.code),
+            "{}: {}",
+            path.display(),
+            r.stderr
+        );
+        n += 1;
+    }
+    assert!(n > 0);
+}
