@@ -103,6 +103,25 @@ impl Stages {
     }
 }
 
+impl Stages {
+    /// A spinner for a stage that may take a while, on a terminal only (CI logs get the
+    /// plain stage lines).
+    fn spinner(&self, text: &str) -> Option<indicatif::ProgressBar> {
+        use std::io::IsTerminal;
+        if self.quiet || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.set_message(text.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Some(bar)
+    }
+}
+
 fn elapsed(start: Instant) -> String {
     format!("{:.1}s", start.elapsed().as_secs_f64())
 }
@@ -469,6 +488,7 @@ fn run_package(
 
     let out_dir = args.output.clone().unwrap_or(winpkg_dir);
     let dest = out_dir.join(&archive);
+    let spinner = stages.spinner(&format!("packaging {archive}"));
     let pkg_outcome = crate::assemble::write(&crate::assemble::Input {
         name: pkg.name.as_str(),
         version: &pkg.version.to_string(),
@@ -484,7 +504,11 @@ fn run_package(
             .unwrap_or(false)
             .then(|| archive.trim_end_matches(".zip").to_string()),
         dest: &dest,
-    })?;
+    });
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    let pkg_outcome = pkg_outcome?;
     stages.line(
         "Packaged",
         &format!(
