@@ -346,3 +346,62 @@ fn a_cpp_program_runs_with_its_bundled_runtime_and_not_without() {
     assert_ne!(code, 0, "{text}");
     assert!(!text.contains("hello, world"), "{text}");
 }
+
+#[test]
+fn install_twice_updates_in_place_and_uninstall_twice_succeeds() {
+    let out = tempfile::tempdir().unwrap();
+    let r = package(
+        &root().join("examples/hello-service/Cargo.toml"),
+        out.path(),
+        &["--release"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let zip = zip_path(&r.json());
+    let prefix = Prefix::create().expect("a Wine prefix");
+    let dir = prefix.drive_c().join("Program Files").join("hello");
+    std::fs::create_dir_all(&dir).unwrap();
+    zip::ZipArchive::new(std::fs::File::open(&zip).unwrap())
+        .unwrap()
+        .extract(&dir)
+        .unwrap();
+    let script = |name: &str| {
+        prefix
+            .run_with(
+                "cmd /c {0}",
+                &[&format!("C:\\Program Files\\hello\\{name}")],
+                Duration::from_secs(120),
+            )
+            .unwrap()
+    };
+    let (code, text) = script("install.cmd");
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(
+        prefix.service_state("hello-service").unwrap().as_deref(),
+        Some("RUNNING")
+    );
+    // Again: the service exists, so it is stopped, reconfigured (re-created on Wine,
+    // whose sc.exe has no `config`) and started, not refused.
+    let (code, text) = script("install.cmd");
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("The service exists: stopping it to update it"),
+        "{text}"
+    );
+    assert!(text.contains("is running"), "{text}");
+    assert_eq!(
+        prefix.service_state("hello-service").unwrap().as_deref(),
+        Some("RUNNING")
+    );
+    let reg = prefix.service_registry("hello-service").unwrap();
+    assert_eq!(
+        reg["ImagePath"],
+        "\"C:\\Program Files\\hello\\hello-service.exe\" --greeting \"hello from C:\\Program Files\\hello\" --log \"C:\\Program Files\\hello\\hello-service.log\""
+    );
+    let (code, text) = script("uninstall.cmd");
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(prefix.service_state("hello-service").unwrap(), None);
+    let (code, text) = script("uninstall.cmd");
+    assert_eq!(code, 0, "already gone is success: {text}");
+    assert!(text.contains("is not installed: nothing to do"), "{text}");
+}
