@@ -409,21 +409,8 @@ fn wine_steps(
     run.step("extract", t, Ok(win_dir.clone()));
 
     let t = Instant::now();
-    let (code, out) = prefix.run_with(
-        "cmd /c {0}",
-        &[&format!("{win_dir}\\install.cmd")],
-        opts.timeout + Duration::from_secs(90),
-    )?;
-    let out_tail = tail(&out, 6);
-    let installed = run.step(
-        "install.cmd",
-        t,
-        if code == 0 {
-            Ok(out_tail)
-        } else {
-            Err(format!("exit code {code}: {out_tail}"))
-        },
-    );
+    let result = run_script(&prefix, &win_dir, "install.cmd", opts.timeout)?;
+    let installed = run.step("install.cmd", t, result);
 
     let mut running = false;
     if installed {
@@ -493,21 +480,8 @@ fn wine_steps(
 
     if installed {
         let t = Instant::now();
-        let (code, out) = prefix.run_with(
-            "cmd /c {0}",
-            &[&format!("{win_dir}\\uninstall.cmd")],
-            opts.timeout + Duration::from_secs(90),
-        )?;
-        let out_tail = tail(&out, 4);
-        let ok = run.step(
-            "uninstall.cmd",
-            t,
-            if code == 0 {
-                Ok(out_tail)
-            } else {
-                Err(format!("exit code {code}: {out_tail}"))
-            },
-        );
+        let result = run_script(&prefix, &win_dir, "uninstall.cmd", opts.timeout)?;
+        let ok = run.step("uninstall.cmd", t, result);
         if ok {
             let t = Instant::now();
             let state = prefix.service_state(&service)?;
@@ -606,6 +580,27 @@ fn compare_config(
     } else {
         Err(problems.join("; "))
     }
+}
+
+/// Run a script of the package through Wine's cmd: Ok(its last lines) on exit code 0.
+fn run_script(
+    prefix: &Prefix,
+    win_dir: &str,
+    script: &str,
+    timeout: Duration,
+) -> Result<Result<String, String>, VerifyError> {
+    // The script waits up to 60 s for the service itself.
+    let (code, out) = prefix.run_with(
+        "cmd /c {0}",
+        &[&format!("{win_dir}\\{script}")],
+        timeout + Duration::from_secs(90),
+    )?;
+    let last = tail(&out, 6);
+    Ok(if code == 0 {
+        Ok(last)
+    } else {
+        Err(format!("exit code {code}: {last}"))
+    })
 }
 
 fn tail(text: &str, n: usize) -> String {

@@ -166,3 +166,15 @@ pub fn zip_path(v: &Value) -> PathBuf {
             .expect("archive path"),
     )
 }
+
+/// Package examples/hello-service (release) into `out`; the zip's path.
+pub fn example_zip(out: &Path) -> PathBuf {
+    let r = package(
+        &root().join("examples/hello-service/Cargo.toml"),
+        out,
+        &["--release"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    zip_path(&r.json())
+}

@@ -4,21 +4,10 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::*;
 use serde_json::Value;
-
-fn example_zip(out: &Path) -> PathBuf {
-    let r = package(
-        &root().join("examples/hello-service/Cargo.toml"),
-        out,
-        &["--release"],
-        &[],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    zip_path(&r.json())
-}
 
 fn verify_json(zip: &Path) -> (i32, Value) {
     let r = run([

@@ -85,14 +85,7 @@ fn find_files(dir: &Path, needle: &str, out: &mut Vec<PathBuf>) {
 #[test]
 fn the_example_service_installs_runs_logs_and_uninstalls() {
     let out = tempfile::tempdir().unwrap();
-    let r = package(
-        &root().join("examples/hello-service/Cargo.toml"),
-        out.path(),
-        &["--release"],
-        &[],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let zip = zip_path(&r.json());
+    let zip = example_zip(out.path());
     let (code, v, kept) = verify_wine(&zip);
     assert_eq!(code, 0, "{:?}", failed_steps(&v));
     let names: Vec<&str> = v["steps"]
@@ -350,14 +343,7 @@ fn a_cpp_program_runs_with_its_bundled_runtime_and_not_without() {
 #[test]
 fn install_twice_updates_in_place_and_uninstall_twice_succeeds() {
     let out = tempfile::tempdir().unwrap();
-    let r = package(
-        &root().join("examples/hello-service/Cargo.toml"),
-        out.path(),
-        &["--release"],
-        &[],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let zip = zip_path(&r.json());
+    let zip = example_zip(out.path());
     let prefix = Prefix::create().expect("a Wine prefix");
     let dir = prefix.drive_c().join("Program Files").join("hello");
     std::fs::create_dir_all(&dir).unwrap();
