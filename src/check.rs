@@ -444,6 +444,7 @@ fn judge(
     out: &mut Vec<Diagnostic>,
 ) {
     let file = display_name(&facts.path);
+    subsystem_version(facts, &file, policy, out);
     // One diagnostic per (dll, code) even when a DLL has two descriptors
     // (KERNEL32.dll and kernel32.dll, or a normal and a delay-load one).
     let mut by_dll: BTreeMap<String, Vec<&ImportReport>> = BTreeMap::new();
@@ -581,6 +582,48 @@ fn judge(
             help: Some("make sure targets before Windows 10 are updated, or ship the Visual C++ Redistributable, which installs the Universal CRT".into()),
         });
     }
+}
+
+/// The Windows loader refuses an image whose subsystem version is newer than the running
+/// Windows ("is not a valid Win32 application"). Only for Windows subsystems: drivers
+/// and EFI images use the field differently.
+fn subsystem_version(facts: &Facts, file: &str, policy: &Policy, out: &mut Vec<Diagnostic>) {
+    if !matches!(facts.subsystem, "console" | "windows") {
+        return;
+    }
+    let parse = |v: &str| -> Option<(u32, u32)> {
+        let (a, b) = v.split_once('.')?;
+        Some((a.parse().ok()?, b.parse().ok()?))
+    };
+    let Some(have) = parse(&facts.subsystem_version) else {
+        return;
+    };
+    let (min, flag) = match policy.min_windows {
+        Release::Win7 => ((6, 1), "6.01"),
+        Release::Win8 => ((6, 2), "6.02"),
+        Release::Win81 => ((6, 3), "6.03"),
+        Release::Win10 | Release::Win11 => ((10, 0), "10.00"),
+    };
+    if have <= min {
+        return;
+    }
+    let sub = facts.subsystem;
+    out.push(Diagnostic {
+        code: Code::SubsystemVersionTooNew,
+        severity: Code::SubsystemVersionTooNew.default_severity(),
+        file: Some(facts.path.clone()),
+        dll: None,
+        message: format!(
+            "{file} has subsystem version {}, so {} refuses to load it (\"not a valid Win32 application\")",
+            facts.subsystem_version, policy.min_windows
+        ),
+        help: Some(format!(
+            "link with an older subsystem version (MSVC/lld-link: /SUBSYSTEM:{},{flag}; GNU ld: -Wl,--subsystem,{sub}:{}.{}), or raise --min-windows / `min-windows`",
+            sub.to_ascii_uppercase(),
+            min.0,
+            min.1,
+        )),
+    });
 }
 
 fn vc_redist_installer(machine: &str) -> &'static str {

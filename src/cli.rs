@@ -226,5 +226,6 @@ Diagnostic codes (default level):
   dll-not-in-windows-version  error    a system DLL the minimum Windows release lacks
   machine-mismatch            error    a resolved DLL is built for another machine
   unmatched-allow             warning  an --allow entry matched nothing
+  subsystem-version-too-new   error    the image's subsystem version is newer than --min-windows
 
 Exit status: 0 no error-level diagnostic, 1 at least one, 2 usage error or unreadable input.";

@@ -24,10 +24,11 @@ pub enum Code {
     DllNotInWindowsVersion,
     MachineMismatch,
     UnmatchedAllow,
+    SubsystemVersionTooNew,
 }
 
 impl Code {
-    pub const ALL: [Code; 9] = [
+    pub const ALL: [Code; 10] = [
         Code::MissingVcRedist,
         Code::DebugCrt,
         Code::MissingMingwRuntime,
@@ -37,6 +38,7 @@ impl Code {
         Code::DllNotInWindowsVersion,
         Code::MachineMismatch,
         Code::UnmatchedAllow,
+        Code::SubsystemVersionTooNew,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +52,7 @@ impl Code {
             Code::DllNotInWindowsVersion => "dll-not-in-windows-version",
             Code::MachineMismatch => "machine-mismatch",
             Code::UnmatchedAllow => "unmatched-allow",
+            Code::SubsystemVersionTooNew => "subsystem-version-too-new",
         }
     }
 
@@ -83,6 +86,9 @@ impl Code {
             }
             Code::MachineMismatch => "a resolved DLL is built for another machine type",
             Code::UnmatchedAllow => "an allow entry matched no imported DLL",
+            Code::SubsystemVersionTooNew => {
+                "the image asks for a newer Windows (subsystem version) than the minimum release"
+            }
         }
     }
 }

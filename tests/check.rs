@@ -490,3 +490,24 @@ fn sarif_output() {
             .ends_with("msvcstyle-x64.exe")
     );
 }
+
+#[test]
+fn an_image_needing_a_newer_windows_by_its_header() {
+    let exe = fixture("pe/subsys62-x64.exe");
+    let (_, v) = check_json(&[&exe], &["--min-windows", "7"]);
+    let d = diag(&v, "subsystem-version-too-new");
+    assert_eq!(d["severity"], "error");
+    assert!(d["message"].as_str().unwrap().contains("6.2"), "{d}");
+    assert!(
+        d["help"]
+            .as_str()
+            .unwrap()
+            .contains("/SUBSYSTEM:CONSOLE,6.01"),
+        "{d}"
+    );
+    let (code, v) = check_json(&[&exe], &["--min-windows", "8"]);
+    assert_eq!(code, 0, "{v:#}");
+    // Tools that set 6.0 (lld's default) pass on Windows 7.
+    let (_, v) = check_json(&[&fixture("pe/dcomp-x64.exe")], &["--min-windows", "7"]);
+    assert!(!codes(&v).contains(&"subsystem-version-too-new".to_string()));
+}
