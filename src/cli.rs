@@ -135,6 +135,24 @@ pub enum Command {
     Check(CheckArgs),
     /// Re-check a package zip offline; with --wine, install and run it under Wine.
     Verify(VerifyArgs),
+    /// Add a starting [package.metadata.winpkg] table to Cargo.toml.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Path to Cargo.toml.
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+    /// The workspace member to set up.
+    #[arg(short = 'p', long = "package", value_name = "SPEC")]
+    pub package: Option<String>,
+    /// The target triple to write (default: x86_64-pc-windows-gnu off Windows).
+    #[arg(long, value_name = "TRIPLE")]
+    pub target: Option<String>,
+    /// Add a service table even when the crate does not use the windows-service crate.
+    #[arg(long)]
+    pub service: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ pub mod check;
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod init;
 pub mod package;
 pub mod pe;
 pub mod policy;

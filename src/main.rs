@@ -9,7 +9,9 @@ use clap::Parser;
 use cargo_winpkg::build;
 use cargo_winpkg::check::{self, CheckOptions};
 use cargo_winpkg::classify::Release;
-use cargo_winpkg::cli::{BuildArgs, BuildFormat, CheckArgs, Cli, ColorChoice, Command, VerifyArgs};
+use cargo_winpkg::cli::{
+    BuildArgs, BuildFormat, CheckArgs, Cli, ColorChoice, Command, InitArgs, VerifyArgs,
+};
 use cargo_winpkg::policy::{AllowRule, Code, Level, Policy};
 use cargo_winpkg::report::{self, Format};
 use cargo_winpkg::verify;
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Check(args)) => run_check(args),
         Some(Command::Verify(args)) => run_verify(args),
+        Some(Command::Init(args)) => run_init(args),
         None => run_build(cli.build),
     }
 }
@@ -149,6 +152,26 @@ fn run_verify(args: VerifyArgs) -> ExitCode {
             }
         }
         Err(e) => usage_error(e),
+    }
+}
+
+fn run_init(args: InitArgs) -> ExitCode {
+    let build = BuildArgs {
+        manifest_path: args.manifest_path,
+        packages: args.package.into_iter().collect(),
+        ..BuildArgs::default()
+    };
+    let opts = cargo_winpkg::init::InitOptions {
+        service: args.service,
+        target: args.target,
+    };
+    match cargo_winpkg::init::init(&build, &opts) {
+        Ok(done) => {
+            println!("added to {}:\n{}", done.manifest.display(), done.table);
+            println!("next: cargo winpkg --release");
+            ExitCode::SUCCESS
+        }
+        Err(m) => usage_error(m),
     }
 }
 

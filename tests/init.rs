@@ -1,0 +1,101 @@
+//! `cargo winpkg init` on a fresh crate, then the build it sets up.
+
+mod common;
+
+use common::*;
+
+fn fresh_crate() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixture("crates/twobins");
+    std::fs::create_dir_all(dir.path().join("src/bin")).unwrap();
+    for f in ["src/bin/first.rs", "src/bin/second.rs", "Cargo.lock"] {
+        std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "# my crate\n[package]\nname = \"twobins\"\nversion = \"0.1.0\"\nedition = \"2021\"\ndefault-run = \"second\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn init_adds_a_table_that_builds_and_refuses_to_run_twice() {
+    let d = fresh_crate();
+    let manifest = d.path().join("Cargo.toml");
+    let before = std::fs::read_to_string(&manifest).unwrap();
+    let r = run([
+        "init".as_ref(),
+        "--manifest-path".as_ref(),
+        manifest.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let after = std::fs::read_to_string(&manifest).unwrap();
+    assert!(
+        after.starts_with(&before),
+        "the rest of the file is untouched"
+    );
+    assert!(after.contains("[package.metadata.winpkg]"));
+    assert!(after.contains("target = \"x86_64-pc-windows-gnu\""));
+    assert!(
+        after.contains("bin = \"second\"   # one of: first, second"),
+        "{after}"
+    );
+    assert!(
+        !after.contains("[package.metadata.winpkg.service]"),
+        "no windows-service dependency"
+    );
+
+    // The table works as written: build, check and package.
+    let out = tempfile::tempdir().unwrap();
+    let r = package(&manifest, out.path(), &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(zip_path(&r.json()).ends_with("twobins-0.1.0-x86_64-pc-windows-gnu.zip"));
+
+    let r = run([
+        "init".as_ref(),
+        "--manifest-path".as_ref(),
+        manifest.as_os_str(),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("already has a [package.metadata.winpkg] table"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&manifest).unwrap(),
+        after,
+        "unchanged"
+    );
+}
+
+#[test]
+fn init_with_service_writes_a_valid_service_table() {
+    let d = fresh_crate();
+    let manifest = d.path().join("Cargo.toml");
+    let r = run([
+        "init".as_ref(),
+        "--service".as_ref(),
+        "--manifest-path".as_ref(),
+        manifest.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("[package.metadata.winpkg.service]\n"));
+    assert!(text.contains("name = \"twobins\""));
+    assert!(
+        text.contains("mode = \\\"shawl\\\"") || text.contains("run under shawl"),
+        "{text}"
+    );
+    // The build reads it without complaint (validation happens before compiling).
+    let meta = cargo_metadata::MetadataCommand::new()
+        .manifest_path(&manifest)
+        .no_deps()
+        .exec()
+        .unwrap();
+    let cfg = cargo_winpkg::build::package_config(&meta, &meta.packages[0]).unwrap();
+    let svc = cfg.service.expect("a service table");
+    cargo_winpkg::service::from_config(&svc, "second.exe", Some(false), &manifest).unwrap();
+}
