@@ -468,6 +468,17 @@ fn run_package(
         })?;
         staged.push(dst);
     }
+    if cfg.strip_bundled_dlls.unwrap_or(false) {
+        for dst in staged.iter().skip(1) {
+            bundle::strip_debug(dst, &target).map_err(Failure::Usage)?;
+        }
+    }
+    // From here on the staged copies are what is checked and what ships.
+    let pe_files: Vec<(String, PathBuf)> = pe_files
+        .iter()
+        .zip(&staged)
+        .map(|((name, _), dst)| (name.clone(), dst.clone()))
+        .collect();
     let bundle_report = check::check(
         &staged,
         &CheckOptions {

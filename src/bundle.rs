@@ -168,3 +168,40 @@ pub fn shawl_exe(target: &str, configured: Option<&Path>, cache: &Path) -> Resul
     }
     Ok(exe)
 }
+
+/// Remove debug sections from a staged DLL copy (never the original) with the target's
+/// binutils strip. strip stamps the current time into the PE header unless
+/// SOURCE_DATE_EPOCH is set: it gets the DLL's own link time, so the result is
+/// reproducible and keeps its original timestamp.
+pub fn strip_debug(path: &Path, target: &str) -> Result<(), String> {
+    let arch = target.split('-').next().unwrap_or("x86_64");
+    let tool = format!("{arch}-w64-mingw32-strip");
+    if crate::preflight::find_program(&tool).is_none() {
+        return Err(format!(
+            "strip-bundled-dlls needs {tool}: install binutils-mingw-w64 (Debian/Ubuntu)"
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let stamp = pe_timestamp(&bytes).unwrap_or(0);
+    let out = Command::new(&tool)
+        .arg("--strip-debug")
+        .arg(path)
+        .env("SOURCE_DATE_EPOCH", stamp.to_string())
+        .output()
+        .map_err(|e| format!("cannot run {tool}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{tool} --strip-debug {} failed: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(())
+}
+
+/// The COFF header's TimeDateStamp.
+pub fn pe_timestamp(bytes: &[u8]) -> Option<u32> {
+    let lfanew = u32::from_le_bytes(bytes.get(0x3c..0x40)?.try_into().ok()?) as usize;
+    let at = lfanew.checked_add(8)?;
+    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}

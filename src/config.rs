@@ -36,6 +36,7 @@ pub const TOP_KEYS: &[&str] = &[
     "include",
     "bundle-dlls",
     "bundle-mingw-runtime",
+    "strip-bundled-dlls",
     "service",
 ];
 
@@ -85,6 +86,7 @@ pub struct Config {
     pub include: Option<Vec<Include>>,
     pub bundle_dlls: Option<Vec<String>>,
     pub bundle_mingw_runtime: Option<bool>,
+    pub strip_bundled_dlls: Option<bool>,
     pub service: Option<ServiceConfig>,
 }
 
@@ -359,9 +361,11 @@ fn expected_for(path: &str) -> Option<String> {
     let s = match key {
         "target" => "a target triple string, e.g. \"x86_64-pc-windows-gnu\"",
         "bin" => "the name of a [[bin]] target, as a string",
-        "crt-static" | "root-dir" | "bundle-mingw-runtime" | "on-non-crash-failure" => {
-            "true or false"
-        }
+        "crt-static"
+        | "root-dir"
+        | "bundle-mingw-runtime"
+        | "strip-bundled-dlls"
+        | "on-non-crash-failure" => "true or false",
         "min-windows" => "one of \"7\", \"8\", \"8.1\", \"10\", \"11\" (a string)",
         "allow" => {
             "a list of tables: allow = [{ name = \"python3.dll\", reason = \"provided by the host\" }]"
@@ -481,6 +485,7 @@ impl Config {
             include: self.include.or(d.include),
             bundle_dlls: self.bundle_dlls.or(d.bundle_dlls),
             bundle_mingw_runtime: self.bundle_mingw_runtime.or(d.bundle_mingw_runtime),
+            strip_bundled_dlls: self.strip_bundled_dlls.or(d.strip_bundled_dlls),
             service: self.service.or(d.service),
         }
     }

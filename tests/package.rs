@@ -357,6 +357,14 @@ fn a_cpp_program_gets_its_mingw_runtime_bundled() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v = r.json();
     let entries = read_zip(&zip_path(&v));
+    // Stripping keeps the package reproducible.
+    let out2 = tempfile::tempdir().unwrap();
+    let r2 = package(&m, out2.path(), &[], &[]);
+    assert_eq!(r2.code, 0, "{}", r2.stderr);
+    assert!(
+        std::fs::read(zip_path(&v)).unwrap() == std::fs::read(zip_path(&r2.json())).unwrap(),
+        "byte-identical zips"
+    );
     let names: Vec<&str> = entries.keys().map(String::as_str).collect();
     assert_eq!(
         names,
@@ -368,11 +376,30 @@ fn a_cpp_program_gets_its_mingw_runtime_bundled() {
             "service.json"
         ]
     );
-    // The DLLs are the toolchain's own, byte for byte.
+    // The DLLs are the toolchain's own, without their debug sections
+    // (strip-bundled-dlls = true in the fixture): the same as `strip --strip-debug`.
     let dir = mingw_dll_dir("x86_64-w64-mingw32-gcc", "libstdc++-6.dll");
-    assert_eq!(
-        entries["libstdc++-6.dll"].0,
-        std::fs::read(dir.join("libstdc++-6.dll")).unwrap()
+    let original = std::fs::read(dir.join("libstdc++-6.dll")).unwrap();
+    let copy = out.path().join("expected-libstdc++-6.dll");
+    std::fs::write(&copy, &original).unwrap();
+    let stamp = cargo_winpkg::bundle::pe_timestamp(&original).unwrap();
+    let st = std::process::Command::new("x86_64-w64-mingw32-strip")
+        .arg("--strip-debug")
+        .arg(&copy)
+        .env("SOURCE_DATE_EPOCH", stamp.to_string())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let shipped = &entries["libstdc++-6.dll"].0;
+    assert!(
+        shipped == &std::fs::read(&copy).unwrap(),
+        "stripped like strip --strip-debug, keeping its link time"
+    );
+    assert!(
+        shipped.len() * 4 < original.len(),
+        "{} vs {}",
+        shipped.len(),
+        original.len()
     );
     let bundle = &v["packages"][0]["bundle_check"];
     assert_eq!(
