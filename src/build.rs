@@ -185,14 +185,18 @@ pub fn package_config(meta: &Metadata, pkg: &Package) -> Result<Config, ConfigEr
     Ok(own.merged_over(&ws))
 }
 
-/// Which `[[bin]]` to package: --bin, then `bin`, then the only one, then default-run.
-pub fn select_bin(pkg: &Package, cli: Option<&str>, cfg: Option<&str>) -> Result<String, Failure> {
-    let bins: Vec<&str> = pkg
-        .targets
+/// The package's `[[bin]]` targets, in manifest order.
+pub fn bin_names(pkg: &Package) -> Vec<&str> {
+    pkg.targets
         .iter()
         .filter(|t| t.is_bin())
         .map(|t| t.name.as_str())
-        .collect();
+        .collect()
+}
+
+/// Which `[[bin]]` to package: --bin, then `bin`, then the only one, then default-run.
+pub fn select_bin(pkg: &Package, cli: Option<&str>, cfg: Option<&str>) -> Result<String, Failure> {
+    let bins = bin_names(pkg);
     let choices = || {
         if bins.is_empty() {
             "it has none".to_string()

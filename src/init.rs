@@ -23,8 +23,8 @@ pub struct Initialized {
     pub table: String,
 }
 
-/// TOML basic string.
-fn toml_str(s: &str) -> String {
+/// A TOML basic string holding any text.
+pub fn toml_str(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {
@@ -67,12 +67,7 @@ pub fn init(args: &BuildArgs, opts: &InitOptions) -> Result<Initialized, String>
             manifest.display()
         ));
     }
-    let bins: Vec<&str> = pkg
-        .targets
-        .iter()
-        .filter(|t| t.is_bin())
-        .map(|t| t.name.as_str())
-        .collect();
+    let bins = crate::build::bin_names(pkg);
     if bins.is_empty() {
         return Err(format!("package `{}` has no binary to package", pkg.name));
     }

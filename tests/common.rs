@@ -178,3 +178,12 @@ pub fn example_zip(out: &Path) -> PathBuf {
     assert_eq!(r.code, 0, "{}", r.stderr);
     zip_path(&r.json())
 }
+
+/// Copy the twobins fixture's sources (not its Cargo.toml) into `dir`.
+pub fn copy_twobins(dir: &Path) {
+    let src = fixture("crates/twobins");
+    std::fs::create_dir_all(dir.join("src/bin")).unwrap();
+    for f in ["src/bin/first.rs", "src/bin/second.rs", "Cargo.lock"] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+}

@@ -6,11 +6,7 @@ use common::*;
 
 fn fresh_crate() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let src = fixture("crates/twobins");
-    std::fs::create_dir_all(dir.path().join("src/bin")).unwrap();
-    for f in ["src/bin/first.rs", "src/bin/second.rs", "Cargo.lock"] {
-        std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
-    }
+    copy_twobins(dir.path());
     std::fs::write(
         dir.path().join("Cargo.toml"),
         "# my crate\n[package]\nname = \"twobins\"\nversion = \"0.1.0\"\nedition = \"2021\"\ndefault-run = \"second\"\n\n[workspace]\n",

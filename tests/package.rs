@@ -141,11 +141,7 @@ fn example_service_package_reads_back_and_is_reproducible() {
 /// A throwaway crate: the twobins sources with the given winpkg table.
 fn temp_crate(table: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let src = fixture("crates/twobins");
-    std::fs::create_dir_all(dir.path().join("src/bin")).unwrap();
-    for f in ["src/bin/first.rs", "src/bin/second.rs", "Cargo.lock"] {
-        std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
-    }
+    copy_twobins(dir.path());
     std::fs::write(
         dir.path().join("Cargo.toml"),
         format!("[package]\nname = \"twobins\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n[package.metadata.winpkg]\ntarget = \"x86_64-pc-windows-gnu\"\nbin = \"second\"\n{table}"),

@@ -206,17 +206,9 @@ fn unreadable_input_and_missing_wine_are_usage_errors() {
 #[test]
 fn a_package_with_a_root_folder_verifies() {
     let d = tempfile::tempdir().unwrap();
-    let src = fixture("crates/twobins");
-    std::fs::create_dir_all(d.path().join("src/bin")).unwrap();
-    for f in [
-        "src/bin/first.rs",
-        "src/bin/second.rs",
-        "Cargo.lock",
-        "Cargo.toml",
-    ] {
-        std::fs::copy(src.join(f), d.path().join(f)).unwrap();
-    }
-    let toml = std::fs::read_to_string(d.path().join("Cargo.toml")).unwrap() + "root-dir = true\n";
+    copy_twobins(d.path());
+    let toml = std::fs::read_to_string(fixture("crates/twobins/Cargo.toml")).unwrap()
+        + "root-dir = true\n";
     std::fs::write(d.path().join("Cargo.toml"), toml).unwrap();
     let out = tempfile::tempdir().unwrap();
     let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);

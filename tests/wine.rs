@@ -145,7 +145,7 @@ fn special_characters_reach_the_scm_literally_and_run_nothing() {
     let display = "Display & \"Friends\" | 100% ^ !bang! <tag> $HOME `tick` é中 😀";
     let description = "Desc %PATH% & echo INJECTED > C:\\injected-desc.txt | more ^ ! é";
     let greeting = "& echo INJECTED > C:\\injected-arg.txt & \"quoted\" 100% %PATH% !x! ^ | < > é中 `$y` 'single'";
-    let toml_str = |s: &str| toml_escape(s);
+    let toml_str = cargo_winpkg::init::toml_str;
     let manifest = format!(
         r#"[package]
 name = "hello-service"
@@ -208,31 +208,22 @@ args = ["--greeting", {}, "--log", "{{dir}}\\special.log"]
     assert!(injected.is_empty(), "{injected:?}");
 }
 
-/// A TOML basic string for any text.
-fn toml_escape(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+/// Package the ticker fixture (a console program) into `out`.
+fn package_ticker(out: &Path) -> Run {
+    let r = package(
+        &fixture("crates/ticker/Cargo.toml"),
+        out,
+        &["--release"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r
 }
 
 #[test]
 fn a_console_program_runs_as_a_service_under_shawl() {
     let out = tempfile::tempdir().unwrap();
-    let r = package(
-        &fixture("crates/ticker/Cargo.toml"),
-        out.path(),
-        &["--release"],
-        &[],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = package_ticker(out.path());
     let pv = r.json();
     assert_eq!(pv["packages"][0]["archive"]["service_mode"], "shawl");
     let zip = zip_path(&pv);
@@ -270,13 +261,7 @@ fn a_console_program_registered_as_a_native_service_fails_with_1053() {
     // fashion"). Wine gives up after about 10 s: its sc.exe prints nothing and exits 1,
     // and the service is left STOPPED with exit code 1077 (never started).
     let out = tempfile::tempdir().unwrap();
-    let r = package(
-        &fixture("crates/ticker/Cargo.toml"),
-        out.path(),
-        &["--release"],
-        &[],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = package_ticker(out.path());
     let exe = PathBuf::from(r.json()["packages"][0]["exe"].as_str().unwrap());
     let prefix = Prefix::create().expect("a Wine prefix");
     let dir = prefix.drive_c().join("console");
