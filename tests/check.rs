@@ -511,3 +511,29 @@ fn an_image_needing_a_newer_windows_by_its_header() {
     let (_, v) = check_json(&[&fixture("pe/dcomp-x64.exe")], &["--min-windows", "7"]);
     assert!(!codes(&v).contains(&"subsystem-version-too-new".to_string()));
 }
+
+#[test]
+fn drivers_efi_images_and_node_addons() {
+    let (code, v) = check_json(&[&fixture("pe/driver-x64.sys")], &[]);
+    assert_eq!(code, 0, "{v:#}");
+    let f = file(&v, "driver-x64.sys");
+    assert_eq!(f["subsystem"], "native");
+    assert_eq!(
+        import(&v, "driver-x64.sys", "ntoskrnl.exe")["class"],
+        "system"
+    );
+
+    let (code, v) = check_json(&[&fixture("pe/app-x64.efi")], &[]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(file(&v, "app-x64.efi")["subsystem"], "efi-application");
+    assert_eq!(imports(&v, "app-x64.efi").len(), 0);
+
+    // A .node addon needs node.exe, which the host process provides.
+    let addon = fixture("pe/addon-x64.node");
+    let (code, v) = check_json(&[&addon], &[]);
+    assert_eq!(code, 1);
+    assert_eq!(file(&v, "addon-x64.node")["dll"], true);
+    assert_eq!(diag(&v, "missing-dll")["dll"], "node.exe");
+    let (code, v) = check_json(&[&addon], &["--allow", "node.exe"]);
+    assert_eq!(code, 0, "{v:#}");
+}
