@@ -13,8 +13,13 @@ use crate::report::Format;
     version,
     about = "Turn a Rust crate into a Windows deliverable you can trust",
     long_about = "Turn a Rust crate into a Windows deliverable you can trust.\n\n\
-`cargo winpkg check` reads the import tables (normal and delay-load) of any PE file \
-and judges every DLL against what a vanilla Windows has."
+Without a subcommand, `cargo winpkg [--release]` reads [package.metadata.winpkg], \
+cross-builds the crate for Windows, checks every DLL the exe needs against what a vanilla \
+Windows has, and writes a reproducible zip with the exe, its DLLs, a service manifest and \
+install/uninstall scripts.\n\n\
+`cargo winpkg check` does the DLL check on any PE file; `cargo winpkg verify --wine` \
+installs a package on Wine's service control manager; `cargo winpkg init` adds a starting \
+table to Cargo.toml."
 )]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
