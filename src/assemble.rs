@@ -19,7 +19,6 @@ pub struct Input<'a> {
     pub version: &'a str,
     pub target: &'a str,
     pub manifest_dir: &'a Path,
-    pub manifest: &'a Path,
     pub cfg: &'a Config,
     /// (file name in the package, source path): the exe first, then DLLs, shawl.exe.
     pub pe_files: &'a [(String, PathBuf)],

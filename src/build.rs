@@ -101,9 +101,7 @@ impl Stages {
             eprintln!("{verb:>12} {text}");
         }
     }
-}
 
-impl Stages {
     /// A spinner for a stage that may take a while, on a terminal only (CI logs get the
     /// plain stage lines).
     fn spinner(&self, text: &str) -> Option<indicatif::ProgressBar> {
@@ -509,7 +507,6 @@ fn run_package(
         version: &pkg.version.to_string(),
         target: &target,
         manifest_dir,
-        manifest,
         cfg: &cfg,
         pe_files: &pe_files,
         service: service.as_ref(),

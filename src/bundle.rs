@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::check::Report;
-use crate::classify::Class;
 
 /// Folders holding the MinGW-w64 runtime DLLs of the toolchain that links `target`,
 /// as its compiler driver reports them (so the posix/win32 thread-model variant is the
@@ -65,15 +64,6 @@ pub fn resolved_dlls(report: &Report, exe: &Path) -> Vec<PathBuf> {
         .map(|f| f.path.clone())
         .filter(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()) != exe_canon)
         .collect()
-}
-
-/// Does the report say `exe` needs a MinGW runtime DLL?
-pub fn needs_mingw(report: &Report) -> bool {
-    report
-        .files
-        .iter()
-        .flat_map(|f| &f.imports)
-        .any(|i| i.class == Class::MingwRuntime)
 }
 
 /// Expand `bundle-dlls` patterns (relative to `base`); a pattern that matches nothing

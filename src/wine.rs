@@ -374,11 +374,6 @@ impl Prefix {
             }
         }
     }
-
-    /// Where the prefix's log of Wine's own output is.
-    pub fn log_path(&self) -> &Path {
-        &self.log
-    }
 }
 
 impl Drop for Prefix {
