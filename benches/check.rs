@@ -50,7 +50,9 @@ fn main() {
         }
     });
     let cpp = Path::new("fixtures/pe/cpp-hello-x64.exe").to_path_buf();
-    let runtime = cargo_winpkg::bundle::mingw_runtime_dirs("x86_64-pc-windows-gnu");
+    let runtime = cargo_winpkg::package::bundle::mingw_runtime_dirs(
+        &cargo_winpkg::target::Target::new("x86_64-pc-windows-gnu"),
+    );
     let opts = cargo_winpkg::CheckOptions {
         dll_dirs: runtime,
         ..Default::default()

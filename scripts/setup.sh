@@ -17,6 +17,7 @@ have lld-link || need_apt+=(lld)
 have clang || need_apt+=(clang)
 have osslsigncode || need_apt+=(osslsigncode)
 have wine || need_apt+=(wine wine64)
+have python3 || need_apt+=(python3)
 
 if ((${#need_apt[@]})); then
     sudo=()

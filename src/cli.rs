@@ -1,10 +1,13 @@
-//! Command-line definitions. Only this file and main.rs know about argv.
+//! Command-line definitions, and their conversion into the library's options. Only
+//! this file and main.rs know about argv (and clap).
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::report::Format;
+use cargo_winpkg::config::Builder;
+use cargo_winpkg::pipeline::{self, BuildOptions, CargoFlags};
+use cargo_winpkg::report::Format;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -121,7 +124,7 @@ pub struct BuildArgs {
     pub no_fail: bool,
     /// How to run the build (default: `builder` from the config, else cargo).
     #[arg(long, value_enum, value_name = "BUILDER")]
-    pub builder: Option<crate::config::Builder>,
+    pub builder: Option<BuilderArg>,
     /// Output format: human (stage lines and the report) or json (one summary document).
     #[arg(long, value_enum, default_value = "human")]
     pub format: BuildFormat,
@@ -132,6 +135,95 @@ pub enum BuildFormat {
     #[default]
     Human,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BuilderArg {
+    /// `cargo build`
+    Cargo,
+    /// `cargo xwin build` (cargo-xwin: MSVC targets from Linux and macOS)
+    CargoXwin,
+    /// `cargo zigbuild` (cargo-zigbuild: zig as the linker)
+    CargoZigbuild,
+}
+
+/// `check --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// A readable report per file, problems first, each with its fix.
+    Human,
+    /// One JSON document on stdout (the contract in README.md).
+    Json,
+    /// GitHub Actions workflow commands (`::error file=...::`).
+    Github,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Human => Format::Human,
+            FormatArg::Json => Format::Json,
+            FormatArg::Github => Format::Github,
+            FormatArg::Sarif => Format::Sarif,
+        }
+    }
+}
+
+impl From<BuilderArg> for Builder {
+    fn from(b: BuilderArg) -> Builder {
+        match b {
+            BuilderArg::Cargo => Builder::Cargo,
+            BuilderArg::CargoXwin => Builder::CargoXwin,
+            BuilderArg::CargoZigbuild => Builder::CargoZigbuild,
+        }
+    }
+}
+
+impl From<ColorChoice> for pipeline::ColorChoice {
+    fn from(c: ColorChoice) -> pipeline::ColorChoice {
+        match c {
+            ColorChoice::Auto => pipeline::ColorChoice::Auto,
+            ColorChoice::Always => pipeline::ColorChoice::Always,
+            ColorChoice::Never => pipeline::ColorChoice::Never,
+        }
+    }
+}
+
+impl BuildArgs {
+    /// The flags cargo gets.
+    pub fn cargo_flags(&self) -> CargoFlags {
+        CargoFlags {
+            release: self.release,
+            profile: self.profile.clone(),
+            features: self.features.clone(),
+            all_features: self.all_features,
+            no_default_features: self.no_default_features,
+            manifest_path: self.manifest_path.clone(),
+            target_dir: self.target_dir.clone(),
+            locked: self.locked,
+            frozen: self.frozen,
+            offline: self.offline,
+            config: self.config.clone(),
+            verbose: self.verbose,
+            quiet: self.quiet,
+            color: self.color.into(),
+        }
+    }
+
+    pub fn options(&self) -> BuildOptions {
+        BuildOptions {
+            cargo: self.cargo_flags(),
+            target: self.target.clone(),
+            packages: self.packages.clone(),
+            bin: self.bin.clone(),
+            no_build: self.no_build,
+            output: self.output.clone(),
+            no_fail: self.no_fail,
+            builder: self.builder.map(Builder::from),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -196,7 +288,7 @@ pub enum ColorChoice {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = crate::cli::CODES_HELP)]
+#[command(after_help = cargo_winpkg::check::codes::codes_help())]
 pub struct CheckArgs {
     /// Files or folders to check; folders are searched recursively for PE files
     /// (by content, not by extension).
@@ -205,7 +297,7 @@ pub struct CheckArgs {
 
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
-    pub format: Format,
+    pub format: FormatArg,
 
     /// The oldest Windows release the program must run on.
     #[arg(long, value_name = "RELEASE", default_value = "10",
@@ -237,18 +329,3 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
 }
-
-pub const CODES_HELP: &str = "\
-Diagnostic codes (default level):
-  missing-vc-redist           error    imports the Visual C++ runtime (vcruntime140.dll, msvcp140.dll...)
-  debug-crt                   error    imports a debug C runtime (ucrtbased.dll, vcruntime140d.dll...)
-  missing-mingw-runtime       error    imports the MinGW runtime (libstdc++-6.dll...) and it is not shipped
-  missing-dll                 error    imports a third-party DLL that was not found
-  delay-load-missing          warning  a delay-loaded DLL may be missing (fails only when called)
-  ucrt-needs-update           note     Universal CRT on a minimum Windows below 10
-  dll-not-in-windows-version  error    a system DLL the minimum Windows release lacks
-  machine-mismatch            error    a resolved DLL is built for another machine
-  unmatched-allow             warning  an --allow entry matched nothing
-  subsystem-version-too-new   error    the image's subsystem version is newer than --min-windows
-
-Exit status: 0 no error-level diagnostic, 1 at least one, 2 usage error or unreadable input.";

@@ -6,11 +6,38 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cargo;
-use crate::cli::BuildArgs;
+use crate::config::ConfigError;
+use crate::pipeline::{BuildError, CargoFlags, cargo, plan};
+
+/// Why `init` changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error("{0}")]
+    Cargo(#[from] BuildError),
+    #[error("this is a virtual workspace: choose the member to set up with -p NAME")]
+    Virtual,
+    #[error("{} already has a [package.metadata.winpkg] table: edit it (README.md documents every key)", .0.display())]
+    HasTable(PathBuf),
+    #[error("package `{0}` has no binary to package")]
+    NoBinary(String),
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the new table did not validate, so Cargo.toml is unchanged: {0}")]
+    Invalid(Box<InitError>),
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("the package disappeared from cargo metadata after the edit")]
+    Disappeared,
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct InitOptions {
+    /// The workspace member to set up (`-p`); default the root package.
+    pub package: Option<String>,
     /// Add a service table even when the crate does not use `windows-service`.
     pub service: bool,
     pub target: Option<String>,
@@ -38,39 +65,8 @@ pub fn toml_str(s: &str) -> String {
     out
 }
 
-pub fn init(args: &BuildArgs, opts: &InitOptions) -> Result<Initialized, String> {
-    let meta = cargo::metadata(args).map_err(|e| e.to_string())?;
-    let pkg = match (args.packages.as_slice(), meta.root_package()) {
-        ([spec], _) => meta
-            .workspace_packages()
-            .into_iter()
-            .find(|p| p.name.as_str() == spec.as_str())
-            .ok_or_else(|| format!("package `{spec}` is not a member of the workspace"))?,
-        ([], Some(root)) => root,
-        ([], None) => {
-            return Err(
-                "this is a virtual workspace: choose the member to set up with -p NAME".into(),
-            );
-        }
-        _ => return Err("init sets up one package at a time: give one -p".into()),
-    };
-    let manifest = pkg.manifest_path.as_std_path().to_path_buf();
-    let text = std::fs::read_to_string(&manifest)
-        .map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
-    if pkg.metadata.get("winpkg").is_some()
-        || text
-            .lines()
-            .any(|l| l.trim().starts_with("[package.metadata.winpkg"))
-    {
-        return Err(format!(
-            "{} already has a [package.metadata.winpkg] table: edit it (README.md documents every key)",
-            manifest.display()
-        ));
-    }
-    let bins = crate::build::bin_names(pkg);
-    if bins.is_empty() {
-        return Err(format!("package `{}` has no binary to package", pkg.name));
-    }
+/// The table to append for `pkg`.
+fn table(pkg: &cargo_metadata::Package, bins: &[&str], opts: &InitOptions) -> String {
     let native = pkg
         .dependencies
         .iter()
@@ -116,6 +112,35 @@ pub fn init(args: &BuildArgs, opts: &InitOptions) -> Result<Initialized, String>
         t.push_str("account = \"LocalService\"\n");
         t.push_str("args = []   # \"{dir}\" is the install folder\n");
     }
+    t
+}
+
+pub fn init(args: &CargoFlags, opts: &InitOptions) -> Result<Initialized, InitError> {
+    let meta = cargo::metadata(args)?;
+    // With -p, the same selection as the build; without, the root package only (a
+    // virtual workspace's members with a table already have one).
+    let pkg = match (&opts.package, meta.root_package()) {
+        (Some(spec), _) => plan::select_packages(&meta, std::slice::from_ref(spec))?
+            .into_iter()
+            .next()
+            .ok_or(InitError::Disappeared)?,
+        (None, Some(root)) => root,
+        (None, None) => return Err(InitError::Virtual),
+    };
+    let manifest = pkg.manifest_path.as_std_path().to_path_buf();
+    let text = std::fs::read_to_string(&manifest).map_err(|source| InitError::Io {
+        action: "read",
+        path: manifest.clone(),
+        source,
+    })?;
+    if pkg.metadata.get("winpkg").is_some() {
+        return Err(InitError::HasTable(manifest));
+    }
+    let bins = plan::bin_names(pkg);
+    if bins.is_empty() {
+        return Err(InitError::NoBinary(pkg.name.to_string()));
+    }
+    let t = table(pkg, &bins, opts);
     let mut new_text = text.clone();
     if !new_text.ends_with('\n') {
         new_text.push('\n');
@@ -123,37 +148,43 @@ pub fn init(args: &BuildArgs, opts: &InitOptions) -> Result<Initialized, String>
     new_text.push_str(&t);
     write_atomic(&manifest, &new_text)?;
     // Read it back as a build would; undo on any error.
-    let check = cargo::metadata(args)
-        .map_err(|e| e.to_string())
-        .and_then(|meta2| {
-            let p = meta2
-                .packages
-                .iter()
-                .find(|p| p.id == pkg.id)
-                .ok_or_else(|| "the package disappeared".to_string())?;
-            crate::build::package_config(&meta2, p).map_err(|e| e.to_string())?;
-            Ok(())
-        });
-    if let Err(e) = check {
+    let check = || -> Result<(), InitError> {
+        let meta2 = cargo::metadata(args)?;
+        let p = meta2
+            .packages
+            .iter()
+            .find(|p| p.id == pkg.id)
+            .ok_or(InitError::Disappeared)?;
+        plan::package_config(&meta2, p)?;
+        Ok(())
+    };
+    if let Err(e) = check() {
         write_atomic(&manifest, &text)?;
-        return Err(format!(
-            "the new table did not validate, so Cargo.toml is unchanged: {e}"
-        ));
+        return Err(InitError::Invalid(Box::new(e)));
     }
     Ok(Initialized { manifest, table: t })
 }
 
 /// Replace `path` with `text` through a temporary file in the same folder.
-fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
+fn write_atomic(path: &Path, text: &str) -> Result<(), InitError> {
+    let io = |action: &'static str, p: &Path| {
+        let path = p.to_path_buf();
+        move |source| InitError::Io {
+            action,
+            path,
+            source,
+        }
+    };
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
-    std::io::Write::write_all(&mut tmp, text.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io("write in", dir))?;
+    std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(io("write", path))?;
     if let Ok(meta) = std::fs::metadata(path) {
         let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
     }
-    tmp.persist(path)
-        .map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
+    tmp.persist(path).map_err(|e| InitError::Io {
+        action: "replace",
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
     Ok(())
 }

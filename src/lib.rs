@@ -1,25 +1,27 @@
 //! cargo-winpkg: package Rust crates as Windows deliverables, and check that any PE
 //! file's DLLs will be there on a clean Windows.
 //!
-//! The data flows one way: PE file -> [`pe::Facts`] -> [`classify`] -> [`policy`]
-//! diagnostics -> [`report`] renderers. [`check::check`] runs the whole chain.
+//! The data flows one way (README.md, "Architecture"): `Cargo.toml` -> [`config`] ->
+//! [`pipeline`] (plan, build) -> [`pe`] facts -> [`check`] (with [`dlls`]) ->
+//! diagnostics -> [`report`]; the pipeline then stages and writes the [`package`], whose
+//! [`service`] files come from the service model; [`verify`] reads a package back.
+//! The library never writes to the terminal: it reports progress through
+//! [`events::Listener`].
 
-pub mod assemble;
-pub mod build;
-pub mod bundle;
-pub mod cargo;
 pub mod check;
-pub mod classify;
-pub mod cli;
 pub mod config;
+pub mod dlls;
+pub mod error;
+pub mod events;
 pub mod init;
 pub mod package;
 pub mod pe;
-pub mod policy;
-pub mod preflight;
+pub mod pipeline;
 pub mod report;
 pub mod service;
+pub mod target;
 pub mod verify;
-pub mod wine;
+mod words;
 
 pub use check::{CheckOptions, Report, check};
+pub use error::Error;

@@ -1,24 +1,28 @@
-//! `cargo winpkg` / `cargo-winpkg`: argv in, exit code out.
+//! `cargo winpkg` / `cargo-winpkg`: argv in, exit code out. Exit codes are mapped in one
+//! place, [`cargo_winpkg::Error::exit_code`] (plus 1 for findings).
+
+mod cli;
+mod ui;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
 use clap::Parser;
 
-use cargo_winpkg::build;
-use cargo_winpkg::check::{self, CheckOptions};
-use cargo_winpkg::classify::Release;
-use cargo_winpkg::cli::{
-    BuildArgs, BuildFormat, CheckArgs, Cli, ColorChoice, Command, InitArgs, VerifyArgs,
-};
-use cargo_winpkg::policy::{AllowRule, Code, Level, Policy};
+use cargo_winpkg::check::{self, AllowRule, CheckOptions, Code, Level, Policy};
+use cargo_winpkg::dlls::Release;
+use cargo_winpkg::error::{EXIT_FINDINGS, EXIT_USAGE};
 use cargo_winpkg::report::{self, Format};
-use cargo_winpkg::verify;
+use cargo_winpkg::{Error, init, pipeline, verify};
+use cli::{BuildArgs, BuildFormat, CheckArgs, Cli, ColorChoice, Command, InitArgs, VerifyArgs};
+use ui::Ui;
 
-/// Exit codes: the contract CI relies on.
-const EXIT_FINDINGS: u8 = 1;
-const EXIT_USAGE: u8 = 2;
+/// How a command ends when it did not fail outright.
+enum Done {
+    Ok,
+    /// Error-level findings: exit code 1.
+    Findings,
+}
 
 fn main() -> ExitCode {
     // As a cargo subcommand we are run as `cargo-winpkg winpkg ...`; drop that word.
@@ -34,192 +38,153 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
         }
     };
-    match cli.command {
+    let result = match cli.command {
         Some(Command::Check(args)) => run_check(args),
         Some(Command::Verify(args)) => run_verify(args),
         Some(Command::Init(args)) => run_init(args),
         None => run_build(cli.build),
-    }
-}
-
-fn color_on(choice: ColorChoice, terminal: bool) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
-    }
-}
-
-fn run_build(args: BuildArgs) -> ExitCode {
-    let color = color_on(args.color, std::io::stderr().is_terminal());
-    match build::run(&args, color) {
-        Ok(summary) => {
-            if args.format == BuildFormat::Json {
-                let stdout = std::io::stdout();
-                let mut out = stdout.lock();
-                let _ = serde_json::to_writer_pretty(&mut out, &summary);
-                let _ = writeln!(out);
-            }
-            if summary.ok || args.no_fail {
-                ExitCode::SUCCESS
-            } else {
-                if !args.quiet {
-                    eprintln!(
-                        "error: the DLL check found errors (see above); fix them, or pass --no-fail to go on anyway"
-                    );
-                }
-                ExitCode::from(EXIT_FINDINGS)
-            }
-        }
-        Err(build::Failure::Cargo(code)) => ExitCode::from(u8::try_from(code).unwrap_or(101)),
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_USAGE))
-        }
-    }
-}
-
-fn run_verify(args: VerifyArgs) -> ExitCode {
-    let policy = match args.min_windows.parse::<Release>() {
-        Ok(min_windows) => Policy {
-            min_windows,
-            ..Policy::default()
-        },
-        Err(m) => return usage_error(m),
     };
+    match result {
+        Ok(Done::Ok) => ExitCode::SUCCESS,
+        Ok(Done::Findings) => ExitCode::from(EXIT_FINDINGS),
+        Err(e) => {
+            if !e.already_reported() {
+                eprintln!("error: {e}");
+            }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn run_build(args: BuildArgs) -> Result<Done, Error> {
+    let human = args.format == BuildFormat::Human;
+    let ui = Ui::new(args.quiet, args.color, human);
+    let summary = pipeline::run(&args.options(), &ui)?;
+    if !human {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        let _ = serde_json::to_writer_pretty(&mut out, &summary);
+        let _ = writeln!(out);
+    }
+    if summary.ok || args.no_fail {
+        return Ok(Done::Ok);
+    }
+    if !args.quiet {
+        ui.error_line(
+            "the DLL check found errors (see above); fix them, or pass --no-fail to go on anyway",
+        );
+    }
+    Ok(Done::Findings)
+}
+
+fn run_verify(args: VerifyArgs) -> Result<Done, Error> {
+    let min_windows = args
+        .min_windows
+        .parse::<Release>()
+        .map_err(|e| Error::Usage(e.to_string()))?;
     let opts = verify::Options {
         wine: args.wine,
         timeout: std::time::Duration::from_secs(args.timeout),
         keep: args.keep,
         service: args.service.clone(),
-        policy,
+        policy: Policy {
+            min_windows,
+            ..Policy::default()
+        },
     };
     let human = args.format == BuildFormat::Human;
-    let color = color_on(ColorChoice::Auto, std::io::stderr().is_terminal());
+    let color = ui::color_on(ColorChoice::Auto, std::io::stderr().is_terminal());
     let progress = |s: &verify::Step| {
-        if !human {
-            return;
+        if human {
+            ui::verify_step(s, color);
         }
-        let (mark, style) = if s.ok {
-            ("ok  ", anstyle::AnsiColor::Green)
-        } else {
-            ("FAIL", anstyle::AnsiColor::Red)
-        };
-        let style = anstyle::Style::new()
-            .fg_color(Some(style.into()))
-            .effects(anstyle::Effects::BOLD);
-        let mark = if color {
-            format!("{}{mark}{}", style.render(), style.render_reset())
-        } else {
-            mark.to_string()
-        };
-        println!("{mark} {:<24} {:>6.1}s  {}", s.name, s.seconds, s.detail);
     };
-    match verify::verify(&args.zip, &opts, &progress) {
-        Ok(v) => {
-            if human {
-                for (k, val) in &v.registry {
-                    println!("     {k} = {}", val.replace('\n', " | "));
-                }
-                if let Some(p) = &v.prefix {
-                    println!("kept the Wine prefix in {}", p.display());
-                }
-                let failed = v.steps.iter().filter(|s| !s.ok).count();
-                if failed == 0 {
-                    println!(
-                        "verified {}: {} steps passed",
-                        v.zip.display(),
-                        v.steps.len()
-                    );
-                } else {
-                    println!(
-                        "{} of {} steps failed for {}",
-                        failed,
-                        v.steps.len(),
-                        v.zip.display()
-                    );
-                }
-            } else {
-                let stdout = std::io::stdout();
-                let mut out = stdout.lock();
-                let _ = serde_json::to_writer_pretty(&mut out, &v);
-                let _ = writeln!(out);
-            }
-            if v.ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(EXIT_FINDINGS)
-            }
+    let v = verify::verify(&args.zip, &opts, &progress)?;
+    if human {
+        for (k, val) in &v.registry {
+            println!("     {k} = {}", val.replace('\n', " | "));
         }
-        Err(e) => usage_error(e),
+        if let Some(p) = &v.prefix {
+            println!("kept the Wine prefix in {}", p.display());
+        }
+        let (passed, failed) = v.tally();
+        if failed == 0 {
+            println!("verified {}: {passed} checks passed", v.zip.display());
+        } else {
+            println!(
+                "{failed} of {} checks failed for {}",
+                passed + failed,
+                v.zip.display()
+            );
+        }
+    } else {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        let _ = serde_json::to_writer_pretty(&mut out, &v);
+        let _ = writeln!(out);
     }
+    Ok(if v.ok { Done::Ok } else { Done::Findings })
 }
 
-fn run_init(args: InitArgs) -> ExitCode {
-    let build = BuildArgs {
+fn run_init(args: InitArgs) -> Result<Done, Error> {
+    let flags = pipeline::CargoFlags {
         manifest_path: args.manifest_path,
-        packages: args.package.into_iter().collect(),
-        ..BuildArgs::default()
+        ..pipeline::CargoFlags::default()
     };
-    let opts = cargo_winpkg::init::InitOptions {
+    let opts = init::InitOptions {
+        package: args.package,
         service: args.service,
         target: args.target,
     };
-    match cargo_winpkg::init::init(&build, &opts) {
-        Ok(done) => {
-            println!("added to {}:\n{}", done.manifest.display(), done.table);
-            println!("next: cargo winpkg --release");
-            ExitCode::SUCCESS
-        }
-        Err(m) => usage_error(m),
-    }
+    let done = init::init(&flags, &opts)?;
+    println!("added to {}:\n{}", done.manifest.display(), done.table);
+    println!("next: cargo winpkg --release");
+    Ok(Done::Ok)
 }
 
-fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {msg}");
-    ExitCode::from(EXIT_USAGE)
-}
-
-fn policy_from(args: &CheckArgs) -> Result<Policy, String> {
+fn policy_from(args: &CheckArgs) -> Result<Policy, Error> {
+    let usage = |e: &dyn std::fmt::Display| Error::Usage(e.to_string());
     let mut policy = Policy {
-        min_windows: args.min_windows.parse::<Release>()?,
-        allow: args
-            .allow
-            .iter()
-            .map(|name| AllowRule {
-                name: name.clone(),
-                reason: None,
-            })
-            .collect(),
+        min_windows: args.min_windows.parse::<Release>().map_err(|e| usage(&e))?,
         ..Policy::default()
     };
+    for name in &args.allow {
+        policy
+            .allow
+            .push(AllowRule::new(name, None).map_err(|e| usage(&e))?);
+    }
     for (codes, level) in [
         (&args.deny, Level::Deny),
         (&args.warn, Level::Warn),
         (&args.allow_code, Level::Allow),
     ] {
         for code in codes {
-            policy.levels.insert(code.parse::<Code>()?, level);
+            let code = code.parse::<Code>().map_err(|e| usage(&e))?;
+            policy.levels.insert(code, level);
         }
     }
     Ok(policy)
 }
 
-fn run_check(args: CheckArgs) -> ExitCode {
-    let policy = match policy_from(&args) {
-        Ok(p) => p,
-        Err(msg) => return usage_error(msg),
-    };
+fn run_check(args: CheckArgs) -> Result<Done, Error> {
+    let policy = policy_from(&args)?;
     for dir in &args.dll_dirs {
         if !dir.is_dir() {
-            return usage_error(format!("--dll-dir {}: not a folder", dir.display()));
+            return Err(Error::Usage(format!(
+                "--dll-dir {}: not a folder",
+                dir.display()
+            )));
         }
     }
     let options = CheckOptions {
         policy,
         dll_dirs: args.dll_dirs.clone(),
     };
-    let bar = progress_bar(&args);
+    let format = Format::from(args.format);
+    let many = args.paths.len() > 1 || args.paths.iter().any(|p| p.is_dir());
+    let bar = (many && matches!(format, Format::Human | Format::Json))
+        .then(|| ui::spinner("{spinner} checked {pos} files {elapsed}", ""))
+        .flatten();
     let result = check::check_with_progress(&args.paths, &options, &|n| {
         if let Some(bar) = &bar {
             bar.inc(n as u64);
@@ -228,61 +193,20 @@ fn run_check(args: CheckArgs) -> ExitCode {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let report = match result {
-        Ok(r) => r,
-        Err(errors) => {
-            for e in &errors {
-                match &e.needed_by {
-                    Some(by) => eprintln!("error: {e} (needed by {})", by.display()),
-                    None => eprintln!("error: {e}"),
-                }
-            }
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    let color = color_on(args.color, std::io::stdout().is_terminal());
+    let report = result.map_err(Error::Check)?;
+    let color = ui::color_on(args.color, std::io::stdout().is_terminal());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    if let Err(e) = report::write(&report, args.format, color, &mut out)
-        .and_then(|()| out.flush())
-        .context("cannot write the report")
-    {
+    if let Err(e) = report::write(&report, format, color, &mut out).and_then(|()| out.flush()) {
         // A closed pipe (`| head`) is not worth a message.
-        if !is_broken_pipe(&e) {
-            eprintln!("error: {e:#}");
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Err(Error::OutputClosed);
         }
-        return ExitCode::from(EXIT_USAGE);
+        return Err(Error::Usage(format!("cannot write the report: {e}")));
     }
-    if report.has_errors() {
-        ExitCode::from(EXIT_FINDINGS)
+    Ok(if report.has_errors() {
+        Done::Findings
     } else {
-        ExitCode::SUCCESS
-    }
-}
-
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        Done::Ok
     })
-}
-
-/// A bar on a terminal when there is enough to wait for; nothing in CI logs.
-fn progress_bar(args: &CheckArgs) -> Option<indicatif::ProgressBar> {
-    if !std::io::stderr().is_terminal()
-        || args.format != Format::Human && args.format != Format::Json
-    {
-        return None;
-    }
-    let many = args.paths.len() > 1 || args.paths.iter().any(|p| p.is_dir());
-    if !many {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} checked {pos} files {elapsed}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    Some(bar)
 }

@@ -102,10 +102,10 @@ fn virtual_workspace_builds_members_with_a_table_and_p_selects() {
 fn workspace_defaults_are_overridden_key_by_key() {
     // ws sets min-windows = "8" for all; alpha overrides it with "10", beta does not.
     let v = cargo_winpkg_config("ws/alpha");
-    assert_eq!(v.min_windows.as_deref(), Some("10"));
+    assert_eq!(v.min_windows.map(|r| r.as_str()), Some("10"));
     assert_eq!(v.target.as_deref(), Some("x86_64-pc-windows-gnu"));
     let v = cargo_winpkg_config("ws/beta");
-    assert_eq!(v.min_windows.as_deref(), Some("8"));
+    assert_eq!(v.min_windows.map(|r| r.as_str()), Some("8"));
 }
 
 fn cargo_winpkg_config(member: &str) -> cargo_winpkg::config::Config {
@@ -120,7 +120,7 @@ fn cargo_winpkg_config(member: &str) -> cargo_winpkg::config::Config {
         .iter()
         .find(|p| p.name.as_str() == name)
         .unwrap();
-    cargo_winpkg::build::package_config(&meta, pkg).unwrap()
+    cargo_winpkg::pipeline::plan::package_config(&meta, pkg).unwrap()
 }
 
 #[test]
@@ -253,7 +253,7 @@ fn mistyped_values_say_what_the_key_takes() {
 #[test]
 fn a_missing_linker_is_named_before_the_build() {
     // PATH with only the folder of rustc/cargo (rustup's proxies): no mingw-w64.
-    let rustc = cargo_winpkg::preflight::find_program("rustc").expect("rustc on PATH");
+    let rustc = cargo_winpkg::pipeline::preflight::find_program("rustc").expect("rustc on PATH");
     let bin_dir = rustc.parent().unwrap();
     assert!(!bin_dir.join("x86_64-w64-mingw32-gcc").exists());
     let out = winpkg()
@@ -400,4 +400,76 @@ fn no_build_without_an_exe_says_what_to_do() {
         "{}",
         r.stderr
     );
+}
+
+/// A workspace whose `[workspace.metadata.winpkg]` has `extra` appended, with one
+/// member `m` (a binary, and a table of its own with `own`).
+fn temp_workspace(extra: &str, own: &str) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("Cargo.toml"),
+        format!(
+            "[workspace]\nmembers = [\"m\"]\nresolver = \"2\"\n\n[workspace.metadata.winpkg]\ntarget = \"x86_64-pc-windows-gnu\"\n{extra}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.path().join("m/src")).unwrap();
+    std::fs::write(
+        d.path().join("m/Cargo.toml"),
+        format!(
+            "[package]\nname = \"m\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[package.metadata.winpkg]\n{own}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.path().join("m/src/main.rs"), "fn main() {}\n").unwrap();
+    d
+}
+
+#[test]
+fn a_bad_workspace_value_is_reported_where_it_is_written() {
+    for (extra, key, line, what) in [
+        (
+            "allow = [{ name = \"x.dll\", reason = \" \" }]",
+            "workspace.metadata.winpkg.allow[0].reason",
+            7,
+            "needs a reason",
+        ),
+        (
+            "\n[workspace.metadata.winpkg.service]\nname = \"svc\"\naccount = \"bad|name\"",
+            "workspace.metadata.winpkg.service.account",
+            10,
+            "not an account name",
+        ),
+        (
+            "min-windows = \"9\"",
+            "workspace.metadata.winpkg.min-windows",
+            7,
+            "unknown Windows release `9`",
+        ),
+    ] {
+        let d = temp_workspace(extra, "min-windows = \"10\"");
+        let ws = d.path().join("Cargo.toml");
+        let r = run([
+            "winpkg".as_ref(),
+            "--manifest-path".as_ref(),
+            d.path().join("m/Cargo.toml").as_os_str(),
+        ]);
+        assert_eq!(r.code, 2, "{extra}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("key: {key}")),
+            "{extra}: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains(&format!("{}:{line}", ws.display())),
+            "{extra}: {}",
+            r.stderr
+        );
+        assert!(r.stderr.contains(what), "{extra}: {}", r.stderr);
+        assert!(
+            !r.stderr.contains("package.metadata.winpkg"),
+            "{}",
+            r.stderr
+        );
+    }
 }

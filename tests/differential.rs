@@ -6,6 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use cargo_winpkg::pe::{ImportedFunction, PeFormat};
 use common::*;
 
 fn all_fixtures() -> Vec<PathBuf> {
@@ -43,9 +44,9 @@ fn ours(path: &Path, delay: bool) -> Table {
         .filter(|i| i.delay == delay)
         .flat_map(|i| {
             i.functions.iter().map(move |f| {
-                let f = match f.strip_prefix('#') {
-                    Some(n) => format!("ORDINAL {n}"),
-                    None => f.clone(),
+                let f = match f {
+                    ImportedFunction::Ordinal(n) => format!("ORDINAL {n}"),
+                    ImportedFunction::Name(name) => name.clone(),
                 };
                 (i.dll.clone(), f)
             })
@@ -67,7 +68,12 @@ fn goblin_agrees_on_every_normal_import_table() {
         assert_eq!(ours(&path, false), theirs, "{}", path.display());
         let facts = cargo_winpkg::pe::read_file(&path).unwrap();
         assert_eq!(facts.dll, pe.is_lib, "{}", path.display());
-        assert_eq!(facts.format == "PE32+", pe.is_64, "{}", path.display());
+        assert_eq!(
+            facts.format == PeFormat::Pe32Plus,
+            pe.is_64,
+            "{}",
+            path.display()
+        );
     }
 }
 

@@ -91,7 +91,11 @@ fn init_with_service_writes_a_valid_service_table() {
         .no_deps()
         .exec()
         .unwrap();
-    let cfg = cargo_winpkg::build::package_config(&meta, &meta.packages[0]).unwrap();
+    let cfg = cargo_winpkg::pipeline::plan::package_config(&meta, &meta.packages[0]).unwrap();
     let svc = cfg.service.expect("a service table");
-    cargo_winpkg::service::from_config(&svc, "second.exe", Some(false), &manifest).unwrap();
+    let origin = cargo_winpkg::config::Origin {
+        kind: cargo_winpkg::config::OriginKind::Package,
+        manifest: manifest.clone(),
+    };
+    cargo_winpkg::service::from_config(&svc, "second.exe", Some(false), &origin).unwrap();
 }

@@ -30,6 +30,8 @@ fn example() -> PathBuf {
 }
 
 #[test]
+// One build, read back entry by entry: splitting it would build the example twice.
+#[allow(clippy::too_many_lines)]
 fn example_service_package_reads_back_and_is_reproducible() {
     let out1 = tempfile::tempdir().unwrap();
     let out2 = tempfile::tempdir().unwrap();
@@ -378,7 +380,7 @@ fn a_cpp_program_gets_its_mingw_runtime_bundled() {
     let original = std::fs::read(dir.join("libstdc++-6.dll")).unwrap();
     let copy = out.path().join("expected-libstdc++-6.dll");
     std::fs::write(&copy, &original).unwrap();
-    let stamp = cargo_winpkg::bundle::pe_timestamp(&original).unwrap();
+    let stamp = cargo_winpkg::package::bundle::pe_timestamp(&original).unwrap();
     let st = std::process::Command::new("x86_64-w64-mingw32-strip")
         .arg("--strip-debug")
         .arg(&copy)

@@ -1,10 +1,10 @@
 //! The generated service files: snapshots for a rich service table, and properties
 //! that hold for any string a user can write.
 
-use std::path::Path;
-
-use cargo_winpkg::config::{ActionConfig, RecoveryConfig, ServiceConfig};
-use cargo_winpkg::service::{self, Service, cmd, ps1};
+use cargo_winpkg::config::{ActionConfig, Origin, OriginKind, RecoveryConfig, ServiceConfig};
+use cargo_winpkg::service::{
+    self, Action, ErrorControl, Mode, Service, SidType, StartType, cmd, ps1,
+};
 use proptest::prelude::*;
 
 fn rich() -> ServiceConfig {
@@ -14,7 +14,7 @@ fn rich() -> ServiceConfig {
         description: Some(
             "Collects metrics; see https://example.com/?a=1&b=2 (or ask %USERNAME%)".into(),
         ),
-        start: Some("delayed-auto".into()),
+        start: Some(StartType::DelayedAuto),
         args: Some(vec![
             "--config".into(),
             "{dir}\\conf\\agent.toml".into(),
@@ -26,40 +26,45 @@ fn rich() -> ServiceConfig {
         working_dir: None,
         account: Some("virtual".into()),
         depends_on: Some(vec!["Tcpip".into(), "Dnscache".into()]),
-        error_control: Some("severe".into()),
-        sid_type: Some("unrestricted".into()),
+        error_control: Some(ErrorControl::Severe),
+        sid_type: Some(SidType::Unrestricted),
         required_privileges: Some(vec!["SeChangeNotifyPrivilege".into()]),
         preshutdown_timeout: Some("3m".into()),
         stop_timeout: None,
         recovery: Some(RecoveryConfig {
             actions: Some(vec![
-                ActionConfig::Full {
-                    action: "restart".into(),
+                ActionConfig {
+                    action: Action::Restart,
                     delay: Some("10s".into()),
                 },
-                ActionConfig::Name("restart".into()),
-                ActionConfig::Full {
-                    action: "none".into(),
+                ActionConfig {
+                    action: Action::Restart,
+                    delay: None,
+                },
+                ActionConfig {
+                    action: Action::None,
                     delay: None,
                 },
             ]),
             reset_after: Some("1d".into()),
             on_non_crash_failure: Some(true),
         }),
-        mode: Some("native".into()),
+        mode: Some(Mode::Native),
         shawl: None,
     }
 }
 
+fn origin() -> Origin {
+    Origin {
+        kind: OriginKind::Package,
+        manifest: "/nonexistent/Cargo.toml".into(),
+    }
+}
+
 fn svc(cfg: &ServiceConfig, dispatcher: bool) -> Service {
-    service::from_config(
-        cfg,
-        "acme-agent.exe",
-        Some(dispatcher),
-        Path::new("/nonexistent/Cargo.toml"),
-    )
-    .expect("valid")
-    .0
+    service::from_config(cfg, "acme-agent.exe", Some(dispatcher), &origin())
+        .expect("valid")
+        .0
 }
 
 #[test]
@@ -75,19 +80,19 @@ fn snapshots_of_every_generated_file() {
     );
     insta::assert_snapshot!("install.ps1", ps1::install(&s, "acme-agent", "1.2.3"));
     insta::assert_snapshot!("uninstall.ps1", ps1::uninstall(&s, "acme-agent", "1.2.3"));
-    let m = service::manifest::Manifest {
-        format: service::manifest::FORMAT,
-        format_version: service::manifest::FORMAT_VERSION,
+    let m = cargo_winpkg::package::manifest::Manifest {
+        format: cargo_winpkg::package::manifest::FORMAT.into(),
+        format_version: cargo_winpkg::package::manifest::FORMAT_VERSION,
         generator: "cargo-winpkg (test)".into(),
-        package: service::manifest::PackageInfo {
+        package: cargo_winpkg::package::manifest::PackageInfo {
             name: "acme-agent".into(),
             version: "1.2.3".into(),
             target: "x86_64-pc-windows-gnu".into(),
         },
         exe: "acme-agent.exe".into(),
         root_dir: None,
-        service: Some(service::manifest::ServiceInfo::new(&s)),
-        dll_report: service::manifest::DllReport {
+        service: Some(cargo_winpkg::package::manifest::ServiceInfo::new(&s)),
+        dll_report: cargo_winpkg::package::manifest::DllReport {
             errors: 0,
             warnings: 0,
             bundled: vec![],
@@ -95,7 +100,7 @@ fn snapshots_of_every_generated_file() {
         },
         files: vec![],
     };
-    insta::assert_snapshot!("service.json", service::manifest::to_json(&m));
+    insta::assert_snapshot!("service.json", cargo_winpkg::package::manifest::to_json(&m));
 
     // The shawl form of a console program.
     let mut c = rich();
@@ -206,7 +211,7 @@ proptest! {
             env: Some([("APP_VALUE".to_string(), env_value.clone())].into()),
             ..ServiceConfig::default()
         };
-        let Ok((s, _)) = service::from_config(&cfg, "app.exe", Some(true), Path::new("/x")) else {
+        let Ok((s, _)) = service::from_config(&cfg, "app.exe", Some(true), &origin()) else {
             return Ok(()); // rejected with an error naming the key: fine
         };
         let script = match cmd::install(&s, "p", "1") {
@@ -251,7 +256,7 @@ proptest! {
             env: Some([("APP_VALUE".to_string(), "zz".to_string())].into()),
             ..ServiceConfig::default()
         };
-        let plain = service::from_config(&plain_cfg, "app.exe", Some(true), Path::new("/x")).unwrap().0;
+        let plain = service::from_config(&plain_cfg, "app.exe", Some(true), &origin()).unwrap().0;
         let plain_script = cmd::install(&plain, "p", "1").unwrap();
         let fixed = |t: &str| t.lines().filter(|l| !l.contains("for /f \"tokens=2-")).map(String::from).collect::<Vec<_>>();
         prop_assert_eq!(fixed(&script), fixed(&plain_script));

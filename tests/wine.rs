@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cargo_winpkg::wine::Prefix;
+use cargo_winpkg::verify::wine::Prefix;
 use common::*;
 use serde_json::Value;
 

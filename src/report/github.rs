@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use crate::check::Report;
-use crate::policy::Severity;
+use crate::check::Severity;
 
 /// Escape a message for a workflow command (`%`, CR and LF).
 fn escape_data(s: &str) -> String {

@@ -5,9 +5,8 @@ use std::io::{self, Write};
 
 use anstyle::{AnsiColor, Effects, Style};
 
-use crate::check::{FileReport, ImportReport, Report};
-use crate::classify::Class;
-use crate::policy::{Diagnostic, Severity};
+use crate::check::{Diagnostic, FileReport, ImportReport, Report, Severity, group_by_dll};
+use crate::dlls::Class;
 
 struct Paint {
     on: bool,
@@ -151,33 +150,36 @@ fn render_file(p: &Paint, f: &FileReport, report: &Report, out: &mut dyn Write) 
         writeln!(out, "  no imports")?;
         return writeln!(out);
     }
-    // Merge descriptors that name the same DLL in another case or table.
-    let mut rows: Vec<(Class, Vec<&ImportReport>)> = Vec::new();
-    for imp in &f.imports {
-        match rows
-            .iter_mut()
-            .find(|(_, g)| g[0].dll.eq_ignore_ascii_case(&imp.dll))
-        {
-            Some((_, g)) => g.push(imp),
-            None => rows.push((imp.class, vec![imp])),
+    render_imports(p, f, out)
+}
+
+/// The DLL's names as written (two descriptors may spell it differently), and whether
+/// it is delay-loaded.
+fn dll_label(g: &[&ImportReport]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for i in g {
+        if !names.contains(&i.dll.as_str()) {
+            names.push(&i.dll);
         }
     }
+    let mut s = names.join(", ");
+    if g.iter().all(|i| i.delay) {
+        s.push_str(" (delay)");
+    } else if g.iter().any(|i| i.delay) {
+        s.push_str(" (+delay)");
+    }
+    s
+}
+
+/// The table of a file's DLLs, by class.
+fn render_imports(p: &Paint, f: &FileReport, out: &mut dyn Write) -> io::Result<()> {
+    // Merge descriptors that name the same DLL in another case or table.
+    let mut rows: Vec<(Class, Vec<&ImportReport>)> = group_by_dll(&f.imports)
+        .into_iter()
+        .map(|g| (g[0].class, g))
+        .collect();
     rows.sort_by_key(|(class, _)| CLASS_ORDER.iter().position(|c| c == class));
-    let name_of = |g: &[&ImportReport]| {
-        let mut names: Vec<&str> = Vec::new();
-        for i in g {
-            if !names.contains(&i.dll.as_str()) {
-                names.push(&i.dll);
-            }
-        }
-        let mut s = names.join(", ");
-        if g.iter().all(|i| i.delay) {
-            s.push_str(" (delay)");
-        } else if g.iter().any(|i| i.delay) {
-            s.push_str(" (+delay)");
-        }
-        s
-    };
+    let name_of = |g: &[&ImportReport]| dll_label(g);
     let width = rows
         .iter()
         .map(|(_, g)| name_of(g).len())
@@ -206,7 +208,7 @@ fn render_file(p: &Paint, f: &FileReport, report: &Report, out: &mut dyn Write) 
         } else if class.must_ship() {
             ("MISSING".to_string(), severity_style(Severity::Error))
         } else if let Some(since) = g[0].since {
-            (format!("Windows {since}+"), Style::new())
+            (format!("Windows {}+", since.as_str()), Style::new())
         } else {
             ("Windows".to_string(), Style::new())
         };

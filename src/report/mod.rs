@@ -11,7 +11,7 @@ use crate::check::Report;
 pub use human::render as human;
 
 /// The output formats of `--format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// A readable report per file, problems first, each with its fix.
     Human,

@@ -2,17 +2,18 @@
 
 use serde_json::{Value, json};
 
-use crate::check::Report;
-use crate::policy::{Code, Severity};
+use crate::check::codes::CODES;
+use crate::check::{Report, Severity};
 
 pub fn render(report: &Report) -> Value {
-    let rules: Vec<Value> = Code::ALL
+    let rules: Vec<Value> = CODES
         .iter()
         .map(|c| {
             json!({
-                "id": c.as_str(),
-                "shortDescription": { "text": c.summary() },
-                "defaultConfiguration": { "level": level(c.default_severity()) },
+                "id": c.name,
+                "shortDescription": { "text": c.summary },
+                "help": { "text": c.fix },
+                "defaultConfiguration": { "level": level(c.severity) },
             })
         })
         .collect();

@@ -53,6 +53,38 @@ struct Line {
     runs: Vec<&'static [char]>,
 }
 
+/// A piece of a value: text, a double quote, or the install folder (`{dir}`).
+enum Seg {
+    Text(String),
+    Quote,
+    Dir,
+}
+
+/// Split a value into text pieces, quotes and folder references.
+fn segments(value: &str) -> Vec<Seg> {
+    let mut segs = Vec::new();
+    let mut rest = value;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix(DIR_PLACEHOLDER) {
+            segs.push(Seg::Dir);
+            rest = r;
+            continue;
+        }
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else { break };
+        if c == '"' {
+            segs.push(Seg::Quote);
+        } else {
+            match segs.last_mut() {
+                Some(Seg::Text(t)) => t.push(c),
+                _ => segs.push(Seg::Text(c.to_string())),
+            }
+        }
+        rest = chars.as_str();
+    }
+    segs
+}
+
 impl Line {
     fn new() -> Line {
         Line {
@@ -66,32 +98,7 @@ impl Line {
     /// Bring `value` in; return what the command writes where the value goes.
     /// `{dir}` in the value stands for the install folder.
     fn value(&mut self, value: &str) -> Result<String, Unrepresentable> {
-        // Split into text pieces, quotes and folder references.
-        enum Seg {
-            Text(String),
-            Quote,
-            Dir,
-        }
-        let mut segs = Vec::new();
-        let mut rest = value;
-        while !rest.is_empty() {
-            if let Some(r) = rest.strip_prefix(DIR_PLACEHOLDER) {
-                segs.push(Seg::Dir);
-                rest = r;
-                continue;
-            }
-            let mut chars = rest.chars();
-            let Some(c) = chars.next() else { break };
-            if c == '"' {
-                segs.push(Seg::Quote);
-            } else {
-                match segs.last_mut() {
-                    Some(Seg::Text(t)) => t.push(c),
-                    _ => segs.push(Seg::Text(c.to_string())),
-                }
-            }
-            rest = chars.as_str();
-        }
+        let segs = segments(value);
         let texts: Vec<&str> = segs
             .iter()
             .filter_map(|s| match s {
@@ -234,7 +241,7 @@ fn sc_settings(
         "binPath= {} start= {} error= {} DisplayName= {} obj= {}",
         v(&arg(&image_path_template(svc)))?,
         svc.start.sc(),
-        svc.error_control.sc(),
+        svc.error_control.as_str(),
         v(&arg(&svc.display_name))?,
         v(&arg(&svc.account.object_name(&svc.name)))?,
     );
@@ -320,10 +327,34 @@ fn crlf(text: &str) -> String {
     lf.replace('\n', "\r\n")
 }
 
+/// A line with the service name (quoted for the argument parser) put in for `{name}`.
+fn named(svc: &Service, verb: &str) -> Result<String, Unrepresentable> {
+    line(|v| Ok(verb.replace("{name}", &v(&arg(&svc.name))?)))
+}
+
 /// install.cmd for `svc`.
 pub fn install(svc: &Service, package: &str, version: &str) -> Result<String, Unrepresentable> {
-    let name = |verb: &str| line(|v| Ok(verb.replace("{name}", &v(&arg(&svc.name))?)));
+    let name = |verb: &str| named(svc, verb);
     let mut s = String::new();
+    install_begin(&mut s, svc, package, version)?;
+    install_create(&mut s, svc)?;
+    install_settings(&mut s, svc)?;
+    install_registry(&mut s, svc)?;
+    install_start(&mut s, svc)?;
+    s.push_str(FOOTER);
+    s.push('\n');
+    s.push_str(&wait_state(&name("sc.exe query {name}")?));
+    Ok(crlf(&s))
+}
+
+/// The header, the checks before anything changes, and stopping an existing service.
+fn install_begin(
+    s: &mut String,
+    svc: &Service,
+    package: &str,
+    version: &str,
+) -> Result<(), Unrepresentable> {
+    let name = |verb: &str| named(svc, verb);
     s.push_str(&format!(
         "@rem install.cmd: install (or update) the Windows service of {} {}.\r\n",
         ascii_comment(package),
@@ -352,6 +383,12 @@ pub fn install(svc: &Service, package: &str, version: &str) -> Result<String, Un
         "\nif errorlevel 1 goto create\necho The service exists: stopping it to update it\n",
     );
     s.push_str(&stop_and_wait(name("sc.exe stop {name} >nul 2>&1")?));
+    Ok(())
+}
+
+/// Reconfigure the existing service, or create it.
+fn install_create(s: &mut String, svc: &Service) -> Result<(), Unrepresentable> {
+    let name = |verb: &str| named(svc, verb);
     // The password comes through FOR variables (%%V name, %%W value) too, never as code.
     let pw = |cmd: String| {
         if svc.account.needs_password() {
@@ -389,6 +426,12 @@ pub fn install(svc: &Service, package: &str, version: &str) -> Result<String, Un
         1,
     ));
     s.push_str(":configured\n");
+    Ok(())
+}
+
+/// Description, recovery, SID type and privileges.
+fn install_settings(s: &mut String, svc: &Service) -> Result<(), Unrepresentable> {
+    let name = |verb: &str| named(svc, verb);
     if let Some(d) = &svc.description {
         s.push_str(&line(|v| {
             Ok(format!(
@@ -423,7 +466,7 @@ pub fn install(svc: &Service, package: &str, version: &str) -> Result<String, Un
             Ok(format!(
                 "sc.exe sidtype {} {} >nul",
                 v(&arg(&svc.name))?,
-                t.sc()
+                t.as_str()
             ))
         })?);
         s.push('\n');
@@ -435,6 +478,11 @@ pub fn install(svc: &Service, package: &str, version: &str) -> Result<String, Un
         })?);
         s.push('\n');
     }
+    Ok(())
+}
+
+/// The service's environment and pre-shutdown timeout, in its registry key.
+fn install_registry(s: &mut String, svc: &Service) -> Result<(), Unrepresentable> {
     let key = format!("HKLM\\SYSTEM\\CurrentControlSet\\Services\\{}", svc.name);
     if svc.mode == Mode::Native && !svc.env.is_empty() {
         let entries: Vec<String> = svc.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -474,6 +522,12 @@ pub fn install(svc: &Service, package: &str, version: &str) -> Result<String, Un
         })?);
         s.push('\n');
     }
+    Ok(())
+}
+
+/// Start the service and wait for RUNNING (unless it is disabled).
+fn install_start(s: &mut String, svc: &Service) -> Result<(), Unrepresentable> {
+    let name = |verb: &str| named(svc, verb);
     if svc.start == StartType::Disabled {
         s.push_str("echo The service is installed with start type disabled: not starting it\n");
     } else {
@@ -488,15 +542,12 @@ pub fn install(svc: &Service, package: &str, version: &str) -> Result<String, Un
         s.push_str(&name("echo Service {name} is running")?);
         s.push('\n');
     }
-    s.push_str(FOOTER);
-    s.push('\n');
-    s.push_str(&wait_state(&name("sc.exe query {name}")?));
-    Ok(crlf(&s))
+    Ok(())
 }
 
 /// uninstall.cmd for `svc`.
 pub fn uninstall(svc: &Service, package: &str, version: &str) -> Result<String, Unrepresentable> {
-    let name = |verb: &str| line(|v| Ok(verb.replace("{name}", &v(&arg(&svc.name))?)));
+    let name = |verb: &str| named(svc, verb);
     let mut s = String::new();
     s.push_str(&format!(
         "@rem uninstall.cmd: stop and remove the Windows service of {} {}.\r\n",

@@ -82,7 +82,7 @@ pub fn install(svc: &Service, package: &str, version: &str) -> String {
     let mut settings = format!(
         "@('binPath=', $binPath, 'start=', '{}', 'error=', '{}', 'DisplayName=', $displayName, 'obj=', $account",
         svc.start.sc(),
-        svc.error_control.sc()
+        svc.error_control.as_str()
     );
     if svc.account.needs_password() {
         s.push_str("if (-not $Credential) { $Credential = Get-Credential -UserName $account -Message \"Password of $account, the account the service runs as\" }\n");
@@ -106,6 +106,20 @@ pub fn install(svc: &Service, package: &str, version: &str) -> String {
         s.push_str("    Invoke-Sc (@('config', $name) + $settings) | Out-Null\n");
     }
     s.push_str("} else {\n    Invoke-Sc (@('create', $name) + $settings) | Out-Null\n}\n");
+    install_settings(&mut s, svc);
+    if svc.start == StartType::Disabled {
+        s.push_str(
+            "Write-Host 'The service is installed with start type disabled: not starting it'\n",
+        );
+    } else {
+        s.push_str("$svc = Get-ExactService $name\n$svc.Start()\n$svc.WaitForStatus('Running', [TimeSpan]::FromSeconds(60))\nWrite-Host \"Service $name is running\"\n");
+    }
+    s.push_str("exit 0\n");
+    bom_crlf(&s)
+}
+
+/// Description, recovery, SID type, privileges, environment and pre-shutdown timeout.
+fn install_settings(s: &mut String, svc: &Service) {
     if let Some(d) = &svc.description {
         s.push_str(&format!(
             "Invoke-Sc @('description', $name, {}) | Out-Null\n",
@@ -128,7 +142,7 @@ pub fn install(svc: &Service, package: &str, version: &str) -> String {
     if let Some(t) = svc.sid_type {
         s.push_str(&format!(
             "Invoke-Sc @('sidtype', $name, '{}') | Out-Null\n",
-            t.sc()
+            t.as_str()
         ));
     }
     if !svc.required_privileges.is_empty() {
@@ -156,15 +170,6 @@ pub fn install(svc: &Service, package: &str, version: &str) -> String {
             "New-ItemProperty -LiteralPath $key -Name 'PreshutdownTimeout' -PropertyType DWord -Value {ms} -Force | Out-Null\n"
         ));
     }
-    if svc.start == StartType::Disabled {
-        s.push_str(
-            "Write-Host 'The service is installed with start type disabled: not starting it'\n",
-        );
-    } else {
-        s.push_str("$svc = Get-ExactService $name\n$svc.Start()\n$svc.WaitForStatus('Running', [TimeSpan]::FromSeconds(60))\nWrite-Host \"Service $name is running\"\n");
-    }
-    s.push_str("exit 0\n");
-    bom_crlf(&s)
 }
 
 /// uninstall.ps1 for `svc`.

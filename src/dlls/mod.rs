@@ -1,20 +1,43 @@
 //! DLL name -> [`Class`]: what a clean Windows has, and what must ship with the program.
 //!
 //! The system tables come from the DLL lists of vanilla Windows 7 SP1, 8, 8.1, 10 and 11
-//! installations (x64 System32, x64 SysWOW64, arm64 System32), generated into
-//! `system_dlls.rs` by `scripts/gen-system-dlls.py`. Names compare case-insensitively,
-//! as the Windows loader compares them.
+//! installations (x64 System32, x64 SysWOW64, arm64 System32), generated into the data
+//! file `system-dlls.txt` by `scripts/gen-system-dlls.py` and embedded at compile time.
+//! Names compare case-insensitively, as the Windows loader compares them.
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use serde::Serialize;
 
-#[path = "system_dlls.rs"]
-mod system_dlls;
+use crate::pe::Machine;
+
+/// `name mask` lines, sorted by name; `#` lines are comments.
+const SYSTEM_DLLS_TXT: &str = include_str!("system-dlls.txt");
+
+/// The table, parsed once. A line that does not parse is skipped (a test checks that
+/// every line parses, so none is).
+fn system_dlls() -> &'static [(&'static str, u16)] {
+    static TABLE: OnceLock<Vec<(&'static str, u16)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        SYSTEM_DLLS_TXT
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(parse_table_line)
+            .collect()
+    })
+}
+
+fn parse_table_line(line: &str) -> Option<(&str, u16)> {
+    let (name, mask) = line.split_once(' ')?;
+    Some((name, u16::from_str_radix(mask, 16).ok()?))
+}
 
 /// Every DLL falls in exactly one class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Class {
     /// Not found anywhere we know of: ships with the program or is missing.
@@ -95,9 +118,21 @@ impl fmt::Display for Release {
     }
 }
 
+/// In reports a release is its number: `"10"`.
+impl Serialize for Release {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A name that is not a Windows release we have tables for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown Windows release `{0}`: expected one of 7, 8, 8.1, 10, 11")]
+pub struct UnknownRelease(pub String);
+
 impl FromStr for Release {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownRelease;
+    fn from_str(s: &str) -> Result<Self, UnknownRelease> {
         let t = s.trim();
         let t = t
             .strip_prefix("windows")
@@ -110,9 +145,7 @@ impl FromStr for Release {
             "8.1" => Ok(Release::Win81),
             "10" => Ok(Release::Win10),
             "11" => Ok(Release::Win11),
-            _ => Err(format!(
-                "unknown Windows release `{s}`: expected one of 7, 8, 8.1, 10, 11"
-            )),
+            _ => Err(UnknownRelease(s.to_string())),
         }
     }
 }
@@ -128,11 +161,11 @@ pub enum Arch {
 impl Arch {
     /// `None` for machines we have no lists for (32-bit ARM, Itanium, EFI byte code...):
     /// those are judged against the union of all lists, without release checks.
-    pub fn from_machine(machine: &str) -> Option<Arch> {
+    pub fn from_machine(machine: Machine) -> Option<Arch> {
         match machine {
-            "x86_64" => Some(Arch::X64),
-            "x86" => Some(Arch::X86),
-            "aarch64" | "arm64ec" | "arm64x" => Some(Arch::Arm64),
+            Machine::X86_64 => Some(Arch::X64),
+            Machine::X86 => Some(Arch::X86),
+            Machine::Aarch64 | Machine::Arm64ec | Machine::Arm64x => Some(Arch::Arm64),
             _ => None,
         }
     }
@@ -187,9 +220,10 @@ fn system_mask(lower: &str) -> u16 {
     if KERNEL_MODULES.contains(&lower) {
         return 0x7fff;
     }
-    system_dlls::SYSTEM_DLLS
+    let table = system_dlls();
+    table
         .binary_search_by(|(name, _)| (*name).cmp(lower))
-        .map(|i| system_dlls::SYSTEM_DLLS[i].1)
+        .map(|i| table[i].1)
         .unwrap_or(0)
 }
 
@@ -392,7 +426,11 @@ mod tests {
 
     #[test]
     fn table_is_sorted_and_lowercase() {
-        let t = &system_dlls::SYSTEM_DLLS;
+        let lines = SYSTEM_DLLS_TXT.lines().filter(|l| !l.starts_with('#'));
+        assert!(lines.clone().all(|l| parse_table_line(l).is_some()));
+        assert_eq!(lines.count(), system_dlls().len());
+        let t = system_dlls();
+        assert!(t.len() > 4000);
         assert!(t.windows(2).all(|w| w[0].0 < w[1].0));
         assert!(t.iter().all(|(n, _)| n.to_ascii_lowercase() == *n));
     }

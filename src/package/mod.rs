@@ -1,25 +1,44 @@
 //! Put a package together: the PE files, service scripts and manifest, included files,
-//! README/LICENSE, and SHA256SUMS; then hand it to the zip writer.
+//! README/LICENSE, and SHA256SUMS; then write the zip.
+
+pub mod bundle;
+pub mod manifest;
+mod zip;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::build::{Failure, PackageOutcome};
-use crate::check::Report;
-use crate::classify::Class;
-use crate::config::{Config, Include};
-use crate::package::{self, Contents, Source};
-use crate::service::manifest::{
-    self, DllReport, FileEntry, ImportEntry, Manifest, PackageInfo, ServiceInfo,
-};
+use serde::Serialize;
+
+use crate::check::{Report, Severity};
+use crate::config::Include;
+use crate::dlls::Class;
 use crate::service::{self, Service};
+use manifest::{DllReport, FileEntry, ImportEntry, Manifest, PackageInfo, ServiceInfo};
+pub use zip::{
+    Contents, PackageError, Source, check_name, check_names, load, sha256_hex, sha256sums,
+    timestamp, write_zip,
+};
+
+/// The zip that was written.
+#[derive(Debug, Serialize)]
+pub struct PackageOutcome {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+    /// Every entry of the zip, sorted.
+    pub files: Vec<String>,
+    /// The service mode, when the package installs a service.
+    pub service_mode: Option<service::Mode>,
+}
 
 pub struct Input<'a> {
     pub name: &'a str,
     pub version: &'a str,
     pub target: &'a str,
+    /// The crate's folder: `include` and README/LICENSE are found from here.
     pub manifest_dir: &'a Path,
-    pub cfg: &'a Config,
+    pub include: &'a [Include],
     /// (file name in the package, source path): the exe first, then DLLs, shawl.exe.
     pub pe_files: &'a [(String, PathBuf)],
     pub service: Option<&'a Service>,
@@ -30,31 +49,38 @@ pub struct Input<'a> {
     pub dest: &'a Path,
 }
 
-fn usage(msg: String) -> Failure {
-    Failure::Usage(msg)
+/// The files matching `pattern` (relative to `base`); none is an error, since a file
+/// the user asked for would otherwise silently not ship.
+pub fn expand(base: &Path, pattern: &str, key: &'static str) -> Result<Vec<PathBuf>, PackageError> {
+    let full = base.join(pattern);
+    let matches: Vec<PathBuf> = glob::glob(&full.to_string_lossy())
+        .map_err(|e| PackageError::BadPattern {
+            key,
+            pattern: pattern.to_string(),
+            why: e.to_string(),
+        })?
+        .flatten()
+        .filter(|p| p.is_file())
+        .collect();
+    if matches.is_empty() {
+        return Err(PackageError::NoMatch {
+            key,
+            pattern: pattern.to_string(),
+            base: base.to_path_buf(),
+        });
+    }
+    Ok(matches)
 }
 
 /// Files named by `include`, with their destinations.
-fn includes(base: &Path, list: &[Include]) -> Result<Vec<(String, PathBuf)>, Failure> {
+fn includes(base: &Path, list: &[Include]) -> Result<Vec<(String, PathBuf)>, PackageError> {
     let mut out = Vec::new();
     for inc in list {
         let (src, dest) = match inc {
             Include::Path(p) => (p.as_str(), None),
             Include::Map { src, dest } => (src.as_str(), dest.as_deref()),
         };
-        let pattern = base.join(src);
-        let matches: Vec<PathBuf> = glob::glob(&pattern.to_string_lossy())
-            .map_err(|e| usage(format!("include: `{src}` is not a valid pattern: {e}")))?
-            .flatten()
-            .filter(|p| p.is_file())
-            .collect();
-        if matches.is_empty() {
-            return Err(usage(format!(
-                "include: `{src}` matches no file (looked in {})",
-                base.display()
-            )));
-        }
-        for m in matches {
+        for m in expand(base, src, "include")? {
             let file_name = m
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -99,13 +125,40 @@ fn docs(base: &Path) -> Vec<(String, PathBuf)> {
     out
 }
 
-pub fn write(input: &Input) -> Result<PackageOutcome, Failure> {
+pub const INSTALL_CMD: &str = "install.cmd";
+pub const UNINSTALL_CMD: &str = "uninstall.cmd";
+pub const INSTALL_PS1: &str = "install.ps1";
+pub const UNINSTALL_PS1: &str = "uninstall.ps1";
+
+/// The names of the install scripts, in the order they are written.
+pub const SCRIPTS: [&str; 4] = [INSTALL_CMD, UNINSTALL_CMD, INSTALL_PS1, UNINSTALL_PS1];
+
+/// The generated scripts of a service, by name.
+fn scripts(svc: &Service, name: &str, version: &str) -> Result<[Vec<u8>; 4], PackageError> {
+    let unrep = |file: &'static str| {
+        move |e: service::quote::Unrepresentable| PackageError::Unrepresentable {
+            file,
+            reason: e.reason.to_string(),
+        }
+    };
+    Ok([
+        service::cmd::install(svc, name, version)
+            .map_err(unrep(SCRIPTS[0]))?
+            .into_bytes(),
+        service::cmd::uninstall(svc, name, version)
+            .map_err(unrep(SCRIPTS[1]))?
+            .into_bytes(),
+        service::ps1::install(svc, name, version).into_bytes(),
+        service::ps1::uninstall(svc, name, version).into_bytes(),
+    ])
+}
+
+/// Every file of the package but service.json and SHA256SUMS, by its name in the zip.
+fn contents(input: &Input) -> Result<Contents, PackageError> {
     let mut contents: Contents = BTreeMap::new();
-    let mut add = |name: String, src: Source| -> Result<(), Failure> {
+    let mut add = |name: String, src: Source| -> Result<(), PackageError> {
         if contents.keys().any(|k| k.eq_ignore_ascii_case(&name)) {
-            return Err(usage(format!(
-                "two files would be `{name}` in the package: rename one (include's dest) or drop it"
-            )));
+            return Err(PackageError::Duplicate(name));
         }
         contents.insert(name, src);
         Ok(())
@@ -114,31 +167,11 @@ pub fn write(input: &Input) -> Result<PackageOutcome, Failure> {
         add(name.clone(), Source::File(src.clone()))?;
     }
     if let Some(svc) = input.service {
-        let unrep = |what: &str, e: service::quote::Unrepresentable| {
-            usage(format!(
-                "[package.metadata.winpkg.service] cannot be written into {what} safely: {}",
-                e.reason
-            ))
-        };
-        let inst = service::cmd::install(svc, input.name, input.version)
-            .map_err(|e| unrep("install.cmd", e))?;
-        let uninst = service::cmd::uninstall(svc, input.name, input.version)
-            .map_err(|e| unrep("uninstall.cmd", e))?;
-        add("install.cmd".into(), Source::Bytes(inst.into_bytes()))?;
-        add("uninstall.cmd".into(), Source::Bytes(uninst.into_bytes()))?;
-        add(
-            "install.ps1".into(),
-            Source::Bytes(service::ps1::install(svc, input.name, input.version).into_bytes()),
-        )?;
-        add(
-            "uninstall.ps1".into(),
-            Source::Bytes(service::ps1::uninstall(svc, input.name, input.version).into_bytes()),
-        )?;
+        for (name, bytes) in SCRIPTS.iter().zip(scripts(svc, input.name, input.version)?) {
+            add((*name).into(), Source::Bytes(bytes))?;
+        }
     }
-    let explicit = includes(
-        input.manifest_dir,
-        input.cfg.include.as_deref().unwrap_or(&[]),
-    )?;
+    let explicit = includes(input.manifest_dir, input.include)?;
     for (name, src) in &explicit {
         add(name.clone(), Source::File(src.clone()))?;
     }
@@ -148,30 +181,19 @@ pub fn write(input: &Input) -> Result<PackageOutcome, Failure> {
         }
         add(name, Source::File(src))?;
     }
+    Ok(contents)
+}
 
-    // Read everything once; the manifest lists what was read.
-    let mut files = package::load(&contents)?;
-    let exe = input
-        .pe_files
-        .first()
-        .map(|(n, _)| n.clone())
-        .unwrap_or_default();
-    let file_entries: Vec<FileEntry> = files
-        .iter()
-        .map(|(path, data)| FileEntry {
-            path: path.clone(),
-            size: data.len() as u64,
-            sha256: package::sha256_hex(data),
-        })
-        .collect();
+/// The DLL part of service.json: what ships, and every non-system import.
+fn dll_report(input: &Input) -> DllReport {
     let staged_name = |p: &Path| {
         p.file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     };
-    let dll_report = DllReport {
-        errors: input.check.count(crate::policy::Severity::Error),
-        warnings: input.check.count(crate::policy::Severity::Warning),
+    DllReport {
+        errors: input.check.count(Severity::Error),
+        warnings: input.check.count(Severity::Warning),
         bundled: input
             .pe_files
             .iter()
@@ -189,15 +211,21 @@ pub fn write(input: &Input) -> Result<PackageOutcome, Failure> {
                     .map(move |i| ImportEntry {
                         file: staged_name(&f.path),
                         dll: i.dll.clone(),
-                        class: i.class.as_str().into(),
+                        class: i.class,
                         delay: i.delay,
                         resolved: i.resolved.as_deref().map(staged_name),
                     })
             })
             .collect(),
-    };
+    }
+}
+
+/// Write the package to `input.dest`.
+pub fn write(input: &Input) -> Result<PackageOutcome, PackageError> {
+    // Read everything once; the manifest lists what was read.
+    let mut files = load(&contents(input)?)?;
     let m = Manifest {
-        format: manifest::FORMAT,
+        format: manifest::FORMAT.into(),
         format_version: manifest::FORMAT_VERSION,
         generator: format!("cargo-winpkg {}", env!("CARGO_PKG_VERSION")),
         package: PackageInfo {
@@ -205,16 +233,26 @@ pub fn write(input: &Input) -> Result<PackageOutcome, Failure> {
             version: input.version.into(),
             target: input.target.into(),
         },
-        exe,
+        exe: input
+            .pe_files
+            .first()
+            .map(|(n, _)| n.clone())
+            .unwrap_or_default(),
         root_dir: input.root_dir.clone(),
         service: input.service.map(ServiceInfo::new),
-        dll_report,
-        files: file_entries,
+        dll_report: dll_report(input),
+        files: files
+            .iter()
+            .map(|(path, data)| FileEntry {
+                path: path.clone(),
+                size: data.len() as u64,
+                sha256: sha256_hex(data),
+            })
+            .collect(),
     };
     files.insert("service.json".into(), manifest::to_json(&m).into_bytes());
-    let sums = package::sha256sums(&files);
+    let sums = sha256sums(&files);
     files.insert("SHA256SUMS".into(), sums.into_bytes());
-
     let files: BTreeMap<String, Vec<u8>> = match &input.root_dir {
         Some(root) => files
             .into_iter()
@@ -222,19 +260,21 @@ pub fn write(input: &Input) -> Result<PackageOutcome, Failure> {
             .collect(),
         None => files,
     };
-    let mtime = package::timestamp(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref());
+    let mtime = timestamp(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref());
     let executable = |name: &str| {
         let l = name.to_ascii_lowercase();
         [".exe", ".dll", ".cmd", ".ps1"]
             .iter()
             .any(|e| l.ends_with(e))
     };
-    package::write_zip(input.dest, &files, mtime, &executable)?;
-    let bytes = std::fs::read(input.dest)
-        .map_err(|e| usage(format!("cannot read back {}: {e}", input.dest.display())))?;
+    write_zip(input.dest, &files, mtime, &executable)?;
+    let bytes = std::fs::read(input.dest).map_err(|source| PackageError::Read {
+        path: input.dest.to_path_buf(),
+        source,
+    })?;
     Ok(PackageOutcome {
         path: input.dest.to_path_buf(),
-        sha256: package::sha256_hex(&bytes),
+        sha256: sha256_hex(&bytes),
         size: bytes.len() as u64,
         files: files.keys().cloned().collect(),
         service_mode: input.service.map(|s| s.mode),

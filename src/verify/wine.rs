@@ -19,10 +19,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The stand-in for Wine < 9 (source: assets/processprng-standin.c).
-const PROCESSPRNG_STANDIN: &[u8] = include_bytes!("../assets/bcryptprimitives-standin.dll");
+const PROCESSPRNG_STANDIN: &[u8] = include_bytes!("../../assets/bcryptprimitives-standin.dll");
 
 /// Prints a service's state in ASCII (source: assets/svcstate.c).
-const SVCSTATE: &[u8] = include_bytes!("../assets/winpkg-svcstate.exe");
+const SVCSTATE: &[u8] = include_bytes!("../../assets/winpkg-svcstate.exe");
 
 /// The locale the prefix runs in: one with no ANSI code page, so Wine uses UTF-8.
 const UTF8_LOCALE: &str = "hi_IN.UTF-8";
@@ -79,7 +79,7 @@ impl Prefix {
     /// Create and initialise a prefix (takes some seconds).
     pub fn create() -> Result<Prefix, WineError> {
         for tool in ["wine", "wineserver", "wineboot"] {
-            if crate::preflight::find_program(tool).is_none() {
+            if which::which(tool).is_err() {
                 return Err(WineError::NotInstalled(tool));
             }
         }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::config::Builder;
+use crate::target::{Env, Target};
 
 /// A preflight failure: what is missing, and how to get it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,21 +19,15 @@ impl std::fmt::Display for Missing {
     }
 }
 
-/// Is `program` an executable file on PATH (or a path that exists)?
+/// Is `program` an executable on PATH (with PATHEXT on Windows hosts), or a path to
+/// one?
 pub fn find_program(program: &str) -> Option<PathBuf> {
-    let p = Path::new(program);
-    if p.components().count() > 1 {
-        return p.is_file().then(|| p.to_path_buf());
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|c| c.is_file())
+    which::which(program).ok()
 }
 
 /// Run all checks for building `target` with `builder` from the crate at `manifest_dir`.
-pub fn check(target: &str, builder: Builder, manifest_dir: &Path) -> Result<(), Missing> {
-    if !target.contains("-windows") {
+pub fn check(target: &Target, builder: Builder, manifest_dir: &Path) -> Result<(), Missing> {
+    if !target.is_windows() {
         return Err(Missing {
             what: format!("`{target}` is not a Windows target"),
             fix: "use a Windows target triple, e.g. --target x86_64-pc-windows-gnu or x86_64-pc-windows-msvc".into(),
@@ -72,10 +67,10 @@ fn need_program(program: &str, what: &str, fix: &str) -> Result<(), Missing> {
 }
 
 /// Is the standard library for `target` installed in the toolchain that will build?
-fn target_std(target: &str, manifest_dir: &Path) -> Result<(), Missing> {
+fn target_std(target: &Target, manifest_dir: &Path) -> Result<(), Missing> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let out = Command::new(&rustc)
-        .args(["--print", "target-libdir", "--target", target])
+        .args(["--print", "target-libdir", "--target", target.triple()])
         .current_dir(manifest_dir)
         .output()
         .map_err(|e| Missing {
@@ -113,17 +108,9 @@ fn target_std(target: &str, manifest_dir: &Path) -> Result<(), Missing> {
     })
 }
 
-/// The environment variable cargo reads a target's linker from.
-fn linker_env(target: &str) -> String {
-    format!(
-        "CARGO_TARGET_{}_LINKER",
-        target.to_ascii_uppercase().replace(['-', '.'], "_")
-    )
-}
-
 /// Does a cargo config file set a linker for `target`? Looked for in `.cargo/config.toml`
 /// (and `.cargo/config`) from the crate up to the root, and in `$CARGO_HOME`.
-fn config_sets_linker(target: &str, manifest_dir: &Path) -> bool {
+fn config_sets_linker(target: &Target, manifest_dir: &Path) -> bool {
     let mut files = Vec::new();
     for dir in manifest_dir.ancestors() {
         files.push(dir.join(".cargo/config.toml"));
@@ -136,29 +123,22 @@ fn config_sets_linker(target: &str, manifest_dir: &Path) -> bool {
         files.push(home.join("config.toml"));
         files.push(home.join("config"));
     }
-    let header = format!("target.{target}");
     files.iter().any(|f| {
-        std::fs::read_to_string(f).is_ok_and(|text| {
-            let mut in_section = false;
-            text.lines().any(|line| {
-                let t = line.trim();
-                if t.starts_with('[') {
-                    in_section = t
-                        .trim_matches(|c| c == '[' || c == ']')
-                        .trim()
-                        .trim_matches('"')
-                        == header
-                        || t.contains(&format!("\"{target}\""));
-                    return false;
-                }
-                in_section && t.starts_with("linker")
-            })
-        })
+        let Ok(text) = std::fs::read_to_string(f) else {
+            return false;
+        };
+        let Ok(doc) = text.parse::<toml_edit::DocumentMut>() else {
+            return false;
+        };
+        doc.get("target")
+            .and_then(|t| t.get(target.triple()))
+            .and_then(|t| t.get("linker"))
+            .is_some()
     })
 }
 
-fn linker(target: &str, manifest_dir: &Path) -> Result<(), Missing> {
-    let env = linker_env(target);
+fn linker(target: &Target, manifest_dir: &Path) -> Result<(), Missing> {
+    let env = target.linker_env();
     if let Some(l) = std::env::var_os(&env) {
         let l = l.to_string_lossy().into_owned();
         return need_program(
@@ -170,8 +150,8 @@ fn linker(target: &str, manifest_dir: &Path) -> Result<(), Missing> {
     if config_sets_linker(target, manifest_dir) {
         return Ok(()); // the user chose a linker; cargo will say if it is missing
     }
-    let arch = target.split('-').next().unwrap_or("x86_64");
-    if target.ends_with("-windows-gnu") {
+    let arch = target.arch();
+    if target.env() == Env::Gnu {
         let (gcc, deb, fedora) = match arch {
             "i686" => ("i686-w64-mingw32-gcc", "gcc-mingw-w64-i686", "mingw32-gcc"),
             _ => (
@@ -188,7 +168,7 @@ fn linker(target: &str, manifest_dir: &Path) -> Result<(), Missing> {
             ),
         );
     }
-    if target.ends_with("-windows-gnullvm") {
+    if target.env() == Env::GnuLlvm {
         let clang = format!("{arch}-w64-mingw32-clang");
         return need_program(
             &clang,
@@ -196,7 +176,7 @@ fn linker(target: &str, manifest_dir: &Path) -> Result<(), Missing> {
             "install llvm-mingw (https://github.com/mstorsjo/llvm-mingw) and put its bin folder on PATH",
         );
     }
-    if target.ends_with("-windows-msvc") && !cfg!(windows) {
+    if target.env() == Env::Msvc && !cfg!(windows) {
         return Err(Missing {
             what: format!(
                 "cannot link `{target}` on this host: plain cargo needs the MSVC runtime and Windows SDK libraries, which only exist on Windows"
@@ -212,16 +192,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn linker_env_name() {
-        assert_eq!(
-            linker_env("x86_64-pc-windows-gnu"),
-            "CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER"
-        );
+    fn non_windows_target() {
+        let t = Target::new("x86_64-unknown-linux-gnu");
+        let e = check(&t, Builder::Cargo, Path::new(".")).unwrap_err();
+        assert!(e.what.contains("not a Windows target"));
     }
 
     #[test]
-    fn non_windows_target() {
-        let e = check("x86_64-unknown-linux-gnu", Builder::Cargo, Path::new(".")).unwrap_err();
-        assert!(e.what.contains("not a Windows target"));
+    fn linker_in_cargo_config() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(".cargo")).unwrap();
+        std::fs::write(
+            dir.path().join(".cargo/config.toml"),
+            "[target.x86_64-pc-windows-gnu]\nlinker = \"my-gcc\"\n",
+        )
+        .unwrap();
+        let gnu = Target::new("x86_64-pc-windows-gnu");
+        assert!(config_sets_linker(&gnu, dir.path()));
+        let i686 = Target::new("i686-pc-windows-gnu");
+        assert!(!config_sets_linker(&i686, dir.path()));
     }
 }

@@ -12,18 +12,10 @@ use std::process::{Command, Stdio};
 
 use cargo_metadata::{Message, Metadata, MetadataCommand};
 
-use crate::cli::{BuildArgs, ColorChoice};
+use super::{BuildError, CargoFlags, ColorChoice};
 use crate::config::Builder;
-
-/// Why the build step did not produce an executable.
-#[derive(Debug, thiserror::Error)]
-pub enum CargoError {
-    /// Cargo (or the compiler) failed: exit with its code. It already said why.
-    #[error("cargo build failed (exit code {0})")]
-    BuildFailed(i32),
-    #[error("{0}")]
-    Other(String),
-}
+use crate::events::Listener;
+use crate::target::Target;
 
 /// The cargo to run: `$CARGO` when cargo started us, else `cargo` from PATH.
 pub fn cargo_program() -> OsString {
@@ -31,7 +23,7 @@ pub fn cargo_program() -> OsString {
 }
 
 /// Global flags cargo accepts on every command: the ones `cargo metadata` needs too.
-fn global_flags(args: &BuildArgs) -> Vec<String> {
+fn global_flags(args: &CargoFlags) -> Vec<String> {
     let mut v = Vec::new();
     if args.locked {
         v.push("--locked".into());
@@ -49,7 +41,7 @@ fn global_flags(args: &BuildArgs) -> Vec<String> {
     v
 }
 
-pub fn metadata(args: &BuildArgs) -> Result<Metadata, CargoError> {
+pub fn metadata(args: &CargoFlags) -> Result<Metadata, BuildError> {
     let mut cmd = MetadataCommand::new();
     cmd.cargo_path(cargo_program()).no_deps();
     if let Some(m) = &args.manifest_path {
@@ -61,16 +53,16 @@ pub fn metadata(args: &BuildArgs) -> Result<Metadata, CargoError> {
             cargo_metadata::Error::CargoMetadata { stderr } => stderr.trim().to_string(),
             other => other.to_string(),
         };
-        CargoError::Other(format!("cargo metadata failed: {msg}"))
+        BuildError::Metadata(msg)
     })
 }
 
 /// Everything one `cargo build` needs.
 pub struct BuildPlan<'a> {
-    pub args: &'a BuildArgs,
+    pub args: &'a CargoFlags,
     pub package: &'a str,
     pub bin: &'a str,
-    pub target: &'a str,
+    pub target: &'a Target,
     pub builder: Builder,
     /// Add `-C target-feature=+crt-static` for this target.
     pub crt_static: bool,
@@ -91,7 +83,7 @@ pub enum CrtStaticVia {
 }
 
 pub fn crt_static_via(
-    target: &str,
+    target: &Target,
     encoded_rustflags: Option<String>,
     rustflags: Option<String>,
 ) -> CrtStaticVia {
@@ -104,7 +96,10 @@ pub fn crt_static_via(
     if let Some(v) = rustflags {
         return CrtStaticVia::Env(format!("{} -C {FLAG}", v.trim()).trim().to_string());
     }
-    CrtStaticVia::Config(format!("target.{target}.rustflags=[\"-C\", \"{FLAG}\"]"))
+    CrtStaticVia::Config(format!(
+        "target.{}.rustflags=[\"-C\", \"{FLAG}\"]",
+        target.triple()
+    ))
 }
 
 /// The command line for the build (without the program), for spawning and for `-v`.
@@ -120,7 +115,7 @@ pub fn build_command(plan: &BuildPlan) -> (OsString, Vec<String>, Vec<(String, S
         "--manifest-path".into(),
         plan.manifest.display().to_string(),
         "--target".into(),
-        plan.target.into(),
+        plan.target.triple().into(),
         "-p".into(),
         plan.package.into(),
         "--bin".into(),
@@ -173,16 +168,16 @@ pub fn build_command(plan: &BuildPlan) -> (OsString, Vec<String>, Vec<(String, S
 }
 
 /// Run the build; return the executable of `plan.bin`, as cargo reported it.
-pub fn build(plan: &BuildPlan) -> Result<PathBuf, CargoError> {
+pub fn build(plan: &BuildPlan, ui: &dyn Listener) -> Result<PathBuf, BuildError> {
     let (program, argv, env) = build_command(plan);
     if plan.args.verbose > 0 {
         let envs: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v:?} ")).collect();
-        eprintln!(
-            "     Running `{}{} {}`",
+        ui.command(&format!(
+            "{}{} {}",
             envs.concat(),
             program.to_string_lossy(),
             argv.join(" ")
-        );
+        ));
     }
     let mut child = Command::new(&program)
         .args(&argv)
@@ -190,7 +185,7 @@ pub fn build(plan: &BuildPlan) -> Result<PathBuf, CargoError> {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| CargoError::Other(format!("cannot run {}: {e}", program.to_string_lossy())))?;
+        .map_err(|e| BuildError::Spawn(program.to_string_lossy().into_owned(), e))?;
     let mut exe = None;
     if let Some(stdout) = child.stdout.take() {
         for msg in Message::parse_stream(BufReader::new(stdout)) {
@@ -204,23 +199,18 @@ pub fn build(plan: &BuildPlan) -> Result<PathBuf, CargoError> {
                 }
                 // Lines that are not JSON (a build script printing to stdout through
                 // a wrapper) go where the user can see them.
-                Message::TextLine(line) => eprintln!("{line}"),
+                Message::TextLine(line) => ui.passthrough(&line),
                 _ => {}
             }
         }
     }
     let status = child
         .wait()
-        .map_err(|e| CargoError::Other(format!("waiting for cargo: {e}")))?;
+        .map_err(|e| BuildError::Spawn(program.to_string_lossy().into_owned(), e))?;
     if !status.success() {
-        return Err(CargoError::BuildFailed(status.code().unwrap_or(101)));
+        return Err(BuildError::Cargo(status.code().unwrap_or(101)));
     }
-    exe.ok_or_else(|| {
-        CargoError::Other(format!(
-            "cargo finished but reported no executable for bin `{}`",
-            plan.bin
-        ))
-    })
+    exe.ok_or_else(|| BuildError::NoArtifact(plan.bin.to_string()))
 }
 
 #[cfg(test)]
@@ -229,7 +219,7 @@ mod tests {
 
     #[test]
     fn crt_static_keeps_the_users_flags() {
-        let t = "x86_64-pc-windows-msvc";
+        let t = &Target::new("x86_64-pc-windows-msvc");
         match crt_static_via(t, None, None) {
             CrtStaticVia::Config(c) => assert_eq!(
                 c,

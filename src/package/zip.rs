@@ -1,4 +1,4 @@
-//! The deliverable: a reproducible, atomically written zip.
+//! The zip: reproducible, atomically written, with names Windows can extract.
 //!
 //! Entries are sorted, use `/`, carry a fixed timestamp (`SOURCE_DATE_EPOCH` when set,
 //! else 1980-01-01) and fixed permissions, and are deflated with a fixed level, so the
@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{Seek, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -45,6 +45,22 @@ pub enum PackageError {
         path: PathBuf,
         source: zip::result::ZipError,
     },
+    #[error("{key}: `{pattern}` is not a valid pattern: {why}")]
+    BadPattern {
+        key: &'static str,
+        pattern: String,
+        why: String,
+    },
+    #[error("{key}: `{pattern}` matches no file (looked in {})", base.display())]
+    NoMatch {
+        key: &'static str,
+        pattern: String,
+        base: PathBuf,
+    },
+    #[error("two files would be `{0}` in the package: rename one (include's dest) or drop it")]
+    Duplicate(String),
+    #[error("[package.metadata.winpkg.service] cannot be written into {file} safely: {reason}")]
+    Unrepresentable { file: &'static str, reason: String },
 }
 
 const RESERVED: &[&str] = &[
@@ -192,7 +208,8 @@ pub fn load(contents: &Contents) -> Result<BTreeMap<String, Vec<u8>>, PackageErr
         .collect()
 }
 
-/// Write `files` as a zip at `dest`, atomically. `executable` entries get mode 0755.
+/// Write `files` as a zip at `dest`, atomically: into a temporary file beside it, then
+/// renamed over it. `executable` entries get mode 0755.
 pub fn write_zip(
     dest: &Path,
     files: &BTreeMap<String, Vec<u8>>,
@@ -204,28 +221,30 @@ pub fn write_zip(
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&dir).map_err(|source| PackageError::Write {
-        path: dir.clone(),
-        source,
-    })?;
+    let werr = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| PackageError::Write { path, source }
+    };
+    std::fs::create_dir_all(&dir).map_err(werr(&dir))?;
     let file_name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "package.zip".into());
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = write_zip_to(&tmp, files, mtime, executable).and_then(|()| {
-        std::fs::rename(&tmp, dest).map_err(|source| PackageError::Write {
-            path: dest.to_path_buf(),
-            source,
-        })
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{file_name}."))
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(werr(&dir))?;
+    write_zip_to(tmp.as_file(), tmp.path(), files, mtime, executable)?;
+    tmp.persist(dest).map_err(|e| PackageError::Write {
+        path: dest.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(())
 }
 
 fn write_zip_to(
+    file: &File,
     tmp: &Path,
     files: &BTreeMap<String, Vec<u8>>,
     mtime: zip::DateTime,
@@ -239,7 +258,6 @@ fn write_zip_to(
         path: tmp.to_path_buf(),
         source,
     };
-    let file = File::create(tmp).map_err(werr)?;
     let mut zip = zip::ZipWriter::new(file);
     let base = SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
@@ -271,7 +289,6 @@ fn write_zip_to(
     }
     let mut file = zip.finish().map_err(zerr)?;
     file.flush().map_err(werr)?;
-    file.seek(std::io::SeekFrom::Start(0)).map_err(werr)?;
     file.sync_all().map_err(werr)?;
     Ok(())
 }

@@ -1,0 +1,373 @@
+//! `check`: paths in, a [`Report`] out.
+//!
+//! 1. Inputs are expanded (directories walked, PE files picked by content) and parsed in
+//!    parallel.
+//! 2. Every DLL that Windows does not provide is looked up the way the loader would find
+//!    it for a bundle: beside the importing file and the application, among the files
+//!    named on the command line, then in `--dll-dir` folders. What is found is checked
+//!    too, recursively, so a bundle passes only when its whole closure does.
+//! 3. The policy turns each import into diagnostics.
+
+pub mod codes;
+mod judge;
+pub mod policy;
+mod resolve;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::dlls::{self, Arch, Class, Release};
+use crate::pe::{self, Facts, ImportedFunction, Machine, PeError, PeFormat, Subsystem};
+pub use codes::{Code, Diagnostic, Severity};
+pub use policy::{AllowRule, Level, Policy};
+pub use resolve::expand_inputs;
+use resolve::{Cache, Found, Search, canonical, display_name, lower_file_name, parent};
+
+/// What to check and how to judge it.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    pub policy: Policy,
+    /// Extra folders to resolve DLLs from, searched after the application folder.
+    pub dll_dirs: Vec<PathBuf>,
+}
+
+/// An input that could not be checked at all (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct InputError {
+    pub path: PathBuf,
+    #[source]
+    pub source: PeError,
+    /// The file that imports this one, when it was reached through the closure.
+    pub needed_by: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub files: Vec<FileReport>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Report {
+    pub fn count(&self, severity: Severity) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.count(Severity::Error) > 0
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: PathBuf,
+    pub machine: Machine,
+    pub format: PeFormat,
+    pub dll: bool,
+    pub subsystem: Subsystem,
+    pub signed: bool,
+    pub service_dispatcher: bool,
+    pub characteristics: pe::Characteristics,
+    pub os_version: String,
+    pub subsystem_version: String,
+    pub pdb_path: Option<String>,
+    /// The file whose import led here; None for files the user named.
+    pub needed_by: Option<PathBuf>,
+    pub imports: Vec<ImportReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    pub dll: String,
+    pub delay: bool,
+    pub functions: Vec<ImportedFunction>,
+    pub by_ordinal: usize,
+    pub class: Class,
+    /// Where the DLL was found, for DLLs that do not come with Windows.
+    pub resolved: Option<PathBuf>,
+    /// For system DLLs: the first Windows release (for this machine) that has it.
+    pub since: Option<Release>,
+    /// An allow rule covers it.
+    pub allowed: bool,
+}
+
+/// The imports of one file grouped by DLL name (case-insensitive: `KERNEL32.dll` and
+/// `kernel32.dll`, or a normal and a delay-load descriptor, are one DLL), in the order
+/// each name first appears. Linear in the number of imports.
+pub fn group_by_dll(imports: &[ImportReport]) -> Vec<Vec<&ImportReport>> {
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut groups: Vec<Vec<&ImportReport>> = Vec::new();
+    for imp in imports {
+        let next = groups.len();
+        let i = *index.entry(imp.dll.to_ascii_lowercase()).or_insert(next);
+        if i == next {
+            groups.push(Vec::new());
+        }
+        groups[i].push(imp);
+    }
+    groups
+}
+
+/// Check `paths` (files or folders) and everything they need.
+pub fn check(paths: &[PathBuf], options: &CheckOptions) -> Result<Report, Vec<InputError>> {
+    check_with_progress(paths, options, &|_| {})
+}
+
+/// As [`check`], calling `progress(n)` as root files finish parsing (for a progress bar).
+pub fn check_with_progress(
+    paths: &[PathBuf],
+    options: &CheckOptions,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Report, Vec<InputError>> {
+    let roots = expand_inputs(paths).map_err(|e| vec![e])?;
+    let parsed: Vec<Result<Facts, InputError>> = roots
+        .par_iter()
+        .map(|p| {
+            let r = pe::read_file(p).map_err(|source| InputError {
+                path: p.clone(),
+                source,
+                needed_by: None,
+            });
+            progress(1);
+            r
+        })
+        .collect();
+    let mut errors = Vec::new();
+    let mut files = Vec::new();
+    for r in parsed {
+        match r {
+            Ok(f) => files.push(f),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut closure = Closure::new(files, options);
+    let mut i = 0;
+    // Breadth-first: `closure.files` grows as DLLs are resolved.
+    while i < closure.files.len() {
+        closure.visit(i);
+        i += 1;
+    }
+    closure.finish()
+}
+
+/// A file to report, with what led to it.
+struct Node {
+    facts: Facts,
+    /// The file whose import led here; None for the roots.
+    needed_by: Option<PathBuf>,
+    /// The application folder: the folder of the root that led here.
+    app_dir: PathBuf,
+}
+
+/// The walk over the closure of the roots, and what it has found so far.
+struct Closure<'a> {
+    options: &'a CheckOptions,
+    files: Vec<Node>,
+    /// Files named on the command line, by lower-case file name, for resolution.
+    given: HashMap<String, Vec<PathBuf>>,
+    cache: Cache,
+    seen: HashSet<PathBuf>,
+    reports: Vec<FileReport>,
+    diagnostics: Vec<Diagnostic>,
+    errors: Vec<InputError>,
+    allow_used: Vec<bool>,
+}
+
+impl<'a> Closure<'a> {
+    fn new(roots: Vec<Facts>, options: &'a CheckOptions) -> Self {
+        let mut given: HashMap<String, Vec<PathBuf>> = HashMap::new();
+        for f in &roots {
+            if let Some(name) = lower_file_name(&f.path) {
+                given.entry(name).or_default().push(f.path.clone());
+            }
+        }
+        Closure {
+            options,
+            seen: roots.iter().map(|f| canonical(&f.path)).collect(),
+            files: roots
+                .into_iter()
+                .map(|facts| Node {
+                    app_dir: parent(&facts.path),
+                    facts,
+                    needed_by: None,
+                })
+                .collect(),
+            given,
+            cache: Cache::default(),
+            reports: Vec::new(),
+            diagnostics: Vec::new(),
+            errors: Vec::new(),
+            allow_used: vec![false; options.policy.allow.len()],
+        }
+    }
+
+    /// Resolve and judge the imports of file `i`, queueing what they resolve to.
+    fn visit(&mut self, i: usize) {
+        let facts = self.files[i].facts.clone();
+        let app_dir = self.files[i].app_dir.clone();
+        let arch = Arch::from_machine(facts.machine);
+        let mut imports = Vec::new();
+        for imp in &facts.imports {
+            let verdict = dlls::classify(&imp.dll, arch);
+            let allow = self.options.policy.allowed(&imp.dll);
+            if let Some(a) = allow {
+                self.allow_used[a] = true;
+            }
+            let resolved = if verdict.class.must_ship() {
+                self.resolve(&facts, &app_dir, &imp.dll)
+            } else {
+                None
+            };
+            imports.push(ImportReport {
+                dll: imp.dll.clone(),
+                delay: imp.delay,
+                functions: imp.functions.clone(),
+                by_ordinal: imp.by_ordinal,
+                class: verdict.class,
+                resolved,
+                since: verdict.since,
+                allowed: allow.is_some(),
+            });
+        }
+        judge::judge(
+            &facts,
+            arch,
+            &imports,
+            &self.options.policy,
+            &mut self.diagnostics,
+        );
+        self.reports.push(FileReport {
+            path: facts.path.clone(),
+            machine: facts.machine,
+            format: facts.format,
+            dll: facts.dll,
+            subsystem: facts.subsystem,
+            signed: facts.signed,
+            service_dispatcher: facts.service_dispatcher,
+            characteristics: facts.characteristics,
+            os_version: facts.os_version.clone(),
+            subsystem_version: facts.subsystem_version.clone(),
+            pdb_path: facts.pdb_path.clone(),
+            needed_by: self.files[i].needed_by.clone(),
+            imports,
+        });
+    }
+
+    /// Find `dll` for `importer` as the loader would; queue what is found.
+    fn resolve(&mut self, importer: &Facts, app_dir: &Path, dll: &str) -> Option<PathBuf> {
+        let search = Search {
+            importer,
+            app_dir,
+            given: &self.given,
+            dll_dirs: &self.options.dll_dirs,
+        };
+        let resolved = match search.find(dll, &mut self.cache) {
+            Found::Nothing => None,
+            Found::Unreadable(p, msg) => {
+                self.errors.push(InputError {
+                    path: p,
+                    source: PeError::Malformed(msg),
+                    needed_by: Some(importer.path.clone()),
+                });
+                None
+            }
+            Found::Match(p) => Some(p),
+            Found::WrongMachine(p, machine) => {
+                self.diagnostics.push(mismatch(importer, dll, &p, machine));
+                Some(p)
+            }
+        };
+        if let Some(p) = &resolved
+            && self.seen.insert(canonical(p))
+        {
+            match self.cache.get(p) {
+                Ok(f) => self.files.push(Node {
+                    facts: f.clone(),
+                    needed_by: Some(importer.path.clone()),
+                    app_dir: app_dir.to_path_buf(),
+                }),
+                Err(e) => self.errors.push(InputError {
+                    path: p.clone(),
+                    source: PeError::Malformed(e.to_string()),
+                    needed_by: Some(importer.path.clone()),
+                }),
+            }
+        }
+        resolved
+    }
+
+    /// Unmatched allow rules, the user's levels, errors first.
+    fn finish(self) -> Result<Report, Vec<InputError>> {
+        if !self.errors.is_empty() {
+            return Err(self.errors);
+        }
+        let policy = &self.options.policy;
+        let mut diagnostics = self.diagnostics;
+        for (rule, used) in policy.allow.iter().zip(&self.allow_used) {
+            if !used {
+                diagnostics.push(Diagnostic::new(
+                    Code::UnmatchedAllow,
+                    None,
+                    Some(rule.name.clone()),
+                    format!(
+                        "the allow entry `{}` matched no imported DLL in any checked file",
+                        rule.name
+                    ),
+                    Some("remove it, or fix its spelling; names compare case-insensitively and `*` matches any run of characters".into()),
+                ));
+            }
+        }
+        // Re-level, drop allowed codes, and put errors first (stable within a severity).
+        let mut diagnostics: Vec<Diagnostic> = diagnostics
+            .into_iter()
+            .filter_map(|mut d| {
+                d.severity = policy.severity(d.code)?;
+                Some(d)
+            })
+            .collect();
+        diagnostics.sort_by_key(|d| std::cmp::Reverse(d.severity));
+        Ok(Report {
+            files: self.reports,
+            diagnostics,
+        })
+    }
+}
+
+fn mismatch(importer: &Facts, dll: &str, found: &Path, machine: Machine) -> Diagnostic {
+    Diagnostic::new(
+        Code::MachineMismatch,
+        Some(importer.path.clone()),
+        Some(dll.to_string()),
+        format!(
+            "{} ({}) imports {dll}, but the one found at {} is {machine} code: the loader will refuse it",
+            display_name(&importer.path),
+            importer.machine,
+            found.display(),
+        ),
+        Some(format!(
+            "ship the {} build of {dll} instead",
+            importer.machine
+        )),
+    )
+}
+
+/// Input errors as lines: `path: why (needed by importer)`.
+pub fn describe_input_errors(errors: &[InputError]) -> String {
+    errors
+        .iter()
+        .map(|e| match &e.needed_by {
+            Some(by) => format!("{e} (needed by {})", by.display()),
+            None => e.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,138 @@
+//! The keys of `[package.metadata.winpkg]`: which exist where (for "did you mean"), and
+//! what each takes (for type errors).
+
+use crate::service::model::{Action, ErrorControl, Mode, SidType, StartType};
+
+fn words_help(key: &str, words: &[&str]) -> String {
+    let q: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+    format!("`{key}` takes one of {}", q.join(", "))
+}
+
+/// Keys of `[package.metadata.winpkg]`, in documentation order.
+pub const TOP_KEYS: &[&str] = &[
+    "target",
+    "bin",
+    "crt-static",
+    "min-windows",
+    "allow",
+    "deny",
+    "warn",
+    "allow-codes",
+    "dll-dirs",
+    "builder",
+    "archive-name",
+    "root-dir",
+    "include",
+    "bundle-dlls",
+    "bundle-mingw-runtime",
+    "strip-bundled-dlls",
+    "service",
+];
+
+/// Keys of `[package.metadata.winpkg.service]`.
+pub const SERVICE_KEYS: &[&str] = &[
+    "name",
+    "display-name",
+    "description",
+    "start",
+    "args",
+    "env",
+    "working-dir",
+    "account",
+    "depends-on",
+    "error-control",
+    "sid-type",
+    "required-privileges",
+    "preshutdown-timeout",
+    "stop-timeout",
+    "recovery",
+    "mode",
+    "shawl",
+];
+
+pub const RECOVERY_KEYS: &[&str] = &["actions", "reset-after", "on-non-crash-failure"];
+pub const ACTION_KEYS: &[&str] = &["action", "delay"];
+pub const ALLOW_KEYS: &[&str] = &["name", "reason"];
+pub const INCLUDE_KEYS: &[&str] = &["src", "dest"];
+
+#[derive(Debug, Clone, Copy)]
+pub(super) enum ChildKind {
+    Table,
+    ListOfTables,
+}
+
+pub(super) type Schema = (
+    &'static [&'static str],
+    &'static [(&'static str, ChildKind)],
+);
+
+/// The known keys at a (dotted, indexed) path, and which of them nest.
+pub(super) fn schema_at(path: &str) -> Option<Schema> {
+    // Strip list indexes: "service.recovery.actions[0]" -> "service.recovery.actions".
+    let mut p = String::new();
+    let mut depth = 0;
+    for c in path.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            _ if depth == 0 => p.push(c),
+            _ => {}
+        }
+    }
+    match p.as_str() {
+        "" => Some((
+            TOP_KEYS,
+            &[
+                ("service", ChildKind::Table),
+                ("allow", ChildKind::ListOfTables),
+                ("include", ChildKind::ListOfTables),
+            ],
+        )),
+        "service" => Some((SERVICE_KEYS, &[("recovery", ChildKind::Table)])),
+        "service.recovery" => Some((RECOVERY_KEYS, &[("actions", ChildKind::ListOfTables)])),
+        "service.recovery.actions" => Some((ACTION_KEYS, &[])),
+        "allow" => Some((ALLOW_KEYS, &[])),
+        "include" => Some((INCLUDE_KEYS, &[])),
+        _ => None,
+    }
+}
+
+/// What a key takes, for type errors.
+pub(super) fn expected_for(path: &str) -> Option<String> {
+    let key = path.rsplit('.').next().unwrap_or(path);
+    let key = key.split('[').next().unwrap_or(key);
+    let s = match key {
+        "target" => "a target triple string, e.g. \"x86_64-pc-windows-gnu\"",
+        "bin" => "the name of a [[bin]] target, as a string",
+        "crt-static"
+        | "root-dir"
+        | "bundle-mingw-runtime"
+        | "strip-bundled-dlls"
+        | "on-non-crash-failure" => "true or false",
+        "min-windows" => "one of \"7\", \"8\", \"8.1\", \"10\", \"11\" (a string)",
+        "allow" => {
+            "a list of tables: allow = [{ name = \"python3.dll\", reason = \"provided by the host\" }]"
+        }
+        "deny" | "warn" | "allow-codes" => {
+            "a list of diagnostic codes, e.g. [\"delay-load-missing\"]"
+        }
+        "dll-dirs" | "bundle-dlls" | "args" | "depends-on" | "required-privileges" => {
+            "a list of strings"
+        }
+        "builder" => "one of \"cargo\", \"cargo-xwin\", \"cargo-zigbuild\"",
+        "include" => "a list of paths or { src = \"glob\", dest = \"folder/\" } tables",
+        "env" => "a table of strings: env = { RUST_LOG = \"info\" }",
+        "actions" => {
+            "a list of \"restart\" | \"reboot\" | \"none\", or { action = \"restart\", delay = \"10s\" }"
+        }
+        "service" => "a table: [package.metadata.winpkg.service]",
+        "start" => return Some(words_help(key, StartType::WORDS)),
+        "error-control" => return Some(words_help(key, ErrorControl::WORDS)),
+        "sid-type" => return Some(words_help(key, SidType::WORDS)),
+        "mode" => return Some(words_help(key, Mode::WORDS)),
+        "action" => return Some(words_help(key, Action::WORDS)),
+        "recovery" => "a table: [package.metadata.winpkg.service.recovery]",
+        _ => "a string",
+    };
+    Some(format!("`{key}` takes {s}"))
+}

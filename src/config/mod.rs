@@ -1,0 +1,457 @@
+//! `[package.metadata.winpkg]` (and `[workspace.metadata.winpkg]` defaults): the schema,
+//! strict validation, and errors that name the file, the key path and the line.
+//!
+//! Validation is done in two passes. First the raw table is walked against the list
+//! of known keys, so a typo gets "did you mean" with the closest valid key. Then serde
+//! deserializes it into typed values (with `deny_unknown_fields` as a safety net), and
+//! an error is reported with the full key path by `serde_path_to_error`.
+//!
+//! Every key remembers which table it came from ([`Origin`]), so a mistake in the
+//! workspace's defaults is reported at the workspace's Cargo.toml, under
+//! `workspace.metadata.winpkg`, even when a member's build found it.
+
+mod error;
+mod keys;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use crate::check::{AllowRule, Code, Level, Policy};
+use crate::dlls::Release;
+use crate::service::model::{Action, ErrorControl, Mode, SidType, StartType};
+use crate::words::words;
+
+pub use error::{ConfigError, find_line};
+pub use keys::{ACTION_KEYS, ALLOW_KEYS, INCLUDE_KEYS, RECOVERY_KEYS, SERVICE_KEYS, TOP_KEYS};
+use keys::{ChildKind, expected_for, schema_at};
+
+/// The default target when neither `--target` nor `target` says otherwise.
+pub const DEFAULT_TARGET: &str = "x86_64-pc-windows-msvc";
+
+/// The whole table. Every key is optional so that package values can override
+/// workspace defaults key by key.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Config {
+    pub target: Option<String>,
+    pub bin: Option<String>,
+    pub crt_static: Option<bool>,
+    pub min_windows: Option<Release>,
+    pub allow: Option<Vec<AllowEntry>>,
+    pub deny: Option<Vec<Code>>,
+    pub warn: Option<Vec<Code>>,
+    pub allow_codes: Option<Vec<Code>>,
+    pub dll_dirs: Option<Vec<PathBuf>>,
+    pub builder: Option<Builder>,
+    pub archive_name: Option<String>,
+    pub root_dir: Option<bool>,
+    pub include: Option<Vec<Include>>,
+    pub bundle_dlls: Option<Vec<String>>,
+    pub bundle_mingw_runtime: Option<bool>,
+    pub strip_bundled_dlls: Option<bool>,
+    pub service: Option<ServiceConfig>,
+    /// Where each top-level key that is set came from.
+    #[serde(skip)]
+    pub origins: BTreeMap<String, Origin>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct AllowEntry {
+    pub name: String,
+    pub reason: String,
+}
+
+/// `include = ["README.md", { src = "conf/*.toml", dest = "conf/" }]`
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Include {
+    Path(String),
+    Map { src: String, dest: Option<String> },
+}
+
+words! {
+    /// How the crate is built.
+    pub enum Builder("builder") {
+        /// `cargo build`
+        Cargo = "cargo",
+        /// `cargo xwin build` (cargo-xwin: MSVC targets from Linux and macOS)
+        CargoXwin = "cargo-xwin",
+        /// `cargo zigbuild` (cargo-zigbuild: zig as the linker)
+        CargoZigbuild = "cargo-zigbuild",
+    }
+}
+
+/// `[package.metadata.winpkg.service]`, as written; `service::from_config` validates it.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ServiceConfig {
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub start: Option<StartType>,
+    pub args: Option<Vec<String>>,
+    pub env: Option<BTreeMap<String, String>>,
+    pub working_dir: Option<String>,
+    pub account: Option<String>,
+    pub depends_on: Option<Vec<String>>,
+    pub error_control: Option<ErrorControl>,
+    pub sid_type: Option<SidType>,
+    pub required_privileges: Option<Vec<String>>,
+    pub preshutdown_timeout: Option<String>,
+    pub stop_timeout: Option<String>,
+    pub recovery: Option<RecoveryConfig>,
+    pub mode: Option<Mode>,
+    /// Path to a shawl.exe to ship for `mode = "shawl"` (else it is built).
+    pub shawl: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RecoveryConfig {
+    pub actions: Option<Vec<ActionConfig>>,
+    pub reset_after: Option<String>,
+    pub on_non_crash_failure: Option<bool>,
+}
+
+/// `"restart"` or `{ action = "restart", delay = "10s" }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionConfig {
+    pub action: Action,
+    pub delay: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for ActionConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Read the shape first, then the word: an unknown word gets its own message
+        // (with a did-you-mean), not serde's "did not match any variant".
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Name(String),
+            Full {
+                action: String,
+                delay: Option<String>,
+            },
+        }
+        let (action, delay) = match Raw::deserialize(d)? {
+            Raw::Name(a) => (a, None),
+            Raw::Full { action, delay } => (action, delay),
+        };
+        Ok(ActionConfig {
+            action: action.parse().map_err(serde::de::Error::custom)?,
+            delay,
+        })
+    }
+}
+
+/// Which table a value was written in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub kind: OriginKind,
+    /// The Cargo.toml that holds the table.
+    pub manifest: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OriginKind {
+    Package,
+    Workspace,
+}
+
+impl OriginKind {
+    pub fn prefix(self) -> &'static str {
+        match self {
+            OriginKind::Package => "package.metadata.winpkg",
+            OriginKind::Workspace => "workspace.metadata.winpkg",
+        }
+    }
+}
+
+impl Origin {
+    /// An error about `key` (relative to the table, e.g. `service.start`).
+    pub fn error(&self, key: &str, message: String, help: Option<String>) -> ConfigError {
+        let full = if key.is_empty() {
+            self.kind.prefix().to_string()
+        } else {
+            format!("{}.{key}", self.kind.prefix())
+        };
+        ConfigError::at(&self.manifest, full, message, help)
+    }
+}
+
+/// Parse one `winpkg` table (`value` is what `cargo metadata` reports for it).
+pub fn parse(value: &Value, origin: &Origin) -> Result<Config, ConfigError> {
+    if !value.is_object() {
+        return Err(origin.error(
+            "",
+            format!("[{}] must be a table", origin.kind.prefix()),
+            None,
+        ));
+    }
+    check_keys(value, "", origin)?;
+    let mut cfg = serde_path_to_error::deserialize::<_, Config>(value).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        let inner = e.into_inner().to_string();
+        origin.error(
+            &path,
+            format!("invalid value for `{path}`: {inner}"),
+            expected_for(&path),
+        )
+    })?;
+    if let Some(map) = value.as_object() {
+        for key in map.keys() {
+            cfg.origins.insert(key.clone(), origin.clone());
+        }
+    }
+    Ok(cfg)
+}
+
+/// Walk the table against the known keys; the first unknown key is an error with the
+/// closest valid key suggested.
+fn check_keys(value: &Value, path: &str, origin: &Origin) -> Result<(), ConfigError> {
+    let Some((known, children)) = schema_at(path) else {
+        return Ok(());
+    };
+    let Some(map) = value.as_object() else {
+        return Ok(()); // a type error, reported by serde with its path
+    };
+    for (key, child) in map {
+        let here = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        if !known.contains(&key.as_str()) {
+            let help = match closest(key, known) {
+                Some(k) => format!(
+                    "did you mean `{k}`? The valid keys here are: {}",
+                    known.join(", ")
+                ),
+                None => format!("the valid keys here are: {}", known.join(", ")),
+            };
+            return Err(origin.error(&here, format!("unknown key `{key}`"), Some(help)));
+        }
+        match (children.iter().find(|(k, _)| k == key), child) {
+            (Some((_, ChildKind::Table)), Value::Object(_)) => check_keys(child, &here, origin)?,
+            (Some((_, ChildKind::ListOfTables)), Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    if item.is_object() {
+                        check_keys(item, &format!("{here}[{i}]"), origin)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The closest of `choices` to `word` (Levenshtein), if it is close enough to be a typo.
+pub fn closest<'a>(word: &str, choices: &[&'a str]) -> Option<&'a str> {
+    choices
+        .iter()
+        .map(|c| (strsim::levenshtein(word, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// `merge!(self, defaults; field => "key", ...)`: each field from the package, else
+/// from the defaults, and the key's origin with it.
+macro_rules! merge {
+    ($own:ident, $d:ident; $($field:ident => $key:literal),+ $(,)?) => {{
+        let mut origins = BTreeMap::new();
+        $(
+            let from = if $own.$field.is_some() { &$own.origins } else { &$d.origins };
+            if let Some(o) = from.get($key) {
+                origins.insert($key.to_string(), o.clone());
+            }
+        )+
+        Config {
+            $( $field: $own.$field.or_else(|| $d.$field.clone()), )+
+            origins,
+        }
+    }};
+}
+
+impl Config {
+    /// Package values over workspace defaults, key by key.
+    pub fn merged_over(self, defaults: &Config) -> Config {
+        merge!(self, defaults;
+            target => "target",
+            bin => "bin",
+            crt_static => "crt-static",
+            min_windows => "min-windows",
+            allow => "allow",
+            deny => "deny",
+            warn => "warn",
+            allow_codes => "allow-codes",
+            dll_dirs => "dll-dirs",
+            builder => "builder",
+            archive_name => "archive-name",
+            root_dir => "root-dir",
+            include => "include",
+            bundle_dlls => "bundle-dlls",
+            bundle_mingw_runtime => "bundle-mingw-runtime",
+            strip_bundled_dlls => "strip-bundled-dlls",
+            service => "service",
+        )
+    }
+
+    /// Where `key` (relative, e.g. `service.start`) was set; for a key that is not set,
+    /// `fallback` (the package's own table).
+    pub fn origin_of<'a>(&'a self, key: &str, fallback: &'a Origin) -> &'a Origin {
+        let top = key.split(['.', '[']).next().unwrap_or(key);
+        self.origins.get(top).unwrap_or(fallback)
+    }
+
+    /// An error about `key`, at the table it was written in.
+    pub fn error(
+        &self,
+        fallback: &Origin,
+        key: &str,
+        message: String,
+        help: Option<String>,
+    ) -> ConfigError {
+        self.origin_of(key, fallback).error(key, message, help)
+    }
+
+    /// The check policy this configuration asks for. Values are validated here, with
+    /// errors that name the key.
+    pub fn policy(&self, fallback: &Origin) -> Result<Policy, ConfigError> {
+        let mut policy = Policy::default();
+        if let Some(v) = self.min_windows {
+            policy.min_windows = v;
+        }
+        for (i, a) in self.allow.iter().flatten().enumerate() {
+            if a.reason.trim().is_empty() {
+                return Err(self.error(
+                    fallback,
+                    &format!("allow[{i}].reason"),
+                    format!(
+                        "the allow entry for `{}` needs a reason: say why the target has this DLL",
+                        a.name
+                    ),
+                    None,
+                ));
+            }
+            let rule = AllowRule::new(&a.name, Some(a.reason.clone())).map_err(|e| {
+                self.error(fallback, &format!("allow[{i}].name"), e.to_string(), None)
+            })?;
+            policy.allow.push(rule);
+        }
+        for (list, level) in [
+            (&self.deny, Level::Deny),
+            (&self.warn, Level::Warn),
+            (&self.allow_codes, Level::Allow),
+        ] {
+            for code in list.iter().flatten() {
+                policy.levels.insert(*code, level);
+            }
+        }
+        Ok(policy)
+    }
+}
+
+impl<'de> Deserialize<'de> for Release {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn origin(kind: OriginKind) -> Origin {
+        Origin {
+            kind,
+            manifest: PathBuf::from("/nonexistent/Cargo.toml"),
+        }
+    }
+
+    fn parse_str(v: Value) -> Result<Config, ConfigError> {
+        parse(&v, &origin(OriginKind::Package))
+    }
+
+    #[test]
+    fn typo_suggests_the_closest_key() {
+        let e = parse_str(json!({"tagret": "x"})).unwrap_err();
+        assert_eq!(e.key, "package.metadata.winpkg.tagret");
+        assert!(
+            e.help
+                .as_deref()
+                .unwrap()
+                .contains("did you mean `target`?")
+        );
+        let e = parse_str(json!({"service": {"name": "a", "strat": "auto"}})).unwrap_err();
+        assert_eq!(e.key, "package.metadata.winpkg.service.strat");
+        assert!(e.help.as_deref().unwrap().contains("`start`"));
+        let e = parse_str(json!({"service": {"recovery": {"actions": [{"acton": "restart"}]}}}))
+            .unwrap_err();
+        assert_eq!(
+            e.key,
+            "package.metadata.winpkg.service.recovery.actions[0].acton"
+        );
+    }
+
+    #[test]
+    fn wrong_types_name_the_path() {
+        let e = parse_str(json!({"crt-static": "yes"})).unwrap_err();
+        assert_eq!(e.key, "package.metadata.winpkg.crt-static");
+        assert!(e.help.as_deref().unwrap().contains("true or false"));
+        let e = parse_str(json!({"service": {"args": "a b"}})).unwrap_err();
+        assert_eq!(e.key, "package.metadata.winpkg.service.args");
+    }
+
+    #[test]
+    fn words_suggest_the_closest_word() {
+        let e = parse_str(json!({"service": {"start": "atuo"}})).unwrap_err();
+        assert_eq!(e.key, "package.metadata.winpkg.service.start");
+        assert!(e.message.contains("did you mean `auto`?"), "{}", e.message);
+        let e = parse_str(json!({"service": {"recovery": {"actions": ["restrat"]}}})).unwrap_err();
+        assert_eq!(e.key, "package.metadata.winpkg.service.recovery.actions[0]");
+        assert!(
+            e.message.contains("did you mean `restart`?"),
+            "{}",
+            e.message
+        );
+        let e = parse_str(json!({"builder": "cargo-zig"})).unwrap_err();
+        assert!(e.message.contains("cargo-zigbuild"), "{}", e.message);
+    }
+
+    #[test]
+    fn merge_is_per_key_and_keeps_origins() {
+        let ws = parse(
+            &json!({"target": "ws", "min-windows": "8"}),
+            &origin(OriginKind::Workspace),
+        )
+        .unwrap();
+        let pkg = parse_str(json!({"target": "pkg"})).unwrap();
+        let m = pkg.merged_over(&ws);
+        assert_eq!(m.target.as_deref(), Some("pkg"));
+        assert_eq!(m.min_windows, Some(Release::Win8));
+        let fallback = origin(OriginKind::Package);
+        assert_eq!(m.origin_of("target", &fallback).kind, OriginKind::Package);
+        assert_eq!(
+            m.origin_of("min-windows", &fallback).kind,
+            OriginKind::Workspace
+        );
+    }
+}

@@ -1,0 +1,413 @@
+//! `cargo winpkg [--release]`: plan -> preflight -> build -> check -> stage -> package,
+//! for each selected package. Each stage is a function returning data; progress goes to
+//! the caller's [`Listener`].
+
+pub mod cargo;
+pub mod plan;
+pub mod preflight;
+pub mod stage;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::check::{self, CheckOptions, InputError, Report, Severity};
+use crate::config::{Builder, ConfigError};
+use crate::events::Listener;
+use crate::package::bundle::{self, BundleError, Shawl};
+use crate::package::{self, PackageError, PackageOutcome};
+use crate::service::{self, Mode};
+use plan::Plan;
+
+/// `--color`, as cargo takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// The flags forwarded to cargo.
+#[derive(Debug, Clone, Default)]
+pub struct CargoFlags {
+    pub release: bool,
+    pub profile: Option<String>,
+    pub features: Vec<String>,
+    pub all_features: bool,
+    pub no_default_features: bool,
+    pub manifest_path: Option<PathBuf>,
+    pub target_dir: Option<PathBuf>,
+    pub locked: bool,
+    pub frozen: bool,
+    pub offline: bool,
+    /// `--config KEY=VALUE` (or a file).
+    pub config: Vec<String>,
+    pub verbose: u8,
+    pub quiet: bool,
+    pub color: ColorChoice,
+}
+
+impl CargoFlags {
+    /// The profile's output folder name, as cargo names it.
+    pub fn profile_dir(&self) -> String {
+        match self.profile.as_deref() {
+            Some("dev") | Some("test") => "debug".into(),
+            Some("bench") => "release".into(),
+            Some(p) => p.into(),
+            None if self.release => "release".into(),
+            None => "debug".into(),
+        }
+    }
+}
+
+/// What `cargo winpkg` was asked to do, validated (the CLI builds it from argv).
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    pub cargo: CargoFlags,
+    /// Overrides `target` from the config.
+    pub target: Option<String>,
+    /// `-p`: the packages to build.
+    pub packages: Vec<String>,
+    /// Overrides `bin` from the config.
+    pub bin: Option<String>,
+    /// Use the exe already built.
+    pub no_build: bool,
+    /// The folder for the zip (default `<target-dir>/winpkg`).
+    pub output: Option<PathBuf>,
+    /// Package even when the check finds errors.
+    pub no_fail: bool,
+    pub builder: Option<Builder>,
+}
+
+/// Why a build run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("cargo metadata failed: {0}")]
+    Metadata(String),
+    #[error("package `{spec}` is not a member of the workspace; the members are: {members}")]
+    NoSuchPackage { spec: String, members: String },
+    #[error(
+        "this is a virtual workspace and no member has a [package.metadata.winpkg] table; pick one with -p ({members})"
+    )]
+    NoTableInWorkspace { members: String },
+    #[error("{from} names `{bin}`, which is not a binary of package `{package}`; {choices}")]
+    NoSuchBin {
+        from: &'static str,
+        bin: String,
+        package: String,
+        choices: String,
+    },
+    #[error("package `{0}` has no binary target to package")]
+    NoBin(String),
+    #[error(
+        "package `{package}` has several binaries; choose one with --bin or `bin = \"...\"` in [package.metadata.winpkg] ({choices})"
+    )]
+    SeveralBins { package: String, choices: String },
+    #[error("archive-name `{0}` must be a file name, not a path (use --output for the folder)")]
+    ArchivePath(String),
+    #[error("archive-name: {0}")]
+    ArchiveName(PackageError),
+    #[error("cannot build {package} for {target}: {missing}")]
+    Preflight {
+        package: String,
+        target: String,
+        missing: preflight::Missing,
+    },
+    #[error(
+        "--no-build: there is no built {bin} (expected {}); run without --no-build first",
+        path.display()
+    )]
+    NotBuilt { bin: String, path: PathBuf },
+    #[error("cannot run {0}: {1}")]
+    Spawn(String, std::io::Error),
+    /// Cargo (or the compiler) failed and said why: exit with its code.
+    #[error("cargo build failed (exit code {0})")]
+    Cargo(i32),
+    #[error("cargo finished but reported no executable for bin `{0}`")]
+    NoArtifact(String),
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// PE files the check could not read.
+    #[error("{}", check::describe_input_errors(.0))]
+    Input(Vec<InputError>),
+    #[error("{0}")]
+    Bundle(#[from] BundleError),
+    #[error("{0}")]
+    Package(#[from] PackageError),
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// One package's result, also the JSON summary's entries.
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    pub package: String,
+    pub version: String,
+    pub target: String,
+    pub bin: String,
+    pub exe: PathBuf,
+    /// The DLL check of the exe (and the DLLs it resolved to).
+    pub check: Report,
+    /// The zip, when one was written.
+    pub archive: Option<PackageOutcome>,
+    /// The check of everything the zip ships, staged as it will be extracted.
+    pub bundle_check: Option<Report>,
+}
+
+impl Outcome {
+    pub fn has_errors(&self) -> bool {
+        self.check.has_errors() || self.bundle_check.as_ref().is_some_and(Report::has_errors)
+    }
+}
+
+/// What the whole run did.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub packages: Vec<Outcome>,
+    /// No error-level diagnostic anywhere.
+    pub ok: bool,
+}
+
+fn elapsed(start: Instant) -> String {
+    format!("{:.1}s", start.elapsed().as_secs_f64())
+}
+
+/// Run the whole pipeline for every selected package.
+pub fn run(opts: &BuildOptions, ui: &dyn Listener) -> Result<Summary, BuildError> {
+    let meta = cargo::metadata(&opts.cargo)?;
+    let packages = plan::select_packages(&meta, &opts.packages)?;
+    let mut outcomes = Vec::new();
+    for pkg in packages {
+        let plan = plan::plan(opts, &meta, pkg)?;
+        outcomes.push(run_package(opts, &plan, ui)?);
+    }
+    let ok = outcomes.iter().all(|o| !o.has_errors());
+    Ok(Summary {
+        packages: outcomes,
+        ok,
+    })
+}
+
+/// Build (or find) the exe, check it, and package it unless the check failed.
+fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Outcome, BuildError> {
+    let pkg = plan.package;
+    let exe = build(opts, plan, ui)?;
+    let report = check_exe(plan, &exe, ui)?;
+    let mut outcome = Outcome {
+        package: pkg.name.to_string(),
+        version: pkg.version.to_string(),
+        target: plan.target.to_string(),
+        bin: plan.bin.clone(),
+        exe: exe.clone(),
+        check: report,
+        archive: None,
+        bundle_check: None,
+    };
+    if outcome.check.has_errors() && !opts.no_fail {
+        return Ok(outcome); // stop before packaging; the caller exits with code 1
+    }
+    let start = Instant::now();
+    let service = service_model(plan, &outcome.check, ui)?;
+    let mut dlls = bundle::resolved_dlls(&outcome.check, &exe);
+    for pattern in plan.cfg.bundle_dlls.iter().flatten() {
+        dlls.extend(package::expand(&plan.manifest_dir, pattern, "bundle-dlls")?);
+    }
+    let shawl = match &service {
+        Some(svc) if svc.mode == Mode::Shawl => Some(shawl(plan, ui)?),
+        _ => None,
+    };
+    let files = stage::pe_files(plan, &exe, &dlls, shawl);
+    let staged = stage::stage(plan, &files)?;
+    let bundle_failed = staged.report.has_errors();
+    if bundle_failed {
+        ui.error("the files to ship do not resolve as a bundle:");
+        ui.report(&staged.report);
+    }
+    outcome.bundle_check = Some(staged.report.clone());
+    if bundle_failed && !opts.no_fail {
+        return Ok(outcome);
+    }
+    let archive = write_package(opts, plan, &staged, service.as_ref(), ui)?;
+    ui.stage(
+        "Packaged",
+        &format!(
+            "{} ({} files, {} KiB) in {}",
+            archive.path.display(),
+            archive.files.len(),
+            archive.size.div_ceil(1024),
+            elapsed(start)
+        ),
+    );
+    outcome.archive = Some(archive);
+    Ok(outcome)
+}
+
+/// The exe: built by cargo, or (`--no-build`) the one already in the target folder.
+fn build(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<PathBuf, BuildError> {
+    let start = Instant::now();
+    if opts.no_build {
+        let exe = plan.out_dir.join(&plan.exe_name);
+        if !exe.is_file() {
+            return Err(BuildError::NotBuilt {
+                bin: plan.bin.clone(),
+                path: exe,
+            });
+        }
+        ui.stage("Using", &exe.display().to_string());
+        return Ok(exe);
+    }
+    let pkg = plan.package;
+    preflight::check(&plan.target, plan.builder, &plan.manifest_dir).map_err(|missing| {
+        BuildError::Preflight {
+            package: pkg.name.to_string(),
+            target: plan.target.to_string(),
+            missing,
+        }
+    })?;
+    ui.stage(
+        "Building",
+        &format!(
+            "{} v{} (bin `{}`) for {}, {} profile{}",
+            pkg.name,
+            pkg.version,
+            plan.bin,
+            plan.target,
+            opts.cargo.profile_dir(),
+            if plan.builder == Builder::Cargo {
+                String::new()
+            } else {
+                format!(" via {}", plan.builder)
+            }
+        ),
+    );
+    let exe = cargo::build(
+        &cargo::BuildPlan {
+            args: &opts.cargo,
+            package: &pkg.name,
+            bin: &plan.bin,
+            target: &plan.target,
+            builder: plan.builder,
+            crt_static: plan.crt_static,
+            manifest: &plan.manifest,
+        },
+        ui,
+    )?;
+    ui.stage("Built", &format!("{} in {}", exe.display(), elapsed(start)));
+    Ok(exe)
+}
+
+/// The DLL check of the exe, resolving from `dll-dirs` and the MinGW runtime.
+fn check_exe(plan: &Plan, exe: &Path, ui: &dyn Listener) -> Result<Report, BuildError> {
+    let start = Instant::now();
+    let mut dll_dirs: Vec<PathBuf> = plan
+        .cfg
+        .dll_dirs
+        .iter()
+        .flatten()
+        .map(|d| plan.manifest_dir.join(d))
+        .collect();
+    if plan.cfg.bundle_mingw_runtime.unwrap_or(true) {
+        dll_dirs.extend(bundle::mingw_runtime_dirs(&plan.target));
+    }
+    let options = CheckOptions {
+        policy: plan.policy.clone(),
+        dll_dirs,
+    };
+    let report = check::check(std::slice::from_ref(&exe.to_path_buf()), &options)
+        .map_err(BuildError::Input)?;
+    ui.stage(
+        "Checked",
+        &format!(
+            "{} file(s): {} error(s), {} warning(s) in {}",
+            report.files.len(),
+            report.count(Severity::Error),
+            report.count(Severity::Warning),
+            elapsed(start)
+        ),
+    );
+    ui.report(&report);
+    Ok(report)
+}
+
+/// The service model, now that the exe's dispatcher import is known.
+fn service_model(
+    plan: &Plan,
+    report: &Report,
+    ui: &dyn Listener,
+) -> Result<Option<service::Service>, BuildError> {
+    let Some(sc) = &plan.cfg.service else {
+        return Ok(None);
+    };
+    let dispatcher = report.files.first().is_some_and(|f| f.service_dispatcher);
+    let origin = plan.cfg.origin_of("service", &plan.origin);
+    let (svc, advice) = service::from_config(sc, &plan.exe_name, Some(dispatcher), origin)?;
+    for a in &advice {
+        ui.warning(&format!(
+            "[package.metadata.winpkg.service] {}: {}",
+            a.key, a.message
+        ));
+    }
+    Ok(Some(svc))
+}
+
+/// shawl.exe for a wrapped service: configured, cached, or built once now.
+fn shawl(plan: &Plan, ui: &dyn Listener) -> Result<PathBuf, BuildError> {
+    let configured = plan
+        .cfg
+        .service
+        .as_ref()
+        .and_then(|s| s.shawl.as_ref())
+        .map(|p| plan.manifest_dir.join(p));
+    match bundle::find_shawl(&plan.target, configured.as_deref(), &plan.winpkg_dir)? {
+        Shawl::Ready(exe) => Ok(exe),
+        Shawl::Build { root, exe } => {
+            ui.stage(
+                "Building",
+                &format!(
+                    "shawl.exe for {} (once; cached in {})",
+                    plan.target,
+                    root.display()
+                ),
+            );
+            bundle::build_shawl(&plan.target, &root, &exe)?;
+            Ok(exe)
+        }
+    }
+}
+
+/// Write the zip from the staged files.
+fn write_package(
+    opts: &BuildOptions,
+    plan: &Plan,
+    staged: &stage::Staged,
+    service: Option<&service::Service>,
+    ui: &dyn Listener,
+) -> Result<PackageOutcome, BuildError> {
+    let out_dir = opts.output.clone().unwrap_or(plan.winpkg_dir.clone());
+    let dest = out_dir.join(&plan.archive);
+    ui.busy(&format!("packaging {}", plan.archive));
+    let result = package::write(&package::Input {
+        name: plan.package.name.as_str(),
+        version: &plan.package.version.to_string(),
+        target: plan.target.triple(),
+        manifest_dir: &plan.manifest_dir,
+        include: plan.cfg.include.as_deref().unwrap_or(&[]),
+        pe_files: &staged.pe_files,
+        service,
+        check: &staged.report,
+        root_dir: plan
+            .cfg
+            .root_dir
+            .unwrap_or(false)
+            .then(|| plan.archive.trim_end_matches(".zip").to_string()),
+        dest: &dest,
+    });
+    ui.done();
+    Ok(result?)
+}

@@ -1,0 +1,242 @@
+//! Plan: from `cargo metadata`, the options and the config, what to build for each
+//! package: which packages, which binary, which target and builder, and the zip's name.
+
+use std::path::{Path, PathBuf};
+
+use cargo_metadata::{Metadata, Package};
+
+use super::{BuildError, BuildOptions};
+use crate::check::Policy;
+use crate::config::{self, Builder, Config, ConfigError, Origin, OriginKind};
+use crate::service;
+use crate::target::{Env, Target};
+
+/// Everything one package's run needs, decided before anything is built.
+pub struct Plan<'m> {
+    pub package: &'m Package,
+    pub manifest: PathBuf,
+    pub manifest_dir: PathBuf,
+    /// The package's own table (errors about keys it does not set land here).
+    pub origin: Origin,
+    pub cfg: Config,
+    pub policy: Policy,
+    pub target: Target,
+    pub bin: String,
+    pub exe_name: String,
+    pub builder: Builder,
+    pub crt_static: bool,
+    /// The zip's file name.
+    pub archive: String,
+    /// `<target-dir>/winpkg`: staging, caches, and the default output folder.
+    pub winpkg_dir: PathBuf,
+    /// `<target-dir>/<triple>/<profile>`: where cargo puts the exe.
+    pub out_dir: PathBuf,
+}
+
+/// Plan the run of `pkg`: validate its configuration (the service table included)
+/// before anything long happens.
+pub fn plan<'m>(
+    opts: &BuildOptions,
+    meta: &'m Metadata,
+    pkg: &'m Package,
+) -> Result<Plan<'m>, BuildError> {
+    let manifest = pkg.manifest_path.as_std_path().to_path_buf();
+    let manifest_dir = manifest.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let origin = Origin {
+        kind: OriginKind::Package,
+        manifest: manifest.clone(),
+    };
+    let cfg = package_config(meta, pkg)?;
+    let policy = cfg.policy(&origin)?;
+    let target = Target::new(
+        opts.target
+            .as_deref()
+            .or(cfg.target.as_deref())
+            .unwrap_or(config::DEFAULT_TARGET),
+    );
+    let bin = select_bin(pkg, opts.bin.as_deref(), cfg.bin.as_deref())?;
+    let exe_name = format!("{bin}.exe");
+    // Validate the service table before a long build; the mode is settled after it.
+    if let Some(sc) = &cfg.service {
+        service::from_config(sc, &exe_name, None, cfg.origin_of("service", &origin))?;
+    }
+    let archive = archive_file_name(&cfg, &origin, pkg, &target, &bin)?;
+    let target_dir = opts
+        .cargo
+        .target_dir
+        .clone()
+        .unwrap_or_else(|| meta.target_directory.clone().into_std_path_buf());
+    Ok(Plan {
+        package: pkg,
+        builder: opts.builder.or(cfg.builder).unwrap_or(Builder::Cargo),
+        crt_static: cfg.crt_static.unwrap_or(true) && target.env() == Env::Msvc,
+        out_dir: target_dir
+            .join(target.triple())
+            .join(opts.cargo.profile_dir()),
+        winpkg_dir: target_dir.join("winpkg"),
+        manifest,
+        manifest_dir,
+        origin,
+        cfg,
+        policy,
+        target,
+        bin,
+        exe_name,
+        archive,
+    })
+}
+
+/// The packages to build: `-p` picks; else the root package; else (a virtual
+/// manifest) every member with a `[package.metadata.winpkg]` table.
+pub fn select_packages<'m>(
+    meta: &'m Metadata,
+    specs: &[String],
+) -> Result<Vec<&'m Package>, BuildError> {
+    let members = meta.workspace_packages();
+    let names = || {
+        members
+            .iter()
+            .map(|p| p.name.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !specs.is_empty() {
+        let mut out = Vec::new();
+        for spec in specs {
+            let name = spec.split('@').next().unwrap_or(spec);
+            match members.iter().find(|p| p.name.as_str() == name) {
+                Some(p) => out.push(*p),
+                None => {
+                    return Err(BuildError::NoSuchPackage {
+                        spec: spec.clone(),
+                        members: names(),
+                    });
+                }
+            }
+        }
+        return Ok(out);
+    }
+    if let Some(root) = meta.root_package() {
+        return Ok(vec![root]);
+    }
+    let with_table: Vec<&Package> = members
+        .iter()
+        .copied()
+        .filter(|p| p.metadata.get("winpkg").is_some())
+        .collect();
+    if with_table.is_empty() {
+        return Err(BuildError::NoTableInWorkspace { members: names() });
+    }
+    Ok(with_table)
+}
+
+/// The package's configuration over the workspace defaults, each value remembering
+/// the table it was written in.
+pub fn package_config(meta: &Metadata, pkg: &Package) -> Result<Config, ConfigError> {
+    let own = match pkg.metadata.get("winpkg") {
+        Some(v) => config::parse(
+            v,
+            &Origin {
+                kind: OriginKind::Package,
+                manifest: pkg.manifest_path.as_std_path().to_path_buf(),
+            },
+        )?,
+        None => Config::default(),
+    };
+    let ws = match meta.workspace_metadata.get("winpkg") {
+        Some(v) => config::parse(
+            v,
+            &Origin {
+                kind: OriginKind::Workspace,
+                manifest: meta.workspace_root.as_std_path().join("Cargo.toml"),
+            },
+        )?,
+        None => Config::default(),
+    };
+    Ok(own.merged_over(&ws))
+}
+
+/// The package's `[[bin]]` targets, in manifest order.
+pub fn bin_names(pkg: &Package) -> Vec<&str> {
+    pkg.targets
+        .iter()
+        .filter(|t| t.is_bin())
+        .map(|t| t.name.as_str())
+        .collect()
+}
+
+/// Which `[[bin]]` to package: --bin, then `bin`, then the only one, then default-run.
+pub fn select_bin(
+    pkg: &Package,
+    cli: Option<&str>,
+    cfg: Option<&str>,
+) -> Result<String, BuildError> {
+    let bins = bin_names(pkg);
+    let choices = if bins.is_empty() {
+        "it has none".to_string()
+    } else {
+        format!("its binaries are: {}", bins.join(", "))
+    };
+    let wanted = cli
+        .map(|b| (b, "--bin"))
+        .or(cfg.map(|b| (b, "`bin` in [package.metadata.winpkg]")));
+    if let Some((b, from)) = wanted {
+        if bins.contains(&b) {
+            return Ok(b.to_string());
+        }
+        return Err(BuildError::NoSuchBin {
+            from,
+            bin: b.to_string(),
+            package: pkg.name.to_string(),
+            choices,
+        });
+    }
+    match bins.as_slice() {
+        [only] => Ok(only.to_string()),
+        [] => Err(BuildError::NoBin(pkg.name.to_string())),
+        _ => match &pkg.default_run {
+            Some(d) => Ok(d.clone()),
+            None => Err(BuildError::SeveralBins {
+                package: pkg.name.to_string(),
+                choices,
+            }),
+        },
+    }
+}
+
+/// `archive-name` with its placeholders filled in, plus `.zip`.
+fn archive_file_name(
+    cfg: &Config,
+    origin: &Origin,
+    pkg: &Package,
+    target: &Target,
+    bin: &str,
+) -> Result<String, BuildError> {
+    let template = cfg
+        .archive_name
+        .as_deref()
+        .unwrap_or("{name}-{version}-{target}");
+    let mut name = template
+        .replace("{name}", &pkg.name)
+        .replace("{version}", &pkg.version.to_string())
+        .replace("{target}", target.triple())
+        .replace("{bin}", bin);
+    if let Some(bad) = ["{", "}"].iter().find(|b| name.contains(**b)) {
+        return Err(cfg
+            .error(
+                origin,
+                "archive-name",
+                format!("`{template}` has an unknown placeholder (`{bad}` left over)"),
+                Some("the placeholders are {name}, {version}, {target} and {bin}".into()),
+            )
+            .into());
+    }
+    if !name.to_ascii_lowercase().ends_with(".zip") {
+        name.push_str(".zip");
+    }
+    if name.contains('/') {
+        return Err(BuildError::ArchivePath(name));
+    }
+    crate::package::check_name(&name).map_err(BuildError::ArchiveName)?;
+    Ok(name)
+}

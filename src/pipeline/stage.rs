@@ -1,0 +1,87 @@
+//! Stage: copy the files to ship into a staging folder, exactly as they will be
+//! extracted (stripped when asked), and check them as one bundle: only DLLs inside it
+//! count, so a package passes only when it is complete on its own.
+
+use std::path::PathBuf;
+
+use super::BuildError;
+use super::plan::Plan;
+use crate::check::{self, CheckOptions, Report};
+use crate::package::bundle;
+
+/// The staged PE files and their check.
+pub struct Staged {
+    /// Keeps the staging folder alive until the zip is written.
+    pub dir: tempfile::TempDir,
+    /// (name in the package, staged copy): the exe first, then DLLs, shawl.exe.
+    pub pe_files: Vec<(String, PathBuf)>,
+    pub report: Report,
+}
+
+/// The PE files to ship, by their name in the package: the exe, each DLL once (by
+/// name, case-insensitively), then shawl.exe.
+pub fn pe_files(
+    plan: &Plan,
+    exe: &std::path::Path,
+    dlls: &[PathBuf],
+    shawl: Option<PathBuf>,
+) -> Vec<(String, PathBuf)> {
+    let mut files: Vec<(String, PathBuf)> = vec![(plan.exe_name.clone(), exe.to_path_buf())];
+    for d in dlls {
+        let name = d
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if files.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+            continue;
+        }
+        files.push((name, d.clone()));
+    }
+    if let Some(s) = shawl {
+        files.push(("shawl.exe".into(), s));
+    }
+    files
+}
+
+/// Copy `files` into a staging folder under `plan.winpkg_dir`, strip the DLL copies when
+/// the config asks, and check the copies as a bundle.
+pub fn stage(plan: &Plan, files: &[(String, PathBuf)]) -> Result<Staged, BuildError> {
+    let io = |action: &'static str, path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |source| BuildError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    std::fs::create_dir_all(&plan.winpkg_dir).map_err(io("create", &plan.winpkg_dir))?;
+    let dir = tempfile::Builder::new()
+        .prefix(".stage-")
+        .tempdir_in(&plan.winpkg_dir)
+        .map_err(io("create a staging folder in", &plan.winpkg_dir))?;
+    let mut staged = Vec::new();
+    for (name, src) in files {
+        let dst = dir.path().join(name);
+        std::fs::copy(src, &dst).map_err(io("copy", src))?;
+        staged.push((name.clone(), dst));
+    }
+    if plan.cfg.strip_bundled_dlls.unwrap_or(false) {
+        for (_, dst) in staged.iter().skip(1) {
+            bundle::strip_debug(dst, &plan.target)?;
+        }
+    }
+    let paths: Vec<PathBuf> = staged.iter().map(|(_, p)| p.clone()).collect();
+    let report = check::check(
+        &paths,
+        &CheckOptions {
+            policy: plan.policy.clone(),
+            dll_dirs: Vec::new(),
+        },
+    )
+    .map_err(BuildError::Input)?;
+    Ok(Staged {
+        dir,
+        pe_files: staged,
+        report,
+    })
+}

@@ -1,0 +1,150 @@
+//! The one place that writes progress to the terminal: stage lines, warnings, spinners,
+//! the human report of a build, verify's step lines; colour decided once, `--quiet`
+//! honoured. The library reaches it through [`Listener`].
+
+use std::cell::RefCell;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use anstyle::{AnsiColor, Effects, Style};
+use cargo_winpkg::check::Report;
+use cargo_winpkg::events::Listener;
+use cargo_winpkg::report::{self, Format};
+use cargo_winpkg::verify::Step;
+
+use crate::cli::ColorChoice;
+
+/// Colour on the stream that `terminal` says is (or is not) a terminal.
+pub fn color_on(choice: ColorChoice, terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+fn paint(on: bool, style: Style, text: &str) -> String {
+    if on {
+        format!("{}{text}{}", style.render(), style.render_reset())
+    } else {
+        text.to_string()
+    }
+}
+
+fn bold(color: AnsiColor) -> Style {
+    Style::new()
+        .fg_color(Some(color.into()))
+        .effects(Effects::BOLD)
+}
+
+/// A spinner on a terminal; nothing in CI logs.
+pub fn spinner(template: &str, message: &str) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.set_message(message.to_string());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    Some(bar)
+}
+
+/// The terminal side of a build run.
+pub struct Ui {
+    pub quiet: bool,
+    /// Colour on stderr (stage lines).
+    pub color: bool,
+    /// Colour on stdout (the report).
+    pub report_color: bool,
+    /// Human output (the report on stdout); false for `--format json`.
+    pub human: bool,
+    busy: RefCell<Option<indicatif::ProgressBar>>,
+}
+
+impl Ui {
+    pub fn new(quiet: bool, choice: ColorChoice, human: bool) -> Ui {
+        Ui {
+            quiet,
+            color: color_on(choice, std::io::stderr().is_terminal()),
+            report_color: color_on(choice, std::io::stderr().is_terminal()),
+            human,
+            busy: RefCell::new(None),
+        }
+    }
+
+    /// `error: ...` on stderr.
+    pub fn error_line(&self, message: &str) {
+        eprintln!("error: {message}");
+    }
+}
+
+impl Listener for Ui {
+    fn stage(&self, verb: &str, text: &str) {
+        if self.quiet {
+            return;
+        }
+        eprintln!(
+            "{} {text}",
+            paint(self.color, bold(AnsiColor::Green), &format!("{verb:>12}"))
+        );
+    }
+
+    fn warning(&self, message: &str) {
+        eprintln!("warning: {message}");
+    }
+
+    fn error(&self, message: &str) {
+        if self.human {
+            self.error_line(message);
+        }
+    }
+
+    fn report(&self, report: &Report) {
+        if !self.human {
+            return;
+        }
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        let _ = report::write(report, Format::Human, self.report_color, &mut out);
+    }
+
+    fn command(&self, line: &str) {
+        eprintln!("     Running `{line}`");
+    }
+
+    fn passthrough(&self, line: &str) {
+        eprintln!("{line}");
+    }
+
+    fn busy(&self, text: &str) {
+        if !self.quiet {
+            *self.busy.borrow_mut() = spinner("{spinner} {msg} {elapsed}", text);
+        }
+    }
+
+    fn done(&self) {
+        if let Some(bar) = self.busy.borrow_mut().take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// One verify step as a line: `ok`, `FAIL`, or `--` for an info step.
+pub fn verify_step(s: &Step, color: bool) {
+    let (mark, style) = match (s.check, s.ok) {
+        (false, _) => ("--  ", Style::new().effects(Effects::DIMMED)),
+        (true, true) => ("ok  ", bold(AnsiColor::Green)),
+        (true, false) => ("FAIL", bold(AnsiColor::Red)),
+    };
+    println!(
+        "{} {:<24} {:>6.1}s  {}",
+        paint(color, style, mark),
+        s.name,
+        s.seconds,
+        s.detail
+    );
+    let _ = std::io::stdout().flush();
+}

@@ -1,0 +1,196 @@
+//! `cargo winpkg verify ZIP [--wine]`: re-check a package offline (names, checksums,
+//! manifest, DLL closure), and with `--wine` install and run it on Wine's real service
+//! control manager, then uninstall it.
+//!
+//! Each step is a check (it can fail) or an info step (it records what was done, such
+//! as creating the prefix; when it cannot be done the whole run stops with an error).
+//! Only checks count as "passed".
+
+mod offline;
+mod service;
+pub mod wine;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::check::Policy;
+use crate::package;
+use wine::WineError;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub wine: bool,
+    /// How long to wait for the service to start or stop.
+    pub timeout: Duration,
+    /// Keep the Wine prefix folder afterwards (its processes are still stopped).
+    pub keep: bool,
+    /// The service name, for packages without service.json.
+    pub service: Option<String>,
+    pub policy: Policy,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The zip cannot be read at all: exit code 2.
+    #[error("{0}")]
+    Input(String),
+    /// Wine is missing or misbehaves: exit code 2.
+    #[error("{0}")]
+    Wine(#[from] WineError),
+}
+
+/// Why a check failed (shown as its detail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failed(pub String);
+
+/// A check's outcome: what it saw when it passed, or why it failed.
+pub type CheckResult = Result<String, Failed>;
+
+impl From<String> for Failed {
+    fn from(s: String) -> Self {
+        Failed(s)
+    }
+}
+
+impl From<&str> for Failed {
+    fn from(s: &str) -> Self {
+        Failed(s.to_string())
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub name: String,
+    /// A check, which can fail; false for an info step, which records what was done.
+    pub check: bool,
+    pub ok: bool,
+    pub seconds: f64,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Verification {
+    pub zip: PathBuf,
+    pub steps: Vec<Step>,
+    /// The service's registry values as installed under Wine (what `sc qc` shows).
+    pub registry: BTreeMap<String, String>,
+    /// The install folder inside the Wine prefix (a Windows path).
+    pub install_dir: Option<String>,
+    /// The kept prefix (with --keep).
+    pub prefix: Option<PathBuf>,
+    /// The ProcessPrng stand-in was added to the prefix (Wine < 9).
+    pub processprng_standin: bool,
+    pub ok: bool,
+}
+
+impl Verification {
+    /// (checks passed, checks failed).
+    pub fn tally(&self) -> (usize, usize) {
+        let checks = self.steps.iter().filter(|s| s.check);
+        let failed = checks.clone().filter(|s| !s.ok).count();
+        (checks.count() - failed, failed)
+    }
+}
+
+struct Run<'a> {
+    steps: Vec<Step>,
+    progress: &'a dyn Fn(&Step),
+}
+
+impl Run<'_> {
+    fn push(&mut self, s: Step) {
+        (self.progress)(&s);
+        self.steps.push(s);
+    }
+
+    /// Record a check; returns whether it passed.
+    fn check(&mut self, name: &str, start: Instant, result: CheckResult) -> bool {
+        let (ok, detail) = match result {
+            Ok(d) => (true, d),
+            Err(Failed(d)) => (false, d),
+        };
+        self.push(Step {
+            name: name.into(),
+            check: true,
+            ok,
+            seconds: start.elapsed().as_secs_f64(),
+            detail,
+        });
+        ok
+    }
+
+    /// Record an info step: something done, not something judged.
+    fn info(&mut self, name: &str, start: Instant, detail: String) {
+        self.push(Step {
+            name: name.into(),
+            check: false,
+            ok: true,
+            seconds: start.elapsed().as_secs_f64(),
+            detail,
+        });
+    }
+}
+
+/// Verify `zip`; `progress` sees each step as it ends.
+pub fn verify(
+    zip: &Path,
+    opts: &Options,
+    progress: &dyn Fn(&Step),
+) -> Result<Verification, VerifyError> {
+    let mut run = Run {
+        steps: Vec::new(),
+        progress,
+    };
+    let t = Instant::now();
+    let pkg = offline::read_zip(zip)?;
+    run.info("read zip", t, format!("{} files", pkg.files.len()));
+
+    let t = Instant::now();
+    let names = package::check_names(pkg.files.keys())
+        .map(|()| "every name extracts on Windows".to_string())
+        .map_err(|e| Failed(e.to_string()));
+    run.check("file names", t, names);
+
+    let t = Instant::now();
+    run.check("checksums", t, offline::check_checksums(&pkg));
+
+    let t = Instant::now();
+    let manifest = match offline::check_manifest(&pkg) {
+        Ok((detail, m)) => {
+            run.check("manifest", t, Ok(detail));
+            m
+        }
+        Err(e) => {
+            run.check("manifest", t, Err(e));
+            None
+        }
+    };
+
+    let t = Instant::now();
+    let scratch = tempfile::tempdir()
+        .map_err(|e| VerifyError::Input(format!("cannot create a temporary folder: {e}")))?;
+    run.check(
+        "dll closure",
+        t,
+        offline::check_closure(&pkg, scratch.path(), &opts.policy),
+    );
+
+    let mut v = Verification {
+        zip: zip.to_path_buf(),
+        steps: Vec::new(),
+        registry: BTreeMap::new(),
+        install_dir: None,
+        prefix: None,
+        processprng_standin: false,
+        ok: false,
+    };
+    if opts.wine {
+        service::wine_steps(&mut run, &pkg, manifest.as_ref(), zip, opts, &mut v)?;
+    }
+    v.ok = run.steps.iter().all(|s| s.ok);
+    v.steps = run.steps;
+    Ok(v)
+}

@@ -1,0 +1,302 @@
+//! `verify --wine`: install the package's service in a throwaway Wine prefix, watch it
+//! run, compare what the service control manager stored with service.json, uninstall
+//! it and check that it is gone.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::offline::Package;
+use super::wine::Prefix;
+use super::{CheckResult, Failed, Options, Run, Verification, VerifyError};
+use crate::package::manifest::{Manifest, ServiceInfo};
+use crate::package::{INSTALL_CMD, UNINSTALL_CMD};
+use crate::service::{DIR_PLACEHOLDER, StartType};
+
+/// What the Wine steps work on.
+struct Ctx<'a> {
+    prefix: Prefix,
+    service: String,
+    /// The exe's file name ("" when unknown).
+    exe: String,
+    manifest: Option<&'a Manifest>,
+    /// The install folder, as a Windows path.
+    win_dir: String,
+    timeout: Duration,
+}
+
+pub(super) fn wine_steps(
+    run: &mut Run,
+    pkg: &Package,
+    manifest: Option<&Manifest>,
+    zip: &Path,
+    opts: &Options,
+    v: &mut Verification,
+) -> Result<(), VerifyError> {
+    let service = match (&opts.service, manifest.and_then(|m| m.service.as_ref())) {
+        (Some(s), _) => s.clone(),
+        (None, Some(s)) => s.service.name.clone(),
+        (None, None) => {
+            return Err(VerifyError::Input(format!(
+                "{}: --wine installs the package's service, but it has no service.json naming one: pass --service NAME",
+                zip.display()
+            )));
+        }
+    };
+    if pkg.get(INSTALL_CMD).is_none() {
+        return Err(VerifyError::Input(format!(
+            "{}: --wine needs install.cmd and uninstall.cmd in the package",
+            zip.display()
+        )));
+    }
+    let prefix = create_prefix(run, opts, v)?;
+    let mut ctx = Ctx {
+        prefix,
+        service,
+        exe: manifest.map(|m| m.exe.clone()).unwrap_or_default(),
+        manifest,
+        win_dir: String::new(),
+        timeout: opts.timeout,
+    };
+    ctx.win_dir = extract(run, &ctx.prefix, pkg, zip)?;
+    v.install_dir = Some(ctx.win_dir.clone());
+
+    let t = Instant::now();
+    let result = run_script(&ctx, INSTALL_CMD)?;
+    let installed = run.check(INSTALL_CMD, t, result);
+    let mut running = false;
+    if installed {
+        running = check_running(run, &ctx)?;
+        let t = Instant::now();
+        let reg = ctx.prefix.service_registry(&ctx.service)?;
+        let cfg = compare_config(&reg, ctx.manifest, &ctx.win_dir);
+        v.registry = reg;
+        run.check("configuration (sc qc)", t, cfg);
+    }
+    if running {
+        check_alive(run, &ctx)?;
+    }
+    if installed {
+        let t = Instant::now();
+        let result = run_script(&ctx, UNINSTALL_CMD)?;
+        if run.check(UNINSTALL_CMD, t, result) {
+            check_removed(run, &ctx)?;
+        }
+    }
+    let t = Instant::now();
+    let mut prefix = ctx.prefix;
+    prefix.shutdown();
+    drop(prefix);
+    run.info(
+        "tear down",
+        t,
+        match &v.prefix {
+            Some(p) => format!("stopped the prefix's processes; kept {}", p.display()),
+            None => "stopped the prefix's processes and removed it".into(),
+        },
+    );
+    Ok(())
+}
+
+fn create_prefix(
+    run: &mut Run,
+    opts: &Options,
+    v: &mut Verification,
+) -> Result<Prefix, VerifyError> {
+    let t = Instant::now();
+    let mut prefix = Prefix::create()?;
+    if opts.keep {
+        prefix.keep();
+        v.prefix = Some(prefix.root().to_path_buf());
+    }
+    v.processprng_standin = prefix.standin;
+    let (maj, min) = prefix.version;
+    let note = if prefix.standin {
+        format!(
+            "Wine {maj}.{min}; added a ProcessPrng stand-in bcryptprimitives.dll to this throwaway prefix only (Wine before 9 lacks it; the package is unchanged)"
+        )
+    } else {
+        format!("Wine {maj}.{min}")
+    };
+    run.info("create Wine prefix", t, note);
+    Ok(prefix)
+}
+
+/// Extract into a folder with a space in its name, as "Program Files" has; return the
+/// install folder as a Windows path.
+fn extract(
+    run: &mut Run,
+    prefix: &Prefix,
+    pkg: &Package,
+    zip: &Path,
+) -> Result<String, VerifyError> {
+    let t = Instant::now();
+    let stem = zip
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "package".into());
+    let host_dir = prefix.drive_c().join("winpkg verify").join(&stem);
+    let mut win_dir = format!("C:\\winpkg verify\\{stem}");
+    for (name, data) in &pkg.files {
+        let p = host_dir.join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| VerifyError::Input(e.to_string()))?;
+        }
+        std::fs::write(&p, data).map_err(|e| VerifyError::Input(e.to_string()))?;
+    }
+    if !pkg.root.is_empty() {
+        win_dir = format!("{win_dir}\\{}", pkg.root.trim_end_matches('/'));
+    }
+    run.info("extract", t, win_dir.clone());
+    Ok(win_dir)
+}
+
+fn check_running(run: &mut Run, ctx: &Ctx) -> Result<bool, VerifyError> {
+    let t = Instant::now();
+    let running = ctx
+        .prefix
+        .wait_state(&ctx.service, "RUNNING", ctx.timeout)?;
+    let state = ctx.prefix.service_state(&ctx.service)?;
+    run.check(
+        "service RUNNING",
+        t,
+        if running {
+            Ok(format!("`{}` is RUNNING", ctx.service))
+        } else {
+            Err(Failed(format!(
+                "`{}` is {} after {} s",
+                ctx.service,
+                state.as_deref().unwrap_or("not installed"),
+                ctx.timeout.as_secs()
+            )))
+        },
+    );
+    Ok(running)
+}
+
+fn check_alive(run: &mut Run, ctx: &Ctx) -> Result<(), VerifyError> {
+    let t = Instant::now();
+    std::thread::sleep(Duration::from_secs(2));
+    let exe = &ctx.exe;
+    let still = ctx.prefix.service_state(&ctx.service)?;
+    let procs = if exe.is_empty() {
+        Vec::new()
+    } else {
+        ctx.prefix.processes_matching(exe)
+    };
+    let alive = still.as_deref() == Some("RUNNING") && (exe.is_empty() || !procs.is_empty());
+    let result = if !alive {
+        Err(Failed(format!(
+            "after 2 s the service is {} and {} processes of {exe} run",
+            still.as_deref().unwrap_or("gone"),
+            procs.len()
+        )))
+    } else if exe.is_empty() {
+        Ok("still RUNNING after 2 s".into())
+    } else {
+        let pids: Vec<String> = procs.iter().map(u32::to_string).collect();
+        Ok(format!("{exe} runs (pid {})", pids.join(", ")))
+    };
+    run.check("process alive", t, result);
+    Ok(())
+}
+
+fn check_removed(run: &mut Run, ctx: &Ctx) -> Result<(), VerifyError> {
+    let t = Instant::now();
+    let state = ctx.prefix.service_state(&ctx.service)?;
+    let exe = &ctx.exe;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut procs = ctx.prefix.processes_matching(exe);
+    while !exe.is_empty() && !procs.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        procs = ctx.prefix.processes_matching(exe);
+    }
+    let service = &ctx.service;
+    run.check(
+        "service removed",
+        t,
+        match state {
+            None if exe.is_empty() || procs.is_empty() => Ok(format!(
+                "`{service}` no longer exists and nothing of it runs"
+            )),
+            None => Err(Failed(format!(
+                "`{service}` is deleted but {exe} still runs"
+            ))),
+            Some(s) => Err(Failed(format!("`{service}` still exists ({s})"))),
+        },
+    );
+    Ok(())
+}
+
+/// What Wine's registry says against what service.json asked for.
+fn compare_config(
+    reg: &BTreeMap<String, String>,
+    manifest: Option<&Manifest>,
+    win_dir: &str,
+) -> CheckResult {
+    let shown = |k: &str| reg.get(k).cloned().unwrap_or_else(|| "(none)".into());
+    let summary = format!(
+        "ImagePath={} | DisplayName={} | Start={} | ObjectName={}",
+        shown("ImagePath"),
+        shown("DisplayName"),
+        shown("Start"),
+        shown("ObjectName")
+    );
+    let Some(ServiceInfo {
+        service: svc,
+        object_name,
+        image_path,
+    }) = manifest.and_then(|m| m.service.as_ref())
+    else {
+        return Ok(summary);
+    };
+    let mut problems = Vec::new();
+    let mut expect = |key: &str, want: &str| {
+        let got = reg.get(key).map(String::as_str).unwrap_or_default();
+        if got != want {
+            problems.push(format!("{key} is `{got}`, expected `{want}`"));
+        }
+    };
+    expect("ImagePath", &image_path.replace(DIR_PLACEHOLDER, win_dir));
+    expect("DisplayName", &svc.display_name);
+    if let Some(d) = &svc.description {
+        expect("Description", d);
+    }
+    expect("ObjectName", object_name);
+    let start = reg.get("Start").cloned().unwrap_or_default();
+    let want_start = svc.start.registry().to_string();
+    // Wine's sc.exe stores delayed-auto as a demand start.
+    let wine_delayed = svc.start == StartType::DelayedAuto && start == "3";
+    if start != want_start && !wine_delayed {
+        problems.push(format!("Start is `{start}`, expected `{want_start}`"));
+    }
+    if !problems.is_empty() {
+        return Err(Failed(problems.join("; ")));
+    }
+    Ok(if wine_delayed {
+        format!("{summary} (Wine stores delayed-auto as demand start)")
+    } else {
+        summary
+    })
+}
+
+/// Run a script of the package through Wine's cmd: Ok(its last lines) on exit code 0.
+fn run_script(ctx: &Ctx, script: &str) -> Result<CheckResult, VerifyError> {
+    // The script waits up to 60 s for the service itself.
+    let (code, out) = ctx.prefix.run_with(
+        "cmd /c {0}",
+        &[&format!("{}\\{script}", ctx.win_dir)],
+        ctx.timeout + Duration::from_secs(90),
+    )?;
+    let last = tail(&out, 6);
+    Ok(if code == 0 {
+        Ok(last)
+    } else {
+        Err(Failed(format!("exit code {code}: {last}")))
+    })
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].join(" / ")
+}
