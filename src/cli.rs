@@ -234,6 +234,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Add a starting [package.metadata.winpkg] table to Cargo.toml.
     Init(InitArgs),
+    /// Internal: the Wine steps of `verify --wine`, run inside the sandbox.
+    #[command(name = "__wine-stage", hide = true)]
+    WineStage,
 }
 
 #[derive(Debug, Args)]
@@ -258,9 +261,28 @@ pub struct VerifyArgs {
     #[arg(value_name = "ZIP")]
     pub zip: PathBuf,
     /// Also install the service under Wine, wait for RUNNING, check its configuration
-    /// and process, uninstall it, and check it is gone.
+    /// and process, uninstall it, and check it is gone. This runs the package's own
+    /// install.cmd, uninstall.cmd and programs: only after every offline check passed,
+    /// in a throwaway prefix with no drive letter for the host, inside a bubblewrap
+    /// sandbox (host read-only, no network).
     #[arg(long)]
     pub wine: bool,
+    /// Run the package's scripts under Wine without the sandbox, with your user's
+    /// rights (for machines without bubblewrap; trust the package first).
+    #[arg(long, requires = "wine")]
+    pub no_sandbox: bool,
+    /// The most bytes one entry may expand to.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
+    pub max_entry: u64,
+    /// The most bytes all entries together may expand to.
+    #[arg(long, value_name = "BYTES", default_value_t = 8 << 30)]
+    pub max_total: u64,
+    /// The highest expanded/compressed ratio of an entry over 1 MiB (zip bombs).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub max_ratio: u64,
+    /// The most entries the zip may have.
+    #[arg(long, value_name = "N", default_value_t = 65_536)]
+    pub max_entries: usize,
     /// Seconds to wait for the service to start or stop.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub timeout: u64,

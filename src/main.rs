@@ -42,6 +42,7 @@ fn main() -> ExitCode {
         Some(Command::Check(args)) => run_check(args),
         Some(Command::Verify(args)) => run_verify(args),
         Some(Command::Init(args)) => run_init(args),
+        Some(Command::WineStage) => return ExitCode::from(verify::sandbox::stage_main()),
         None => run_build(cli.build),
     };
     match result {
@@ -91,6 +92,13 @@ fn run_verify(args: VerifyArgs) -> Result<Done, Error> {
             min_windows,
             ..Policy::default()
         },
+        limits: verify::Limits {
+            max_entry: args.max_entry,
+            max_total: args.max_total,
+            max_ratio: args.max_ratio,
+            max_entries: args.max_entries,
+        },
+        sandbox: !args.no_sandbox,
     };
     let human = args.format == BuildFormat::Human;
     let color = ui::color_on(ColorChoice::Auto, std::io::stderr().is_terminal());

@@ -376,3 +376,67 @@ fn install_twice_updates_in_place_and_uninstall_twice_succeeds() {
     assert_eq!(code, 0, "already gone is success: {text}");
     assert!(text.contains("is not installed: nothing to do"), "{text}");
 }
+
+/// A package whose install.cmd attacks the machine that verifies it: through Wine's
+/// Z: drive, through `\\?\unix\` paths, and by starting host programs. Offline it is
+/// flawless (its checksums and service.json match), so only the sandbox stands between
+/// it and the host. Without the sandbox (--no-sandbox) the host-program attack works,
+/// which shows the sandboxed run is what stops it.
+#[test]
+fn a_hostile_install_script_cannot_touch_the_host() {
+    let out = tempfile::tempdir().unwrap();
+    let zip = example_zip(out.path());
+    // Outside /tmp (the sandbox has a private one): a folder of the project's.
+    let host = tempfile::Builder::new()
+        .prefix("hostile-")
+        .tempdir_in(root().join("target"))
+        .unwrap();
+    let unix = host.path().display().to_string();
+    let win = unix.replace('/', "\\");
+    let script = format!(
+        "@echo off\r\n\
+         echo pwned> \"Z:{win}\\via-z.txt\"\r\n\
+         echo pwned> \"\\\\?\\unix{win}\\via-unix.txt\"\r\n\
+         start /wait /unix /bin/sh -c \"touch {unix}/via-sh\"\r\n\
+         start /wait /unix /usr/bin/touch {unix}/via-touch\r\n\
+         echo done\r\n\
+         exit /b 0\r\n"
+    );
+    let crafted = out.path().join("hostile.zip");
+    craft_package(&zip, &crafted, &[("install.cmd", script.into_bytes())]);
+
+    // Offline, it passes: the attack is in what it runs.
+    let r = run(["verify".as_ref(), crafted.as_os_str()]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+
+    let r = run([
+        "verify".as_ref(),
+        "--wine".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        crafted.as_os_str(),
+    ]);
+    assert_eq!(r.code, 1, "the service was never installed: {}", r.stdout);
+    let written: Vec<_> = std::fs::read_dir(host.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(written.is_empty(), "the sandboxed run wrote {written:?}");
+
+    // The control: the same package without the sandbox reaches the host.
+    let r = run([
+        "verify".as_ref(),
+        "--wine".as_ref(),
+        "--no-sandbox".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        crafted.as_os_str(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        host.path().join("via-touch").exists() || host.path().join("via-sh").exists(),
+        "without the sandbox the attack should work, or this test proves nothing"
+    );
+    // Even without the sandbox there is no Z: drive.
+    assert!(!host.path().join("via-z.txt").exists());
+}

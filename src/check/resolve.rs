@@ -104,6 +104,11 @@ impl Search<'_> {
     /// Candidates in loader order; the first of the right machine wins, else the
     /// first of any machine is reported as a mismatch.
     pub fn find(&self, dll: &str, cache: &mut Cache) -> Found {
+        // A name with a path in it would be looked up on this machine, not in the
+        // package: it is never found.
+        if dll.contains(['/', '\\', ':']) || dll == "." || dll == ".." || dll.is_empty() {
+            return Found::Nothing;
+        }
         let lower = dll.to_ascii_lowercase();
         let mut candidates: Vec<PathBuf> = Vec::new();
         let mut dirs = vec![parent(&self.importer.path), self.app_dir.to_path_buf()];

@@ -125,6 +125,8 @@ fn docs(base: &Path) -> Vec<(String, PathBuf)> {
     out
 }
 
+pub const SHA256SUMS: &str = "SHA256SUMS";
+pub const SERVICE_JSON: &str = "service.json";
 pub const INSTALL_CMD: &str = "install.cmd";
 pub const UNINSTALL_CMD: &str = "uninstall.cmd";
 pub const INSTALL_PS1: &str = "install.ps1";
@@ -250,9 +252,9 @@ pub fn write(input: &Input) -> Result<PackageOutcome, PackageError> {
             })
             .collect(),
     };
-    files.insert("service.json".into(), manifest::to_json(&m).into_bytes());
+    files.insert(SERVICE_JSON.into(), manifest::to_json(&m).into_bytes());
     let sums = sha256sums(&files);
-    files.insert("SHA256SUMS".into(), sums.into_bytes());
+    files.insert(SHA256SUMS.into(), sums.into_bytes());
     let files: BTreeMap<String, Vec<u8>> = match &input.root_dir {
         Some(root) => files
             .into_iter()

@@ -59,6 +59,14 @@ pub enum PackageError {
     },
     #[error("two files would be `{0}` in the package: rename one (include's dest) or drop it")]
     Duplicate(String),
+    #[error(
+        "`{name}` is both a file (`{file}`) and a folder (of `{folder}`): no file system can extract both"
+    )]
+    FileAndFolder {
+        name: String,
+        file: String,
+        folder: String,
+    },
     #[error("[package.metadata.winpkg.service] cannot be written into {file} safely: {reason}")]
     Unrepresentable { file: &'static str, reason: String },
 }
@@ -110,8 +118,9 @@ pub fn check_name(name: &str) -> Result<(), PackageError> {
 /// Reject names Windows cannot hold, and names (or folders) that collide
 /// case-insensitively.
 pub fn check_names<'a>(names: impl Iterator<Item = &'a String>) -> Result<(), PackageError> {
-    // Every path prefix (folders and the full name), by its lower-case form.
-    let mut seen: BTreeMap<String, (String, &String)> = BTreeMap::new();
+    // Every path prefix (folders, and the full name as a file), by its lower-case form:
+    // (as spelled, the entry it came from, whether it is a file).
+    let mut seen: BTreeMap<String, (String, &String, bool)> = BTreeMap::new();
     for n in names {
         check_name(n)?;
         let mut prefix = String::new();
@@ -120,17 +129,26 @@ pub fn check_names<'a>(names: impl Iterator<Item = &'a String>) -> Result<(), Pa
                 prefix.push('/');
             }
             prefix.push_str(part);
-            let is_full = prefix.len() == n.len();
+            let is_file = prefix.len() == n.len();
             match seen.get(&prefix.to_lowercase()) {
-                Some((spelled, other)) if *spelled != prefix || is_full => {
+                Some((spelled, other, _)) if *spelled != prefix => {
                     return Err(PackageError::CaseClash {
                         a: (*other).clone(),
                         b: n.clone(),
                     });
                 }
+                Some((_, _, true)) if is_file => return Err(PackageError::Duplicate(n.clone())),
+                Some((_, other, was_file)) if *was_file != is_file => {
+                    let (file, folder) = if is_file { (n, *other) } else { (*other, n) };
+                    return Err(PackageError::FileAndFolder {
+                        name: prefix.clone(),
+                        file: file.clone(),
+                        folder: folder.clone(),
+                    });
+                }
                 Some(_) => {}
                 None => {
-                    seen.insert(prefix.to_lowercase(), (prefix.clone(), n));
+                    seen.insert(prefix.to_lowercase(), (prefix.clone(), n, is_file));
                 }
             }
         }
@@ -343,6 +361,21 @@ mod tests {
         ));
         let names = ["conf/a".to_string(), "conf/b".to_string()];
         assert!(check_names(names.iter()).is_ok());
+        let names = ["a.exe".to_string(), "a.exe".to_string()];
+        assert!(matches!(
+            check_names(names.iter()),
+            Err(PackageError::Duplicate(_))
+        ));
+        for names in [["docs", "docs/x"], ["docs/x", "docs"]] {
+            let names = names.map(String::from);
+            assert!(
+                matches!(
+                    check_names(names.iter()),
+                    Err(PackageError::FileAndFolder { .. })
+                ),
+                "{names:?}"
+            );
+        }
     }
 
     #[test]

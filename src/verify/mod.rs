@@ -6,7 +6,9 @@
 //! as creating the prefix; when it cannot be done the whole run stops with an error).
 //! Only checks count as "passed".
 
+pub mod cleanup;
 mod offline;
+pub mod sandbox;
 mod service;
 pub mod wine;
 
@@ -17,7 +19,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::check::Policy;
-use crate::package;
+use crate::package::manifest::Manifest;
+pub use offline::Limits;
 use wine::WineError;
 
 #[derive(Debug, Clone)]
@@ -30,6 +33,10 @@ pub struct Options {
     /// The service name, for packages without service.json.
     pub service: Option<String>,
     pub policy: Policy,
+    /// How much the zip may make verify read and write.
+    pub limits: Limits,
+    /// Run Wine inside a sandbox (bubblewrap): the host read-only, no network.
+    pub sandbox: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +68,7 @@ impl From<&str> for Failed {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Step {
     pub name: String,
     /// A check, which can fail; false for an info step, which records what was done.
@@ -71,7 +78,7 @@ pub struct Step {
     pub detail: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Verification {
     pub zip: PathBuf,
     pub steps: Vec<Step>,
@@ -134,7 +141,9 @@ impl Run<'_> {
     }
 }
 
-/// Verify `zip`; `progress` sees each step as it ends.
+/// Verify `zip`; `progress` sees each step as it ends. Each stage runs only when every
+/// check before it passed: nothing is extracted from a zip whose names or sizes failed,
+/// and nothing of the package runs under Wine unless every offline check passed.
 pub fn verify(
     zip: &Path,
     opts: &Options,
@@ -144,40 +153,6 @@ pub fn verify(
         steps: Vec::new(),
         progress,
     };
-    let t = Instant::now();
-    let pkg = offline::read_zip(zip)?;
-    run.info("read zip", t, format!("{} files", pkg.files.len()));
-
-    let t = Instant::now();
-    let names = package::check_names(pkg.files.keys())
-        .map(|()| "every name extracts on Windows".to_string())
-        .map_err(|e| Failed(e.to_string()));
-    run.check("file names", t, names);
-
-    let t = Instant::now();
-    run.check("checksums", t, offline::check_checksums(&pkg));
-
-    let t = Instant::now();
-    let manifest = match offline::check_manifest(&pkg) {
-        Ok((detail, m)) => {
-            run.check("manifest", t, Ok(detail));
-            m
-        }
-        Err(e) => {
-            run.check("manifest", t, Err(e));
-            None
-        }
-    };
-
-    let t = Instant::now();
-    let scratch = tempfile::tempdir()
-        .map_err(|e| VerifyError::Input(format!("cannot create a temporary folder: {e}")))?;
-    run.check(
-        "dll closure",
-        t,
-        offline::check_closure(&pkg, scratch.path(), &opts.policy),
-    );
-
     let mut v = Verification {
         zip: zip.to_path_buf(),
         steps: Vec::new(),
@@ -187,10 +162,100 @@ pub fn verify(
         processprng_standin: false,
         ok: false,
     };
+    let t = Instant::now();
+    let listing = offline::list(zip)?;
+    run.info("read zip", t, format!("{} entries", listing.entries.len()));
+    let t = Instant::now();
+    let names_ok = run.check(
+        "file names",
+        t,
+        offline::check_listing(&listing, &opts.limits),
+    );
+    let scratch = tempfile::Builder::new()
+        .prefix("winpkg-verify-")
+        .tempdir()
+        .map_err(|e| VerifyError::Input(format!("cannot create a temporary folder: {e}")))?;
+    let _guard = cleanup::Guard::dir(scratch.path());
+    let pkg = if names_ok {
+        let t = Instant::now();
+        match offline::extract(zip, &listing, scratch.path()) {
+            Ok(pkg) => {
+                let n = pkg.files.len();
+                run.check("extract", t, Ok(format!("{n} files, sizes as declared")));
+                Some(pkg)
+            }
+            Err(e) => {
+                run.check("extract", t, Err(e));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let Some(pkg) = pkg else {
+        run.info(
+            "stopped",
+            Instant::now(),
+            "the zip failed the checks above: nothing else was read, written or run".into(),
+        );
+        return Ok(v.finish(run));
+    };
+    let manifest = offline_checks(&mut run, &pkg, opts);
     if opts.wine {
-        service::wine_steps(&mut run, &pkg, manifest.as_ref(), zip, opts, &mut v)?;
+        if run.steps.iter().all(|s| s.ok) {
+            wine_stage(&mut run, &pkg, manifest.as_ref(), zip, opts, &mut v)?;
+        } else {
+            run.info(
+                "Wine skipped",
+                Instant::now(),
+                "an offline check failed: the package's scripts are not run".into(),
+            );
+        }
     }
-    v.ok = run.steps.iter().all(|s| s.ok);
-    v.steps = run.steps;
-    Ok(v)
+    Ok(v.finish(run))
+}
+
+/// Checksums, manifest and DLL closure of the extracted package.
+fn offline_checks(run: &mut Run, pkg: &offline::Package, opts: &Options) -> Option<Manifest> {
+    let t = Instant::now();
+    run.check("checksums", t, offline::check_checksums(pkg));
+    let t = Instant::now();
+    let manifest = match offline::check_manifest(pkg) {
+        Ok((detail, m)) => {
+            run.check("manifest", t, Ok(detail));
+            m
+        }
+        Err(e) => {
+            run.check("manifest", t, Err(e));
+            None
+        }
+    };
+    let t = Instant::now();
+    run.check("dll closure", t, offline::check_closure(pkg, &opts.policy));
+    manifest
+}
+
+/// The Wine steps, in a sandbox unless `--no-sandbox`.
+fn wine_stage(
+    run: &mut Run,
+    pkg: &offline::Package,
+    manifest: Option<&Manifest>,
+    zip: &Path,
+    opts: &Options,
+    v: &mut Verification,
+) -> Result<(), VerifyError> {
+    let request = service::Request::new(pkg, manifest, zip, opts)?;
+    if opts.sandbox {
+        sandbox::run_stage(&request, &pkg.dir, opts.keep, run, v)
+    } else {
+        service::wine_steps(run, &request, v)
+    }
+}
+
+impl Verification {
+    fn finish(mut self, run: Run) -> Verification {
+        self.ok = run.steps.iter().all(|s| s.ok);
+        self.steps = run.steps;
+        self
+    }
 }

@@ -6,12 +6,73 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::offline::Package;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::offline::{Package, inside};
 use super::wine::Prefix;
 use super::{CheckResult, Failed, Options, Run, Verification, VerifyError};
 use crate::package::manifest::{Manifest, ServiceInfo};
 use crate::package::{INSTALL_CMD, UNINSTALL_CMD};
 use crate::service::{DIR_PLACEHOLDER, StartType};
+
+/// Everything the Wine steps need, as data: the parent hands it to the sandboxed
+/// child as JSON.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Request {
+    /// The extracted package (validated names below it).
+    pub package_dir: PathBuf,
+    /// The package's files, by their names in the zip.
+    pub files: Vec<String>,
+    /// The single top folder, with its `/`, or "".
+    pub root: String,
+    /// The zip's file name without `.zip`: the install folder's name.
+    pub stem: String,
+    pub manifest: Option<Manifest>,
+    pub service: String,
+    pub timeout_secs: u64,
+    pub keep: bool,
+}
+
+impl Request {
+    pub(super) fn new(
+        pkg: &Package,
+        manifest: Option<&Manifest>,
+        zip: &Path,
+        opts: &Options,
+    ) -> Result<Request, VerifyError> {
+        let service = match (&opts.service, manifest.and_then(|m| m.service.as_ref())) {
+            (Some(s), _) => s.clone(),
+            (None, Some(s)) => s.service.name.clone(),
+            (None, None) => {
+                return Err(VerifyError::Input(format!(
+                    "{}: --wine installs the package's service, but it has no service.json naming one: pass --service NAME",
+                    zip.display()
+                )));
+            }
+        };
+        if pkg.get(INSTALL_CMD).is_none() {
+            return Err(VerifyError::Input(format!(
+                "{}: --wine needs install.cmd and uninstall.cmd in the package",
+                zip.display()
+            )));
+        }
+        Ok(Request {
+            package_dir: pkg.dir.clone(),
+            files: pkg.files.keys().cloned().collect(),
+            root: pkg.root.clone(),
+            stem: zip
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "package".into()),
+            manifest: manifest.cloned(),
+            service,
+            timeout_secs: opts.timeout.as_secs(),
+            keep: opts.keep,
+        })
+    }
+}
 
 /// What the Wine steps work on.
 struct Ctx<'a> {
@@ -25,40 +86,26 @@ struct Ctx<'a> {
     timeout: Duration,
 }
 
+/// Install, run, compare, uninstall: the steps on Wine's service manager.
 pub(super) fn wine_steps(
     run: &mut Run,
-    pkg: &Package,
-    manifest: Option<&Manifest>,
-    zip: &Path,
-    opts: &Options,
+    req: &Request,
     v: &mut Verification,
 ) -> Result<(), VerifyError> {
-    let service = match (&opts.service, manifest.and_then(|m| m.service.as_ref())) {
-        (Some(s), _) => s.clone(),
-        (None, Some(s)) => s.service.name.clone(),
-        (None, None) => {
-            return Err(VerifyError::Input(format!(
-                "{}: --wine installs the package's service, but it has no service.json naming one: pass --service NAME",
-                zip.display()
-            )));
-        }
-    };
-    if pkg.get(INSTALL_CMD).is_none() {
-        return Err(VerifyError::Input(format!(
-            "{}: --wine needs install.cmd and uninstall.cmd in the package",
-            zip.display()
-        )));
-    }
-    let prefix = create_prefix(run, opts, v)?;
+    let prefix = create_prefix(run, req.keep, v)?;
     let mut ctx = Ctx {
         prefix,
-        service,
-        exe: manifest.map(|m| m.exe.clone()).unwrap_or_default(),
-        manifest,
+        service: req.service.clone(),
+        exe: req
+            .manifest
+            .as_ref()
+            .map(|m| m.exe.clone())
+            .unwrap_or_default(),
+        manifest: req.manifest.as_ref(),
         win_dir: String::new(),
-        timeout: opts.timeout,
+        timeout: Duration::from_secs(req.timeout_secs),
     };
-    ctx.win_dir = extract(run, &ctx.prefix, pkg, zip)?;
+    ctx.win_dir = extract(run, &ctx.prefix, req)?;
     v.install_dir = Some(ctx.win_dir.clone());
 
     let t = Instant::now();
@@ -98,14 +145,10 @@ pub(super) fn wine_steps(
     Ok(())
 }
 
-fn create_prefix(
-    run: &mut Run,
-    opts: &Options,
-    v: &mut Verification,
-) -> Result<Prefix, VerifyError> {
+fn create_prefix(run: &mut Run, keep: bool, v: &mut Verification) -> Result<Prefix, VerifyError> {
     let t = Instant::now();
     let mut prefix = Prefix::create()?;
-    if opts.keep {
+    if keep {
         prefix.keep();
         v.prefix = Some(prefix.root().to_path_buf());
     }
@@ -122,32 +165,29 @@ fn create_prefix(
     Ok(prefix)
 }
 
-/// Extract into a folder with a space in its name, as "Program Files" has; return the
-/// install folder as a Windows path.
-fn extract(
-    run: &mut Run,
-    prefix: &Prefix,
-    pkg: &Package,
-    zip: &Path,
-) -> Result<String, VerifyError> {
+/// Copy the extracted package into a folder with a space in its name, as "Program
+/// Files" has; return the install folder as a Windows path.
+fn extract(run: &mut Run, prefix: &Prefix, req: &Request) -> Result<String, VerifyError> {
     let t = Instant::now();
-    let stem = zip
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "package".into());
-    let host_dir = prefix.drive_c().join("winpkg verify").join(&stem);
-    let mut win_dir = format!("C:\\winpkg verify\\{stem}");
-    for (name, data) in &pkg.files {
-        let p = host_dir.join(name);
-        if let Some(parent) = p.parent() {
+    let host_dir = prefix.drive_c().join("winpkg verify").join(&req.stem);
+    let mut win_dir = format!("C:\\winpkg verify\\{}", req.stem);
+    for name in &req.files {
+        let from = inside(&req.package_dir, name);
+        let to = inside(&host_dir, name);
+        if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent).map_err(|e| VerifyError::Input(e.to_string()))?;
         }
-        std::fs::write(&p, data).map_err(|e| VerifyError::Input(e.to_string()))?;
+        std::fs::copy(&from, &to).map_err(|e| {
+            VerifyError::Input(format!(
+                "cannot copy {} into the prefix: {e}",
+                from.display()
+            ))
+        })?;
     }
-    if !pkg.root.is_empty() {
-        win_dir = format!("{win_dir}\\{}", pkg.root.trim_end_matches('/'));
+    if !req.root.is_empty() {
+        win_dir = format!("{win_dir}\\{}", req.root.trim_end_matches('/'));
     }
-    run.info("extract", t, win_dir.clone());
+    run.info("copy into prefix", t, win_dir.clone());
     Ok(win_dir)
 }
 

@@ -73,6 +73,8 @@ pub struct Prefix {
     pub standin: bool,
     pub version: (u32, u32),
     keep: bool,
+    /// Undo on SIGINT/SIGTERM: the folder, then the processes (dropped in reverse).
+    guards: Vec<super::cleanup::Guard>,
 }
 
 impl Prefix {
@@ -88,6 +90,10 @@ impl Prefix {
             .prefix("winpkg-wine-")
             .tempdir()
             .map_err(|e| WineError::Failed(format!("cannot create a temporary folder: {e}")))?;
+        let guards = vec![
+            super::cleanup::Guard::dir(dir.path()),
+            super::cleanup::Guard::prefix(&dir.path().join("prefix")),
+        ];
         let mut prefix = Prefix {
             log: dir.path().join("wine.log"),
             root: dir.path().to_path_buf(),
@@ -96,6 +102,7 @@ impl Prefix {
             standin: false,
             version,
             keep: false,
+            guards,
         };
         prefix.init()?;
         Ok(prefix)
@@ -119,6 +126,8 @@ impl Prefix {
     /// Keep the prefix folder after the processes are stopped (for inspection).
     pub fn keep(&mut self) {
         self.keep = true;
+        // An interrupted run stops the processes but keeps the folder too.
+        self.guards.retain(|g| !g.is_dir());
     }
 
     fn command(&self, program: &str) -> Command {
@@ -130,7 +139,13 @@ impl Prefix {
             .env("LC_ALL", UTF8_LOCALE)
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY")
-            .current_dir(self.root.as_path())
+            // C:\ once it exists: with no drive for the host, a working folder outside
+            // the prefix would make Wine print a warning into every command's output.
+            .current_dir(if self.drive_c().is_dir() {
+                self.drive_c()
+            } else {
+                self.root.clone()
+            })
             .stdin(Stdio::null());
         c
     }
@@ -161,6 +176,7 @@ impl Prefix {
         self.run_logged("wineboot", &["-i"])?;
         // Wait for the initialising server to exit: only then do services work.
         self.run_logged("wineserver", &["-w"])?;
+        self.unmap_host_drives()?;
         let helper = self.drive_c().join("windows/winpkg-svcstate.exe");
         std::fs::write(&helper, SVCSTATE)
             .map_err(|e| WineError::Failed(format!("cannot write {}: {e}", helper.display())))?;
@@ -180,6 +196,27 @@ impl Prefix {
         self.server = Some(server);
         std::thread::sleep(Duration::from_millis(300));
         self.run_logged("wine", &["wineboot"])?;
+        // wineboot may have mapped drives again (the mount manager adds them).
+        self.unmap_host_drives()
+    }
+
+    /// Remove every drive letter but C: (Wine maps Z: to the host's `/`), so a Windows
+    /// path cannot reach the host's files. Checked: after this only `c:` is left.
+    fn unmap_host_drives(&self) -> Result<(), WineError> {
+        let devices = self.path().join("dosdevices");
+        let entries = std::fs::read_dir(&devices)
+            .map_err(|e| WineError::Failed(format!("cannot read {}: {e}", devices.display())))?;
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_ascii_lowercase();
+            if name != "c:" {
+                std::fs::remove_file(e.path()).map_err(|err| {
+                    WineError::Failed(format!(
+                        "cannot unmap the host drive {}: {err}",
+                        e.path().display()
+                    ))
+                })?;
+            }
+        }
         Ok(())
     }
 

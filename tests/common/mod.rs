@@ -187,3 +187,82 @@ pub fn copy_twobins(dir: &Path) {
         std::fs::copy(src.join(f), dir.join(f)).unwrap();
     }
 }
+
+/// Write a zip with exactly these entries (names as given, even hostile ones), deflated.
+pub fn raw_zip(dest: &Path, entries: &[(&str, Vec<u8>)]) {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::fs::File::create(dest).unwrap());
+    for (name, data) in entries {
+        w.start_file(
+            *name,
+            zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated),
+        )
+        .unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+/// The file entries of a zip, in order, with their bytes.
+pub fn zip_entries(zip: &Path) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut a = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
+    let mut out = Vec::new();
+    for i in 0..a.len() {
+        let mut e = a.by_index(i).unwrap();
+        if e.is_dir() {
+            continue;
+        }
+        let name = e.name().unwrap().to_string();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        out.push((name, data));
+    }
+    out
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    cargo_winpkg::package::sha256_hex(data)
+}
+
+/// A package as an attacker would craft it: `zip`'s files with `replace` applied, and
+/// service.json and SHA256SUMS rewritten to match, so every offline check passes.
+pub fn craft_package(zip: &Path, dest: &Path, replace: &[(&str, Vec<u8>)]) {
+    let mut files: Vec<(String, Vec<u8>)> = zip_entries(zip)
+        .into_iter()
+        .filter(|(n, _)| n != "SHA256SUMS" && n != "service.json")
+        .map(|(n, d)| {
+            let d = replace
+                .iter()
+                .find(|(r, _)| *r == n)
+                .map(|(_, x)| x.clone())
+                .unwrap_or(d);
+            (n, d)
+        })
+        .collect();
+    let manifest = zip_entries(zip)
+        .into_iter()
+        .find(|(n, _)| n == "service.json")
+        .expect("service.json")
+        .1;
+    let mut m: Value = serde_json::from_slice(&manifest).unwrap();
+    m["files"] = Value::Array(
+        files
+            .iter()
+            .map(|(n, d)| serde_json::json!({"path": n, "size": d.len(), "sha256": sha256_hex(d)}))
+            .collect(),
+    );
+    files.push((
+        "service.json".into(),
+        serde_json::to_vec_pretty(&m).unwrap(),
+    ));
+    let sums: String = files
+        .iter()
+        .map(|(n, d)| format!("{}  {n}\n", sha256_hex(d)))
+        .collect();
+    files.push(("SHA256SUMS".into(), sums.into_bytes()));
+    let entries: Vec<(&str, Vec<u8>)> =
+        files.iter().map(|(n, d)| (n.as_str(), d.clone())).collect();
+    raw_zip(dest, &entries);
+}

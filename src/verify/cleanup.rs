@@ -1,0 +1,91 @@
+//! What `verify` must undo when it is interrupted (SIGINT, SIGTERM, SIGHUP): the
+//! temporary folders it made and the Wine processes of its prefix. Each is registered
+//! while it exists ([`Guard`]); on a signal the handler undoes what is registered and
+//! exits with 130. (A sandboxed Wine stage needs no entry for its processes: the
+//! sandbox's process namespace dies with its parent.)
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, Once};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Item {
+    /// Remove this folder.
+    Dir(PathBuf),
+    /// Stop every process of this Wine prefix (`wineserver -k`).
+    Prefix(PathBuf),
+}
+
+static ITEMS: Mutex<Vec<Item>> = Mutex::new(Vec::new());
+static HANDLER: Once = Once::new();
+
+/// Registered while alive; unregistered when dropped (the owner cleans up itself then).
+pub struct Guard(Item);
+
+impl Guard {
+    /// Remove `dir` if the process is interrupted.
+    pub fn dir(dir: &Path) -> Guard {
+        Guard::register(Item::Dir(dir.to_path_buf()))
+    }
+
+    /// Stop the processes of the Wine prefix `prefix` if the process is interrupted.
+    pub fn prefix(prefix: &Path) -> Guard {
+        Guard::register(Item::Prefix(prefix.to_path_buf()))
+    }
+
+    /// Whether this guard removes a folder.
+    pub fn is_dir(&self) -> bool {
+        matches!(self.0, Item::Dir(_))
+    }
+
+    fn register(item: Item) -> Guard {
+        install_handler();
+        if let Ok(mut items) = ITEMS.lock() {
+            items.push(item.clone());
+        }
+        Guard(item)
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Ok(mut items) = ITEMS.lock()
+            && let Some(i) = items.iter().rposition(|x| *x == self.0)
+        {
+            items.remove(i);
+        }
+    }
+}
+
+fn install_handler() {
+    HANDLER.call_once(|| {
+        // If another handler is installed already, that one decides.
+        let _ = ctrlc::set_handler(|| {
+            undo_all();
+            std::process::exit(130);
+        });
+    });
+}
+
+/// Undo everything registered, newest first: processes before the folders they use.
+fn undo_all() {
+    let items = match ITEMS.lock() {
+        Ok(mut items) => std::mem::take(&mut *items),
+        Err(_) => return,
+    };
+    for item in items.iter().rev() {
+        match item {
+            Item::Prefix(p) => {
+                let _ = std::process::Command::new("wineserver")
+                    .arg("-k")
+                    .env("WINEPREFIX", p)
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            }
+            Item::Dir(d) => {
+                let _ = std::fs::remove_dir_all(d);
+            }
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! `verify` on zips made to hurt: names that escape, duplicates, bombs and lies about
+//! sizes. Nothing may be written outside verify's own scratch folder, no later step may
+//! run on a zip whose names failed, and memory stays bounded.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+fn verify_json(zip: &Path, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["verify", "--format", "json"];
+    args.extend_from_slice(extra);
+    let zip = zip.to_string_lossy().into_owned();
+    args.push(&zip);
+    let r = run(args);
+    (r.code, r.json())
+}
+
+fn step<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+}
+
+fn names(v: &Value) -> Vec<String> {
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The example's files plus `extra` entries.
+fn example_plus(out: &Path, extra: &[(&str, Vec<u8>)]) -> std::path::PathBuf {
+    let zip = example_zip(out);
+    let mut entries: Vec<(String, Vec<u8>)> = zip_entries(&zip);
+    entries.extend(extra.iter().map(|(n, d)| (n.to_string(), d.clone())));
+    let dest = out.join("crafted.zip");
+    let e: Vec<(&str, Vec<u8>)> = entries
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.clone()))
+        .collect();
+    raw_zip(&dest, &e);
+    dest
+}
+
+/// Entries whose names leave the destination are refused before anything is written.
+#[test]
+fn escaping_names_write_nothing_and_stop_verify() {
+    let out = tempfile::tempdir().unwrap();
+    let host = tempfile::tempdir().unwrap();
+    let target = host.path().join("owned.sh");
+    let up = format!("../../../../../../../..{}", target.display());
+    let abs = target.display().to_string();
+    let mz = b"MZ this would have been written".to_vec();
+    for name in [
+        up.as_str(),
+        abs.as_str(),
+        "C:/Windows/owned.dll",
+        "..\\owned.dll",
+        "\\\\server\\share\\owned.dll",
+        "a/../../owned.dll",
+    ] {
+        let zip = example_plus(out.path(), &[(name, mz.clone())]);
+        let (code, v) = verify_json(&zip, &[]);
+        assert_eq!(code, 1, "{name}: {v:#}");
+        let names_step = step(&v, "file names").unwrap();
+        assert_eq!(names_step["ok"], false, "{name}: {v:#}");
+        for later in ["extract", "checksums", "manifest", "dll closure"] {
+            assert!(step(&v, later).is_none(), "{name}: {later} ran: {v:#}");
+        }
+        assert!(!target.exists(), "{name} wrote {}", target.display());
+    }
+}
+
+/// Rename every `from` to `to` (same length) in a zip's bytes: how a zip with two
+/// entries of one name is made (zip writers refuse to).
+fn rename_in_place(zip: &Path, from: &str, to: &str) {
+    assert_eq!(from.len(), to.len());
+    let mut bytes = std::fs::read(zip).unwrap();
+    let mut n = 0;
+    let mut i = 0;
+    while i + from.len() <= bytes.len() {
+        if &bytes[i..i + from.len()] == from.as_bytes() {
+            bytes[i..i + from.len()].copy_from_slice(to.as_bytes());
+            n += 1;
+        }
+        i += 1;
+    }
+    assert!(n >= 2, "{from} found {n} times");
+    std::fs::write(zip, bytes).unwrap();
+}
+
+#[test]
+fn duplicate_names_and_file_folder_clashes_fail() {
+    let out = tempfile::tempdir().unwrap();
+    // A second hello-service.exe with other bytes.
+    let zip = example_plus(out.path(), &[("hello-service.exf", b"MZ other".to_vec())]);
+    rename_in_place(&zip, "hello-service.exf", "hello-service.exe");
+    let (code, v) = verify_json(&zip, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    let d = step(&v, "file names").unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(d.contains("two entries share a name"), "{d}");
+
+    let zip = example_plus(
+        out.path(),
+        &[
+            ("docs", b"a file".to_vec()),
+            ("docs/x", b"in a folder".to_vec()),
+        ],
+    );
+    let (code, v) = verify_json(&zip, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    let d = step(&v, "file names").unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(d.contains("`docs` is both a file"), "{d}");
+}
+
+/// Run cargo-winpkg with `args`; its exit code, stdout and peak resident memory in
+/// KiB (of that process alone, reaped with wait4).
+// Reaped with wait4 instead of Child::wait, which cannot report the child's rusage.
+#[allow(clippy::zombie_processes)]
+fn run_measured(args: &[&str]) -> (i32, String, i64) {
+    let child = winpkg()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.unwrap(), &mut stdout).unwrap();
+    let mut status = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: wait4 on our own child, writing into the pointers it is given.
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
+    assert_eq!(rc, pid);
+    // SAFETY: initialised by the successful call above.
+    let rss = unsafe { usage.assume_init() }.ru_maxrss;
+    (libc::WEXITSTATUS(status), stdout, rss)
+}
+
+#[test]
+fn zip_bombs_are_refused_and_reading_stays_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = dir.path().join("bomb.zip");
+    // 256 MiB of zeros deflates to about a quarter of a megabyte.
+    raw_zip(&bomb, &[("zeros.bin", vec![0u8; 256 << 20])]);
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 2 << 20);
+    let (code, v) = verify_json(&bomb, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    let d = step(&v, "file names").unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        d.contains("a zip bomb?") && d.contains("--max-ratio"),
+        "{d}"
+    );
+    assert!(step(&v, "extract").is_none());
+
+    // Allowed through, it is streamed: memory stays far below its size.
+    let path = bomb.to_string_lossy().into_owned();
+    let (code, stdout, rss) =
+        run_measured(&["verify", "--format", "json", "--max-ratio", "100000", &path]);
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(code, 1, "no SHA256SUMS, but read: {v:#}");
+    assert_eq!(step(&v, "extract").unwrap()["ok"], true, "{v:#}");
+    assert!(
+        rss < 100 * 1024,
+        "peak RSS {rss} KiB reading a 256 MiB entry"
+    );
+
+    // Caps on one entry and on the total.
+    let (_, v) = verify_json(&bomb, &["--max-ratio", "100000", "--max-entry", "1000000"]);
+    let d = step(&v, "file names").unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(d.contains("--max-entry"), "{d}");
+    let (_, v) = verify_json(&bomb, &["--max-ratio", "100000", "--max-total", "1000000"]);
+    let d = step(&v, "file names").unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(d.contains("--max-total"), "{d}");
+}
+
+/// A zip whose directory declares 100 bytes for an entry that inflates to 10 MB.
+#[test]
+fn an_entry_larger_than_declared_is_caught_while_streaming() {
+    let dir = tempfile::tempdir().unwrap();
+    let liar = dir.path().join("liar.zip");
+    let data: Vec<u8> = (0..10_000_000u32).map(|i| (i % 251) as u8).collect();
+    raw_zip(&liar, &[("big.bin", data.clone())]);
+    let mut bytes = std::fs::read(&liar).unwrap();
+    let size = (data.len() as u32).to_le_bytes();
+    let fake = 100u32.to_le_bytes();
+    // The uncompressed size is in the local header (offset 22) and the central
+    // directory entry (offset 24 after its signature).
+    let mut patched = 0;
+    for i in 0..bytes.len().saturating_sub(30) {
+        let sig = &bytes[i..i + 4];
+        let at = if sig == b"PK\x03\x04" {
+            i + 22
+        } else if sig == b"PK\x01\x02" {
+            i + 24
+        } else {
+            continue;
+        };
+        if bytes[at..at + 4] == size {
+            bytes[at..at + 4].copy_from_slice(&fake);
+            patched += 1;
+        }
+    }
+    assert_eq!(patched, 2);
+    std::fs::write(&liar, &bytes).unwrap();
+    let (code, v) = verify_json(&liar, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    let e = step(&v, "extract").unwrap();
+    assert_eq!(e["ok"], false, "{v:#}");
+    let d = e["detail"].as_str().unwrap();
+    assert!(
+        d.contains("expands past the 100 bytes it declares")
+            || d.contains("larger than its declared uncompressed size"),
+        "{d}"
+    );
+    assert!(
+        !names(&v).contains(&"checksums".to_string()),
+        "no later check runs: {v:#}"
+    );
+}
+
+/// An import with a path in its DLL name resolves only inside the package: the verdict
+/// cannot depend on what the checking machine has at that path.
+#[test]
+fn dll_names_with_paths_never_resolve_on_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    // c-hello-x64.exe imports msvcrt.dll; the same 10 bytes become /tmp/u.dll.
+    let mut exe = std::fs::read(fixture("pe/c-hello-x64.exe")).unwrap();
+    let at = exe
+        .windows(10)
+        .position(|w| w == b"msvcrt.dll")
+        .expect("the DLL name");
+    exe[at..at + 10].copy_from_slice(b"/tmp/u.dll");
+    let app = dir.path().join("app.exe");
+    std::fs::write(&app, &exe).unwrap();
+    // A valid x64 DLL at that host path.
+    std::fs::copy(fixture("pe/bundle-x64/thirdparty.dll"), "/tmp/u.dll").unwrap();
+    let r = run([
+        "check".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        app.as_os_str(),
+    ]);
+    let _ = std::fs::remove_file("/tmp/u.dll");
+    let v = r.json();
+    assert_eq!(r.code, 1, "{v:#}");
+    let imp = v["files"][0]["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["dll"] == "/tmp/u.dll")
+        .unwrap()
+        .clone();
+    assert_eq!(imp["resolved"], Value::Null, "{imp}");
+    assert!(
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == "missing-dll" && d["dll"] == "/tmp/u.dll"),
+        "{v:#}"
+    );
+    assert_eq!(
+        v["files"].as_array().unwrap().len(),
+        1,
+        "nothing of the host was read"
+    );
+}
