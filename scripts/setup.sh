@@ -2,7 +2,7 @@
 # Install what cargo-winpkg's example and test suite need on Debian/Ubuntu:
 # the Windows Rust targets, mingw-w64 (to link *-windows-gnu), LLVM/lld/clang (reference
 # PE tools, fixture building), osslsigncode, and Wine (a real service control manager for
-# `cargo winpkg verify --wine`). Idempotent: installs only what is missing.
+# `cargo winpkg verify --wine`, sandboxed by bubblewrap). Idempotent: installs only what is missing.
 set -euo pipefail
 
 need_apt=()
@@ -18,6 +18,7 @@ have clang || need_apt+=(clang)
 have osslsigncode || need_apt+=(osslsigncode)
 have wine || need_apt+=(wine wine64)
 have python3 || need_apt+=(python3)
+have bwrap || need_apt+=(bubblewrap)
 
 if ((${#need_apt[@]})); then
     sudo=()

@@ -201,7 +201,7 @@ fn run_check(args: CheckArgs) -> Result<Done, Error> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let report = result.map_err(Error::Check)?;
+    let report = result;
     let color = ui::color_on(args.color, std::io::stdout().is_terminal());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -211,6 +211,11 @@ fn run_check(args: CheckArgs) -> Result<Done, Error> {
             return Err(Error::OutputClosed);
         }
         return Err(Error::Usage(format!("cannot write the report: {e}")));
+    }
+    drop(out);
+    if !report.unreadable.is_empty() {
+        // Every readable file is reported above; the unreadable ones end it with 2.
+        return Err(Error::Check(report.unreadable));
     }
     Ok(if report.has_errors() {
         Done::Findings

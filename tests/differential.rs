@@ -46,7 +46,7 @@ fn ours(path: &Path, delay: bool) -> Table {
             i.functions.iter().map(move |f| {
                 let f = match f {
                     ImportedFunction::Ordinal(n) => format!("ORDINAL {n}"),
-                    ImportedFunction::Name(name) => name.clone(),
+                    ImportedFunction::Name(name) => name.to_string(),
                 };
                 (i.dll.clone(), f)
             })

@@ -288,3 +288,153 @@ fn dll_names_with_paths_never_resolve_on_the_host() {
         "nothing of the host was read"
     );
 }
+
+/// One broken or unreadable file in a folder: every other file is still reported, the
+/// bad one is an `unreadable-pe` diagnostic in every format, and the exit code is 2.
+#[test]
+fn one_bad_file_hides_nothing_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["c-hello-x64.exe", "rust-hello-x64.exe"] {
+        std::fs::copy(fixture(&format!("pe/{f}")), dir.path().join(f)).unwrap();
+    }
+    let mut broken = std::fs::read(fixture("pe/c-hello-x64.exe")).unwrap();
+    broken.truncate(300);
+    std::fs::write(dir.path().join("broken.exe"), &broken).unwrap();
+    let r = run([
+        "check".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["files"].as_array().unwrap().len(), 2, "{v:#}");
+    let d = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "unreadable-pe")
+        .expect("an unreadable-pe diagnostic")
+        .clone();
+    assert!(d["file"].as_str().unwrap().ends_with("broken.exe"), "{d}");
+    assert!(r.stderr.contains("broken.exe: "), "{}", r.stderr);
+    for (format, needle) in [
+        ("github", "title=unreadable-pe"),
+        ("sarif", "\"ruleId\": \"unreadable-pe\""),
+        ("human", "error[unreadable-pe]"),
+    ] {
+        let r = run([
+            "check".as_ref(),
+            "--format".as_ref(),
+            format.as_ref(),
+            dir.path().as_os_str(),
+        ]);
+        assert_eq!(r.code, 2, "{format}");
+        assert!(r.stdout.contains(needle), "{format}: {}", r.stdout);
+        if format != "sarif" {
+            // SARIF lists results only; the others report every file.
+            assert!(
+                r.stdout.contains("rust-hello-x64.exe"),
+                "{format}: {}",
+                r.stdout
+            );
+        }
+    }
+}
+
+/// A file the user may not read is not skipped silently (run as `nobody`, since root
+/// reads everything).
+#[test]
+fn a_file_the_user_cannot_read_is_unreadable_pe() {
+    let dir = tempfile::Builder::new()
+        .prefix("unreadable-")
+        .tempdir_in(root().join("target"))
+        .unwrap();
+    std::fs::copy(fixture("pe/c-hello-x64.exe"), dir.path().join("ok.exe")).unwrap();
+    let secret = dir.path().join("secret.exe");
+    std::fs::copy(fixture("pe/c-hello-x64.exe"), &secret).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = assert_cmd::cargo::cargo_bin("cargo-winpkg");
+    let mut cmd = std::process::Command::new("setpriv");
+    if unsafe_is_root() {
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+    }
+    let o = cmd
+        .arg(&exe)
+        .args(["check", "--format", "json"])
+        .arg(dir.path())
+        .output()
+        .expect("setpriv (util-linux) runs the check as nobody");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("secret.exe: cannot read"), "{stderr}");
+    assert!(stdout.contains("ok.exe"), "{stdout}");
+}
+
+fn unsafe_is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A FIFO given as an argument is refused at once instead of blocking the check.
+#[test]
+fn a_fifo_argument_does_not_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.exe");
+    let c = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).unwrap();
+    // SAFETY: mkfifo with a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let start = std::time::Instant::now();
+    let r = run(["check".as_ref(), fifo.as_os_str()]);
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
+    // In a folder it is not a program: skipped, not waited on.
+    std::fs::copy(fixture("pe/c-hello-x64.exe"), dir.path().join("ok.exe")).unwrap();
+    let r = run(["check".as_ref(), dir.path().as_os_str()]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}
+
+/// Thousands of thunks that all point at one long name: the file is small, so what it
+/// makes the tool hold or print must stay small too.
+#[test]
+fn one_name_repeated_by_every_thunk_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    // 60 KB name, 28,000 thunks: 284 KB on disk, 1.7 GB if every thunk copied the name.
+    let pe = synth::one_name_many_thunks(60_000, 28_000);
+    assert!(pe.len() < 300_000, "{}", pe.len());
+    let path = dir.path().join("amplify.exe");
+    std::fs::write(&path, &pe).unwrap();
+    let p = path.to_string_lossy().into_owned();
+    let (code, stdout, rss) = run_measured(&["check", "--format", "json", &p]);
+    assert!(
+        rss < 200 * 1024,
+        "peak RSS {rss} KiB for a {} byte file",
+        pe.len()
+    );
+    assert!(stdout.len() < 20 << 20, "a {} byte report", stdout.len());
+    assert_eq!(code, 2, "{}", &stdout[..stdout.len().min(2000)]);
+    assert!(stdout.contains("unreadable-pe"));
+
+    // A real-sized table of distinct names still reads.
+    let names: Vec<Vec<u8>> = (0..2000)
+        .map(|i| format!("Function{i}").into_bytes())
+        .collect();
+    let dlls = [synth::SynthDll {
+        name: b"big.dll".to_vec(),
+        thunks: (0..2000).collect(),
+    }];
+    std::fs::write(&path, synth::pe64(&dlls, &names)).unwrap();
+    let r = run(["check", "--format", "json", &p]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(
+        r.json()["files"][0]["imports"][0]["functions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2000
+    );
+}

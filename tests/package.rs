@@ -427,3 +427,50 @@ fn a_cpp_program_gets_its_mingw_runtime_bundled() {
     assert!(r.stdout.contains("missing-mingw-runtime"), "{}", r.stdout);
     assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "no zip");
 }
+
+/// Runs killed mid-way (SIGKILL: no destructor ran) leave a temporary zip and a
+/// staging folder; the next run removes those of dead processes, never a live one's.
+#[test]
+fn leftovers_of_killed_runs_are_removed() {
+    let d = temp_crate("");
+    let out = tempfile::tempdir().unwrap();
+    let target = tempfile::tempdir().unwrap();
+    let winpkg_dir = target.path().join("winpkg");
+    std::fs::create_dir_all(&winpkg_dir).unwrap();
+    // A process id that is surely dead: a child that has exited and been reaped.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let live = std::process::id();
+    let stale_stage = winpkg_dir.join(format!(".stage-{dead}-AbC123"));
+    std::fs::create_dir_all(&stale_stage).unwrap();
+    std::fs::write(stale_stage.join("big.dll"), vec![0u8; 1 << 20]).unwrap();
+    let stale_zip = out
+        .path()
+        .join(format!(".twobins-0.1.0.zip.{dead}.xYz789.tmp"));
+    std::fs::write(&stale_zip, b"half a zip").unwrap();
+    let live_stage = winpkg_dir.join(format!(".stage-{live}-Live00"));
+    std::fs::create_dir_all(&live_stage).unwrap();
+    let mine = out.path().join("notes.txt.12.ab.tmp");
+    std::fs::write(&mine, b"not ours").unwrap();
+
+    let o = winpkg()
+        .args(["winpkg", "--manifest-path"])
+        .arg(d.path().join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target.path())
+        .arg("--output")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(!stale_stage.exists(), "{stderr}");
+    assert!(!stale_zip.exists(), "{stderr}");
+    assert!(live_stage.exists(), "a live run's folder is kept");
+    assert!(mine.exists(), "files that are not ours are kept");
+    assert!(
+        stderr.contains("leftover(s) of interrupted runs"),
+        "{stderr}"
+    );
+}

@@ -78,7 +78,7 @@ fn a_fresh_package_verifies() {
     let r = run(["verify".as_ref(), zip.as_os_str()]);
     assert_eq!(r.code, 0);
     // "read zip" is an info step: it cannot fail, so it is not counted as a check.
-    assert!(r.stdout.contains("4 checks passed"), "{}", r.stdout);
+    assert!(r.stdout.contains("5 checks passed"), "{}", r.stdout);
     assert!(r.stdout.contains("--   read zip"), "{}", r.stdout);
     assert_eq!(step(&v, "read zip")["check"], false);
     assert_eq!(step(&v, "checksums")["check"], true);

@@ -22,6 +22,7 @@ pub enum Code {
     MachineMismatch,
     UnmatchedAllow,
     SubsystemVersionTooNew,
+    UnreadablePe,
 }
 
 /// Everything said about one code.
@@ -37,7 +38,7 @@ pub struct CodeInfo {
 }
 
 /// Every code, in documentation order.
-pub const CODES: [CodeInfo; 10] = [
+pub const CODES: [CodeInfo; 11] = [
     CodeInfo {
         code: Code::MissingVcRedist,
         name: "missing-vc-redist",
@@ -107,6 +108,13 @@ pub const CODES: [CodeInfo; 10] = [
         severity: Severity::Error,
         summary: "a console or GUI image's subsystem version is newer than the minimum Windows (7 = 6.1, 8 = 6.2, 8.1 = 6.3, 10 = 10.0), so that Windows refuses to load it",
         fix: "link with an older subsystem version (`/SUBSYSTEM:CONSOLE,6.01`, `-Wl,--subsystem,console:6.1`), or raise the minimum Windows",
+    },
+    CodeInfo {
+        code: Code::UnreadablePe,
+        name: "unreadable-pe",
+        severity: Severity::Error,
+        summary: "an input, or a DLL the loader would pick, cannot be read as a PE file (the message names the byte offset); the other files are still checked, and the exit code is 2",
+        fix: "ship a whole, readable PE file; it cannot be re-levelled",
     },
 ];
 

@@ -35,20 +35,48 @@ pub struct CheckOptions {
 }
 
 /// An input that could not be checked at all (exit code 2).
-#[derive(Debug, thiserror::Error)]
-#[error("{}: {source}", path.display())]
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}: {message}", path.display())]
 pub struct InputError {
     pub path: PathBuf,
-    #[source]
-    pub source: PeError,
+    /// Why it cannot be read, with the byte offset when one is known.
+    pub message: String,
     /// The file that imports this one, when it was reached through the closure.
     pub needed_by: Option<PathBuf>,
+}
+
+impl InputError {
+    pub fn new(path: &Path, error: &PeError, needed_by: Option<&Path>) -> InputError {
+        InputError {
+            path: path.to_path_buf(),
+            message: error.to_string(),
+            needed_by: needed_by.map(Path::to_path_buf),
+        }
+    }
+
+    /// The diagnostic that reports it.
+    fn diagnostic(&self) -> Diagnostic {
+        let by = match &self.needed_by {
+            Some(b) => format!(" (needed by {})", b.display()),
+            None => String::new(),
+        };
+        Diagnostic::new(
+            Code::UnreadablePe,
+            Some(self.path.clone()),
+            None,
+            format!("{} cannot be checked: {}{by}", self.path.display(), self.message),
+            Some("make sure the file is a whole, readable PE image (an exe or DLL); the loader would fail on it the same way".into()),
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub files: Vec<FileReport>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Inputs that could not be read (also `unreadable-pe` diagnostics): exit code 2.
+    #[serde(skip)]
+    pub unreadable: Vec<InputError>,
 }
 
 impl Report {
@@ -115,7 +143,7 @@ pub fn group_by_dll(imports: &[ImportReport]) -> Vec<Vec<&ImportReport>> {
 }
 
 /// Check `paths` (files or folders) and everything they need.
-pub fn check(paths: &[PathBuf], options: &CheckOptions) -> Result<Report, Vec<InputError>> {
+pub fn check(paths: &[PathBuf], options: &CheckOptions) -> Report {
     check_with_progress(paths, options, &|_| {})
 }
 
@@ -124,21 +152,16 @@ pub fn check_with_progress(
     paths: &[PathBuf],
     options: &CheckOptions,
     progress: &(dyn Fn(usize) + Sync),
-) -> Result<Report, Vec<InputError>> {
-    let roots = expand_inputs(paths).map_err(|e| vec![e])?;
+) -> Report {
+    let (roots, mut errors) = expand_inputs(paths);
     let parsed: Vec<Result<Facts, InputError>> = roots
         .par_iter()
         .map(|p| {
-            let r = pe::read_file(p).map_err(|source| InputError {
-                path: p.clone(),
-                source,
-                needed_by: None,
-            });
+            let r = pe::read_file(p).map_err(|e| InputError::new(p, &e, None));
             progress(1);
             r
         })
         .collect();
-    let mut errors = Vec::new();
     let mut files = Vec::new();
     for r in parsed {
         match r {
@@ -146,10 +169,8 @@ pub fn check_with_progress(
             Err(e) => errors.push(e),
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
     let mut closure = Closure::new(files, options);
+    closure.errors = errors;
     let mut i = 0;
     // Breadth-first: `closure.files` grows as DLLs are resolved.
     while i < closure.files.len() {
@@ -272,10 +293,10 @@ impl<'a> Closure<'a> {
         };
         let resolved = match search.find(dll, &mut self.cache) {
             Found::Nothing => None,
-            Found::Unreadable(p, msg) => {
+            Found::Unreadable(p, message) => {
                 self.errors.push(InputError {
                     path: p,
-                    source: PeError::Malformed(msg),
+                    message,
                     needed_by: Some(importer.path.clone()),
                 });
                 None
@@ -295,23 +316,19 @@ impl<'a> Closure<'a> {
                     needed_by: Some(importer.path.clone()),
                     app_dir: app_dir.to_path_buf(),
                 }),
-                Err(e) => self.errors.push(InputError {
-                    path: p.clone(),
-                    source: PeError::Malformed(e.to_string()),
-                    needed_by: Some(importer.path.clone()),
-                }),
+                Err(e) => self
+                    .errors
+                    .push(InputError::new(p, e, Some(&importer.path))),
             }
         }
         resolved
     }
 
-    /// Unmatched allow rules, the user's levels, errors first.
-    fn finish(self) -> Result<Report, Vec<InputError>> {
-        if !self.errors.is_empty() {
-            return Err(self.errors);
-        }
+    /// Unreadable inputs, unmatched allow rules, the user's levels, errors first.
+    fn finish(self) -> Report {
         let policy = &self.options.policy;
         let mut diagnostics = self.diagnostics;
+        diagnostics.extend(self.errors.iter().map(InputError::diagnostic));
         for (rule, used) in policy.allow.iter().zip(&self.allow_used) {
             if !used {
                 diagnostics.push(Diagnostic::new(
@@ -335,10 +352,11 @@ impl<'a> Closure<'a> {
             })
             .collect();
         diagnostics.sort_by_key(|d| std::cmp::Reverse(d.severity));
-        Ok(Report {
+        Report {
             files: self.reports,
             diagnostics,
-        })
+            unreadable: self.errors,
+        }
     }
 }
 
@@ -370,4 +388,16 @@ pub fn describe_input_errors(errors: &[InputError]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+impl Report {
+    /// Err with the unreadable inputs when there are any: for callers to whom one
+    /// unreadable file means the whole run cannot go on (packaging).
+    pub fn require_readable(self) -> Result<Report, Vec<InputError>> {
+        if self.unreadable.is_empty() {
+            Ok(self)
+        } else {
+            Err(self.unreadable)
+        }
+    }
 }

@@ -76,6 +76,9 @@ impl Default for Policy {
 impl Policy {
     /// The severity a code ends up with, or None when the user allowed it.
     pub fn severity(&self, code: Code) -> Option<Severity> {
+        if code == Code::UnreadablePe {
+            return Some(Severity::Error); // an input error, whatever the levels say
+        }
         match self.levels.get(&code) {
             Some(Level::Allow) => None,
             Some(Level::Deny) => Some(Severity::Error),

@@ -9,43 +9,59 @@ use crate::pe::{self, Facts, Machine, PeError};
 
 /// Expand the command-line paths: files as given, directories walked recursively for
 /// files that start like a PE image. Sorted within each directory, so output is stable.
-pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+/// What cannot be read (a path that does not exist, a folder or file that cannot be
+/// opened, a FIFO) is returned beside the rest, so one bad input hides nothing.
+pub fn expand_inputs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<InputError>) {
     let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let unreadable = |path: &Path, e: PeError| InputError::new(path, &e, None);
     for path in paths {
-        let meta = std::fs::metadata(path).map_err(|e| InputError {
-            path: path.clone(),
-            source: PeError::Io(e),
-            needed_by: None,
-        })?;
-        if meta.is_dir() {
-            walk(path, &mut out).map_err(|e| InputError {
-                path: path.clone(),
-                source: PeError::Io(e),
-                needed_by: None,
-            })?;
-        } else {
-            out.push(path.clone());
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => walk(path, &mut out, &mut errors),
+            Ok(_) => out.push(path.clone()),
+            Err(e) => errors.push(unreadable(path, PeError::Io(e))),
         }
     }
     let mut seen = HashSet::new();
     out.retain(|p| seen.insert(canonical(p)));
-    Ok(out)
+    (out, errors)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|e| e.file_name());
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
+    let unreadable = |path: &Path, e: std::io::Error| InputError::new(path, &PeError::Io(e), None);
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => return errors.push(unreadable(dir, e)),
+    };
+    let mut list = Vec::new();
     for entry in entries {
-        // file_type() does not follow symlinks: a linked folder cannot make us loop.
-        let ft = entry.file_type()?;
-        let path = entry.path();
-        if ft.is_dir() {
-            walk(&path, out)?;
-        } else if (ft.is_file() || (ft.is_symlink() && path.is_file())) && pe::sniff_file(&path) {
-            out.push(path);
+        match entry {
+            Ok(e) => list.push(e),
+            Err(e) => errors.push(unreadable(dir, e)),
         }
     }
-    Ok(())
+    list.sort_by_key(|e| e.file_name());
+    for entry in list {
+        let path = entry.path();
+        // file_type() does not follow symlinks: a linked folder cannot make us loop.
+        let ft = match entry.file_type() {
+            Ok(ft) => ft,
+            Err(e) => {
+                errors.push(unreadable(&path, e));
+                continue;
+            }
+        };
+        if ft.is_dir() {
+            walk(&path, out, errors);
+        } else if ft.is_file() || (ft.is_symlink() && path.is_file()) {
+            // Only regular files: FIFOs and devices in a folder are not programs.
+            match pe::sniff_file(&path) {
+                Ok(true) => out.push(path),
+                Ok(false) => {}
+                Err(e) => errors.push(InputError::new(&path, &e, None)),
+            }
+        }
+    }
 }
 
 pub(super) fn canonical(p: &Path) -> PathBuf {
@@ -57,13 +73,48 @@ pub(super) fn lower_file_name(p: &Path) -> Option<String> {
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
 }
 
-/// Parsed files by canonical path, so each file is read once however often it is imported.
+/// Parsed files by canonical path, so each file is read once however often it is
+/// imported; and folder listings, so each folder is read once however many DLLs are
+/// looked up in it.
 #[derive(Default)]
 pub(super) struct Cache {
     facts: HashMap<PathBuf, Result<Facts, PeError>>,
+    /// Folder -> lower-case file name -> the files of that name (sorted).
+    dirs: HashMap<PathBuf, HashMap<String, Vec<PathBuf>>>,
 }
 
 impl Cache {
+    /// The files in `dir` whose name equals `lower` case-insensitively (Windows
+    /// semantics on a case-sensitive Linux file system).
+    fn find_in_dir(&mut self, dir: &Path, lower: &str) -> Vec<PathBuf> {
+        let listing = self.dirs.entry(dir.to_path_buf()).or_insert_with(|| {
+            let mut by_name: HashMap<String, Vec<PathBuf>> = HashMap::new();
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                for e in entries.flatten() {
+                    let path = e.path();
+                    if path.is_file() {
+                        let name = e.file_name().to_string_lossy().to_ascii_lowercase();
+                        by_name.entry(name).or_default().push(path);
+                    }
+                }
+            }
+            for paths in by_name.values_mut() {
+                paths.sort();
+            }
+            by_name
+        });
+        let mut found = listing.get(lower).cloned().unwrap_or_default();
+        // The name exactly as imported wins, as it did when looked up directly.
+        if let Some(i) = found
+            .iter()
+            .position(|p| p.file_name() == Some(lower.as_ref()))
+        {
+            let exact = found.remove(i);
+            found.insert(0, exact);
+        }
+        found
+    }
+
     pub fn get(&mut self, path: &Path) -> Result<&Facts, &PeError> {
         let key = canonical(path);
         self.facts
@@ -114,13 +165,13 @@ impl Search<'_> {
         let mut dirs = vec![parent(&self.importer.path), self.app_dir.to_path_buf()];
         dirs.dedup();
         for dir in &dirs {
-            candidates.extend(find_in_dir(dir, &lower));
+            candidates.extend(cache.find_in_dir(dir, &lower));
         }
         if let Some(given) = self.given.get(&lower) {
             candidates.extend(given.iter().cloned());
         }
         for dir in self.dll_dirs {
-            candidates.extend(find_in_dir(dir, &lower));
+            candidates.extend(cache.find_in_dir(dir, &lower));
         }
         let mut first_wrong = None;
         for c in candidates {
@@ -142,24 +193,4 @@ impl Search<'_> {
             None => Found::Nothing,
         }
     }
-}
-
-/// The file in `dir` whose name equals `lower` case-insensitively (Windows semantics
-/// on a case-sensitive Linux file system).
-fn find_in_dir(dir: &Path, lower: &str) -> Vec<PathBuf> {
-    let exact = dir.join(lower);
-    if exact.is_file() {
-        return vec![exact];
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut found: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().to_ascii_lowercase() == lower)
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect();
-    found.sort();
-    found
 }

@@ -249,7 +249,7 @@ pub fn write_zip(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "package.zip".into());
     let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
+        .prefix(&super::leftovers::zip_prefix(&file_name))
         .suffix(".tmp")
         .tempfile_in(&dir)
         .map_err(werr(&dir))?;

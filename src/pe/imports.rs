@@ -9,7 +9,33 @@ use object::read::pe::{
     ImageNtHeaders, ImageOptionalHeader, ImageThunkData, ImportThunkList, PeFile,
 };
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use super::{Import, ImportedFunction, PeError};
+
+/// The function names of one file: each hint/name entry read once and shared by every
+/// thunk that points at it, and a cap on the bytes the names add up to, so a small
+/// crafted file (thousands of thunks naming one long entry) cannot make the tool hold
+/// or print gigabytes.
+pub(super) struct Names {
+    by_rva: HashMap<u32, Arc<str>>,
+    /// Name bytes handed out so far (a shared name counts each time).
+    bytes: u64,
+    limit: u64,
+}
+
+impl Names {
+    /// For a file of `len` bytes: names may add up to 16 times its size (at least
+    /// 16 MiB); real tables stay far below, since each name is stored once.
+    pub fn for_file(len: usize) -> Names {
+        Names {
+            by_rva: HashMap::new(),
+            bytes: 0,
+            limit: (len as u64).saturating_mul(16).max(16 << 20),
+        }
+    }
+}
 
 /// File offset of an RVA, for error messages; None when no section maps it. (Header
 /// values are untrusted: the sum is done in 64 bits.)
@@ -70,6 +96,7 @@ impl<'data, Pe: ImageNtHeaders> TableReader<'_, 'data, Pe> {
         &self,
         mut thunks: ImportThunkList<'data>,
         list_rva: u32,
+        names: &mut Names,
         hint_name: impl Fn(u32) -> object::Result<(u16, &'data [u8])>,
     ) -> Result<(Vec<ImportedFunction>, usize), PeError> {
         let mut functions = Vec::new();
@@ -82,11 +109,28 @@ impl<'data, Pe: ImageNtHeaders> TableReader<'_, 'data, Pe> {
                 by_ordinal += 1;
                 functions.push(ImportedFunction::Ordinal(thunk.ordinal()));
             } else {
-                let (_, name) = hint_name(thunk.address())
-                    .map_err(|e| self.bad("hint/name entry", thunk.address(), e))?;
-                functions.push(ImportedFunction::Name(
-                    String::from_utf8_lossy(name).into_owned(),
-                ));
+                let rva = thunk.address();
+                let name = match names.by_rva.get(&rva) {
+                    Some(n) => n.clone(),
+                    None => {
+                        let (_, raw) =
+                            hint_name(rva).map_err(|e| self.bad("hint/name entry", rva, e))?;
+                        let n: Arc<str> = String::from_utf8_lossy(raw).into();
+                        names.by_rva.insert(rva, n.clone());
+                        n
+                    }
+                };
+                names.bytes = names.bytes.saturating_add(name.len() as u64);
+                if names.bytes > names.limit {
+                    return Err(PeError::Malformed(format!(
+                        "the function names of the {} at {} add up to more than {} bytes, {} times the file's size: its thunks repeat names, as only a crafted file does",
+                        self.table,
+                        locate(self.file, self.len, list_rva),
+                        names.limit,
+                        names.limit / (self.len.max(1) as u64)
+                    )));
+                }
+                functions.push(ImportedFunction::Name(name));
             }
             self.check_runaway(functions.len(), list_rva)?;
         }
@@ -117,6 +161,7 @@ fn directory_rva<Pe: ImageNtHeaders>(file: &PeFile<Pe>, index: usize) -> Option<
 pub(super) fn read_imports<Pe: ImageNtHeaders>(
     file: &PeFile<Pe>,
     data: &[u8],
+    names: &mut Names,
 ) -> Result<Vec<Import>, PeError> {
     let Some(dir_rva) = directory_rva(file, pe::IMAGE_DIRECTORY_ENTRY_IMPORT) else {
         return Ok(Vec::new());
@@ -159,7 +204,7 @@ pub(super) fn read_imports<Pe: ImageNtHeaders>(
             let thunks = table
                 .thunks(list_rva)
                 .map_err(|e| r.bad("import name table", list_rva, e))?;
-            r.functions(thunks, list_rva, |a| table.hint_name(a))?
+            r.functions(thunks, list_rva, names, |a| table.hint_name(a))?
         };
         out.push(Import {
             dll: String::from_utf8_lossy(name).into_owned(),
@@ -175,6 +220,7 @@ pub(super) fn read_imports<Pe: ImageNtHeaders>(
 pub(super) fn read_delay_imports<Pe: ImageNtHeaders>(
     file: &PeFile<Pe>,
     data: &[u8],
+    names: &mut Names,
 ) -> Result<Vec<Import>, PeError> {
     let Some(dir_rva) = directory_rva(file, pe::IMAGE_DIRECTORY_ENTRY_DELAY_IMPORT) else {
         return Ok(Vec::new());
@@ -223,7 +269,7 @@ pub(super) fn read_delay_imports<Pe: ImageNtHeaders>(
             let thunks = table
                 .thunks(list_rva)
                 .map_err(|e| r.bad("delay-load name table", list_rva, e))?;
-            r.functions(thunks, list_rva, |a| table.hint_name(rva_of(a)))?
+            r.functions(thunks, list_rva, names, |a| table.hint_name(rva_of(a)))?
         };
         out.push(Import {
             dll: String::from_utf8_lossy(name).into_owned(),

@@ -85,7 +85,7 @@ pub struct Import {
 
 /// Map `path` and read it. The map is dropped before returning: Facts owns its data.
 pub fn read_file(path: &Path) -> Result<Facts, PeError> {
-    let file = File::open(path)?;
+    let file = open_regular(path)?;
     let len = file.metadata()?.len();
     if len == 0 {
         return Err(PeError::NotPe("the file is empty".into()));
@@ -199,8 +199,9 @@ fn read_image<Pe: ImageNtHeaders>(path: &Path, data: &[u8]) -> Result<Facts, PeE
         .flatten()
         .map(|cv| String::from_utf8_lossy(cv.path()).into_owned());
 
-    let mut imports = imports::read_imports::<Pe>(&file, data)?;
-    imports.extend(imports::read_delay_imports::<Pe>(&file, data)?);
+    let mut names = imports::Names::for_file(data.len());
+    let mut imports = imports::read_imports::<Pe>(&file, data, &mut names)?;
+    imports.extend(imports::read_delay_imports::<Pe>(&file, data, &mut names)?);
     let service_dispatcher = imports.iter().any(|imp| {
         is_service_api_dll(&imp.dll)
             && imp
@@ -246,12 +247,38 @@ fn is_service_api_dll(dll: &str) -> bool {
     d == "advapi32.dll" || d == "sechost.dll" || d.starts_with("api-ms-win-service-")
 }
 
-/// Read just enough of a file to tell whether it is a PE image.
-pub fn sniff_file(path: &Path) -> bool {
+/// Open `path` for reading only if it is a regular file (after following links). The
+/// open does not block, so a FIFO or a device given by mistake is refused, not waited on.
+pub fn open_regular(path: &Path) -> Result<File, PeError> {
+    let mut options = File::options();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file (a FIFO, socket or device)"
+        };
+        return Err(PeError::NotPe(format!("it is {what}")));
+    }
+    Ok(file)
+}
+
+/// Read just enough of a file to tell whether it is a PE image: Ok(false) for a file
+/// too short or not starting with `MZ`, Err when it cannot be read at all.
+pub fn sniff_file(path: &Path) -> Result<bool, PeError> {
     use std::io::Read;
+    let mut file = open_regular(path)?;
     let mut head = [0u8; 2];
-    File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok()
-        && looks_like_pe(&head)
+    match file.read_exact(&mut head) {
+        Ok(()) => Ok(looks_like_pe(&head)),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(PeError::Io(e)),
+    }
 }

@@ -200,7 +200,8 @@ word_type!(PeFormat);
 /// One imported function. Serialized as its name, or `#N` for ordinal N.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ImportedFunction {
-    Name(String),
+    /// Shared by every thunk of the file that points at the same name.
+    Name(std::sync::Arc<str>),
     Ordinal(u16),
 }
 

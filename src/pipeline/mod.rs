@@ -213,6 +213,19 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
         return Ok(outcome); // stop before packaging; the caller exits with code 1
     }
     let start = Instant::now();
+    // Runs killed before they finished left temporary zips and staging folders.
+    for dir in [Some(&plan.winpkg_dir), opts.output.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        let n = package::leftovers::clean(dir);
+        if n > 0 {
+            ui.stage(
+                "Removed",
+                &format!("{n} leftover(s) of interrupted runs in {}", dir.display()),
+            );
+        }
+    }
     let service = service_model(plan, &outcome.check, ui)?;
     let mut dlls = bundle::resolved_dlls(&outcome.check, &exe);
     for pattern in plan.cfg.bundle_dlls.iter().flatten() {
@@ -320,6 +333,7 @@ fn check_exe(plan: &Plan, exe: &Path, ui: &dyn Listener) -> Result<Report, Build
         dll_dirs,
     };
     let report = check::check(std::slice::from_ref(&exe.to_path_buf()), &options)
+        .require_readable()
         .map_err(BuildError::Input)?;
     ui.stage(
         "Checked",

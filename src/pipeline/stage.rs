@@ -56,7 +56,7 @@ pub fn stage(plan: &Plan, files: &[(String, PathBuf)]) -> Result<Staged, BuildEr
     };
     std::fs::create_dir_all(&plan.winpkg_dir).map_err(io("create", &plan.winpkg_dir))?;
     let dir = tempfile::Builder::new()
-        .prefix(".stage-")
+        .prefix(&crate::package::leftovers::stage_prefix())
         .tempdir_in(&plan.winpkg_dir)
         .map_err(io("create a staging folder in", &plan.winpkg_dir))?;
     let mut staged = Vec::new();
@@ -78,6 +78,7 @@ pub fn stage(plan: &Plan, files: &[(String, PathBuf)]) -> Result<Staged, BuildEr
             dll_dirs: Vec::new(),
         },
     )
+    .require_readable()
     .map_err(BuildError::Input)?;
     Ok(Staged {
         dir,

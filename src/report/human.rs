@@ -48,10 +48,13 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<(
     for file in &report.files {
         render_file(&p, file, report, out)?;
     }
+    // Diagnostics of no file, or of a file with no report (it could not be read).
+    let reported: std::collections::HashSet<&std::path::Path> =
+        report.files.iter().map(|f| f.path.as_path()).collect();
     let general: Vec<&Diagnostic> = report
         .diagnostics
         .iter()
-        .filter(|d| d.file.is_none())
+        .filter(|d| d.file.as_deref().is_none_or(|p| !reported.contains(p)))
         .collect();
     for d in &general {
         render_diag(&p, d, "", out)?;

@@ -466,6 +466,7 @@ pub(super) fn check_closure(pkg: &Package, policy: &Policy) -> CheckResult {
             dll_dirs: Vec::new(),
         },
     )
+    .require_readable()
     .map_err(|errs| Failed(check::describe_input_errors(&errs).replace('\n', "; ")))?;
     let errors: Vec<String> = report
         .diagnostics

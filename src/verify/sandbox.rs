@@ -70,6 +70,7 @@ pub(super) fn run_stage(
     run: &mut Run,
     v: &mut Verification,
 ) -> Result<(), VerifyError> {
+    super::wine::require_installed()?;
     if which::which("bwrap").is_err() {
         return Err(unavailable("bubblewrap (`bwrap`) is not installed".into()));
     }

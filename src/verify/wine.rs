@@ -37,6 +37,16 @@ pub enum WineError {
     Failed(String),
 }
 
+/// Wine's programs are on PATH, or the error says how to install them.
+pub fn require_installed() -> Result<(), WineError> {
+    for tool in ["wine", "wineserver", "wineboot"] {
+        if which::which(tool).is_err() {
+            return Err(WineError::NotInstalled(tool));
+        }
+    }
+    Ok(())
+}
+
 /// The version Wine reports, e.g. (8, 0).
 pub fn version() -> Result<(u32, u32), WineError> {
     let out = Command::new("wine")
@@ -80,11 +90,7 @@ pub struct Prefix {
 impl Prefix {
     /// Create and initialise a prefix (takes some seconds).
     pub fn create() -> Result<Prefix, WineError> {
-        for tool in ["wine", "wineserver", "wineboot"] {
-            if which::which(tool).is_err() {
-                return Err(WineError::NotInstalled(tool));
-            }
-        }
+        require_installed()?;
         let version = version()?;
         let dir = tempfile::Builder::new()
             .prefix("winpkg-wine-")
