@@ -474,3 +474,124 @@ fn leftovers_of_killed_runs_are_removed() {
         "{stderr}"
     );
 }
+
+/// A full disk (here: a file size limit) while the zip is written: one clear error, no
+/// stray lines from the zip writer, no temporary file left, the old zip untouched.
+#[test]
+fn a_full_disk_while_writing_fails_cleanly() {
+    let out = tempfile::tempdir().unwrap();
+    let zip = example_zip(out.path());
+    let before = std::fs::read(&zip).unwrap();
+    // The exe is built; --no-build repackages it under a 64 KiB file size limit, with
+    // SIGXFSZ ignored so writes fail with EFBIG as they would with ENOSPC.
+    let exe = assert_cmd::cargo::cargo_bin("cargo-winpkg");
+    let o = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 64; exec \"$@\"")
+        .arg("bash")
+        .arg(&exe)
+        .args(["winpkg", "--release", "--no-build", "--manifest-path"])
+        .arg(root().join("examples/hello-service/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(shared_target())
+        .arg("--output")
+        .arg(out.path())
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("error: cannot write"), "{stderr}");
+    assert!(!stderr.contains("ZipWriter"), "{stderr}");
+    assert_eq!(
+        std::fs::read(&zip).unwrap(),
+        before,
+        "the old zip is untouched"
+    );
+    let names: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
+/// Mistakes that used to surface only after the build, or not at all: each is an error
+/// at its key, before anything compiles.
+#[test]
+fn file_mistakes_are_config_errors_before_the_build() {
+    let long = "n".repeat(300);
+    // A file of this machine, outside the crate's workspace.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let host_file = elsewhere.path().join("hostname");
+    std::fs::write(&host_file, "machine-42\n").unwrap();
+    let host_file = host_file.display().to_string();
+    let huge_arg = "x".repeat(9000);
+    for (table, key, what) in [
+        (
+            format!("archive-name = \"{long}\"\n"),
+            "archive-name",
+            "file systems take 255 at most",
+        ),
+        (
+            "bundle-dlls = [\"notes.dll\"]\n".to_string(),
+            "bundle-dlls[0]",
+            "is not a DLL that can ship",
+        ),
+        (
+            format!("include = [\"{host_file}\"]\n"),
+            "include[0]",
+            "outside the workspace",
+        ),
+        (
+            "include = [{ src = \"a.txt\", dest = \"SHA256SUMS\" }]\n".to_string(),
+            "include[0]",
+            "would be a second `SHA256SUMS`",
+        ),
+        (
+            "include = [{ src = \"a.txt\", dest = \"x.txt\" }, { src = \"b.txt\", dest = \"X.TXT\" }]\n"
+                .to_string(),
+            "include[1]",
+            "would be a second `x.txt`",
+        ),
+        (
+            "include = [{ src = \"a.txt\", dest = \"second.exe\" }]\n".to_string(),
+            "include[0]",
+            "would be a second `second.exe`",
+        ),
+        (
+            format!("\n[package.metadata.winpkg.service]\nname = \"svc\"\nargs = [\"{huge_arg}\"]\n"),
+            "service",
+            "longer than cmd.exe accepts",
+        ),
+    ] {
+        let d = temp_crate(&table);
+        std::fs::write(d.path().join("notes.dll"), "not a DLL").unwrap();
+        std::fs::write(d.path().join("a.txt"), "a").unwrap();
+        std::fs::write(d.path().join("b.txt"), "b").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
+        let short = &table[..table.len().min(60)];
+        assert_eq!(r.code, 2, "{short}: {}", r.stderr);
+        assert!(
+            r.stderr
+                .contains(&format!("key: package.metadata.winpkg.{key}\n")),
+            "{short}: {}",
+            r.stderr
+        );
+        assert!(r.stderr.contains(what), "{short}: {}", r.stderr);
+        assert!(!r.stderr.contains("Compiling"), "before the build: {}", r.stderr);
+        assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+    }
+    // With an explicit destination a file from outside is packed on purpose.
+    let d = temp_crate(&format!(
+        "include = [{{ src = \"{host_file}\", dest = \"host.txt\" }}]\n"
+    ));
+    let out = tempfile::tempdir().unwrap();
+    let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let names: Vec<String> = zip_entries(&zip_path(&r.json()))
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(names.contains(&"host.txt".to_string()), "{names:?}");
+}

@@ -440,3 +440,75 @@ fn a_hostile_install_script_cannot_touch_the_host() {
     // Even without the sandbox there is no Z: drive.
     assert!(!host.path().join("via-z.txt").exists());
 }
+
+/// Every process whose environment mentions `needle` (Wine's processes carry their
+/// WINEPREFIX, which is under the test's own TMPDIR).
+fn processes_mentioning(needle: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .map(|env| String::from_utf8_lossy(&env).contains(needle))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// SIGTERM or SIGINT while the service runs: verify stops every process it started and
+/// removes every folder it made, with the sandbox and without.
+#[test]
+fn an_interrupted_verify_leaves_nothing_running_or_behind() {
+    use std::io::BufRead;
+    let out = tempfile::tempdir().unwrap();
+    let zip = example_zip(out.path());
+    for (extra, signal) in [(None, libc::SIGTERM), (Some("--no-sandbox"), libc::SIGINT)] {
+        let tmp = tempfile::Builder::new()
+            .prefix("interrupted-")
+            .tempdir_in(root().join("target"))
+            .unwrap();
+        let mut child = winpkg()
+            .args(["verify", "--wine"])
+            .args(extra)
+            .arg(&zip)
+            .env("TMPDIR", tmp.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut seen = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let running = line.contains("service RUNNING");
+            seen.push(line);
+            if running {
+                break;
+            }
+        }
+        let needle = tmp.path().display().to_string();
+        assert!(
+            !processes_mentioning(&needle).is_empty(),
+            "{extra:?}: Wine runs before the signal: {seen:?}"
+        );
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "{extra:?}: {seen:?}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !processes_mentioning(&needle).is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert_eq!(
+            processes_mentioning(&needle),
+            Vec::<u32>::new(),
+            "{extra:?}"
+        );
+        let left: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "{extra:?} left {left:?}");
+    }
+}

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::check::{Report, Severity};
-use crate::config::Include;
 use crate::dlls::Class;
 use crate::service::{self, Service};
 use manifest::{DllReport, FileEntry, ImportEntry, Manifest, PackageInfo, ServiceInfo};
@@ -37,9 +36,10 @@ pub struct Input<'a> {
     pub name: &'a str,
     pub version: &'a str,
     pub target: &'a str,
-    /// The crate's folder: `include` and README/LICENSE are found from here.
+    /// The crate's folder: README/LICENSE are found here.
     pub manifest_dir: &'a Path,
-    pub include: &'a [Include],
+    /// `include`, expanded: (name in the package, file).
+    pub includes: &'a [(String, PathBuf)],
     /// (file name in the package, source path): the exe first, then DLLs, shawl.exe.
     pub pe_files: &'a [(String, PathBuf)],
     pub service: Option<&'a Service>,
@@ -73,36 +73,26 @@ pub fn expand(base: &Path, pattern: &str, key: &'static str) -> Result<Vec<PathB
     Ok(matches)
 }
 
-/// Files named by `include`, with their destinations.
-fn includes(base: &Path, list: &[Include]) -> Result<Vec<(String, PathBuf)>, PackageError> {
-    let mut out = Vec::new();
-    for inc in list {
-        let (src, dest) = match inc {
-            Include::Path(p) => (p.as_str(), None),
-            Include::Map { src, dest } => (src.as_str(), dest.as_deref()),
-        };
-        for m in expand(base, src, "include")? {
-            let file_name = m
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let name = match dest {
-                // A plain path keeps its relative location.
-                None => match m.strip_prefix(base) {
-                    Ok(rel) => rel
-                        .components()
-                        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                        .collect::<Vec<_>>()
-                        .join("/"),
-                    Err(_) => file_name,
-                },
-                Some(d) if d.ends_with('/') || d.is_empty() => format!("{d}{file_name}"),
-                Some(d) => d.to_string(),
-            };
-            out.push((name, m));
-        }
+/// The name in the package of `file`, found by an `include` entry of folder `base`:
+/// `dest` ending in `/` (or empty) is a folder, another `dest` the file's new name;
+/// without `dest` the file keeps its path relative to `base`.
+pub fn include_name(base: &Path, file: &Path, dest: Option<&str>) -> String {
+    let file_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match dest {
+        None => match file.strip_prefix(base) {
+            Ok(rel) => rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/"),
+            Err(_) => file_name,
+        },
+        Some(d) if d.ends_with('/') || d.is_empty() => format!("{d}{file_name}"),
+        Some(d) => d.to_string(),
     }
-    Ok(out)
 }
 
 /// README, LICENSE, COPYING and NOTICE files beside Cargo.toml.
@@ -174,8 +164,8 @@ fn contents(input: &Input) -> Result<Contents, PackageError> {
             add((*name).into(), Source::Bytes(bytes))?;
         }
     }
-    let explicit = includes(input.manifest_dir, input.include)?;
-    for (name, src) in &explicit {
+    let explicit = input.includes;
+    for (name, src) in explicit {
         add(name.clone(), Source::File(src.clone()))?;
     }
     for (name, src) in docs(input.manifest_dir) {

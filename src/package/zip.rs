@@ -261,6 +261,81 @@ pub fn write_zip(
     Ok(())
 }
 
+/// The zip's file, which goes quiet after its first error: the error reaches the
+/// caller once, and the zip writer's own clean-up when it is dropped (which would print
+/// `ZipWriter drop failed` to stderr, or trip its assertions) sees writes and seeks
+/// succeed on a file that only pretends to grow.
+struct Quiet<'a> {
+    file: &'a File,
+    failed: bool,
+    /// Where the writer is, and how long the file is, as far as it knows.
+    pos: u64,
+    len: u64,
+}
+
+impl Quiet<'_> {
+    fn new(file: &File) -> Quiet<'_> {
+        Quiet {
+            file,
+            failed: false,
+            pos: 0,
+            len: 0,
+        }
+    }
+
+    fn moved(&mut self, pos: u64) -> u64 {
+        self.pos = pos;
+        self.len = self.len.max(pos);
+        pos
+    }
+}
+
+impl Write for Quiet<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.failed {
+            match self.file.write(buf) {
+                Ok(n) => {
+                    self.moved(self.pos + n as u64);
+                    return Ok(n);
+                }
+                Err(e) => {
+                    self.failed = true;
+                    return Err(e);
+                }
+            }
+        }
+        self.moved(self.pos + buf.len() as u64);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.failed {
+            return Ok(());
+        }
+        self.file.flush().inspect_err(|_| self.failed = true)
+    }
+}
+
+impl std::io::Seek for Quiet<'_> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        if !self.failed {
+            match self.file.seek(to) {
+                Ok(p) => return Ok(self.moved(p)),
+                Err(e) => {
+                    self.failed = true;
+                    return Err(e);
+                }
+            }
+        }
+        let target = match to {
+            std::io::SeekFrom::Start(p) => p,
+            std::io::SeekFrom::Current(d) => self.pos.saturating_add_signed(d),
+            std::io::SeekFrom::End(d) => self.len.saturating_add_signed(d),
+        };
+        Ok(self.moved(target))
+    }
+}
+
 fn write_zip_to(
     file: &File,
     tmp: &Path,
@@ -276,7 +351,7 @@ fn write_zip_to(
         path: tmp.to_path_buf(),
         source,
     };
-    let mut zip = zip::ZipWriter::new(file);
+    let mut zip = zip::ZipWriter::new(Quiet::new(file));
     let base = SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .compression_level(Some(6))
@@ -305,8 +380,9 @@ fn write_zip_to(
             .map_err(zerr)?;
         zip.write_all(data).map_err(werr)?;
     }
-    let mut file = zip.finish().map_err(zerr)?;
-    file.flush().map_err(werr)?;
+    let mut out = zip.finish().map_err(zerr)?;
+    out.flush().map_err(werr)?;
+    let file = out.file;
     file.sync_all().map_err(werr)?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! the caller's [`Listener`].
 
 pub mod cargo;
+mod files;
 pub mod plan;
 pub mod preflight;
 pub mod stage;
@@ -228,9 +229,7 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
     }
     let service = service_model(plan, &outcome.check, ui)?;
     let mut dlls = bundle::resolved_dlls(&outcome.check, &exe);
-    for pattern in plan.cfg.bundle_dlls.iter().flatten() {
-        dlls.extend(package::expand(&plan.manifest_dir, pattern, "bundle-dlls")?);
-    }
+    dlls.extend(plan.bundle_dlls.iter().cloned());
     let shawl = match &service {
         Some(svc) if svc.mode == Mode::Shawl => Some(shawl(plan, ui)?),
         _ => None,
@@ -411,7 +410,7 @@ fn write_package(
         version: &plan.package.version.to_string(),
         target: plan.target.triple(),
         manifest_dir: &plan.manifest_dir,
-        include: plan.cfg.include.as_deref().unwrap_or(&[]),
+        includes: &plan.includes,
         pe_files: &staged.pe_files,
         service,
         check: &staged.report,

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use cargo_metadata::{Metadata, Package};
 
-use super::{BuildError, BuildOptions};
+use super::{BuildError, BuildOptions, files};
 use crate::check::Policy;
 use crate::config::{self, Builder, Config, ConfigError, Origin, OriginKind};
 use crate::service;
@@ -27,6 +27,10 @@ pub struct Plan<'m> {
     pub crt_static: bool,
     /// The zip's file name.
     pub archive: String,
+    /// `include`, expanded: (name in the package, file).
+    pub includes: Vec<(String, PathBuf)>,
+    /// `bundle-dlls`, expanded (each checked to be a PE file).
+    pub bundle_dlls: Vec<PathBuf>,
     /// `<target-dir>/winpkg`: staging, caches, and the default output folder.
     pub winpkg_dir: PathBuf,
     /// `<target-dir>/<triple>/<profile>`: where cargo puts the exe.
@@ -58,9 +62,14 @@ pub fn plan<'m>(
     let exe_name = format!("{bin}.exe");
     // Validate the service table before a long build; the mode is settled after it.
     if let Some(sc) = &cfg.service {
-        service::from_config(sc, &exe_name, None, cfg.origin_of("service", &origin))?;
+        let at = cfg.origin_of("service", &origin);
+        let (svc, _) = service::from_config(sc, &exe_name, None, at)?;
+        scripts_fit(&svc, sc.mode.is_none(), pkg, at)?;
     }
     let archive = archive_file_name(&cfg, &origin, pkg, &target, &bin)?;
+    let workspace = meta.workspace_root.as_std_path();
+    let includes = files::includes(&cfg, &origin, &manifest_dir, workspace, &exe_name)?;
+    let bundle_dlls = files::bundle_dlls(&cfg, &origin, &manifest_dir)?;
     let target_dir = opts
         .cargo
         .target_dir
@@ -83,7 +92,44 @@ pub fn plan<'m>(
         bin,
         exe_name,
         archive,
+        includes,
+        bundle_dlls,
     })
+}
+
+/// The install scripts can be written for this service, whichever mode the built exe
+/// settles (shawl's command line is the longer): found now, not after the build.
+fn scripts_fit(
+    svc: &service::Service,
+    mode_open: bool,
+    pkg: &Package,
+    origin: &Origin,
+) -> Result<(), BuildError> {
+    let mut shawl = svc.clone();
+    shawl.mode = service::Mode::Shawl;
+    let variants = if mode_open {
+        vec![svc, &shawl]
+    } else {
+        vec![svc]
+    };
+    let version = pkg.version.to_string();
+    for v in variants {
+        let result = service::cmd::install(v, &pkg.name, &version)
+            .and_then(|_| service::cmd::uninstall(v, &pkg.name, &version));
+        if let Err(e) = result {
+            return Err(origin
+                .error(
+                    "service",
+                    format!(
+                        "the service table cannot be written into install.cmd: {}",
+                        e.reason
+                    ),
+                    None,
+                )
+                .into());
+        }
+    }
+    Ok(())
 }
 
 /// The packages to build: `-p` picks; else the root package; else (a virtual
@@ -233,6 +279,20 @@ fn archive_file_name(
     }
     if !name.to_ascii_lowercase().ends_with(".zip") {
         name.push_str(".zip");
+    }
+    // Most file systems take 255 bytes a name; the temporary name adds about 20.
+    if name.len() > 220 {
+        return Err(cfg
+            .error(
+                origin,
+                "archive-name",
+                format!(
+                    "the zip's name would be {} bytes long; file systems take 255 at most (and the temporary file needs room)",
+                    name.len()
+                ),
+                Some("shorten archive-name to at most 220 bytes with its placeholders filled in".into()),
+            )
+            .into());
     }
     if name.contains('/') {
         return Err(BuildError::ArchivePath(name));

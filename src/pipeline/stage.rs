@@ -59,16 +59,20 @@ pub fn stage(plan: &Plan, files: &[(String, PathBuf)]) -> Result<Staged, BuildEr
         .prefix(&crate::package::leftovers::stage_prefix())
         .tempdir_in(&plan.winpkg_dir)
         .map_err(io("create a staging folder in", &plan.winpkg_dir))?;
+    let strip = plan.cfg.strip_bundled_dlls.unwrap_or(false);
     let mut staged = Vec::new();
-    for (name, src) in files {
+    for (i, (name, src)) in files.iter().enumerate() {
         let dst = dir.path().join(name);
-        std::fs::copy(src, &dst).map_err(io("copy", src))?;
-        staged.push((name.clone(), dst));
-    }
-    if plan.cfg.strip_bundled_dlls.unwrap_or(false) {
-        for (_, dst) in staged.iter().skip(1) {
-            bundle::strip_debug(dst, &plan.target)?;
+        // A hard link costs no copy; a copy when the link cannot be made, or when the
+        // staged file will be edited (stripped), which must never touch the original.
+        let edited = strip && i > 0;
+        if edited || std::fs::hard_link(src, &dst).is_err() {
+            std::fs::copy(src, &dst).map_err(io("copy", src))?;
         }
+        if edited {
+            bundle::strip_debug(&dst, &plan.target)?;
+        }
+        staged.push((name.clone(), dst));
     }
     let paths: Vec<PathBuf> = staged.iter().map(|(_, p)| p.clone()).collect();
     let report = check::check(

@@ -5,18 +5,33 @@
 //! sandbox's process namespace dies with its parent.)
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Item {
     /// Remove this folder.
     Dir(PathBuf),
-    /// Stop every process of this Wine prefix (`wineserver -k`).
-    Prefix(PathBuf),
+    /// Kill this process (the sandbox: its whole process namespace goes with it).
+    Process(u32),
+    /// Stop every process of this Wine prefix (`wineserver -k`), whose server runs
+    /// with this TMPDIR.
+    Prefix(PathBuf, PathBuf),
 }
 
 static ITEMS: Mutex<Vec<Item>> = Mutex::new(Vec::new());
 static HANDLER: Once = Once::new();
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// When a signal arrived, the handler is undoing what is registered and will end the
+/// process with 130: the work it pulled away (killed processes, removed folders) must
+/// not end it first with an error of its own. Call before returning from a step that
+/// such clean-up can break.
+pub fn wait_if_interrupted() {
+    while INTERRUPTED.load(Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
 
 /// Registered while alive; unregistered when dropped (the owner cleans up itself then).
 pub struct Guard(Item);
@@ -27,9 +42,14 @@ impl Guard {
         Guard::register(Item::Dir(dir.to_path_buf()))
     }
 
+    /// Kill the child process `pid` if the process is interrupted.
+    pub fn process(pid: u32) -> Guard {
+        Guard::register(Item::Process(pid))
+    }
+
     /// Stop the processes of the Wine prefix `prefix` if the process is interrupted.
-    pub fn prefix(prefix: &Path) -> Guard {
-        Guard::register(Item::Prefix(prefix.to_path_buf()))
+    pub fn prefix(prefix: &Path, tmpdir: &Path) -> Guard {
+        Guard::register(Item::Prefix(prefix.to_path_buf(), tmpdir.to_path_buf()))
     }
 
     /// Whether this guard removes a folder.
@@ -60,6 +80,7 @@ fn install_handler() {
     HANDLER.call_once(|| {
         // If another handler is installed already, that one decides.
         let _ = ctrlc::set_handler(|| {
+            INTERRUPTED.store(true, Ordering::SeqCst);
             undo_all();
             std::process::exit(130);
         });
@@ -74,10 +95,12 @@ fn undo_all() {
     };
     for item in items.iter().rev() {
         match item {
-            Item::Prefix(p) => {
+            Item::Process(pid) => kill(*pid),
+            Item::Prefix(p, tmp) => {
                 let _ = std::process::Command::new("wineserver")
                     .arg("-k")
                     .env("WINEPREFIX", p)
+                    .env("TMPDIR", tmp)
                     .stdin(std::process::Stdio::null())
                     .stdout(std::process::Stdio::null())
                     .stderr(std::process::Stdio::null())
@@ -89,3 +112,16 @@ fn undo_all() {
         }
     }
 }
+
+#[cfg(unix)]
+fn kill(pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: sending a signal to our own child; no memory is involved.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        // Let the kernel end the namespace before its folders are removed.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
+#[cfg(not(unix))]
+fn kill(_pid: u32) {}

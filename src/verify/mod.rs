@@ -149,6 +149,16 @@ pub fn verify(
     opts: &Options,
     progress: &dyn Fn(&Step),
 ) -> Result<Verification, VerifyError> {
+    let result = verify_zip(zip, opts, progress);
+    cleanup::wait_if_interrupted();
+    result
+}
+
+fn verify_zip(
+    zip: &Path,
+    opts: &Options,
+    progress: &dyn Fn(&Step),
+) -> Result<Verification, VerifyError> {
     let mut run = Run {
         steps: Vec::new(),
         progress,

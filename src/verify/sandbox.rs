@@ -92,6 +92,7 @@ pub(super) fn run_stage(
         .stderr(stderr_file)
         .spawn()
         .map_err(|e| unavailable(format!("cannot run bwrap: {e}")))?;
+    let child_guard = cleanup::Guard::process(child.id());
     if let Some(mut stdin) = child.stdin.take() {
         let json = serde_json::to_vec(req).map_err(|e| VerifyError::Input(e.to_string()))?;
         let _ = stdin.write_all(&json);
@@ -121,6 +122,7 @@ pub(super) fn run_stage(
         }
     }
     let _ = child.wait();
+    drop(child_guard);
     let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
     if let Some(e) = error {
         return Err(VerifyError::Input(e));

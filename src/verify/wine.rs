@@ -98,7 +98,7 @@ impl Prefix {
             .map_err(|e| WineError::Failed(format!("cannot create a temporary folder: {e}")))?;
         let guards = vec![
             super::cleanup::Guard::dir(dir.path()),
-            super::cleanup::Guard::prefix(&dir.path().join("prefix")),
+            super::cleanup::Guard::prefix(&dir.path().join("prefix"), &dir.path().join("tmp")),
         ];
         let mut prefix = Prefix {
             log: dir.path().join("wine.log"),
@@ -138,7 +138,11 @@ impl Prefix {
 
     fn command(&self, program: &str) -> Command {
         let mut c = Command::new(program);
+        // Wine leaves `wine-XXXXXX` folders in TMPDIR: keep them inside the prefix.
+        let tmp = self.root.join("tmp");
+        let _ = std::fs::create_dir_all(&tmp);
         c.env("WINEPREFIX", self.path())
+            .env("TMPDIR", &tmp)
             .env("WINEDEBUG", "-all")
             .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
             .env("LANG", UTF8_LOCALE)
