@@ -57,15 +57,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// One JSON document on stdout, buffered.
+fn print_json(value: &impl serde::Serialize) {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let _ = serde_json::to_writer_pretty(&mut out, value);
+    let _ = writeln!(out);
+    let _ = out.flush();
+}
+
 fn run_build(args: BuildArgs) -> Result<Done, Error> {
     let human = args.format == BuildFormat::Human;
     let ui = Ui::new(args.quiet, args.color, human);
     let summary = pipeline::run(&args.options(), &ui)?;
     if !human {
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
-        let _ = serde_json::to_writer_pretty(&mut out, &summary);
-        let _ = writeln!(out);
+        print_json(&summary);
     }
     if summary.ok || args.no_fail {
         return Ok(Done::Ok);
@@ -126,10 +131,7 @@ fn run_verify(args: VerifyArgs) -> Result<Done, Error> {
             );
         }
     } else {
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
-        let _ = serde_json::to_writer_pretty(&mut out, &v);
-        let _ = writeln!(out);
+        print_json(&v);
     }
     Ok(if v.ok { Done::Ok } else { Done::Findings })
 }
@@ -203,8 +205,8 @@ fn run_check(args: CheckArgs) -> Result<Done, Error> {
     }
     let report = result;
     let color = ui::color_on(args.color, std::io::stdout().is_terminal());
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Buffered: stdout is line-buffered, and a JSON report has a line per field.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     if let Err(e) = report::write(&report, format, color, &mut out).and_then(|()| out.flush()) {
         // A closed pipe (`| head`) is not worth a message.
         if e.kind() == std::io::ErrorKind::BrokenPipe {

@@ -23,8 +23,8 @@ use crate::dlls::{self, Arch, Class, Release};
 use crate::pe::{self, Facts, ImportedFunction, Machine, PeError, PeFormat, Subsystem};
 pub use codes::{Code, Diagnostic, Severity};
 pub use policy::{AllowRule, Level, Policy};
-pub use resolve::expand_inputs;
-use resolve::{Cache, Found, Search, canonical, display_name, lower_file_name, parent};
+use resolve::{Cache, FileKey, Found, Search, display_name, lower_file_name, parent};
+pub use resolve::{Input, expand_inputs};
 
 /// What to check and how to judge it.
 #[derive(Debug, Clone, Default)]
@@ -154,16 +154,21 @@ pub fn check_with_progress(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Report {
     let (roots, mut errors) = expand_inputs(paths);
-    let parsed: Vec<Result<Facts, InputError>> = roots
+    let parsed: Vec<Option<Result<Facts, InputError>>> = roots
         .par_iter()
-        .map(|p| {
-            let r = pe::read_file(p).map_err(|e| InputError::new(p, &e, None));
+        .map(|input| {
+            let r = match pe::read_file(&input.path) {
+                Ok(f) => Some(Ok(f)),
+                // A file of a folder that is no executable at all is not a finding.
+                Err(PeError::NotMz(_)) if input.walked => None,
+                Err(e) => Some(Err(InputError::new(&input.path, &e, None))),
+            };
             progress(1);
             r
         })
         .collect();
     let mut files = Vec::new();
-    for r in parsed {
+    for r in parsed.into_iter().flatten() {
         match r {
             Ok(f) => files.push(f),
             Err(e) => errors.push(e),
@@ -196,7 +201,7 @@ struct Closure<'a> {
     /// Files named on the command line, by lower-case file name, for resolution.
     given: HashMap<String, Vec<PathBuf>>,
     cache: Cache,
-    seen: HashSet<PathBuf>,
+    seen: HashSet<FileKey>,
     reports: Vec<FileReport>,
     diagnostics: Vec<Diagnostic>,
     errors: Vec<InputError>,
@@ -213,7 +218,7 @@ impl<'a> Closure<'a> {
         }
         Closure {
             options,
-            seen: roots.iter().map(|f| canonical(&f.path)).collect(),
+            seen: roots.iter().map(FileKey::of).collect(),
             files: roots
                 .into_iter()
                 .map(|facts| Node {
@@ -233,10 +238,11 @@ impl<'a> Closure<'a> {
 
     /// Resolve and judge the imports of file `i`, queueing what they resolve to.
     fn visit(&mut self, i: usize) {
-        let facts = self.files[i].facts.clone();
+        // Taken, not cloned: a node is visited once, and its facts move into the report.
+        let mut facts = std::mem::replace(&mut self.files[i].facts, Facts::placeholder());
         let app_dir = self.files[i].app_dir.clone();
         let arch = Arch::from_machine(facts.machine);
-        let mut imports = Vec::new();
+        let mut verdicts = Vec::with_capacity(facts.imports.len());
         for imp in &facts.imports {
             let verdict = dlls::classify(&imp.dll, arch);
             let allow = self.options.policy.allowed(&imp.dll);
@@ -248,17 +254,22 @@ impl<'a> Closure<'a> {
             } else {
                 None
             };
-            imports.push(ImportReport {
-                dll: imp.dll.clone(),
+            verdicts.push((verdict, resolved, allow.is_some()));
+        }
+        let imports: Vec<ImportReport> = std::mem::take(&mut facts.imports)
+            .into_iter()
+            .zip(verdicts)
+            .map(|(imp, (verdict, resolved, allowed))| ImportReport {
+                dll: imp.dll,
                 delay: imp.delay,
-                functions: imp.functions.clone(),
+                functions: imp.functions,
                 by_ordinal: imp.by_ordinal,
                 class: verdict.class,
                 resolved,
                 since: verdict.since,
-                allowed: allow.is_some(),
-            });
-        }
+                allowed,
+            })
+            .collect();
         judge::judge(
             &facts,
             arch,
@@ -267,7 +278,7 @@ impl<'a> Closure<'a> {
             &mut self.diagnostics,
         );
         self.reports.push(FileReport {
-            path: facts.path.clone(),
+            path: facts.path,
             machine: facts.machine,
             format: facts.format,
             dll: facts.dll,
@@ -275,9 +286,9 @@ impl<'a> Closure<'a> {
             signed: facts.signed,
             service_dispatcher: facts.service_dispatcher,
             characteristics: facts.characteristics,
-            os_version: facts.os_version.clone(),
-            subsystem_version: facts.subsystem_version.clone(),
-            pdb_path: facts.pdb_path.clone(),
+            os_version: facts.os_version,
+            subsystem_version: facts.subsystem_version,
+            pdb_path: facts.pdb_path,
             needed_by: self.files[i].needed_by.clone(),
             imports,
         });
@@ -307,18 +318,24 @@ impl<'a> Closure<'a> {
                 Some(p)
             }
         };
-        if let Some(p) = &resolved
-            && self.seen.insert(canonical(p))
-        {
+        if let Some(p) = &resolved {
             match self.cache.get(p) {
-                Ok(f) => self.files.push(Node {
-                    facts: f.clone(),
-                    needed_by: Some(importer.path.clone()),
-                    app_dir: app_dir.to_path_buf(),
-                }),
-                Err(e) => self
-                    .errors
-                    .push(InputError::new(p, e, Some(&importer.path))),
+                Ok(f) => {
+                    if self.seen.insert(FileKey::of(f)) {
+                        self.files.push(Node {
+                            facts: f.clone(),
+                            needed_by: Some(importer.path.clone()),
+                            app_dir: app_dir.to_path_buf(),
+                        });
+                    }
+                }
+                // Reported once, however many files import it.
+                Err(e) => {
+                    if self.seen.insert(FileKey::Path(p.clone())) {
+                        self.errors
+                            .push(InputError::new(p, e, Some(&importer.path)));
+                    }
+                }
             }
         }
         resolved

@@ -7,28 +7,86 @@ use std::path::{Path, PathBuf};
 use super::InputError;
 use crate::pe::{self, Facts, Machine, PeError};
 
+/// A file to check.
+pub struct Input {
+    pub path: PathBuf,
+    /// Found by walking a folder: when it turns out not to be an executable at all
+    /// (no MZ signature), it is skipped instead of reported.
+    pub walked: bool,
+}
+
 /// Expand the command-line paths: files as given, directories walked recursively for
-/// files that start like a PE image. Sorted within each directory, so output is stable.
-/// What cannot be read (a path that does not exist, a folder or file that cannot be
-/// opened, a FIFO) is returned beside the rest, so one bad input hides nothing.
-pub fn expand_inputs(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<InputError>) {
+/// regular files (which the parse then keeps if they are PE images, by content, not by
+/// extension). Sorted within each directory, so output is stable; each file once, by
+/// its device and inode. What cannot be read (a path that does not exist, a folder
+/// that cannot be listed) is returned beside the rest, so one bad input hides nothing.
+pub fn expand_inputs(paths: &[PathBuf]) -> (Vec<Input>, Vec<InputError>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    let unreadable = |path: &Path, e: PeError| InputError::new(path, &e, None);
     for path in paths {
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => walk(path, &mut out, &mut errors),
-            Ok(_) => out.push(path.clone()),
-            Err(e) => errors.push(unreadable(path, PeError::Io(e))),
+            Ok(meta) => out.push((
+                pe::file_id(&meta),
+                Input {
+                    path: path.clone(),
+                    walked: false,
+                },
+            )),
+            Err(e) => errors.push(InputError::new(path, &PeError::Io(e), None)),
         }
     }
     let mut seen = HashSet::new();
-    out.retain(|p| seen.insert(canonical(p)));
-    (out, errors)
+    let mut unique = Vec::with_capacity(out.len());
+    for (id, input) in out {
+        let fresh = match id {
+            Some(id) => seen.insert(FileKey::Id(id)),
+            None => seen.insert(FileKey::Path(canonical(&input.path))),
+        };
+        if fresh {
+            unique.push(input);
+        }
+    }
+    (unique, errors)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
+/// One file however it is named: its device and inode where known.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum FileKey {
+    Id((u64, u64)),
+    Path(PathBuf),
+}
+
+impl FileKey {
+    pub fn of(facts: &Facts) -> FileKey {
+        match facts.file_id {
+            Some(id) => FileKey::Id(id),
+            None => FileKey::Path(canonical(&facts.path)),
+        }
+    }
+}
+
+type Found2 = (Option<(u64, u64)>, Input);
+
+#[cfg(unix)]
+fn entry_id(dev: Option<u64>, entry: &std::fs::DirEntry) -> Option<(u64, u64)> {
+    use std::os::unix::fs::DirEntryExt;
+    dev.map(|d| (d, entry.ino()))
+}
+
+#[cfg(not(unix))]
+fn entry_id(_: Option<u64>, _: &std::fs::DirEntry) -> Option<(u64, u64)> {
+    None
+}
+
+fn walk(dir: &Path, out: &mut Vec<Found2>, errors: &mut Vec<InputError>) {
     let unreadable = |path: &Path, e: std::io::Error| InputError::new(path, &PeError::Io(e), None);
+    // The folder's device, with each entry's inode from the listing itself: no stat
+    // per file.
+    let dev = std::fs::metadata(dir)
+        .ok()
+        .and_then(|m| pe::file_id(&m))
+        .map(|(d, _)| d);
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => return errors.push(unreadable(dir, e)),
@@ -53,13 +111,16 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
         };
         if ft.is_dir() {
             walk(&path, out, errors);
-        } else if ft.is_file() || (ft.is_symlink() && path.is_file()) {
-            // Only regular files: FIFOs and devices in a folder are not programs.
-            match pe::sniff_file(&path) {
-                Ok(true) => out.push(path),
-                Ok(false) => {}
-                Err(e) => errors.push(InputError::new(&path, &e, None)),
-            }
+            continue;
+        }
+        // Only regular files: FIFOs and devices in a folder are not programs.
+        if ft.is_file() {
+            out.push((entry_id(dev, &entry), Input { path, walked: true }));
+        } else if ft.is_symlink()
+            && let Ok(meta) = std::fs::metadata(&path)
+            && meta.is_file()
+        {
+            out.push((pe::file_id(&meta), Input { path, walked: true }));
         }
     }
 }
@@ -92,7 +153,12 @@ impl Cache {
             if let Ok(entries) = std::fs::read_dir(dir) {
                 for e in entries.flatten() {
                     let path = e.path();
-                    if path.is_file() {
+                    let regular = match e.file_type() {
+                        Ok(t) if t.is_symlink() => path.is_file(),
+                        Ok(t) => t.is_file(),
+                        Err(_) => false,
+                    };
+                    if regular {
                         let name = e.file_name().to_string_lossy().to_ascii_lowercase();
                         by_name.entry(name).or_default().push(path);
                     }
@@ -116,9 +182,8 @@ impl Cache {
     }
 
     pub fn get(&mut self, path: &Path) -> Result<&Facts, &PeError> {
-        let key = canonical(path);
         self.facts
-            .entry(key)
+            .entry(path.to_path_buf())
             .or_insert_with(|| pe::read_file(path))
             .as_ref()
     }

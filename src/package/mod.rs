@@ -16,8 +16,8 @@ use crate::dlls::Class;
 use crate::service::{self, Service};
 use manifest::{DllReport, FileEntry, ImportEntry, Manifest, PackageInfo, ServiceInfo};
 pub use zip::{
-    Contents, PackageError, Source, check_name, check_names, load, sha256_hex, sha256sums,
-    timestamp, write_zip,
+    Contents, Digest, PackageError, Source, check_name, check_names, digest, sha256_hex,
+    sha256sums, timestamp, write_zip,
 };
 
 /// The zip that was written.
@@ -215,8 +215,13 @@ fn dll_report(input: &Input) -> DllReport {
 
 /// Write the package to `input.dest`.
 pub fn write(input: &Input) -> Result<PackageOutcome, PackageError> {
-    // Read everything once; the manifest lists what was read.
-    let mut files = load(&contents(input)?)?;
+    let mut files = contents(input)?;
+    check_names(files.keys())?;
+    // Hashed as streams; the zip is written from the same files in a second pass.
+    let mut digests: BTreeMap<String, Digest> = BTreeMap::new();
+    for (name, src) in &files {
+        digests.insert(name.clone(), digest(src)?);
+    }
     let m = Manifest {
         format: manifest::FORMAT.into(),
         format_version: manifest::FORMAT_VERSION,
@@ -234,19 +239,23 @@ pub fn write(input: &Input) -> Result<PackageOutcome, PackageError> {
         root_dir: input.root_dir.clone(),
         service: input.service.map(ServiceInfo::new),
         dll_report: dll_report(input),
-        files: files
+        files: digests
             .iter()
-            .map(|(path, data)| FileEntry {
+            .map(|(path, d)| FileEntry {
                 path: path.clone(),
-                size: data.len() as u64,
-                sha256: sha256_hex(data),
+                size: d.size,
+                sha256: d.sha256.clone(),
             })
             .collect(),
     };
-    files.insert(SERVICE_JSON.into(), manifest::to_json(&m).into_bytes());
-    let sums = sha256sums(&files);
-    files.insert(SHA256SUMS.into(), sums.into_bytes());
-    let files: BTreeMap<String, Vec<u8>> = match &input.root_dir {
+    let json = Source::Bytes(manifest::to_json(&m).into_bytes());
+    digests.insert(SERVICE_JSON.into(), digest(&json)?);
+    files.insert(SERVICE_JSON.into(), json);
+    files.insert(
+        SHA256SUMS.into(),
+        Source::Bytes(sha256sums(&digests).into_bytes()),
+    );
+    let files: Contents = match &input.root_dir {
         Some(root) => files
             .into_iter()
             .map(|(k, v)| (format!("{root}/{k}"), v))
@@ -261,14 +270,11 @@ pub fn write(input: &Input) -> Result<PackageOutcome, PackageError> {
             .any(|e| l.ends_with(e))
     };
     write_zip(input.dest, &files, mtime, &executable)?;
-    let bytes = std::fs::read(input.dest).map_err(|source| PackageError::Read {
-        path: input.dest.to_path_buf(),
-        source,
-    })?;
+    let zip = digest(&Source::File(input.dest.to_path_buf()))?;
     Ok(PackageOutcome {
         path: input.dest.to_path_buf(),
-        sha256: sha256_hex(&bytes),
-        size: bytes.len() as u64,
+        sha256: zip.sha256,
+        size: zip.size,
         files: files.keys().cloned().collect(),
         service_mode: input.service.map(|s| s.mode),
     })

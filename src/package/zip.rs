@@ -8,10 +8,10 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 use zip::write::SimpleFileOptions;
 
 /// Where a file of the package comes from.
@@ -194,35 +194,69 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-fn read_source(src: &Source) -> Result<Vec<u8>, PackageError> {
-    match src {
-        Source::Bytes(b) => Ok(b.clone()),
-        Source::File(p) => std::fs::read(p).map_err(|source| PackageError::Read {
-            path: p.clone(),
-            source,
-        }),
-    }
+/// A file of the package: its size and SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    pub size: u64,
+    pub sha256: String,
 }
 
-pub fn sha256_hex(data: &[u8]) -> String {
-    let digest = Sha256::digest(data);
+fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `SHA256SUMS` in the format `sha256sum -c` reads, for every entry given.
-pub fn sha256sums(files: &BTreeMap<String, Vec<u8>>) -> String {
-    files
-        .iter()
-        .map(|(name, data)| format!("{}  {name}\n", sha256_hex(data)))
-        .collect()
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
 }
 
-/// Read every source (so nothing is half-written if one is missing).
-pub fn load(contents: &Contents) -> Result<BTreeMap<String, Vec<u8>>, PackageError> {
-    check_names(contents.keys())?;
-    contents
+/// Copy `from` to `to` (if any) in 1 MiB pieces, hashing on the way: memory stays
+/// bounded however large the file.
+fn stream(from: &mut dyn Read, mut to: Option<&mut dyn Write>) -> std::io::Result<Digest> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        if let Some(w) = to.as_mut() {
+            w.write_all(&buf[..n])?;
+        }
+        size += n as u64;
+    }
+    Ok(Digest {
+        size,
+        sha256: hex(&hasher.finalize()),
+    })
+}
+
+/// The size and SHA-256 of a source, read as a stream.
+pub fn digest(src: &Source) -> Result<Digest, PackageError> {
+    match src {
+        Source::Bytes(b) => Ok(Digest {
+            size: b.len() as u64,
+            sha256: sha256_hex(b),
+        }),
+        Source::File(p) => {
+            let read = |source| PackageError::Read {
+                path: p.clone(),
+                source,
+            };
+            let mut f = File::open(p).map_err(read)?;
+            stream(&mut f, None).map_err(read)
+        }
+    }
+}
+
+/// `SHA256SUMS` in the format `sha256sum -c` reads, for every entry given.
+pub fn sha256sums(digests: &BTreeMap<String, Digest>) -> String {
+    digests
         .iter()
-        .map(|(k, v)| Ok((k.clone(), read_source(v)?)))
+        .map(|(name, d)| format!("{}  {name}\n", d.sha256))
         .collect()
 }
 
@@ -230,7 +264,7 @@ pub fn load(contents: &Contents) -> Result<BTreeMap<String, Vec<u8>>, PackageErr
 /// renamed over it. `executable` entries get mode 0755.
 pub fn write_zip(
     dest: &Path,
-    files: &BTreeMap<String, Vec<u8>>,
+    files: &Contents,
     mtime: zip::DateTime,
     executable: &dyn Fn(&str) -> bool,
 ) -> Result<(), PackageError> {
@@ -339,7 +373,7 @@ impl std::io::Seek for Quiet<'_> {
 fn write_zip_to(
     file: &File,
     tmp: &Path,
-    files: &BTreeMap<String, Vec<u8>>,
+    files: &Contents,
     mtime: zip::DateTime,
     executable: &dyn Fn(&str) -> bool,
 ) -> Result<(), PackageError> {
@@ -374,11 +408,21 @@ fn write_zip_to(
         zip.add_directory(d.as_str(), base.unix_permissions(0o755))
             .map_err(zerr)?;
     }
-    for (name, data) in files {
+    for (name, src) in files {
         let mode = if executable(name) { 0o755 } else { 0o644 };
         zip.start_file(name.as_str(), base.unix_permissions(mode))
             .map_err(zerr)?;
-        zip.write_all(data).map_err(werr)?;
+        match src {
+            Source::Bytes(b) => zip.write_all(b).map_err(werr)?,
+            Source::File(p) => {
+                let read = |source| PackageError::Read {
+                    path: p.clone(),
+                    source,
+                };
+                let mut f = File::open(p).map_err(read)?;
+                stream(&mut f, Some(&mut zip)).map_err(werr)?;
+            }
+        }
     }
     let mut out = zip.finish().map_err(zerr)?;
     out.flush().map_err(werr)?;

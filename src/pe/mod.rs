@@ -29,6 +29,9 @@ pub enum PeError {
     Io(#[from] std::io::Error),
     #[error("not a PE file: {0}")]
     NotPe(String),
+    /// Not even the MZ signature (or empty): a file that is not an executable at all.
+    #[error("not a PE file: {0}")]
+    NotMz(String),
     #[error("{0}")]
     Malformed(String),
 }
@@ -37,6 +40,10 @@ pub enum PeError {
 #[derive(Debug, Clone, Serialize)]
 pub struct Facts {
     pub path: PathBuf,
+    /// The file's (device, inode), when it was read from disk: the same file under
+    /// two names is checked once.
+    #[serde(skip)]
+    pub file_id: Option<(u64, u64)>,
     pub machine: Machine,
     pub format: PeFormat,
     /// An image with IMAGE_FILE_DLL set (DLLs, .pyd, .node plugins, most .sys files).
@@ -58,6 +65,34 @@ pub struct Facts {
     /// Normal imports in file order, then delay-load imports in file order; one entry
     /// per import descriptor exactly as written in the file.
     pub imports: Vec<Import>,
+}
+
+impl Facts {
+    /// An empty value, left behind where facts were moved out.
+    pub fn placeholder() -> Facts {
+        Facts {
+            path: PathBuf::new(),
+            file_id: None,
+            machine: Machine::Unknown,
+            format: PeFormat::Pe32,
+            dll: false,
+            subsystem: Subsystem::Unknown,
+            characteristics: Characteristics {
+                aslr: false,
+                high_entropy_va: false,
+                dep: false,
+                cfg: false,
+                force_integrity: false,
+            },
+            os_version: String::new(),
+            subsystem_version: String::new(),
+            signed: false,
+            pdb_path: None,
+            service_dispatcher: false,
+            link_time: 0,
+            imports: Vec::new(),
+        }
+    }
 }
 
 /// Security-relevant DLL characteristics.
@@ -85,17 +120,35 @@ pub struct Import {
 
 /// Map `path` and read it. The map is dropped before returning: Facts owns its data.
 pub fn read_file(path: &Path) -> Result<Facts, PeError> {
-    let file = open_regular(path)?;
-    let len = file.metadata()?.len();
+    let (file, meta) = open_regular(path)?;
+    let len = meta.len();
     if len == 0 {
-        return Err(PeError::NotPe("the file is empty".into()));
+        return Err(PeError::NotMz("the file is empty".into()));
     }
     // SAFETY: the map is read-only and lives only for this call. Another process
     // truncating the file while we read it could fault; that is the accepted cost of
     // mmap in every binary tool (ripgrep, object's own examples) and is far rarer than
     // the files this tool reads being large.
-    let map = unsafe { memmap2::Mmap::map(&file)? };
-    parse(path, &map)
+    let Ok(map_len) = usize::try_from(len) else {
+        return Err(PeError::Malformed(format!(
+            "the file is {len} bytes, more than this machine can map"
+        )));
+    };
+    let map = unsafe { memmap2::MmapOptions::new().len(map_len).map(&file)? };
+    let mut facts = parse(path, &map)?;
+    facts.file_id = file_id(&meta);
+    Ok(facts)
+}
+
+#[cfg(unix)]
+pub(crate) fn file_id(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+pub(crate) fn file_id(_: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
 }
 
 /// Is this the start of a PE image? Cheap: used to pick PE files out of directories
@@ -130,7 +183,7 @@ pub fn parse(path: &Path, data: &[u8]) -> Result<Facts, PeError> {
 fn check_signatures(data: &[u8]) -> Result<usize, PeError> {
     if data.len() < 2 || &data[..2] != b"MZ" {
         let what = sniff(data);
-        return Err(PeError::NotPe(format!(
+        return Err(PeError::NotMz(format!(
             "no MZ signature at offset 0x0{what}"
         )));
     }
@@ -213,6 +266,7 @@ fn read_image<Pe: ImageNtHeaders>(path: &Path, data: &[u8]) -> Result<Facts, PeE
 
     Ok(Facts {
         path: path.to_path_buf(),
+        file_id: None,
         machine: Machine::from_coff(fh.machine.get(LE)),
         format: if oh.magic() == pe::IMAGE_NT_OPTIONAL_HDR64_MAGIC {
             PeFormat::Pe32Plus
@@ -249,7 +303,7 @@ fn is_service_api_dll(dll: &str) -> bool {
 
 /// Open `path` for reading only if it is a regular file (after following links). The
 /// open does not block, so a FIFO or a device given by mistake is refused, not waited on.
-pub fn open_regular(path: &Path) -> Result<File, PeError> {
+pub fn open_regular(path: &Path) -> Result<(File, std::fs::Metadata), PeError> {
     let mut options = File::options();
     options.read(true);
     #[cfg(unix)]
@@ -267,14 +321,14 @@ pub fn open_regular(path: &Path) -> Result<File, PeError> {
         };
         return Err(PeError::NotPe(format!("it is {what}")));
     }
-    Ok(file)
+    Ok((file, meta))
 }
 
 /// Read just enough of a file to tell whether it is a PE image: Ok(false) for a file
 /// too short or not starting with `MZ`, Err when it cannot be read at all.
 pub fn sniff_file(path: &Path) -> Result<bool, PeError> {
     use std::io::Read;
-    let mut file = open_regular(path)?;
+    let (mut file, _) = open_regular(path)?;
     let mut head = [0u8; 2];
     match file.read_exact(&mut head) {
         Ok(()) => Ok(looks_like_pe(&head)),
