@@ -537,3 +537,94 @@ fn drivers_efi_images_and_node_addons() {
     let (code, v) = check_json(&[&addon], &["--allow", "node.exe"]);
     assert_eq!(code, 0, "{v:#}");
 }
+
+/// DLL names and hint/name entries in another section than the import directory (as in
+/// real ARM64 wheels): read through the section table, and llvm-readobj agrees.
+#[test]
+fn names_outside_the_import_directorys_section_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<Vec<u8>> = ["CreateFileW", "ExitProcess", "GetTickCount"]
+        .iter()
+        .map(|n| n.as_bytes().to_vec())
+        .collect();
+    let dlls = [
+        common::synth::SynthDll {
+            name: b"KERNEL32.dll".to_vec(),
+            thunks: vec![0, 1],
+        },
+        common::synth::SynthDll {
+            name: b"renamed-third-party.dll".to_vec(),
+            thunks: vec![2],
+        },
+    ];
+    let exe = dir.path().join("split.exe");
+    std::fs::write(&exe, common::synth::pe64_split(&dlls, &names)).unwrap();
+    let llvm = std::process::Command::new("llvm-readobj")
+        .arg("--coff-imports")
+        .arg(&exe)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&llvm.stdout);
+    assert!(
+        text.contains("renamed-third-party.dll") && text.contains("GetTickCount"),
+        "{text}"
+    );
+    let (code, v) = check_json(&[&exe], &[]);
+    assert_eq!(code, 1, "missing-dll for the third-party one: {v:#}");
+    let imports = imports(&v, "split.exe");
+    let got: Vec<(String, Vec<String>)> = imports
+        .iter()
+        .map(|i| {
+            (
+                i["dll"].as_str().unwrap().to_string(),
+                i["functions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f.as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "KERNEL32.dll".to_string(),
+                vec!["CreateFileW".to_string(), "ExitProcess".to_string()]
+            ),
+            (
+                "renamed-third-party.dll".to_string(),
+                vec!["GetTickCount".to_string()]
+            ),
+        ]
+    );
+}
+
+/// Real ARM64 extension modules (NumPy's wheel) whose DLL name or hint/name entries
+/// lie in another section than the import directory: read, judged, not rejected.
+#[test]
+fn numpy_arm64_modules_with_names_in_other_sections_are_read() {
+    for (name, dll) in [
+        ("_pocketfft_umath.cp312-win_arm64.pyd", "python312.dll"),
+        ("lapack_lite.cp312-win_arm64.pyd", "python312.dll"),
+    ] {
+        let pyd = fixture(&format!("msvc/numpy-arm64/{name}"));
+        let (code, v) = check_json(&[&pyd], &[]);
+        assert_eq!(code, 1, "judged, not unreadable: {v:#}");
+        let f = file(&v, name);
+        assert_eq!(f["machine"], "aarch64");
+        assert!(
+            imports(&v, name).iter().any(|i| i["dll"] == dll),
+            "{name}: {v:#}"
+        );
+        assert!(
+            !v["diagnostics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["code"] == "unreadable-pe"),
+            "{v:#}"
+        );
+    }
+}

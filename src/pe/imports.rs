@@ -1,13 +1,15 @@
 //! The normal and delay-load import tables of one image.
 //!
-//! Every error names where in the file it is (a byte offset, or an RVA that no section
-//! maps), and a table that never ends is cut off instead of read without bound.
+//! Every RVA is resolved through the section table on its own: a DLL name, a thunk list
+//! or a hint/name entry may each lie in another section than the import directory (a
+//! DLL renamed after linking often does, and real ARM64 wheels do). Every error names
+//! where in the file it is (a byte offset, or an RVA that no section maps), and a table
+//! that never ends is cut off instead of read without bound.
 
 use object::LittleEndian as LE;
+use object::Object;
 use object::pe;
-use object::read::pe::{
-    ImageNtHeaders, ImageOptionalHeader, ImageThunkData, ImportThunkList, PeFile,
-};
+use object::read::pe::{ImageNtHeaders, ImageOptionalHeader, PeFile};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -59,21 +61,60 @@ fn locate<Pe: ImageNtHeaders>(file: &PeFile<Pe>, data_len: usize, rva: u32) -> S
     }
 }
 
+/// Reads any RVA of the image through its section table.
+struct Image<'a, 'data, Pe: ImageNtHeaders> {
+    file: &'a PeFile<'data, Pe>,
+    data: &'data [u8],
+}
+
+impl<'data, Pe: ImageNtHeaders> Image<'_, 'data, Pe> {
+    /// The bytes from `rva` to the end of its section's data.
+    fn at(&self, rva: u32) -> Option<&'data [u8]> {
+        self.file.section_table().pe_data_at(self.data, rva)
+    }
+
+    fn u32_at(&self, rva: u32) -> Option<u32> {
+        let b = self.at(rva)?.get(..4)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// A thunk: 8 bytes in a PE32+ image, 4 in a PE32 one.
+    fn thunk_at(&self, rva: u32) -> Option<u64> {
+        if self.file.is_64() {
+            let b = self.at(rva)?.get(..8)?;
+            Some(u64::from_le_bytes(b.try_into().ok()?))
+        } else {
+            self.u32_at(rva).map(u64::from)
+        }
+    }
+
+    /// A NUL-terminated string at `rva` (without the NUL).
+    fn string_at(&self, rva: u32) -> Option<&'data [u8]> {
+        let b = self.at(rva)?;
+        let end = b.iter().position(|c| *c == 0)?;
+        Some(&b[..end])
+    }
+
+    /// The name of a hint/name entry: a 2-byte hint, then the string.
+    fn hint_name_at(&self, rva: u32) -> Option<&'data [u8]> {
+        self.string_at(rva.checked_add(2)?)
+    }
+}
+
 /// Context for reading one of the two import tables: where it is, and how to word errors.
 struct TableReader<'a, 'data, Pe: ImageNtHeaders> {
-    file: &'a PeFile<'data, Pe>,
-    len: usize,
+    image: Image<'a, 'data, Pe>,
     /// "import table" or "delay-load import table".
     table: &'static str,
     dir_rva: u32,
 }
 
-impl<'data, Pe: ImageNtHeaders> TableReader<'_, 'data, Pe> {
-    fn bad(&self, what: &str, rva: u32, e: object::Error) -> PeError {
+impl<Pe: ImageNtHeaders> TableReader<'_, '_, Pe> {
+    fn bad(&self, what: &str, rva: u32, why: &str) -> PeError {
         PeError::Malformed(format!(
-            "truncated or invalid {}: {what} at {} ({e})",
+            "truncated or invalid {}: {what} at {} ({why})",
             self.table,
-            locate(self.file, self.len, rva)
+            locate(self.image.file, self.image.data.len(), rva)
         ))
     }
 
@@ -81,70 +122,116 @@ impl<'data, Pe: ImageNtHeaders> TableReader<'_, 'data, Pe> {
         PeError::Malformed(format!(
             "{} points outside the file: {}",
             self.table,
-            locate(self.file, self.len, self.dir_rva)
+            locate(self.image.file, self.image.data.len(), self.dir_rva)
         ))
     }
 
-    /// The RVA of descriptor `index`, for error messages.
-    fn descriptor_rva<D>(&self, index: u32) -> u32 {
-        self.dir_rva
-            .wrapping_add(index.wrapping_mul(std::mem::size_of::<D>() as u32))
+    /// The `size`-byte descriptor `index`, or None past the end of the section.
+    fn descriptor(&self, index: u32, size: u32) -> Result<(u32, &[u8]), PeError> {
+        let rva = self.dir_rva.wrapping_add(index.wrapping_mul(size));
+        let bytes = self
+            .image
+            .at(rva)
+            .and_then(|b| b.get(..size as usize))
+            .ok_or_else(|| {
+                if index == 0 && rva_to_offset(self.image.file, rva).is_none() {
+                    self.outside()
+                } else if index == 0 {
+                    self.bad("directory", rva, "the file is truncated before it")
+                } else {
+                    self.bad(
+                        "descriptor",
+                        rva,
+                        "the table runs past the end of its section",
+                    )
+                }
+            })?;
+        Ok((rva, bytes))
     }
 
-    /// Walk a thunk list: function names, and `#N` for imports by ordinal N.
+    /// Walk a thunk list: names (through `rva_of` for old delay-load tables that hold
+    /// addresses), and ordinals.
     fn functions(
         &self,
-        mut thunks: ImportThunkList<'data>,
         list_rva: u32,
         names: &mut Names,
-        hint_name: impl Fn(u32) -> object::Result<(u16, &'data [u8])>,
+        rva_of: impl Fn(u64) -> u32,
     ) -> Result<(Vec<ImportedFunction>, usize), PeError> {
+        let ordinal_flag: u64 = if self.image.file.is_64() {
+            1 << 63
+        } else {
+            1 << 31
+        };
+        let step: u32 = if self.image.file.is_64() { 8 } else { 4 };
         let mut functions = Vec::new();
         let mut by_ordinal = 0;
-        while let Some(thunk) = thunks
-            .next::<Pe>()
-            .map_err(|e| self.bad("import name table", list_rva, e))?
-        {
-            if thunk.is_ordinal() {
+        for i in 0u32.. {
+            let at = list_rva.wrapping_add(i.wrapping_mul(step));
+            let thunk = self.image.thunk_at(at).ok_or_else(|| {
+                self.bad(
+                    "import name table",
+                    at,
+                    "the list runs past the end of its section",
+                )
+            })?;
+            if thunk == 0 {
+                break;
+            }
+            if thunk & ordinal_flag != 0 {
                 by_ordinal += 1;
-                functions.push(ImportedFunction::Ordinal(thunk.ordinal()));
+                functions.push(ImportedFunction::Ordinal(thunk as u16));
             } else {
-                let rva = thunk.address();
-                let name = match names.by_rva.get(&rva) {
-                    Some(n) => n.clone(),
-                    None => {
-                        let (_, raw) =
-                            hint_name(rva).map_err(|e| self.bad("hint/name entry", rva, e))?;
-                        let n: Arc<str> = String::from_utf8_lossy(raw).into();
-                        names.by_rva.insert(rva, n.clone());
-                        n
-                    }
-                };
-                names.bytes = names.bytes.saturating_add(name.len() as u64);
-                if names.bytes > names.limit {
-                    return Err(PeError::Malformed(format!(
-                        "the function names of the {} at {} add up to more than {} bytes, {} times the file's size: its thunks repeat names, as only a crafted file does",
-                        self.table,
-                        locate(self.file, self.len, list_rva),
-                        names.limit,
-                        names.limit / (self.len.max(1) as u64)
-                    )));
-                }
-                functions.push(ImportedFunction::Name(name));
+                let rva = rva_of(thunk & 0x7fff_ffff);
+                functions.push(ImportedFunction::Name(self.name(rva, names)?));
             }
             self.check_runaway(functions.len(), list_rva)?;
         }
         Ok((functions, by_ordinal))
     }
 
+    /// The function name of the hint/name entry at `rva`, read once per file.
+    fn name(&self, rva: u32, names: &mut Names) -> Result<Arc<str>, PeError> {
+        let name = match names.by_rva.get(&rva) {
+            Some(n) => n.clone(),
+            None => {
+                let raw = self.image.hint_name_at(rva).ok_or_else(|| {
+                    self.bad("hint/name entry", rva, "invalid PE import thunk address")
+                })?;
+                let n: Arc<str> = String::from_utf8_lossy(raw).into();
+                names.by_rva.insert(rva, n.clone());
+                n
+            }
+        };
+        names.bytes = names.bytes.saturating_add(name.len() as u64);
+        if names.bytes > names.limit {
+            let len = self.image.data.len().max(1) as u64;
+            return Err(PeError::Malformed(format!(
+                "the function names of the {} at {} add up to more than {} bytes, {} times the file's size: its thunks repeat names, as only a crafted file does",
+                self.table,
+                locate(self.image.file, self.image.data.len(), self.dir_rva),
+                names.limit,
+                names.limit / len
+            )));
+        }
+        Ok(name)
+    }
+
+    /// The DLL name at `rva`.
+    fn dll_name(&self, rva: u32) -> Result<String, PeError> {
+        self.image
+            .string_at(rva)
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .ok_or_else(|| self.bad("DLL name", rva, "invalid PE import descriptor name"))
+    }
+
     /// A table with more entries than the file has bytes is a loop in a crafted file,
     /// not a real table: stop instead of allocating without bound.
     fn check_runaway(&self, count: usize, rva: u32) -> Result<(), PeError> {
-        if count > self.len / 2 + 16 {
+        if count > self.image.data.len() / 2 + 16 {
             return Err(PeError::Malformed(format!(
                 "{} at {} never ends (more entries than the file has bytes)",
                 self.table,
-                locate(self.file, self.len, rva)
+                locate(self.image.file, self.image.data.len(), rva)
             )));
         }
         Ok(())
@@ -158,6 +245,12 @@ fn directory_rva<Pe: ImageNtHeaders>(file: &PeFile<Pe>, index: usize) -> Option<
         .filter(|rva| *rva != 0)
 }
 
+fn le32(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4)
+        .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
+        .unwrap_or(0)
+}
+
 pub(super) fn read_imports<Pe: ImageNtHeaders>(
     file: &PeFile<Pe>,
     data: &[u8],
@@ -167,47 +260,32 @@ pub(super) fn read_imports<Pe: ImageNtHeaders>(
         return Ok(Vec::new());
     };
     let r = TableReader {
-        file,
-        len: data.len(),
+        image: Image { file, data },
         table: "import table",
         dir_rva,
     };
-    let table = file
-        .import_table()
-        .map_err(|e| r.bad("import directory", dir_rva, e))?
-        .ok_or_else(|| r.outside())?;
-    let mut descriptors = table
-        .descriptors()
-        .map_err(|e| r.bad("import directory", dir_rva, e))?;
     let mut out = Vec::new();
     for index in 0u32.. {
-        let desc_rva = r.descriptor_rva::<pe::ImageImportDescriptor>(index);
-        let Some(desc) = descriptors
-            .next()
-            .map_err(|e| r.bad("import descriptor", desc_rva, e))?
-        else {
+        // IMAGE_IMPORT_DESCRIPTOR: OriginalFirstThunk, TimeDateStamp, ForwarderChain,
+        // Name, FirstThunk; all zero ends the table.
+        let (_, d) = r.descriptor(index, 20)?;
+        if d.iter().all(|b| *b == 0) {
             break;
-        };
-        let name_rva = desc.name.get(LE);
-        let name = table
-            .name(name_rva)
-            .map_err(|e| r.bad("DLL name", name_rva, e))?;
+        }
+        let dll = r.dll_name(le32(d, 12))?;
         // The import name table (original first thunk) survives binding; old linkers
         // leave it zero, and then the IAT still holds the names.
-        let mut list_rva = desc.original_first_thunk.get(LE);
+        let mut list_rva = le32(d, 0);
         if list_rva == 0 {
-            list_rva = desc.first_thunk.get(LE);
+            list_rva = le32(d, 16);
         }
         let (functions, by_ordinal) = if list_rva == 0 {
             (Vec::new(), 0)
         } else {
-            let thunks = table
-                .thunks(list_rva)
-                .map_err(|e| r.bad("import name table", list_rva, e))?;
-            r.functions(thunks, list_rva, names, |a| table.hint_name(a))?
+            r.functions(list_rva, names, |a| a as u32)?
         };
         out.push(Import {
-            dll: String::from_utf8_lossy(name).into_owned(),
+            dll,
             delay: false,
             functions,
             by_ordinal,
@@ -226,53 +304,39 @@ pub(super) fn read_delay_imports<Pe: ImageNtHeaders>(
         return Ok(Vec::new());
     };
     let r = TableReader {
-        file,
-        len: data.len(),
+        image: Image { file, data },
         table: "delay-load import table",
         dir_rva,
     };
-    let table = file
-        .delay_load_import_table()
-        .map_err(|e| r.bad("delay-load directory", dir_rva, e))?
-        .ok_or_else(|| r.outside())?;
-    let mut descriptors = table
-        .descriptors()
-        .map_err(|e| r.bad("delay-load directory", dir_rva, e))?;
     let image_base = file.nt_headers().optional_header().image_base();
     let mut out = Vec::new();
     for index in 0u32.. {
-        let desc_rva = r.descriptor_rva::<pe::ImageDelayloadDescriptor>(index);
-        let Some(desc) = descriptors
-            .next()
-            .map_err(|e| r.bad("delay-load descriptor", desc_rva, e))?
-        else {
+        // IMAGE_DELAYLOAD_DESCRIPTOR: Attributes, DllNameRVA, ModuleHandleRVA,
+        // ImportAddressTableRVA, ImportNameTableRVA, BoundImportAddressTableRVA,
+        // UnloadInformationTableRVA, TimeDateStamp; all zero ends the table.
+        let (_, d) = r.descriptor(index, 32)?;
+        if d.iter().all(|b| *b == 0) {
             break;
-        };
+        }
         // Version 1 descriptors (every linker since VC 7) hold RVAs; the ancient
         // version 0 form holds virtual addresses, which we convert.
-        let rva_based = desc.attributes.get(LE) & 1 != 0;
-        let rva_of = |value: u32| -> u32 {
+        let rva_based = le32(d, 0) & 1 != 0;
+        let rva_of = |value: u64| -> u32 {
             if rva_based || value == 0 {
-                value
+                value as u32
             } else {
-                u64::from(value).wrapping_sub(image_base) as u32
+                value.wrapping_sub(image_base) as u32
             }
         };
-        let name_rva = rva_of(desc.dll_name_rva.get(LE));
-        let name = table
-            .name(name_rva)
-            .map_err(|e| r.bad("DLL name", name_rva, e))?;
-        let list_rva = rva_of(desc.import_name_table_rva.get(LE));
+        let dll = r.dll_name(rva_of(u64::from(le32(d, 4))))?;
+        let list_rva = rva_of(u64::from(le32(d, 16)));
         let (functions, by_ordinal) = if list_rva == 0 {
             (Vec::new(), 0)
         } else {
-            let thunks = table
-                .thunks(list_rva)
-                .map_err(|e| r.bad("delay-load name table", list_rva, e))?;
-            r.functions(thunks, list_rva, names, |a| table.hint_name(rva_of(a)))?
+            r.functions(list_rva, names, rva_of)?
         };
         out.push(Import {
-            dll: String::from_utf8_lossy(name).into_owned(),
+            dll,
             delay: true,
             functions,
             by_ordinal,

@@ -148,3 +148,69 @@ pub fn one_name_many_thunks(name_len: usize, thunks: usize) -> Vec<u8> {
     }];
     pe64(&dlls, &[vec![b'f'; name_len]])
 }
+
+/// As [`pe64`], but with the DLL names and hint/name entries in a second section
+/// (`.rdata`) apart from the import directory and thunks (`.idata`), as linkers do when
+/// a DLL is renamed after linking: every RVA must be resolved through the section table.
+pub fn pe64_split(dlls: &[SynthDll], names: &[Vec<u8>]) -> Vec<u8> {
+    // Section 2 first: its layout gives the RVAs section 1 points at.
+    let desc_len = (dlls.len() + 1) * 20;
+    let thunk_bytes: usize = dlls.iter().map(|d| (d.thunks.len() + 1) * 8).sum();
+    let sec1_len = desc_len + thunk_bytes;
+    let sec2_rva = SECTION_RVA + align(sec1_len as u32, 0x1000);
+    let mut sec2 = Vec::new();
+    let mut name_rvas = Vec::new();
+    for d in dlls {
+        name_rvas.push(sec2_rva + sec2.len() as u32);
+        sec2.extend_from_slice(&d.name);
+        sec2.push(0);
+    }
+    let mut hint_rvas = Vec::new();
+    for n in names {
+        if !sec2.len().is_multiple_of(2) {
+            sec2.push(0);
+        }
+        hint_rvas.push(sec2_rva + sec2.len() as u32);
+        sec2.extend_from_slice(&[0, 0]);
+        sec2.extend_from_slice(n);
+        sec2.push(0);
+    }
+    let mut sec1 = vec![0u8; desc_len];
+    for (i, d) in dlls.iter().enumerate() {
+        let thunks = if d.thunks.is_empty() {
+            0
+        } else {
+            SECTION_RVA + sec1.len() as u32
+        };
+        for &t in &d.thunks {
+            sec1.extend_from_slice(&u64::from(hint_rvas[t]).to_le_bytes());
+        }
+        sec1.extend_from_slice(&[0; 8]);
+        put32(&mut sec1, i * 20, thunks);
+        put32(&mut sec1, i * 20 + 12, name_rvas[i]);
+        put32(&mut sec1, i * 20 + 16, thunks);
+    }
+    let mut b = image(&sec1, desc_len as u32);
+    // Append the second section: raw data after the first, a header after the first.
+    let raw1 = align(sec1.len() as u32, FILE_ALIGN);
+    let raw2 = align(sec2.len() as u32, FILE_ALIGN);
+    let coff = 0x44;
+    put16(&mut b, coff + 2, 2);
+    let opt = coff + 20;
+    put32(
+        &mut b,
+        opt + 56,
+        sec2_rva + align(sec2.len() as u32, 0x1000),
+    );
+    let sh = opt + 240 + 40;
+    b[sh..sh + 8].copy_from_slice(b".rdata\0\0");
+    put32(&mut b, sh + 8, sec2.len() as u32);
+    put32(&mut b, sh + 12, sec2_rva);
+    put32(&mut b, sh + 16, raw2);
+    put32(&mut b, sh + 20, FILE_ALIGN + raw1);
+    put32(&mut b, sh + 36, 0x4000_0040);
+    let start = b.len();
+    b.resize(start + raw2 as usize, 0);
+    b[start..start + sec2.len()].copy_from_slice(&sec2);
+    b
+}
