@@ -512,3 +512,37 @@ fn an_interrupted_verify_leaves_nothing_running_or_behind() {
         assert!(left.is_empty(), "{extra:?} left {left:?}");
     }
 }
+
+/// A native service that stops right after it starts: install.cmd must not call it
+/// running (Wine's cmd takes `&&` after a failing `find`), but exit 1 with the reason.
+#[test]
+fn install_cmd_fails_for_a_service_that_stops_right_after_starting() {
+    use cargo_winpkg::config::{Origin, OriginKind, ServiceConfig};
+    let cfg = ServiceConfig {
+        name: Some("stops".into()),
+        ..ServiceConfig::default()
+    };
+    let origin = Origin {
+        kind: OriginKind::Package,
+        manifest: "/nonexistent/Cargo.toml".into(),
+    };
+    let (svc, _) =
+        cargo_winpkg::service::from_config(&cfg, "service-stops.exe", Some(true), &origin)
+            .unwrap();
+    let script = cargo_winpkg::service::cmd::install(&svc, "stops", "1.0.0").unwrap();
+    let prefix = Prefix::create().expect("a Wine prefix");
+    let dir = prefix.drive_c().join("stops");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(fixture("pe/service-stops-x64.exe"), dir.join("service-stops.exe")).unwrap();
+    std::fs::write(dir.join("install.cmd"), script).unwrap();
+    let (code, out) = prefix
+        .run_with("cmd /c {0}", &["C:\\stops\\install.cmd"], Duration::from_secs(120))
+        .unwrap();
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains("is running"), "{out}");
+    assert!(out.contains("stopped right after it started"), "{out}");
+    assert_eq!(
+        prefix.service_state("stops").unwrap().as_deref(),
+        Some("STOPPED")
+    );
+}

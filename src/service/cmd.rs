@@ -287,7 +287,12 @@ fn wait_state(query: &str) -> String {
 set /a WPK_N=0
 :wait_state_loop
 {query} >"%WPK_TMP%" 2>&1
-find "%~1" "%WPK_TMP%" >nul 2>&1 && exit /b 0
+find "%~1" "%WPK_TMP%" >nul 2>&1
+if not errorlevel 1 exit /b 0
+if "%~1"=="RUNNING" (
+  find "STOPPED" "%WPK_TMP%" >nul 2>&1
+  if not errorlevel 1 exit /b 2
+)
 set /a WPK_N+=1
 if %WPK_N% geq %~2 exit /b 1
 ping -n 2 127.0.0.1 >nul 2>&1
@@ -525,6 +530,8 @@ fn install_registry(s: &mut String, svc: &Service) -> Result<(), Unrepresentable
     Ok(())
 }
 
+const STOPPED_AFTER_START: &str = "the service stopped right after it started: its exit code is in the sc.exe query output above; run the program by hand to see why";
+
 /// Start the service and wait for RUNNING (unless it is disabled).
 fn install_start(s: &mut String, svc: &Service) -> Result<(), Unrepresentable> {
     let name = |verb: &str| named(svc, verb);
@@ -533,12 +540,17 @@ fn install_start(s: &mut String, svc: &Service) -> Result<(), Unrepresentable> {
     } else {
         s.push_str(&name("sc.exe start {name} >\"%WPK_TMP%\" 2>&1")?);
         s.push_str("\ncall :wait_state RUNNING 60\n");
+        s.push_str(&fail_if("if errorlevel 2", true, STOPPED_AFTER_START, 1));
         s.push_str(&fail_if(
             "if errorlevel 1",
             true,
             "the service did not reach RUNNING within 60 seconds",
             1,
         ));
+        // Still running a few seconds later: a service that fails at once is caught
+        // here, not reported as running.
+        s.push_str("ping -n 4 127.0.0.1 >nul 2>&1\ncall :wait_state RUNNING 1\n");
+        s.push_str(&fail_if("if errorlevel 1", true, STOPPED_AFTER_START, 1));
         s.push_str(&name("echo Service {name} is running")?);
         s.push('\n');
     }

@@ -112,7 +112,7 @@ pub fn install(svc: &Service, package: &str, version: &str) -> String {
             "Write-Host 'The service is installed with start type disabled: not starting it'\n",
         );
     } else {
-        s.push_str("$svc = Get-ExactService $name\n$svc.Start()\n$svc.WaitForStatus('Running', [TimeSpan]::FromSeconds(60))\nWrite-Host \"Service $name is running\"\n");
+        s.push_str("$svc = Get-ExactService $name\n$svc.Start()\n$svc.WaitForStatus('Running', [TimeSpan]::FromSeconds(60))\n# Still running a few seconds later: a service that fails at once is not reported as running.\nStart-Sleep -Seconds 3\n$svc.Refresh()\nif ($svc.Status -ne 'Running') { Write-Host \"error: the service stopped right after it started (now $($svc.Status)): run the program by hand to see why\"; exit 1 }\nWrite-Host \"Service $name is running\"\n");
     }
     s.push_str("exit 0\n");
     bom_crlf(&s)
