@@ -67,7 +67,7 @@ fn print_json(value: &impl serde::Serialize) {
 
 fn run_build(args: BuildArgs) -> Result<Done, Error> {
     let human = args.format == BuildFormat::Human;
-    let ui = Ui::new(args.quiet, args.color, human);
+    let ui = Ui::new(args.quiet, args.verbose > 0, args.color, human);
     let summary = pipeline::run(&args.options(), &ui)?;
     if !human {
         print_json(&summary);

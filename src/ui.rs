@@ -55,6 +55,8 @@ pub fn spinner(template: &str, message: &str) -> Option<indicatif::ProgressBar> 
 /// The terminal side of a build run.
 pub struct Ui {
     pub quiet: bool,
+    /// `-v`: the whole report of every file, import tables included.
+    pub verbose: bool,
     /// Colour on stderr (stage lines).
     pub color: bool,
     /// Colour on stdout (the report).
@@ -65,9 +67,10 @@ pub struct Ui {
 }
 
 impl Ui {
-    pub fn new(quiet: bool, choice: ColorChoice, human: bool) -> Ui {
+    pub fn new(quiet: bool, verbose: bool, choice: ColorChoice, human: bool) -> Ui {
         Ui {
             quiet,
+            verbose,
             color: color_on(choice, std::io::stderr().is_terminal()),
             report_color: color_on(choice, std::io::stderr().is_terminal()),
             human,
@@ -108,7 +111,12 @@ impl Listener for Ui {
         }
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
-        let _ = report::write(report, Format::Human, self.report_color, &mut out);
+        // Like cargo: problems and a summary; the whole table with -v; errors with -q.
+        let _ = if self.verbose {
+            report::write(report, Format::Human, self.report_color, &mut out)
+        } else {
+            report::render_problems(report, self.report_color, self.quiet, &mut out)
+        };
     }
 
     fn command(&self, line: &str) {

@@ -172,6 +172,13 @@ fn mingw_cpp_needs_its_runtime_and_passes_with_the_toolchain_dlls() {
             .unwrap()
             .contains("-print-file-name=")
     );
+    assert!(
+        diag(&v, "missing-mingw-runtime")["help"]
+            .as_str()
+            .unwrap()
+            .contains("bundle-mingw-runtime"),
+        "the help names the config key that ships it"
+    );
 
     // With the real runtime DLLs of the installed toolchain the closure resolves,
     // transitively (libstdc++-6.dll itself imports libgcc_s_seh-1.dll).

@@ -46,7 +46,8 @@ fn init_adds_a_table_that_builds_and_refuses_to_run_twice() {
     let out = tempfile::tempdir().unwrap();
     let r = package(&manifest, out.path(), &[], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(zip_path(&r.json()).ends_with("twobins-0.1.0-x86_64-pc-windows-gnu.zip"));
+    // Not a release build: the profile is in the name, so it cannot replace the release zip.
+    assert!(zip_path(&r.json()).ends_with("twobins-0.1.0-x86_64-pc-windows-gnu-dev.zip"));
 
     let r = run([
         "init".as_ref(),

@@ -267,8 +267,30 @@ fn a_console_program_declared_native_is_refused_before_packaging() {
     assert!(r.stderr.contains("not-a-service"), "{}", r.stderr);
     assert!(r.stderr.contains("1053"), "{}", r.stderr);
     assert!(r.stderr.contains("mode = \"shawl\""), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("remove mode = \"native\""),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("Cargo.toml:"), "{}", r.stderr);
     assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+}
+
+/// A CHANGELOG beside Cargo.toml ships like README and LICENSE.
+#[test]
+fn the_changelog_ships_with_the_readme() {
+    let d = temp_crate("");
+    std::fs::write(d.path().join("CHANGELOG.md"), "# Changelog\n").unwrap();
+    std::fs::write(d.path().join("README.md"), "# twobins\n").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let names: Vec<String> = zip_entries(&zip_path(&r.json()))
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(names.contains(&"CHANGELOG.md".to_string()), "{names:?}");
+    assert!(names.contains(&"README.md".to_string()), "{names:?}");
 }
 
 #[test]
@@ -594,4 +616,121 @@ fn file_mistakes_are_config_errors_before_the_build() {
         .map(|(n, _)| n)
         .collect();
     assert!(names.contains(&"host.txt".to_string()), "{names:?}");
+}
+
+/// `account = "LocalSytem"` used to become a user account whose install asks for a
+/// password; a bare word that is no built-in account is an error with a suggestion.
+#[test]
+fn a_misspelled_account_is_an_error_with_a_suggestion() {
+    for (account, hint) in [
+        ("LocalSytem", "did you mean `LocalSystem`?"),
+        ("NetworkServce", "did you mean `NetworkService`?"),
+        ("bob", "DOMAIN\\\\user"),
+    ] {
+        let d = temp_crate(&format!(
+            "\n[package.metadata.winpkg.service]\nname = \"svc\"\naccount = \"{account}\"\n"
+        ));
+        let out = tempfile::tempdir().unwrap();
+        let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
+        assert_eq!(r.code, 2, "{account}: {}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("key: package.metadata.winpkg.service.account"),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains(hint), "{account}: {}", r.stderr);
+    }
+    // Written with a domain, a user account is accepted.
+    for account in [
+        "CORP\\\\svc-agent",
+        ".\\\\svc-agent",
+        "svc-agent@corp.example",
+    ] {
+        let d = temp_crate(&format!(
+            "\n[package.metadata.winpkg.service]\nname = \"svc\"\naccount = \"{account}\"\nmode = \"shawl\"\nshawl = \"shawl.exe\"\n"
+        ));
+        std::fs::copy(fixture("pe/c-hello-x64.exe"), d.path().join("shawl.exe")).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
+        assert_eq!(r.code, 0, "{account}: {}", r.stderr);
+    }
+}
+
+/// A debug build used to write over the release zip of the same name.
+#[test]
+fn a_debug_build_never_overwrites_the_release_zip() {
+    let d = temp_crate("");
+    let out = tempfile::tempdir().unwrap();
+    let release = package(
+        &d.path().join("Cargo.toml"),
+        out.path(),
+        &["--release"],
+        &[],
+    );
+    assert_eq!(release.code, 0, "{}", release.stderr);
+    let dev = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
+    assert_eq!(dev.code, 0, "{}", dev.stderr);
+    let (r, d2) = (zip_path(&release.json()), zip_path(&dev.json()));
+    assert!(
+        r.ends_with("twobins-0.1.0-x86_64-pc-windows-gnu.zip"),
+        "{}",
+        r.display()
+    );
+    assert!(
+        d2.ends_with("twobins-0.1.0-x86_64-pc-windows-gnu-dev.zip"),
+        "{}",
+        d2.display()
+    );
+    assert!(r.exists() && d2.exists());
+    assert!(
+        dev.stderr.contains("dev profile"),
+        "cargo's name: {}",
+        dev.stderr
+    );
+}
+
+/// Success is quiet, like cargo: problems and a one-line summary; the import table with
+/// -v; -q prints nothing but errors.
+#[test]
+fn build_output_is_a_summary_unless_asked_for_more() {
+    let d = temp_crate("");
+    let out = tempfile::tempdir().unwrap();
+    let run_with = |extra: &[&str]| {
+        let o = winpkg()
+            .args(["winpkg", "--manifest-path"])
+            .arg(d.path().join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(shared_target())
+            .arg("--output")
+            .arg(out.path())
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (stdout, stderr) = run_with(&[]);
+    assert!(stdout.contains("checked 1 file: 0 errors"), "{stdout}");
+    assert!(
+        !stdout.contains("CLASS"),
+        "no import table by default: {stdout}"
+    );
+    assert!(stderr.contains("Packaged"), "{stderr}");
+    let (stdout, _) = run_with(&["-v"]);
+    assert!(
+        stdout.contains("CLASS") && stdout.contains("KERNEL32.dll"),
+        "{stdout}"
+    );
+    let (stdout, stderr) = run_with(&["-q"]);
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(!stderr.contains("Packaged"), "{stderr}");
 }

@@ -527,16 +527,23 @@ fn install_cmd_fails_for_a_service_that_stops_right_after_starting() {
         manifest: "/nonexistent/Cargo.toml".into(),
     };
     let (svc, _) =
-        cargo_winpkg::service::from_config(&cfg, "service-stops.exe", Some(true), &origin)
-            .unwrap();
+        cargo_winpkg::service::from_config(&cfg, "service-stops.exe", Some(true), &origin).unwrap();
     let script = cargo_winpkg::service::cmd::install(&svc, "stops", "1.0.0").unwrap();
     let prefix = Prefix::create().expect("a Wine prefix");
     let dir = prefix.drive_c().join("stops");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(fixture("pe/service-stops-x64.exe"), dir.join("service-stops.exe")).unwrap();
+    std::fs::copy(
+        fixture("pe/service-stops-x64.exe"),
+        dir.join("service-stops.exe"),
+    )
+    .unwrap();
     std::fs::write(dir.join("install.cmd"), script).unwrap();
     let (code, out) = prefix
-        .run_with("cmd /c {0}", &["C:\\stops\\install.cmd"], Duration::from_secs(120))
+        .run_with(
+            "cmd /c {0}",
+            &["C:\\stops\\install.cmd"],
+            Duration::from_secs(120),
+        )
         .unwrap();
     assert_eq!(code, 1, "{out}");
     assert!(!out.contains("is running"), "{out}");
@@ -544,5 +551,54 @@ fn install_cmd_fails_for_a_service_that_stops_right_after_starting() {
     assert_eq!(
         prefix.service_state("stops").unwrap().as_deref(),
         Some("STOPPED")
+    );
+}
+
+/// A console program that exits at once with code 3, wrapped by shawl: shawl itself
+/// stays RUNNING (and its command line names the program), but the program never runs.
+/// verify must fail and say how the program ended.
+#[test]
+fn a_wrapped_program_that_exits_at_once_fails_verify() {
+    let d = tempfile::tempdir().unwrap();
+    let src = fixture("crates/ticker");
+    std::fs::create_dir_all(d.path().join("src")).unwrap();
+    std::fs::copy(src.join("src/main.rs"), d.path().join("src/main.rs")).unwrap();
+    let toml = std::fs::read_to_string(src.join("Cargo.toml"))
+        .unwrap()
+        .replace(
+            "args = [\"--every\", \"1\"]",
+            "args = [\"--exit-with\", \"3\"]",
+        );
+    assert!(toml.contains("--exit-with"));
+    std::fs::write(d.path().join("Cargo.toml"), toml).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let r = package(
+        &d.path().join("Cargo.toml"),
+        out.path(),
+        &["--release"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (code, v, _kept) = verify_wine(&zip_path(&r.json()));
+    assert_eq!(code, 1, "{v:#}");
+    let alive = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "process alive")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(alive["ok"], false, "{v:#}");
+    let detail = alive["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("ticker.exe does not keep running"),
+        "{detail}"
+    );
+    let log = detail
+        .split("shawl's log: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("shawl's log is quoted: {detail}"));
+    assert!(
+        log.contains('3'),
+        "shawl's log names the exit code: {detail}"
     );
 }

@@ -125,7 +125,7 @@ fn judge_dll(
                 "{file} imports {name} from the MinGW-w64 GCC runtime, and it is not beside the program"
             ),
             format!(
-                "ship {name} beside the program (your toolchain has it: `{}-g++ -print-file-name={name}`), pass its folder with --dll-dir, or link the runtime statically (`-static-libgcc -static-libstdc++`, Rust: `-C link-args=-static`)",
+                "ship {name} beside the program (cargo winpkg does so with `bundle-mingw-runtime = true`, the default; elsewhere your toolchain has it: `{}-g++ -print-file-name={name}`), pass its folder with --dll-dir, or link the runtime statically (`-static-libgcc -static-libstdc++`, Rust: `-C link-args=-static`)",
                 machine.mingw_prefix()
             ),
         )),

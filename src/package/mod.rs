@@ -95,7 +95,7 @@ pub fn include_name(base: &Path, file: &Path, dest: Option<&str>) -> String {
     }
 }
 
-/// README, LICENSE, COPYING and NOTICE files beside Cargo.toml.
+/// README, LICENSE, COPYING, NOTICE and CHANGELOG files beside Cargo.toml.
 fn docs(base: &Path) -> Vec<(String, PathBuf)> {
     let Ok(entries) = std::fs::read_dir(base) else {
         return Vec::new();
@@ -106,10 +106,17 @@ fn docs(base: &Path) -> Vec<(String, PathBuf)> {
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             let upper = name.to_ascii_uppercase();
-            ["README", "LICENSE", "LICENCE", "COPYING", "NOTICE"]
-                .iter()
-                .any(|p| upper.starts_with(p))
-                .then(|| (name, e.path()))
+            [
+                "README",
+                "LICENSE",
+                "LICENCE",
+                "COPYING",
+                "NOTICE",
+                "CHANGELOG",
+            ]
+            .iter()
+            .any(|p| upper.starts_with(p))
+            .then(|| (name, e.path()))
         })
         .collect();
     out.sort();

@@ -51,6 +51,15 @@ pub struct CargoFlags {
 }
 
 impl CargoFlags {
+    /// The profile, as cargo calls it: `release`, `dev`, or a custom one.
+    pub fn profile_name(&self) -> String {
+        match (&self.profile, self.release) {
+            (Some(p), _) => p.clone(),
+            (None, true) => "release".into(),
+            (None, false) => "dev".into(),
+        }
+    }
+
     /// The profile's output folder name, as cargo names it.
     pub fn profile_dir(&self) -> String {
         match self.profile.as_deref() {
@@ -290,7 +299,7 @@ fn build(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<PathBuf,
             pkg.version,
             plan.bin,
             plan.target,
-            opts.cargo.profile_dir(),
+            opts.cargo.profile_name(),
             if plan.builder == Builder::Cargo {
                 String::new()
             } else {

@@ -66,7 +66,8 @@ pub fn plan<'m>(
         let (svc, _) = service::from_config(sc, &exe_name, None, at)?;
         scripts_fit(&svc, sc.mode.is_none(), pkg, at)?;
     }
-    let archive = archive_file_name(&cfg, &origin, pkg, &target, &bin)?;
+    let profile = opts.cargo.profile_name();
+    let archive = archive_file_name(&cfg, &origin, pkg, &target, &bin, &profile)?;
     let workspace = meta.workspace_root.as_std_path();
     let includes = files::includes(&cfg, &origin, &manifest_dir, workspace, &exe_name)?;
     let bundle_dlls = files::bundle_dlls(&cfg, &origin, &manifest_dir)?;
@@ -251,29 +252,37 @@ pub fn select_bin(
 }
 
 /// `archive-name` with its placeholders filled in, plus `.zip`.
+/// The default name has the profile in it unless it is `release`, so a debug build
+/// never overwrites the release zip; `{profile}` puts it in a name of one's own.
 fn archive_file_name(
     cfg: &Config,
     origin: &Origin,
     pkg: &Package,
     target: &Target,
     bin: &str,
+    profile: &str,
 ) -> Result<String, BuildError> {
-    let template = cfg
-        .archive_name
-        .as_deref()
-        .unwrap_or("{name}-{version}-{target}");
+    let default = if profile == "release" {
+        "{name}-{version}-{target}"
+    } else {
+        "{name}-{version}-{target}-{profile}"
+    };
+    let template = cfg.archive_name.as_deref().unwrap_or(default);
     let mut name = template
         .replace("{name}", &pkg.name)
         .replace("{version}", &pkg.version.to_string())
         .replace("{target}", target.triple())
-        .replace("{bin}", bin);
+        .replace("{bin}", bin)
+        .replace("{profile}", profile);
     if let Some(bad) = ["{", "}"].iter().find(|b| name.contains(**b)) {
         return Err(cfg
             .error(
                 origin,
                 "archive-name",
                 format!("`{template}` has an unknown placeholder (`{bad}` left over)"),
-                Some("the placeholders are {name}, {version}, {target} and {bin}".into()),
+                Some(
+                    "the placeholders are {name}, {version}, {target}, {bin} and {profile}".into(),
+                ),
             )
             .into());
     }

@@ -62,6 +62,32 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<(
     if !general.is_empty() {
         writeln!(out)?;
     }
+    render_summary(&p, report, out)
+}
+
+/// The problems only, each naming its file, then the summary line: what a build shows
+/// unless asked for more (`-v`). With `errors_only`, error-level problems and no summary
+/// (`-q`).
+pub fn render_problems(
+    report: &Report,
+    color: bool,
+    errors_only: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let p = Paint { on: color };
+    for d in &report.diagnostics {
+        if errors_only && d.severity != Severity::Error {
+            continue;
+        }
+        render_diag(&p, d, "", out)?;
+    }
+    if errors_only {
+        return Ok(());
+    }
+    render_summary(&p, report, out)
+}
+
+fn render_summary(p: &Paint, report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let (e, w, n) = (
         report.count(Severity::Error),
         report.count(Severity::Warning),

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use crate::check::Report;
 
-pub use human::render as human;
+pub use human::{render as human, render_problems};
 
 /// The output formats of `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -258,7 +258,7 @@ fn mode(
             return Err(keys.err(
                 "mode",
                 format!("{NOT_A_SERVICE}: `{exe}` does not run the service dispatcher (it imports no StartServiceCtrlDispatcherW/A), so Windows would stop it with error 1053 (\"the service did not respond to the start or control request in a timely fashion\") 30 seconds after every start"),
-                Some("use mode = \"shawl\" to run this console program under the shawl service wrapper, or make it a native service with the windows-service crate".into()),
+                Some("remove mode = \"native\" (cargo winpkg then wraps the console program with shawl), or set mode = \"shawl\", or make it a native service with the windows-service crate".into()),
             ));
         }
         Some(m) => m,
@@ -361,6 +361,22 @@ fn parse_account(a: &str) -> Result<Account, Invalid> {
                 ])
             {
                 return invalid(format!("`{a}` is not an account name"));
+            }
+            // A bare word is a misspelled built-in account far more often than a user:
+            // users are written with their domain.
+            if !a.contains(['\\', '@']) {
+                const BUILT_IN: &[&str] =
+                    &["LocalService", "NetworkService", "LocalSystem", "virtual"];
+                let lower_choices: Vec<String> =
+                    BUILT_IN.iter().map(|c| c.to_ascii_lowercase()).collect();
+                let refs: Vec<&str> = lower_choices.iter().map(String::as_str).collect();
+                let hint = crate::config::closest(&lower, &refs)
+                    .and_then(|c| BUILT_IN.iter().find(|b| b.eq_ignore_ascii_case(c)))
+                    .map(|c| format!("did you mean `{c}`? "))
+                    .unwrap_or_default();
+                return invalid(format!(
+                    "`{a}` is not a built-in account; {hint}a user account is written with its domain: \"DOMAIN\\\\user\", \".\\\\user\" (this machine) or \"user@domain\""
+                ));
             }
             if a.ends_with('$') {
                 Account::Gmsa(a.to_string())

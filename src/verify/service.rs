@@ -214,31 +214,75 @@ fn check_running(run: &mut Run, ctx: &Ctx) -> Result<bool, VerifyError> {
     Ok(running)
 }
 
+/// The program itself (not a wrapper that names it) runs, and keeps running: the same
+/// process in three samples over three seconds. For a shawl service, shawl's log says
+/// how the program ended when it does not.
 fn check_alive(run: &mut Run, ctx: &Ctx) -> Result<(), VerifyError> {
     let t = Instant::now();
-    std::thread::sleep(Duration::from_secs(2));
     let exe = &ctx.exe;
-    let still = ctx.prefix.service_state(&ctx.service)?;
-    let procs = if exe.is_empty() {
-        Vec::new()
+    let mut common: Option<Vec<u32>> = None;
+    let mut state = None;
+    for i in 0..3 {
+        if i > 0 {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        state = ctx.prefix.service_state(&ctx.service)?;
+        if exe.is_empty() {
+            continue;
+        }
+        let now = ctx.prefix.processes_running(exe);
+        common = Some(match common {
+            None => now,
+            Some(before) => before.into_iter().filter(|p| now.contains(p)).collect(),
+        });
+    }
+    let running = state.as_deref() == Some("RUNNING");
+    let pids = common.unwrap_or_default();
+    let result = if exe.is_empty() {
+        if running {
+            Ok("still RUNNING after 3 s".into())
+        } else {
+            Err(Failed(format!(
+                "after 3 s the service is {}",
+                state.as_deref().unwrap_or("gone")
+            )))
+        }
+    } else if running && !pids.is_empty() {
+        let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
+        Ok(format!(
+            "{exe} runs, the same process over 3 s (pid {})",
+            pids.join(", ")
+        ))
     } else {
-        ctx.prefix.processes_matching(exe)
-    };
-    let alive = still.as_deref() == Some("RUNNING") && (exe.is_empty() || !procs.is_empty());
-    let result = if !alive {
-        Err(Failed(format!(
-            "after 2 s the service is {} and {} processes of {exe} run",
-            still.as_deref().unwrap_or("gone"),
-            procs.len()
-        )))
-    } else if exe.is_empty() {
-        Ok("still RUNNING after 2 s".into())
-    } else {
-        let pids: Vec<String> = procs.iter().map(u32::to_string).collect();
-        Ok(format!("{exe} runs (pid {})", pids.join(", ")))
+        let mut why = format!(
+            "{exe} does not keep running: over 3 s no process of it lasted (the service is {})",
+            state.as_deref().unwrap_or("gone")
+        );
+        if let Some(last) = shawl_exit(ctx) {
+            why.push_str(&format!("; shawl's log: {last}"));
+        }
+        Err(Failed(why))
     };
     run.check("process alive", t, result);
     Ok(())
+}
+
+/// The last line of shawl's log that says how the wrapped program ended.
+fn shawl_exit(ctx: &Ctx) -> Option<String> {
+    let dir = ctx.win_dir.strip_prefix("C:\\")?.replace('\\', "/");
+    let log = ctx
+        .prefix
+        .drive_c()
+        .join(dir)
+        .join(format!("shawl_for_{}_rCURRENT.log", ctx.service));
+    let text = std::fs::read_to_string(log).ok()?;
+    text.lines()
+        .rev()
+        .find(|l| {
+            let l = l.to_ascii_lowercase();
+            l.contains("exit") || l.contains("fail")
+        })
+        .map(|l| l.trim().to_string())
 }
 
 fn check_removed(run: &mut Run, ctx: &Ctx) -> Result<(), VerifyError> {

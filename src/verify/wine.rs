@@ -401,6 +401,32 @@ impl Prefix {
             .collect()
     }
 
+    /// Processes of this prefix whose program is `image` (a file name, compared
+    /// case-insensitively with the file name of their first argument, which Wine sets
+    /// to the Windows path of the image). A wrapper whose arguments merely mention
+    /// `image` (shawl's `-- C:\app\prog.exe`) is not one of them.
+    pub fn processes_running(&self, image: &str) -> Vec<u32> {
+        let prefix = format!("WINEPREFIX={}", self.path().display());
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+            .filter(|pid| {
+                let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+                if !env.split(|b| *b == 0).any(|v| v == prefix.as_bytes()) {
+                    return false;
+                }
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+                let argv0 = String::from_utf8_lossy(argv0);
+                let name = argv0.rsplit(['\\', '/']).next().unwrap_or_default();
+                name.eq_ignore_ascii_case(image)
+            })
+            .collect()
+    }
+
     /// Stop every process of the prefix (its own server only).
     pub fn shutdown(&mut self) {
         let _ = self.run_logged("wineserver", &["-k"]);
