@@ -335,6 +335,12 @@ pub struct CheckArgs {
     #[arg(long = "dll-dir", value_name = "DIR")]
     pub dll_dirs: Vec<PathBuf>,
 
+    /// The program that loads these files, whose DLLs are then classed `host`:
+    /// python (python3xx.dll, vcruntime140*.dll), node (node.exe), or none. Default:
+    /// from each file's extension (.pyd python, .node node).
+    #[arg(long, value_name = "HOST", value_parser = ["python", "node", "none"])]
+    pub host: Option<String>,
+
     /// Make a diagnostic code an error. Repeatable.
     #[arg(short = 'D', long = "deny", value_name = "CODE")]
     pub deny: Vec<String>,

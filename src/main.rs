@@ -186,9 +186,17 @@ fn run_check(args: CheckArgs) -> Result<Done, Error> {
             )));
         }
     }
+    let host = match &args.host {
+        Some(h) => Some(
+            h.parse::<cargo_winpkg::dlls::Host>()
+                .map_err(|e| Error::Usage(e.to_string()))?,
+        ),
+        None => None,
+    };
     let options = CheckOptions {
         policy,
         dll_dirs: args.dll_dirs.clone(),
+        host,
     };
     let format = Format::from(args.format);
     let many = args.paths.len() > 1 || args.paths.iter().any(|p| p.is_dir());

@@ -68,6 +68,14 @@ fn virtual_workspace_builds_members_with_a_table_and_p_selects() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v = r.json();
     assert_eq!(package_names(&v), ["alpha", "beta"], "gamma has no table");
+    // ... and the run says so instead of leaving it out silently.
+    assert!(
+        r.stderr.contains(
+            "skipping workspace member `gamma`: it has no [package.metadata.winpkg] table"
+        ),
+        "{}",
+        r.stderr
+    );
     for pkg in ["alpha", "beta"] {
         let exe = exe_of(&v, pkg);
         assert!(
@@ -469,6 +477,30 @@ fn a_bad_workspace_value_is_reported_where_it_is_written() {
         assert!(
             !r.stderr.contains("package.metadata.winpkg"),
             "{}",
+            r.stderr
+        );
+    }
+}
+
+/// A table under a near-miss of its name is not read: the run says so before the
+/// errors its absence causes (here: the default msvc target cannot link).
+#[test]
+fn a_misspelled_table_name_is_pointed_out() {
+    for table in ["win-pkg", "winpkgs", "WinPkg"] {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("src")).unwrap();
+        std::fs::write(d.path().join("src/main.rs"), "fn main() {}\n").unwrap();
+        std::fs::write(
+            d.path().join("Cargo.toml"),
+            format!("[package]\nname = \"m\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n[package.metadata.{table}]\ntarget = \"x86_64-pc-windows-gnu\"\n"),
+        )
+        .unwrap();
+        let r = build(&d.path().join("Cargo.toml"), &[]);
+        assert!(
+            r.stderr.contains(&format!(
+                "[package.metadata.{table}] is not read by cargo winpkg: did you mean [package.metadata.winpkg]?"
+            )),
+            "{table}: {}",
             r.stderr
         );
     }

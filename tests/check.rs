@@ -245,7 +245,8 @@ fn real_msvc_built_extension_modules() {
         ("_speedups.cp312-win_arm64.pyd", "aarch64", "PE32+"),
     ] {
         let pyd = fixture(&format!("msvc/{name}"));
-        let (code, v) = check_json(&[&pyd], &[]);
+        // Judged as if no host loaded it (--host none); the default follows below.
+        let (code, v) = check_json(&[&pyd], &["--host", "none"]);
         assert_eq!(code, 1);
         let f = file(&v, name);
         assert_eq!(f["machine"], machine);
@@ -260,9 +261,18 @@ fn real_msvc_built_extension_modules() {
         assert_eq!(c, ["missing-dll", "missing-vc-redist"]);
 
         // The host provides python312.dll: allow it, by name or by pattern.
-        let (_, v) = check_json(&[&pyd], &["--allow", "python3*.dll"]);
+        let (_, v) = check_json(&[&pyd], &["--host", "none", "--allow", "python3*.dll"]);
         assert_eq!(codes(&v), ["missing-vc-redist"]);
         assert_eq!(import(&v, name, "python312.dll")["allowed"], true);
+
+        // By default a .pyd is loaded by python.exe, which ships python312.dll and the
+        // Visual C++ runtime: classed host, never missing, and the report says so.
+        let (code, v) = check_json(&[&pyd], &[]);
+        assert_eq!(code, 0, "{v:#}");
+        assert_eq!(file(&v, name)["host"], "python");
+        assert_eq!(import(&v, name, "VCRUNTIME140.dll")["class"], "host");
+        assert_eq!(import(&v, name, "python312.dll")["class"], "host");
+        assert!(codes(&v).is_empty(), "{v:#}");
     }
 }
 
@@ -270,8 +280,19 @@ fn real_msvc_built_extension_modules() {
 fn relevel_allow_and_unmatched_allow() {
     let pyd = fixture("msvc/_speedups.cp312-win_amd64.pyd");
     let p = pyd.as_path();
-    // -A silences, -W demotes: nothing error-level left, exit 0.
-    let (code, v) = check_json(&[p], &["-A", "missing-vc-redist", "-W", "missing-dll"]);
+    // -A silences, -W demotes: nothing error-level left, exit 0. (--host none: judged
+    // as a program's DLL, so there is something to re-level.)
+    let (code, v) = check_json(
+        &[p],
+        &[
+            "--host",
+            "none",
+            "-A",
+            "missing-vc-redist",
+            "-W",
+            "missing-dll",
+        ],
+    );
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(codes(&v), ["missing-dll"]);
     assert_eq!(diag(&v, "missing-dll")["severity"], "warning");
@@ -537,12 +558,17 @@ fn drivers_efi_images_and_node_addons() {
 
     // A .node addon needs node.exe, which the host process provides.
     let addon = fixture("pe/addon-x64.node");
-    let (code, v) = check_json(&[&addon], &[]);
+    let (code, v) = check_json(&[&addon], &["--host", "none"]);
     assert_eq!(code, 1);
     assert_eq!(file(&v, "addon-x64.node")["dll"], true);
     assert_eq!(diag(&v, "missing-dll")["dll"], "node.exe");
-    let (code, v) = check_json(&[&addon], &["--allow", "node.exe"]);
+    let (code, v) = check_json(&[&addon], &["--host", "none", "--allow", "node.exe"]);
     assert_eq!(code, 0, "{v:#}");
+    // By default a .node file is loaded by node.exe: host, not missing.
+    let (code, v) = check_json(&[&addon], &[]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(file(&v, "addon-x64.node")["host"], "node");
+    assert_eq!(import(&v, "addon-x64.node", "node.exe")["class"], "host");
 }
 
 /// DLL names and hint/name entries in another section than the import directory (as in
@@ -634,4 +660,25 @@ fn numpy_arm64_modules_with_names_in_other_sections_are_read() {
             "{v:#}"
         );
     }
+}
+
+/// A driver importing an export driver of System32\drivers (hidclass.sys) is judged
+/// against the kernel-mode modules of Windows: it ships with Windows.
+#[test]
+fn a_driver_importing_hidclass_is_not_missing_a_dll() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sys = std::fs::read(fixture("pe/driver-x64.sys")).unwrap();
+    // The fixture imports ntoskrnl.exe; the same 12 bytes become hidclass.sys.
+    let at = sys
+        .windows(12)
+        .position(|w| w == b"ntoskrnl.exe")
+        .expect("the DLL name");
+    sys[at..at + 12].copy_from_slice(b"hidclass.sys");
+    let path = dir.path().join("hidminidriver.sys");
+    std::fs::write(&path, &sys).unwrap();
+    let (code, v) = check_json(&[&path], &[]);
+    assert_eq!(code, 0, "{v:#}");
+    let imp = &imports(&v, "hidminidriver.sys")[0];
+    assert_eq!(imp["dll"], "hidclass.sys");
+    assert_eq!(imp["class"], "system");
 }

@@ -134,7 +134,7 @@ fn judge_dll(
             name,
             format!("{file} imports {name}, which is not part of Windows and was not found"),
             format!(
-                "ship {name} beside the program, or pass the folder that has it with --dll-dir; if the host process provides it (python3xx.dll for a .pyd, node.exe for a .node addon), allow it with --allow {name}"
+                "ship {name} beside the program, or pass the folder that has it with --dll-dir; if the host process provides it, say which host loads the file (--host python or --host node) or allow it with --allow {name}"
             ),
         )),
         Class::System => system_dll(ctx, name, ucrt_users),

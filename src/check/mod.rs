@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::dlls::{self, Arch, Class, Release};
+use crate::dlls::{self, Arch, Class, Host, Release};
 use crate::pe::{self, Facts, ImportedFunction, Machine, PeError, PeFormat, Subsystem};
 pub use codes::{Code, Diagnostic, Severity};
 pub use policy::{AllowRule, Level, Policy};
@@ -32,6 +32,9 @@ pub struct CheckOptions {
     pub policy: Policy,
     /// Extra folders to resolve DLLs from, searched after the application folder.
     pub dll_dirs: Vec<PathBuf>,
+    /// The program that loads the files; None: from each file's extension (`.pyd`
+    /// Python, `.node` Node.js), else no host.
+    pub host: Option<Host>,
 }
 
 /// An input that could not be checked at all (exit code 2).
@@ -107,6 +110,9 @@ pub struct FileReport {
     pub pdb_path: Option<String>,
     /// The file whose import led here; None for files the user named.
     pub needed_by: Option<PathBuf>,
+    /// The process that loads it, whose DLLs are classed `host` (from `--host`, or its
+    /// extension: `.pyd` python, `.node` node).
+    pub host: Option<Host>,
     pub imports: Vec<ImportReport>,
 }
 
@@ -192,6 +198,8 @@ struct Node {
     needed_by: Option<PathBuf>,
     /// The application folder: the folder of the root that led here.
     app_dir: PathBuf,
+    /// The process that loads the root that led here, if it provides DLLs.
+    host: Option<Host>,
 }
 
 /// The walk over the closure of the roots, and what it has found so far.
@@ -223,6 +231,10 @@ impl<'a> Closure<'a> {
                 .into_iter()
                 .map(|facts| Node {
                     app_dir: parent(&facts.path),
+                    host: options
+                        .host
+                        .or_else(|| Host::from_extension(&facts.path))
+                        .filter(|h| *h != Host::None),
                     facts,
                     needed_by: None,
                 })
@@ -241,16 +253,20 @@ impl<'a> Closure<'a> {
         // Taken, not cloned: a node is visited once, and its facts move into the report.
         let mut facts = std::mem::replace(&mut self.files[i].facts, Facts::placeholder());
         let app_dir = self.files[i].app_dir.clone();
+        let host = self.files[i].host;
         let arch = Arch::from_machine(facts.machine);
         let mut verdicts = Vec::with_capacity(facts.imports.len());
         for imp in &facts.imports {
-            let verdict = dlls::classify(&imp.dll, arch);
+            let mut verdict = dlls::classify(&imp.dll, arch);
+            if verdict.class != Class::System && host.is_some_and(|h| h.provides(&imp.dll)) {
+                verdict.class = Class::Host;
+            }
             let allow = self.options.policy.allowed(&imp.dll);
             if let Some(a) = allow {
                 self.allow_used[a] = true;
             }
             let resolved = if verdict.class.must_ship() {
-                self.resolve(&facts, &app_dir, &imp.dll)
+                self.resolve(&facts, &app_dir, host, &imp.dll)
             } else {
                 None
             };
@@ -290,12 +306,19 @@ impl<'a> Closure<'a> {
             subsystem_version: facts.subsystem_version,
             pdb_path: facts.pdb_path,
             needed_by: self.files[i].needed_by.clone(),
+            host,
             imports,
         });
     }
 
     /// Find `dll` for `importer` as the loader would; queue what is found.
-    fn resolve(&mut self, importer: &Facts, app_dir: &Path, dll: &str) -> Option<PathBuf> {
+    fn resolve(
+        &mut self,
+        importer: &Facts,
+        app_dir: &Path,
+        host: Option<Host>,
+        dll: &str,
+    ) -> Option<PathBuf> {
         let search = Search {
             importer,
             app_dir,
@@ -326,6 +349,7 @@ impl<'a> Closure<'a> {
                             facts: f.clone(),
                             needed_by: Some(importer.path.clone()),
                             app_dir: app_dir.to_path_buf(),
+                            host,
                         });
                     }
                 }

@@ -52,6 +52,9 @@ pub enum Class {
     ApiSet,
     /// Present in vanilla Windows.
     System,
+    /// Provided by the host process that loads the file (`--host`): python3xx.dll and
+    /// the Visual C++ runtime python.org's Python ships beside python.exe, node.exe.
+    Host,
 }
 
 impl Class {
@@ -63,12 +66,55 @@ impl Class {
             Class::DebugCrt => "debug-crt",
             Class::MingwRuntime => "mingw-runtime",
             Class::ThirdParty => "third-party",
+            Class::Host => "host",
         }
     }
 
     /// Classes whose DLLs must be found beside the program (or installed separately).
     pub fn must_ship(self) -> bool {
-        !matches!(self, Class::System | Class::ApiSet)
+        !matches!(self, Class::System | Class::ApiSet | Class::Host)
+    }
+}
+
+crate::words::words! {
+    /// The program that loads a plugin, and so provides some of its DLLs.
+    pub enum Host("host") {
+        /// python.exe from python.org: python3.dll, python3XY.dll, and the Visual C++
+        /// runtime it ships beside python.exe (vcruntime140.dll, vcruntime140_1.dll).
+        Python = "python",
+        /// node.exe: `.node` addons import it by name.
+        Node = "node",
+        /// No host: every DLL is judged as a program's would be.
+        None = "none",
+    }
+}
+
+impl Host {
+    /// The host a file's extension implies: `.pyd` Python, `.node` Node.js.
+    pub fn from_extension(path: &std::path::Path) -> Option<Host> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "pyd" => Some(Host::Python),
+            "node" => Some(Host::Node),
+            _ => None,
+        }
+    }
+
+    /// Does this host provide `dll` (any case)?
+    pub fn provides(self, dll: &str) -> bool {
+        let d = dll.to_ascii_lowercase();
+        let stem = d.strip_suffix(".dll").unwrap_or(&d);
+        match self {
+            Host::Python => {
+                stem == "vcruntime140"
+                    || stem == "vcruntime140_1"
+                    || stem
+                        .strip_prefix("python3")
+                        .is_some_and(|v| v.bytes().all(|b| b.is_ascii_digit()))
+            }
+            Host::Node => d == "node.exe",
+            Host::None => false,
+        }
     }
 }
 
@@ -197,27 +243,50 @@ pub struct Verdict {
     pub absent_in: Vec<Release>,
 }
 
-/// Kernel-mode modules that drivers import; the lists hold only .dll/.drv files.
+/// Kernel-mode modules that drivers import, which the System32 lists (DLLs only) do not
+/// hold: the kernel, the HAL and the boot-time DLLs of System32, and the export drivers
+/// of System32\drivers that the Windows Driver Kit has kernel-mode import libraries for
+/// (its `km` library folder: `hidclass.lib` for hidclass.sys, and so on). Curated by
+/// hand from those import libraries; present on every Windows release this tool judges.
 const KERNEL_MODULES: &[&str] = &[
-    "ntoskrnl.exe",
-    "hal.dll",
-    "win32k.sys",
-    "ndis.sys",
-    "fltmgr.sys",
-    "wdfldr.sys",
-    "ks.sys",
-    "cng.sys",
-    "tdi.sys",
-    "netio.sys",
-    "storport.sys",
-    "wmilib.sys",
+    "ataport.sys",
+    "bootvid.dll",
+    "ci.dll",
+    "classpnp.sys",
     "clfs.sys",
+    "cng.sys",
+    "drmk.sys",
+    "dxgkrnl.sys",
+    "fltmgr.sys",
+    "fwpkclnt.sys",
+    "hal.dll",
+    "hidclass.sys",
+    "hidparse.sys",
+    "kdcom.dll",
+    "ks.sys",
     "ksecdd.sys",
+    "msrpc.sys",
+    "ndis.sys",
+    "netio.sys",
+    "ntoskrnl.exe",
+    "pciidex.sys",
+    "portcls.sys",
+    "pshed.dll",
+    "scsiport.sys",
+    "storport.sys",
+    "tbs.sys",
+    "tdi.sys",
+    "usbd.sys",
+    "videoprt.sys",
+    "watchdog.sys",
+    "wdfldr.sys",
+    "win32k.sys",
+    "wmilib.sys",
 ];
 
 /// Mask of (arch, release) bits for a lower-case name, 0 when it is not a system DLL.
 fn system_mask(lower: &str) -> u16 {
-    if KERNEL_MODULES.contains(&lower) {
+    if KERNEL_MODULES.binary_search(&lower).is_ok() {
         return 0x7fff;
     }
     let table = system_dlls();
@@ -422,6 +491,14 @@ mod tests {
         assert!(k.absent_in.is_empty());
         assert_eq!("8.1".parse::<Release>(), Ok(Release::Win81));
         assert!("9".parse::<Release>().is_err());
+    }
+
+    #[test]
+    fn kernel_modules_are_sorted_and_system() {
+        assert!(KERNEL_MODULES.windows(2).all(|w| w[0] < w[1]));
+        for m in ["hidclass.sys", "HIDPARSE.SYS", "ntoskrnl.exe", "usbd.sys"] {
+            assert_eq!(classify(m, Some(Arch::X64)).class, Class::System, "{m}");
+        }
     }
 
     #[test]

@@ -191,7 +191,18 @@ fn elapsed(start: Instant) -> String {
 /// Run the whole pipeline for every selected package.
 pub fn run(opts: &BuildOptions, ui: &dyn Listener) -> Result<Summary, BuildError> {
     let meta = cargo::metadata(&opts.cargo)?;
+    for w in plan::misspelled_tables(&meta.workspace_metadata, "workspace.metadata") {
+        ui.warning(&w);
+    }
     let packages = plan::select_packages(&meta, &opts.packages)?;
+    for w in plan::skipped_members(&meta, &opts.packages) {
+        ui.warning(&w);
+    }
+    for pkg in &packages {
+        for w in plan::misspelled_tables(&pkg.metadata, "package.metadata") {
+            ui.warning(&w);
+        }
+    }
     let mut outcomes = Vec::new();
     for pkg in packages {
         let plan = plan::plan(opts, &meta, pkg)?;
@@ -339,6 +350,7 @@ fn check_exe(plan: &Plan, exe: &Path, ui: &dyn Listener) -> Result<Report, Build
     let options = CheckOptions {
         policy: plan.policy.clone(),
         dll_dirs,
+        host: None,
     };
     let report = check::check(std::slice::from_ref(&exe.to_path_buf()), &options)
         .require_readable()

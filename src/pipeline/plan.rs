@@ -133,6 +133,47 @@ fn scripts_fit(
     Ok(())
 }
 
+/// The members a virtual workspace's run leaves out, and why, for the user to see.
+pub fn skipped_members(meta: &Metadata, specs: &[String]) -> Vec<String> {
+    if !specs.is_empty() || meta.root_package().is_some() {
+        return Vec::new();
+    }
+    meta.workspace_packages()
+        .iter()
+        .filter(|p| p.metadata.get("winpkg").is_none())
+        .map(|p| {
+            let why = if bin_names(p).is_empty() {
+                "it has no binary".to_string()
+            } else {
+                "it has no [package.metadata.winpkg] table of its own (the workspace's table only gives defaults)".to_string()
+            };
+            format!("skipping workspace member `{}`: {why}; pick it with -p {}", p.name, p.name)
+        })
+        .collect()
+}
+
+/// Near misses of the `winpkg` table name (`win-pkg`, `winpkgs`, `WinPkg`...) in a
+/// metadata table: such a table is not read, and the build would go on without it.
+pub fn misspelled_tables(metadata: &serde_json::Value, prefix: &str) -> Vec<String> {
+    let Some(map) = metadata.as_object() else {
+        return Vec::new();
+    };
+    map.keys()
+        .filter(|k| k.as_str() != "winpkg")
+        .filter(|k| {
+            let folded: String = k
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            folded == "winpkg" || crate::config::closest(&folded, &["winpkg"]).is_some()
+        })
+        .map(|k| {
+            format!("[{prefix}.{k}] is not read by cargo winpkg: did you mean [{prefix}.winpkg]?")
+        })
+        .collect()
+}
+
 /// The packages to build: `-p` picks; else the root package; else (a virtual
 /// manifest) every member with a `[package.metadata.winpkg]` table.
 pub fn select_packages<'m>(

@@ -34,11 +34,12 @@ fn severity_style(s: Severity) -> Style {
 }
 
 /// Classes in the order the table lists them: what needs attention first.
-const CLASS_ORDER: [Class; 6] = [
+const CLASS_ORDER: [Class; 7] = [
     Class::DebugCrt,
     Class::VcRedist,
     Class::MingwRuntime,
     Class::ThirdParty,
+    Class::Host,
     Class::ApiSet,
     Class::System,
 ];
@@ -154,6 +155,9 @@ fn describe(f: &FileReport) -> String {
     if f.service_dispatcher {
         parts.push("native service".into());
     }
+    if let Some(h) = f.host {
+        parts.push(format!("loaded by {h}: its DLLs are host"));
+    }
     parts.join(", ")
 }
 
@@ -234,6 +238,8 @@ fn render_imports(p: &Paint, f: &FileReport, out: &mut dyn Write) -> io::Result<
                 r.display().to_string(),
                 Style::new().fg_color(Some(AnsiColor::Green.into())),
             )
+        } else if class == Class::Host {
+            ("the host process".to_string(), Style::new())
         } else if class.must_ship() {
             ("MISSING".to_string(), severity_style(Severity::Error))
         } else if let Some(since) = g[0].since {

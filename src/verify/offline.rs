@@ -464,6 +464,7 @@ pub(super) fn check_closure(pkg: &Package, policy: &Policy) -> CheckResult {
         &CheckOptions {
             policy: policy.clone(),
             dll_dirs: Vec::new(),
+            host: None,
         },
     )
     .require_readable()
