@@ -7,4 +7,6 @@ x86_64-w64-mingw32-gcc -O2 -s -shared -Wl,--no-insert-timestamp \
     -o bcryptprimitives-standin.dll processprng-standin.c -lbcrypt
 x86_64-w64-mingw32-gcc -O2 -s -municode -Wl,--no-insert-timestamp \
     -o winpkg-svcstate.exe svcstate.c -ladvapi32
+i686-w64-mingw32-gcc -O2 -s -Wl,--no-insert-timestamp \
+    -o winpkg-probe32.exe probe32.c
 echo "assets rebuilt"

@@ -271,6 +271,22 @@ pub struct VerifyArgs {
     /// rights (for machines without bubblewrap; trust the package first).
     #[arg(long, requires = "wine")]
     pub no_sandbox: bool,
+    /// With --wine: instead of installing a service, run the packaged program from its
+    /// folder with the arguments after `--`, and check that every DLL loads and that
+    /// it exits with --expect-exit (for CLI tools).
+    #[arg(long, requires = "wine")]
+    pub run: bool,
+    /// The exit code --run expects.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub expect_exit: i32,
+    /// The program's arguments, for --run.
+    #[arg(last = true, value_name = "ARGS")]
+    pub args: Vec<String>,
     /// The most bytes one entry may expand to.
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
     pub max_entry: u64,

@@ -104,6 +104,8 @@ fn run_verify(args: VerifyArgs) -> Result<Done, Error> {
             max_entries: args.max_entries,
         },
         sandbox: !args.no_sandbox,
+        run: args.run.then(|| args.args.clone()),
+        expect_exit: args.expect_exit,
     };
     let human = args.format == BuildFormat::Human;
     let color = ui::color_on(ColorChoice::Auto, std::io::stderr().is_terminal());

@@ -226,7 +226,20 @@ fn a_console_program_runs_as_a_service_under_shawl() {
     let r = package_ticker(out.path());
     let pv = r.json();
     assert_eq!(pv["packages"][0]["archive"]["service_mode"], "shawl");
+    // The build says what it wraps and why; shawl's licence ships beside it.
+    assert!(
+        r.stderr
+            .contains("Wrapping ticker.exe with shawl: it does not run the service dispatcher"),
+        "{}",
+        r.stderr
+    );
     let zip = zip_path(&pv);
+    let licence = zip_entries(&zip)
+        .into_iter()
+        .find(|(n, _)| n == "shawl-LICENSE.txt")
+        .expect("shawl's licence in the package")
+        .1;
+    assert!(String::from_utf8_lossy(&licence).contains("MIT License"));
     let (code, v, kept) = verify_wine(&zip);
     assert_eq!(code, 0, "{:?}", failed_steps(&v));
     let dir = v["install_dir"].as_str().unwrap();
@@ -601,4 +614,117 @@ fn a_wrapped_program_that_exits_at_once_fails_verify() {
         log.contains('3'),
         "shawl's log names the exit code: {detail}"
     );
+}
+
+fn verify_run(zip: &Path, extra: &[&str]) -> (i32, Value) {
+    // The zip before `--`: what follows it goes to the program.
+    let mut args: Vec<std::ffi::OsString> = vec!["verify".into(), "--wine".into()];
+    args.extend(["--format".into(), "json".into()]);
+    args.push(zip.as_os_str().to_os_string());
+    args.extend(extra.iter().map(|a| a.into()));
+    let r = run(args);
+    (r.code, r.json())
+}
+
+fn run_step(v: &Value) -> Value {
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "run program")
+        .cloned()
+        .unwrap_or_else(|| panic!("{v:#}"))
+}
+
+/// A package without a service (a CLI tool): --run smoke-tests its program under Wine,
+/// its exit code, and that every DLL it needs loads.
+#[test]
+fn a_cli_package_is_smoke_tested_with_run() {
+    let out = tempfile::tempdir().unwrap();
+    let r = package(&fixture("crates/twobins/Cargo.toml"), out.path(), &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let zip = zip_path(&r.json());
+
+    // Without --run, the way forward is named.
+    let o = run(["verify".as_ref(), "--wine".as_ref(), zip.as_os_str()]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("--run"), "{}", o.stderr);
+
+    let (code, v) = verify_run(&zip, &["--run", "--", "--any", "a r g"]);
+    assert_eq!(code, 0, "{v:#}");
+    let step = run_step(&v);
+    assert!(
+        step["detail"].as_str().unwrap().contains("exited with 0"),
+        "{step}"
+    );
+    assert!(
+        step["detail"].as_str().unwrap().contains("second"),
+        "its output: {step}"
+    );
+
+    let (code, v) = verify_run(&zip, &["--run", "--expect-exit", "3"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(
+        run_step(&v)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("exited with 0, not 3"),
+        "{v:#}"
+    );
+
+    // A bundled DLL of the right name but without the functions the program imports:
+    // the offline closure cannot see it, the loader can.
+    let r = package(&fixture("crates/cppdep/Cargo.toml"), out.path(), &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let crafted = out.path().join("wrong-runtime.zip");
+    craft_package(
+        &zip_path(&r.json()),
+        &crafted,
+        &[(
+            "libstdc++-6.dll",
+            std::fs::read(fixture("pe/bundle-x64/thirdparty.dll")).unwrap(),
+        )],
+    );
+    let (code, v) = verify_run(&crafted, &["--run"]);
+    assert_eq!(code, 1, "{v:#}");
+    let d = run_step(&v)["detail"].as_str().unwrap().to_string();
+    assert!(d.contains("did not load"), "{d}");
+}
+
+/// A 32-bit package under 64-bit-only Wine (Debian's wine64 without wine32:i386) used
+/// to wait 30 s and report STOPPED; now verify finds out first and names the package
+/// to install (exit 2). With 32-bit Wine present, the i686 build runs end to end.
+#[test]
+fn a_32_bit_package_needs_32_bit_wine() {
+    let out = tempfile::tempdir().unwrap();
+    let r = package(
+        &fixture("crates/twobins/Cargo.toml"),
+        out.path(),
+        &["--target", "i686-pc-windows-gnu"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let zip = zip_path(&r.json());
+    assert_eq!(
+        r.json()["packages"][0]["check"]["files"][0]["machine"],
+        "x86"
+    );
+    let o = run([
+        "verify".as_ref(),
+        "--wine".as_ref(),
+        "--run".as_ref(),
+        zip.as_os_str(),
+    ]);
+    // Debian's 32-bit Wine loader; without it only 64-bit programs run.
+    if Path::new("/usr/lib/wine/wine").exists() {
+        assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    } else {
+        assert_eq!(o.code, 2, "{}{}", o.stdout, o.stderr);
+        assert!(
+            o.stderr.contains("runs only 64-bit programs"),
+            "{}",
+            o.stderr
+        );
+        assert!(o.stderr.contains("wine32:i386"), "{}", o.stderr);
+    }
 }

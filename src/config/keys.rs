@@ -26,6 +26,7 @@ pub const TOP_KEYS: &[&str] = &[
     "bundle-dlls",
     "bundle-mingw-runtime",
     "strip-bundled-dlls",
+    "host",
     "service",
 ];
 
@@ -130,6 +131,7 @@ pub(super) fn expected_for(path: &str) -> Option<String> {
         "error-control" => return Some(words_help(key, ErrorControl::WORDS)),
         "sid-type" => return Some(words_help(key, SidType::WORDS)),
         "mode" => return Some(words_help(key, Mode::WORDS)),
+        "host" => return Some(words_help(key, crate::dlls::Host::WORDS)),
         "action" => return Some(words_help(key, Action::WORDS)),
         "recovery" => "a table: [package.metadata.winpkg.service.recovery]",
         _ => "a string",

@@ -20,7 +20,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::check::{AllowRule, Code, Level, Policy};
-use crate::dlls::Release;
+use crate::dlls::{Host, Release};
 use crate::service::model::{Action, ErrorControl, Mode, SidType, StartType};
 use crate::words::words;
 
@@ -52,6 +52,8 @@ pub struct Config {
     pub bundle_dlls: Option<Vec<String>>,
     pub bundle_mingw_runtime: Option<bool>,
     pub strip_bundled_dlls: Option<bool>,
+    /// The program that loads what is built (for plugins): its DLLs are never missing.
+    pub host: Option<Host>,
     pub service: Option<ServiceConfig>,
     /// Where each top-level key that is set came from.
     #[serde(skip)]
@@ -299,6 +301,7 @@ impl Config {
             bundle_dlls => "bundle-dlls",
             bundle_mingw_runtime => "bundle-mingw-runtime",
             strip_bundled_dlls => "strip-bundled-dlls",
+            host => "host",
             service => "service",
         )
     }

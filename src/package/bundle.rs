@@ -107,6 +107,35 @@ pub enum Shawl {
     },
 }
 
+/// The shawl release cargo-winpkg builds (pinned: its command line is what the service
+/// scripts write).
+pub const SHAWL_VERSION: &str = "1.9.0";
+
+/// The per-user cache of built tools, which `cargo clean` does not empty:
+/// `$XDG_CACHE_HOME/cargo-winpkg`, `~/.cache/cargo-winpkg`, or on Windows
+/// `%LOCALAPPDATA%\cargo-winpkg`; `fallback` when none is known.
+pub fn user_cache(fallback: &Path) -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("LOCALAPPDATA").map(PathBuf::from))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")));
+    match base {
+        Some(b) => b.join("cargo-winpkg"),
+        None => fallback.to_path_buf(),
+    }
+}
+
+/// The licence text to ship beside a shawl.exe: `shawl-LICENSE.txt` in a cache
+/// folder, or a LICENSE file beside a configured one.
+pub fn shawl_licence(exe: &Path) -> Option<PathBuf> {
+    let dir = exe.parent()?;
+    ["shawl-LICENSE.txt", "LICENSE", "LICENSE.txt", "LICENSE.md"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+}
+
 /// Find shawl.exe for `target`: the configured path, else a cached build under `cache`.
 pub fn find_shawl(
     target: &Target,
@@ -120,7 +149,10 @@ pub fn find_shawl(
             Err(BundleError::ShawlMissing(p.to_path_buf()))
         };
     }
-    let root = cache.join("shawl").join(target.triple());
+    let root = cache
+        .join("shawl")
+        .join(SHAWL_VERSION)
+        .join(target.triple());
     let exe = root.join("bin").join("shawl.exe");
     if exe.is_file() {
         return Ok(Shawl::Ready(exe));
@@ -189,6 +221,13 @@ pub fn build_shawl(target: &Target, root: &Path, exe: &Path) -> Result<(), Bundl
     if let Some(dir) = exe.parent() {
         std::fs::create_dir_all(dir).map_err(io("create", dir))?;
     }
+    // shawl is MIT-licensed: its licence text ships beside it. cargo install leaves
+    // the crate's source in the registry cache.
+    if let Some(dir) = exe.parent()
+        && let Some(licence) = registry_licence()
+    {
+        let _ = std::fs::copy(licence, dir.join("shawl-LICENSE.txt"));
+    }
     std::fs::rename(&built, exe).map_err(io("move shawl.exe to", exe))?;
     Ok(())
 }
@@ -228,4 +267,19 @@ pub fn pe_timestamp(bytes: &[u8]) -> Option<u32> {
     crate::pe::parse(Path::new(""), bytes)
         .ok()
         .map(|f| f.link_time)
+}
+
+/// shawl's LICENSE in cargo's registry cache (`$CARGO_HOME/registry/src/*/shawl-VER`).
+fn registry_licence() -> Option<PathBuf> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+    let src = home.join("registry").join("src");
+    std::fs::read_dir(src).ok()?.flatten().find_map(|index| {
+        let p = index
+            .path()
+            .join(format!("shawl-{SHAWL_VERSION}"))
+            .join("LICENSE");
+        p.is_file().then_some(p)
+    })
 }

@@ -234,26 +234,16 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
         return Ok(outcome); // stop before packaging; the caller exits with code 1
     }
     let start = Instant::now();
-    // Runs killed before they finished left temporary zips and staging folders.
-    for dir in [Some(&plan.winpkg_dir), opts.output.as_ref()]
-        .into_iter()
-        .flatten()
-    {
-        let n = package::leftovers::clean(dir);
-        if n > 0 {
-            ui.stage(
-                "Removed",
-                &format!("{n} leftover(s) of interrupted runs in {}", dir.display()),
-            );
-        }
-    }
+    clean_leftovers(opts, plan, ui);
     let service = service_model(plan, &outcome.check, ui)?;
     let mut dlls = bundle::resolved_dlls(&outcome.check, &exe);
     dlls.extend(plan.bundle_dlls.iter().cloned());
-    let shawl = match &service {
-        Some(svc) if svc.mode == Mode::Shawl => Some(shawl(plan, ui)?),
-        _ => None,
-    };
+    let dispatcher = outcome
+        .check
+        .files
+        .first()
+        .is_some_and(|f| f.service_dispatcher);
+    let (shawl, extra) = wrapper(plan, service.as_ref(), dispatcher, ui)?;
     let files = stage::pe_files(plan, &exe, &dlls, shawl);
     let staged = stage::stage(plan, &files)?;
     let bundle_failed = staged.report.has_errors();
@@ -265,7 +255,7 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
     if bundle_failed && !opts.no_fail {
         return Ok(outcome);
     }
-    let archive = write_package(opts, plan, &staged, service.as_ref(), ui)?;
+    let archive = write_package(opts, plan, &staged, service.as_ref(), &extra, ui)?;
     ui.stage(
         "Packaged",
         &format!(
@@ -278,6 +268,65 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
     );
     outcome.archive = Some(archive);
     Ok(outcome)
+}
+
+/// Runs killed before they finished left temporary zips and staging folders.
+fn clean_leftovers(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) {
+    for dir in [Some(&plan.winpkg_dir), opts.output.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        let n = package::leftovers::clean(dir);
+        if n > 0 {
+            ui.stage(
+                "Removed",
+                &format!("{n} leftover(s) of interrupted runs in {}", dir.display()),
+            );
+        }
+    }
+}
+
+/// Files to ship that are not PE files: (name in the package, file).
+type Extra = Vec<(String, PathBuf)>;
+
+/// shawl.exe and its licence for a wrapped service, saying why it is wrapped; for a
+/// crate without a service table, a note that it ships as a plain program.
+fn wrapper(
+    plan: &Plan,
+    service: Option<&service::Service>,
+    dispatcher: bool,
+    ui: &dyn Listener,
+) -> Result<(Option<PathBuf>, Extra), BuildError> {
+    let Some(svc) = service else {
+        ui.stage(
+            "Note",
+            &format!(
+                "no [package.metadata.winpkg.service] table: {} is packaged as a plain program (no install scripts); smoke-test the zip with `cargo winpkg verify --wine --run ZIP -- ARGS`",
+                plan.exe_name
+            ),
+        );
+        return Ok((None, Vec::new()));
+    };
+    if svc.mode != Mode::Shawl {
+        return Ok((None, Vec::new()));
+    }
+    let why = if dispatcher {
+        "as `mode = \"shawl\"` asks"
+    } else {
+        "it does not run the service dispatcher (a console program), so shawl talks to the service manager for it"
+    };
+    ui.stage("Wrapping", &format!("{} with shawl: {why}", plan.exe_name));
+    let exe = shawl(plan, ui)?;
+    // shawl is MIT-licensed: its licence text ships with it.
+    let mut extra = Vec::new();
+    match bundle::shawl_licence(&exe) {
+        Some(l) => extra.push(("shawl-LICENSE.txt".to_string(), l)),
+        None => ui.warning(&format!(
+            "no licence text beside {} (shawl is MIT-licensed: ship its LICENSE with it)",
+            exe.display()
+        )),
+    }
+    Ok((Some(exe), extra))
 }
 
 /// The exe: built by cargo, or (`--no-build`) the one already in the target folder.
@@ -350,7 +399,7 @@ fn check_exe(plan: &Plan, exe: &Path, ui: &dyn Listener) -> Result<Report, Build
     let options = CheckOptions {
         policy: plan.policy.clone(),
         dll_dirs,
-        host: None,
+        host: plan.cfg.host,
     };
     let report = check::check(std::slice::from_ref(&exe.to_path_buf()), &options)
         .require_readable()
@@ -398,13 +447,15 @@ fn shawl(plan: &Plan, ui: &dyn Listener) -> Result<PathBuf, BuildError> {
         .as_ref()
         .and_then(|s| s.shawl.as_ref())
         .map(|p| plan.manifest_dir.join(p));
-    match bundle::find_shawl(&plan.target, configured.as_deref(), &plan.winpkg_dir)? {
+    let cache = bundle::user_cache(&plan.winpkg_dir);
+    match bundle::find_shawl(&plan.target, configured.as_deref(), &cache)? {
         Shawl::Ready(exe) => Ok(exe),
         Shawl::Build { root, exe } => {
             ui.stage(
                 "Building",
                 &format!(
-                    "shawl.exe for {} (once; cached in {})",
+                    "shawl.exe {} for {} (once; cached in {})",
+                    bundle::SHAWL_VERSION,
                     plan.target,
                     root.display()
                 ),
@@ -421,8 +472,11 @@ fn write_package(
     plan: &Plan,
     staged: &stage::Staged,
     service: Option<&service::Service>,
+    extra: &[(String, PathBuf)],
     ui: &dyn Listener,
 ) -> Result<PackageOutcome, BuildError> {
+    let mut includes = plan.includes.clone();
+    includes.extend(extra.iter().cloned());
     let out_dir = opts.output.clone().unwrap_or(plan.winpkg_dir.clone());
     let dest = out_dir.join(&plan.archive);
     ui.busy(&format!("packaging {}", plan.archive));
@@ -431,7 +485,7 @@ fn write_package(
         version: &plan.package.version.to_string(),
         target: plan.target.triple(),
         manifest_dir: &plan.manifest_dir,
-        includes: &plan.includes,
+        includes: &includes,
         pe_files: &staged.pe_files,
         service,
         check: &staged.report,

@@ -80,7 +80,7 @@ pub fn stage(plan: &Plan, files: &[(String, PathBuf)]) -> Result<Staged, BuildEr
         &CheckOptions {
             policy: plan.policy.clone(),
             dll_dirs: Vec::new(),
-            host: None,
+            host: plan.cfg.host,
         },
     )
     .require_readable()

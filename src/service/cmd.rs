@@ -289,6 +289,10 @@ set /a WPK_N=0
 {query} >"%WPK_TMP%" 2>&1
 find "%~1" "%WPK_TMP%" >nul 2>&1
 if not errorlevel 1 exit /b 0
+rem No STATE line: this sc.exe cannot print the service's name (Wine's stops at the
+rem first non-ASCII character), so the state cannot be read: 3.
+find "STATE" "%WPK_TMP%" >nul 2>&1
+if errorlevel 1 exit /b 3
 if "%~1"=="RUNNING" (
   find "STOPPED" "%WPK_TMP%" >nul 2>&1
   if not errorlevel 1 exit /b 2
@@ -317,7 +321,7 @@ fn fail_if(condition: &str, show_output: bool, message: &str, rc: u8) -> String 
 /// Stop the service and wait for STOPPED (both scripts do this before changing it).
 fn stop_and_wait(stop_line: String) -> String {
     format!(
-        "{stop_line}\ncall :wait_state STOPPED 60\n{}",
+        "{stop_line}\ncall :wait_state STOPPED 60\nif errorlevel 3 goto stop_unread\n{}goto stop_done\n:stop_unread\necho warning: this sc.exe cannot show the service's state: waiting 5 seconds for it to stop\nping -n 6 127.0.0.1 >nul 2>&1\n:stop_done\n",
         fail_if(
             "if errorlevel 1",
             false,
@@ -539,7 +543,7 @@ fn install_start(s: &mut String, svc: &Service) -> Result<(), Unrepresentable> {
         s.push_str("echo The service is installed with start type disabled: not starting it\n");
     } else {
         s.push_str(&name("sc.exe start {name} >\"%WPK_TMP%\" 2>&1")?);
-        s.push_str("\ncall :wait_state RUNNING 60\n");
+        s.push_str("\ncall :wait_state RUNNING 60\nif errorlevel 3 goto start_unread\n");
         s.push_str(&fail_if("if errorlevel 2", true, STOPPED_AFTER_START, 1));
         s.push_str(&fail_if(
             "if errorlevel 1",
@@ -549,9 +553,14 @@ fn install_start(s: &mut String, svc: &Service) -> Result<(), Unrepresentable> {
         ));
         // Still running a few seconds later: a service that fails at once is caught
         // here, not reported as running.
-        s.push_str("ping -n 4 127.0.0.1 >nul 2>&1\ncall :wait_state RUNNING 1\n");
+        s.push_str("ping -n 4 127.0.0.1 >nul 2>&1\ncall :wait_state RUNNING 1\nif errorlevel 3 goto start_unread\n");
         s.push_str(&fail_if("if errorlevel 1", true, STOPPED_AFTER_START, 1));
         s.push_str(&name("echo Service {name} is running")?);
+        s.push_str("\ngoto end\n:start_unread\n");
+        // The state cannot be read (Wine's sc.exe and a non-ASCII name): say so.
+        s.push_str(&name(
+            "echo Service {name} was started; this sc.exe cannot show its state, so it is not checked",
+        )?);
         s.push('\n');
     }
     Ok(())

@@ -37,6 +37,10 @@ pub struct Options {
     pub limits: Limits,
     /// Run Wine inside a sandbox (bubblewrap): the host read-only, no network.
     pub sandbox: bool,
+    /// `--run -- ARGS`: run the packaged program instead of installing a service.
+    pub run: Option<Vec<String>>,
+    /// The exit code `--run` expects.
+    pub expect_exit: i32,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -30,9 +30,19 @@ pub struct Request {
     /// The zip's file name without `.zip`: the install folder's name.
     pub stem: String,
     pub manifest: Option<Manifest>,
+    /// The service to install (empty with `run`).
     pub service: String,
     pub timeout_secs: u64,
     pub keep: bool,
+    /// `--run -- ARGS`: run the program with these arguments instead of installing a
+    /// service (for packages without one: CLI tools).
+    pub run: Option<Vec<String>>,
+    /// The exit code `--run` expects.
+    pub expect_exit: i32,
+    /// The program's file name: service.json's `exe`, else the package's only .exe.
+    pub exe: String,
+    /// The program is 32-bit (x86): the prefix must be able to run it.
+    pub x86: bool,
 }
 
 impl Request {
@@ -43,16 +53,24 @@ impl Request {
         opts: &Options,
     ) -> Result<Request, VerifyError> {
         let service = match (&opts.service, manifest.and_then(|m| m.service.as_ref())) {
+            _ if opts.run.is_some() => String::new(),
             (Some(s), _) => s.clone(),
             (None, Some(s)) => s.service.name.clone(),
+            (None, None) if manifest.is_some() => {
+                return Err(VerifyError::Input(format!(
+                    "{}: the package has no service (a plain program): smoke-test it with --run, e.g. `cargo winpkg verify --wine --run {} -- --version`",
+                    zip.display(),
+                    zip.display()
+                )));
+            }
             (None, None) => {
                 return Err(VerifyError::Input(format!(
-                    "{}: --wine installs the package's service, but it has no service.json naming one: pass --service NAME",
+                    "{}: --wine installs the package's service, but it has no service.json naming one: pass --service NAME, or --run to run its program",
                     zip.display()
                 )));
             }
         };
-        if pkg.get(INSTALL_CMD).is_none() {
+        if opts.run.is_none() && pkg.get(INSTALL_CMD).is_none() {
             return Err(VerifyError::Input(format!(
                 "{}: --wine needs install.cmd and uninstall.cmd in the package",
                 zip.display()
@@ -70,7 +88,46 @@ impl Request {
             service,
             timeout_secs: opts.timeout.as_secs(),
             keep: opts.keep,
-        })
+            run: opts.run.clone(),
+            expect_exit: opts.expect_exit,
+            exe: program(pkg, manifest, zip, opts.run.is_some())?,
+            x86: false,
+        }
+        .with_machine(pkg))
+    }
+}
+
+impl Request {
+    /// Note whether the program is 32-bit, from its PE header.
+    fn with_machine(mut self, pkg: &Package) -> Request {
+        let path = inside(&pkg.dir, &format!("{}{}", pkg.root, self.exe));
+        self.x86 = crate::pe::read_file(&path).is_ok_and(|f| f.machine == crate::pe::Machine::X86);
+        self
+    }
+}
+
+/// The program of the package: service.json's `exe`, else (for `--run`) its only .exe.
+fn program(
+    pkg: &Package,
+    manifest: Option<&Manifest>,
+    zip: &Path,
+    needed: bool,
+) -> Result<String, VerifyError> {
+    if let Some(m) = manifest {
+        return Ok(m.exe.clone());
+    }
+    let exes: Vec<&String> = pkg
+        .files
+        .keys()
+        .filter(|n| !n[pkg.root.len()..].contains('/') && n.to_ascii_lowercase().ends_with(".exe"))
+        .collect();
+    match exes.as_slice() {
+        [one] => Ok(one[pkg.root.len()..].to_string()),
+        _ if !needed => Ok(String::new()),
+        _ => Err(VerifyError::Input(format!(
+            "{}: --run needs the package's program: service.json names it, and without one the package must have exactly one .exe",
+            zip.display()
+        ))),
     }
 }
 
@@ -93,6 +150,12 @@ pub(super) fn wine_steps(
     v: &mut Verification,
 ) -> Result<(), VerifyError> {
     let prefix = create_prefix(run, req.keep, v)?;
+    if req.x86 && !prefix.runs_32bit()? {
+        return Err(VerifyError::Input(format!(
+            "{} is a 32-bit (x86) program and this Wine runs only 64-bit programs: install 32-bit Wine (Debian/Ubuntu: `sudo dpkg --add-architecture i386 && sudo apt-get update && sudo apt-get install wine32:i386`; Fedora: `sudo dnf install wine.i686`)",
+            req.exe
+        )));
+    }
     let mut ctx = Ctx {
         prefix,
         service: req.service.clone(),
@@ -107,6 +170,10 @@ pub(super) fn wine_steps(
     };
     ctx.win_dir = extract(run, &ctx.prefix, req)?;
     v.install_dir = Some(ctx.win_dir.clone());
+    if let Some(args) = &req.run {
+        run_program(run, &ctx, args, req.expect_exit)?;
+        return tear_down(run, ctx.prefix, v);
+    }
 
     let t = Instant::now();
     let result = run_script(&ctx, INSTALL_CMD)?;
@@ -130,8 +197,11 @@ pub(super) fn wine_steps(
             check_removed(run, &ctx)?;
         }
     }
+    tear_down(run, ctx.prefix, v)
+}
+
+fn tear_down(run: &mut Run, mut prefix: Prefix, v: &Verification) -> Result<(), VerifyError> {
     let t = Instant::now();
-    let mut prefix = ctx.prefix;
     prefix.shutdown();
     drop(prefix);
     run.info(
@@ -142,6 +212,60 @@ pub(super) fn wine_steps(
             None => "stopped the prefix's processes and removed it".into(),
         },
     );
+    Ok(())
+}
+
+/// `--run`: the packaged program, from its install folder, with `args`: every DLL must
+/// load (Wine's loader errors are read) and it must exit with `expect`.
+fn run_program(run: &mut Run, ctx: &Ctx, args: &[String], expect: i32) -> Result<(), VerifyError> {
+    let t = Instant::now();
+    let exe = format!("{}\\{}", ctx.win_dir, ctx.exe);
+    let mut values: Vec<&str> = vec![&exe];
+    values.extend(args.iter().map(String::as_str));
+    let template: Vec<String> = (0..values.len()).map(|i| format!("{{{i}}}")).collect();
+    let line = crate::service::cmd::safe_line(&template.join(" "), &values)
+        .map_err(|e| VerifyError::Input(format!("--run: {}", e.reason)))?;
+    let body = format!("{line}\necho winpkg-exit-code=%errorlevel%");
+    let (_, out) =
+        ctx.prefix
+            .run_batch_env(&body, ctx.timeout, &[("WINEDEBUG", "-all,err+module")])?;
+    let code = out
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("winpkg-exit-code="))
+        .and_then(|c| c.trim().parse::<i64>().ok());
+    // Wine's loader says when a DLL cannot be loaded, and, when the program calls a
+    // function its DLL lacks, that the call went to an unimplemented function.
+    let missing: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("err:module:import_dll") || l.contains("unimplemented function"))
+        .map(str::trim)
+        .collect();
+    let shown = tail(
+        &out.lines()
+            .filter(|l| !l.contains("winpkg-exit-code=") && !l.starts_with("err:"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        4,
+    );
+    let result = if !missing.is_empty() {
+        Err(Failed(format!(
+            "a DLL did not load, or lacks a function the program calls: {}",
+            missing.join(" / ")
+        )))
+    } else {
+        match code {
+            Some(c) if c == i64::from(expect) => {
+                Ok(format!("{} exited with {c}: {shown}", ctx.exe))
+            }
+            Some(c) => Err(Failed(format!(
+                "{} exited with {c}, not {expect}: {shown}",
+                ctx.exe
+            ))),
+            None => Err(Failed(format!("{} did not finish: {shown}", ctx.exe))),
+        }
+    };
+    run.check("run program", t, result);
     Ok(())
 }
 

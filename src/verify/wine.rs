@@ -21,6 +21,9 @@ use std::time::{Duration, Instant};
 /// The stand-in for Wine < 9 (source: assets/processprng-standin.c).
 const PROCESSPRNG_STANDIN: &[u8] = include_bytes!("../../assets/bcryptprimitives-standin.dll");
 
+/// A 32-bit program that exits with 42 (source: assets/probe32.c).
+const PROBE32: &[u8] = include_bytes!("../../assets/winpkg-probe32.exe");
+
 /// Prints a service's state in ASCII (source: assets/svcstate.c).
 const SVCSTATE: &[u8] = include_bytes!("../../assets/winpkg-svcstate.exe");
 
@@ -232,6 +235,16 @@ impl Prefix {
 
     /// Run `wine PROGRAM ARGS...`; return its exit code and output (via a file).
     pub fn wine(&self, args: &[&str], timeout: Duration) -> Result<(i32, String), WineError> {
+        self.wine_env(args, timeout, &[])
+    }
+
+    /// As [`Prefix::wine`], with more environment variables (such as `WINEDEBUG`).
+    pub fn wine_env(
+        &self,
+        args: &[&str],
+        timeout: Duration,
+        env: &[(&str, &str)],
+    ) -> Result<(i32, String), WineError> {
         let out_path = self
             .root
             .as_path()
@@ -243,6 +256,7 @@ impl Prefix {
             .map_err(|e| WineError::Failed(e.to_string()))?;
         let mut child = self
             .command("wine")
+            .envs(env.iter().copied())
             .args(args)
             .stdout(out)
             .stderr(err)
@@ -277,6 +291,16 @@ impl Prefix {
     /// reliably (it is converted with the host's locale), so anything with user text
     /// runs this way, quoted by [`crate::service::cmd::safe_line`].
     pub fn run_batch(&self, body: &str, timeout: Duration) -> Result<(i32, String), WineError> {
+        self.run_batch_env(body, timeout, &[])
+    }
+
+    /// As [`Prefix::run_batch`], with more environment variables.
+    pub fn run_batch_env(
+        &self,
+        body: &str,
+        timeout: Duration,
+        env: &[(&str, &str)],
+    ) -> Result<(i32, String), WineError> {
         let name = format!("winpkg-batch-{}.cmd", rand_suffix());
         let text = format!(
             "@echo off\r\nsetlocal EnableExtensions DisableDelayedExpansion\r\n{}\r\nexit /b %errorlevel%\r\n",
@@ -285,7 +309,7 @@ impl Prefix {
         let host = self.drive_c().join(&name);
         std::fs::write(&host, text)
             .map_err(|e| WineError::Failed(format!("cannot write {}: {e}", host.display())))?;
-        let result = self.wine(&["cmd", "/c", &format!("C:\\{name}")], timeout);
+        let result = self.wine_env(&["cmd", "/c", &format!("C:\\{name}")], timeout, env);
         let _ = std::fs::remove_file(&host);
         result
     }
@@ -425,6 +449,18 @@ impl Prefix {
                 name.eq_ignore_ascii_case(image)
             })
             .collect()
+    }
+
+    /// Can this Wine run 32-bit (x86) programs? (64-bit-only builds cannot.)
+    pub fn runs_32bit(&self) -> Result<bool, WineError> {
+        let probe = self.drive_c().join("windows/winpkg-probe32.exe");
+        std::fs::write(&probe, PROBE32)
+            .map_err(|e| WineError::Failed(format!("cannot write {}: {e}", probe.display())))?;
+        let (code, _) = self.wine(
+            &["C:\\windows\\winpkg-probe32.exe"],
+            Duration::from_secs(60),
+        )?;
+        Ok(code == 42)
     }
 
     /// Stop every process of the prefix (its own server only).
