@@ -505,3 +505,39 @@ fn a_misspelled_table_name_is_pointed_out() {
         );
     }
 }
+
+/// Paths from the config print cleaned: `./x/../dlls` resolves to `.../dlls/...`.
+#[test]
+fn config_paths_print_normalised() {
+    let d = tempfile::tempdir().unwrap();
+    let src = fixture("crates/needsdll");
+    std::fs::create_dir_all(d.path().join("src")).unwrap();
+    std::fs::create_dir_all(d.path().join("dlls")).unwrap();
+    std::fs::copy(src.join("src/main.rs"), d.path().join("src/main.rs")).unwrap();
+    std::fs::copy(src.join("Cargo.lock"), d.path().join("Cargo.lock")).unwrap();
+    let toml =
+        std::fs::read_to_string(src.join("Cargo.toml")).unwrap() + "dll-dirs = [\"./x/../dlls\"]\n";
+    std::fs::write(d.path().join("Cargo.toml"), toml).unwrap();
+    std::fs::copy(
+        fixture("pe/bundle-x64/thirdparty.dll"),
+        d.path().join("dlls/thirdparty.dll"),
+    )
+    .unwrap();
+    let r = build(&d.path().join("Cargo.toml"), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    let resolved = v["packages"][0]["check"]["files"][0]["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["dll"] == "thirdparty.dll")
+        .unwrap()["resolved"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(resolved.ends_with("/dlls/thirdparty.dll"), "{resolved}");
+    assert!(
+        !resolved.contains("/./") && !resolved.contains("/../"),
+        "{resolved}"
+    );
+}

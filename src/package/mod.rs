@@ -50,10 +50,31 @@ pub struct Input<'a> {
     pub dest: &'a Path,
 }
 
+/// `path` with `.` and `..` folded away lexically (`crate/./x/../dlls` is `crate/dlls`),
+/// so paths from the config print as a user would write them.
+pub fn clean_path(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let popped =
+                    matches!(out.components().next_back(), Some(Component::Normal(_))) && out.pop();
+                if !popped {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// The files matching `pattern` (relative to `base`); none is an error, since a file
 /// the user asked for would otherwise silently not ship.
 pub fn expand(base: &Path, pattern: &str, key: &'static str) -> Result<Vec<PathBuf>, PackageError> {
-    let full = base.join(pattern);
+    let full = clean_path(&base.join(pattern));
     let matches: Vec<PathBuf> = glob::glob(&full.to_string_lossy())
         .map_err(|e| PackageError::BadPattern {
             key,
@@ -285,4 +306,16 @@ pub fn write(input: &Input) -> Result<PackageOutcome, PackageError> {
         files: files.keys().cloned().collect(),
         service_mode: input.service.map(|s| s.mode),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_cleaned() {
+        assert_eq!(clean_path(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
+        assert_eq!(clean_path(Path::new("a/../../c")), PathBuf::from("../c"));
+        assert_eq!(clean_path(Path::new("/..")), PathBuf::from("/.."));
+    }
 }

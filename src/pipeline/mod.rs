@@ -391,7 +391,7 @@ fn check_exe(plan: &Plan, exe: &Path, ui: &dyn Listener) -> Result<Report, Build
         .dll_dirs
         .iter()
         .flatten()
-        .map(|d| plan.manifest_dir.join(d))
+        .map(|d| package::clean_path(&plan.manifest_dir.join(d)))
         .collect();
     if plan.cfg.bundle_mingw_runtime.unwrap_or(true) {
         dll_dirs.extend(bundle::mingw_runtime_dirs(&plan.target));
