@@ -365,19 +365,7 @@ fn check_errors_stop_the_run_unless_no_fail_and_dll_dirs_resolve() {
     );
 
     // dll-dirs in the config resolves it (a copy of the crate, with the table extended).
-    let d = tempfile::tempdir().unwrap();
-    let src = fixture("crates/needsdll");
-    std::fs::create_dir_all(d.path().join("src")).unwrap();
-    std::fs::create_dir_all(d.path().join("dlls")).unwrap();
-    std::fs::copy(src.join("src/main.rs"), d.path().join("src/main.rs")).unwrap();
-    std::fs::copy(src.join("Cargo.lock"), d.path().join("Cargo.lock")).unwrap();
-    let toml = std::fs::read_to_string(src.join("Cargo.toml")).unwrap() + "dll-dirs = [\"dlls\"]\n";
-    std::fs::write(d.path().join("Cargo.toml"), toml).unwrap();
-    std::fs::copy(
-        fixture("pe/bundle-x64/thirdparty.dll"),
-        d.path().join("dlls/thirdparty.dll"),
-    )
-    .unwrap();
+    let d = needsdll_crate("dlls");
     let r = build(&d.path().join("Cargo.toml"), &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v = r.json();
@@ -509,20 +497,7 @@ fn a_misspelled_table_name_is_pointed_out() {
 /// Paths from the config print cleaned: `./x/../dlls` resolves to `.../dlls/...`.
 #[test]
 fn config_paths_print_normalised() {
-    let d = tempfile::tempdir().unwrap();
-    let src = fixture("crates/needsdll");
-    std::fs::create_dir_all(d.path().join("src")).unwrap();
-    std::fs::create_dir_all(d.path().join("dlls")).unwrap();
-    std::fs::copy(src.join("src/main.rs"), d.path().join("src/main.rs")).unwrap();
-    std::fs::copy(src.join("Cargo.lock"), d.path().join("Cargo.lock")).unwrap();
-    let toml =
-        std::fs::read_to_string(src.join("Cargo.toml")).unwrap() + "dll-dirs = [\"./x/../dlls\"]\n";
-    std::fs::write(d.path().join("Cargo.toml"), toml).unwrap();
-    std::fs::copy(
-        fixture("pe/bundle-x64/thirdparty.dll"),
-        d.path().join("dlls/thirdparty.dll"),
-    )
-    .unwrap();
+    let d = needsdll_crate("./x/../dlls");
     let r = build(&d.path().join("Cargo.toml"), &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v = r.json();
@@ -540,4 +515,24 @@ fn config_paths_print_normalised() {
         !resolved.contains("/./") && !resolved.contains("/../"),
         "{resolved}"
     );
+}
+
+/// A copy of the needsdll fixture crate with `dll-dirs = [dll_dir]`, and the DLL it
+/// needs in `dlls/`.
+fn needsdll_crate(dll_dir: &str) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let src = fixture("crates/needsdll");
+    std::fs::create_dir_all(d.path().join("src")).unwrap();
+    std::fs::create_dir_all(d.path().join("dlls")).unwrap();
+    std::fs::copy(src.join("src/main.rs"), d.path().join("src/main.rs")).unwrap();
+    std::fs::copy(src.join("Cargo.lock"), d.path().join("Cargo.lock")).unwrap();
+    let toml = std::fs::read_to_string(src.join("Cargo.toml")).unwrap()
+        + &format!("dll-dirs = [\"{dll_dir}\"]\n");
+    std::fs::write(d.path().join("Cargo.toml"), toml).unwrap();
+    std::fs::copy(
+        fixture("pe/bundle-x64/thirdparty.dll"),
+        d.path().join("dlls/thirdparty.dll"),
+    )
+    .unwrap();
+    d
 }

@@ -403,11 +403,10 @@ impl Prefix {
         Ok(parse_reg(&decode_utf16(&bytes), name))
     }
 
-    /// Processes of this prefix whose command line mentions `needle` (case-insensitive):
-    /// found through /proc, since Wine processes are Linux processes.
-    pub fn processes_matching(&self, needle: &str) -> Vec<u32> {
+    /// The processes of this prefix (their environment names its WINEPREFIX), with
+    /// their command lines: found through /proc, since Wine processes are Linux ones.
+    fn processes(&self) -> Vec<(u32, Vec<u8>)> {
         let prefix = format!("WINEPREFIX={}", self.path().display());
-        let needle = needle.to_lowercase();
         let Ok(entries) = std::fs::read_dir("/proc") else {
             return Vec::new();
         };
@@ -416,12 +415,26 @@ impl Prefix {
             .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
             .filter(|pid| {
                 let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-                let ours = env.split(|b| *b == 0).any(|v| v == prefix.as_bytes());
+                env.split(|b| *b == 0).any(|v| v == prefix.as_bytes())
+            })
+            .map(|pid| {
                 let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                ours && String::from_utf8_lossy(&cmdline)
+                (pid, cmdline)
+            })
+            .collect()
+    }
+
+    /// Processes of this prefix whose command line mentions `needle` (case-insensitive).
+    pub fn processes_matching(&self, needle: &str) -> Vec<u32> {
+        let needle = needle.to_lowercase();
+        self.processes()
+            .into_iter()
+            .filter(|(_, cmd)| {
+                String::from_utf8_lossy(cmd)
                     .to_lowercase()
                     .contains(&needle)
             })
+            .map(|(pid, _)| pid)
             .collect()
     }
 
@@ -430,24 +443,15 @@ impl Prefix {
     /// to the Windows path of the image). A wrapper whose arguments merely mention
     /// `image` (shawl's `-- C:\app\prog.exe`) is not one of them.
     pub fn processes_running(&self, image: &str) -> Vec<u32> {
-        let prefix = format!("WINEPREFIX={}", self.path().display());
-        let Ok(entries) = std::fs::read_dir("/proc") else {
-            return Vec::new();
-        };
-        entries
-            .filter_map(Result::ok)
-            .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
-            .filter(|pid| {
-                let env = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-                if !env.split(|b| *b == 0).any(|v| v == prefix.as_bytes()) {
-                    return false;
-                }
-                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-                let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+        self.processes()
+            .into_iter()
+            .filter(|(_, cmd)| {
+                let argv0 = cmd.split(|b| *b == 0).next().unwrap_or_default();
                 let argv0 = String::from_utf8_lossy(argv0);
                 let name = argv0.rsplit(['\\', '/']).next().unwrap_or_default();
                 name.eq_ignore_ascii_case(image)
             })
+            .map(|(pid, _)| pid)
             .collect()
     }
 
