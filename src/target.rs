@@ -1,7 +1,14 @@
 //! A target triple, parsed once: its architecture, its environment (which toolchain
 //! links it), the variable cargo reads its linker from, and its MinGW tool prefix.
 
+use std::ffi::OsString;
 use std::fmt;
+
+/// The cargo that builds: `$CARGO` when cargo started us (so toolchain overrides
+/// hold), else `cargo` from PATH.
+pub fn cargo_program() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
 
 /// The toolchain family a Windows target links with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

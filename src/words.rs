@@ -16,7 +16,7 @@ pub struct UnknownWord {
 }
 
 fn suggestion(got: &str, choices: &[&str]) -> String {
-    crate::config::closest(got, choices)
+    closest(got, choices)
         .map(|c| format!(" (did you mean `{c}`?)"))
         .unwrap_or_default()
 }
@@ -27,6 +27,16 @@ fn quoted(choices: &[&str]) -> String {
         Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
         _ => q.concat(),
     }
+}
+
+/// The closest of `choices` to `word` (Levenshtein), if it is close enough to be a typo.
+pub fn closest<'a>(word: &str, choices: &[&'a str]) -> Option<&'a str> {
+    choices
+        .iter()
+        .map(|c| (strsim::levenshtein(word, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
 }
 
 /// `words! { /// doc \n pub enum Name("what") { Variant = "word", ... } }`

@@ -1,7 +1,7 @@
 //! The keys of `[package.metadata.winpkg]`: which exist where (for "did you mean"), and
 //! what each takes (for type errors).
 
-use crate::service::model::{Action, ErrorControl, Mode, SidType, StartType};
+use super::words::{Action, ErrorControl, Mode, SidType, StartType};
 
 fn words_help(key: &str, words: &[&str]) -> String {
     let q: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();

@@ -12,6 +12,7 @@
 
 mod error;
 mod keys;
+pub mod words;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -21,8 +22,8 @@ use serde_json::Value;
 
 use crate::check::{AllowRule, Code, Level, Policy};
 use crate::dlls::{Host, Release};
-use crate::service::model::{Action, ErrorControl, Mode, SidType, StartType};
-use crate::words::words;
+use crate::words::{closest, words};
+pub use words::{Action, ErrorControl, Mode, SidType, StartType};
 
 pub use error::{ConfigError, find_line};
 pub use keys::{ACTION_KEYS, ALLOW_KEYS, INCLUDE_KEYS, RECOVERY_KEYS, SERVICE_KEYS, TOP_KEYS};
@@ -251,16 +252,6 @@ fn check_keys(value: &Value, path: &str, origin: &Origin) -> Result<(), ConfigEr
         }
     }
     Ok(())
-}
-
-/// The closest of `choices` to `word` (Levenshtein), if it is close enough to be a typo.
-pub fn closest<'a>(word: &str, choices: &[&'a str]) -> Option<&'a str> {
-    choices
-        .iter()
-        .map(|c| (strsim::levenshtein(word, c), *c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
 }
 
 /// `merge!(self, defaults; field => "key", ...)`: each field from the package, else

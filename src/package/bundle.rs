@@ -196,7 +196,7 @@ pub fn build_shawl(target: &Target, root: &Path, exe: &Path) -> Result<(), Bundl
         path: shims.clone(),
         source: std::io::Error::other(e),
     })?;
-    let cargo = crate::pipeline::cargo::cargo_program();
+    let cargo = crate::target::cargo_program();
     let status = Command::new(&cargo)
         .args([
             "install",

@@ -15,12 +15,7 @@ use cargo_metadata::{Message, Metadata, MetadataCommand};
 use super::{BuildError, CargoFlags, ColorChoice};
 use crate::config::Builder;
 use crate::events::Listener;
-use crate::target::Target;
-
-/// The cargo to run: `$CARGO` when cargo started us, else `cargo` from PATH.
-pub fn cargo_program() -> OsString {
-    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
-}
+use crate::target::{Target, cargo_program};
 
 /// Global flags cargo accepts on every command: the ones `cargo metadata` needs too.
 fn global_flags(args: &CargoFlags) -> Vec<String> {

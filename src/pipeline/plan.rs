@@ -166,7 +166,7 @@ pub fn misspelled_tables(metadata: &serde_json::Value, prefix: &str) -> Vec<Stri
                 .filter(|c| c.is_ascii_alphanumeric())
                 .collect::<String>()
                 .to_ascii_lowercase();
-            folded == "winpkg" || crate::config::closest(&folded, &["winpkg"]).is_some()
+            folded == "winpkg" || crate::words::closest(&folded, &["winpkg"]).is_some()
         })
         .map(|k| {
             format!("[{prefix}.{k}] is not read by cargo winpkg: did you mean [{prefix}.winpkg]?")

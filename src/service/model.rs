@@ -5,44 +5,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::quote;
-use crate::words::words;
+// The words of the config that the model keeps as they are.
+pub use crate::config::words::{Action, ErrorControl, Mode, SidType, StartType};
 
 /// Replaced at install time by the folder the package was extracted to (no trailing
 /// backslash).
 pub const DIR_PLACEHOLDER: &str = "{dir}";
-
-words! {
-    /// When the service starts.
-    pub enum StartType("start type") {
-        Auto = "auto",
-        /// Auto, after the boot rush.
-        DelayedAuto = "delayed-auto",
-        Manual = "manual",
-        /// Installed, not started.
-        Disabled = "disabled",
-    }
-}
-
-impl StartType {
-    /// The word `sc create start=` takes.
-    pub fn sc(self) -> &'static str {
-        match self {
-            StartType::Auto => "auto",
-            StartType::DelayedAuto => "delayed-auto",
-            StartType::Manual => "demand",
-            StartType::Disabled => "disabled",
-        }
-    }
-
-    /// The `Start` value the registry ends up with (delayed-auto is auto + a flag).
-    pub fn registry(self) -> u32 {
-        match self {
-            StartType::Auto | StartType::DelayedAuto => 2,
-            StartType::Manual => 3,
-            StartType::Disabled => 4,
-        }
-    }
-}
 
 /// The account the service runs as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,44 +41,6 @@ impl Account {
 
     pub fn needs_password(&self) -> bool {
         matches!(self, Account::User(_))
-    }
-}
-
-words! {
-    /// What Windows does at boot when the service fails to start.
-    pub enum ErrorControl("error control") {
-        Ignore = "ignore",
-        Normal = "normal",
-        Severe = "severe",
-        Critical = "critical",
-    }
-}
-
-words! {
-    /// The service SID type (`sc sidtype`).
-    pub enum SidType("SID type") {
-        None = "none",
-        Unrestricted = "unrestricted",
-        Restricted = "restricted",
-    }
-}
-
-words! {
-    /// What the service control manager does when the service fails.
-    pub enum Action("recovery action") {
-        Restart = "restart",
-        Reboot = "reboot",
-        None = "none",
-    }
-}
-
-impl Action {
-    pub fn sc(self) -> &'static str {
-        match self {
-            Action::Restart => "restart",
-            Action::Reboot => "reboot",
-            Action::None => "",
-        }
     }
 }
 
@@ -159,15 +89,6 @@ impl Recovery {
             .map(|a| format!("{}/{}", a.action.sc(), a.delay_ms))
             .collect::<Vec<_>>()
             .join("/")
-    }
-}
-
-words! {
-    /// Native: the exe runs the service dispatcher itself. Shawl: a console program run
-    /// by shawl.exe, which speaks to the service control manager for it.
-    pub enum Mode("mode") {
-        Native = "native",
-        Shawl = "shawl",
     }
 }
 

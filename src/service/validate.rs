@@ -370,7 +370,7 @@ fn parse_account(a: &str) -> Result<Account, Invalid> {
                 let lower_choices: Vec<String> =
                     BUILT_IN.iter().map(|c| c.to_ascii_lowercase()).collect();
                 let refs: Vec<&str> = lower_choices.iter().map(String::as_str).collect();
-                let hint = crate::config::closest(&lower, &refs)
+                let hint = crate::words::closest(&lower, &refs)
                     .and_then(|c| BUILT_IN.iter().find(|b| b.eq_ignore_ascii_case(c)))
                     .map(|c| format!("did you mean `{c}`? "))
                     .unwrap_or_default();
