@@ -73,21 +73,6 @@ impl<'data, Pe: ImageNtHeaders> Image<'_, 'data, Pe> {
         self.file.section_table().pe_data_at(self.data, rva)
     }
 
-    fn u32_at(&self, rva: u32) -> Option<u32> {
-        let b = self.at(rva)?.get(..4)?;
-        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    /// A thunk: 8 bytes in a PE32+ image, 4 in a PE32 one.
-    fn thunk_at(&self, rva: u32) -> Option<u64> {
-        if self.file.is_64() {
-            let b = self.at(rva)?.get(..8)?;
-            Some(u64::from_le_bytes(b.try_into().ok()?))
-        } else {
-            self.u32_at(rva).map(u64::from)
-        }
-    }
-
     /// A NUL-terminated string at `rva` (without the NUL).
     fn string_at(&self, rva: u32) -> Option<&'data [u8]> {
         let b = self.at(rva)?;
@@ -162,18 +147,32 @@ impl<Pe: ImageNtHeaders> TableReader<'_, '_, Pe> {
         } else {
             1 << 31
         };
-        let step: u32 = if self.image.file.is_64() { 8 } else { 4 };
+        let step = if self.image.file.is_64() { 8 } else { 4 };
+        // The list is read from one slice (its section, from the list on): one lookup
+        // in the section table, not one per thunk.
+        let list = self.image.at(list_rva).ok_or_else(|| {
+            self.bad(
+                "import name table",
+                list_rva,
+                "the list is outside every section",
+            )
+        })?;
         let mut functions = Vec::new();
         let mut by_ordinal = 0;
-        for i in 0u32.. {
-            let at = list_rva.wrapping_add(i.wrapping_mul(step));
-            let thunk = self.image.thunk_at(at).ok_or_else(|| {
-                self.bad(
+        for i in 0usize.. {
+            let Some(bytes) = list.get(i * step..i * step + step) else {
+                let at = list_rva.wrapping_add((i * step) as u32);
+                return Err(self.bad(
                     "import name table",
                     at,
                     "the list runs past the end of its section",
-                )
-            })?;
+                ));
+            };
+            let thunk = if step == 8 {
+                u64::from_le_bytes(bytes.try_into().unwrap_or([0; 8]))
+            } else {
+                u64::from(u32::from_le_bytes(bytes.try_into().unwrap_or([0; 4])))
+            };
             if thunk == 0 {
                 break;
             }
