@@ -445,7 +445,7 @@ fn a_hostile_install_script_cannot_touch_the_host() {
         "json".as_ref(),
         crafted.as_os_str(),
     ]);
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(
         host.path().join("via-touch").exists() || host.path().join("via-sh").exists(),
         "without the sandbox the attack should work, or this test proves nothing"

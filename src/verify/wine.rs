@@ -330,21 +330,40 @@ impl Prefix {
     /// not exist. Asked through assets/svcstate.c: Wine's `sc query` output cannot be
     /// read for non-ASCII names.
     pub fn service_state(&self, name: &str) -> Result<Option<String>, WineError> {
-        let (code, out) = self.run_with(
-            "C:\\windows\\winpkg-svcstate.exe {0}",
-            &[name],
-            Duration::from_secs(30),
-        )?;
-        if code == 1060 || out.trim() == "missing" {
-            return Ok(None);
+        // A loaded machine can make one query fail or print nothing: ask up to three
+        // times before calling the state unreadable.
+        let mut last = String::new();
+        let mut state = None;
+        for attempt in 0..3 {
+            if attempt > 0 {
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            let (code, out) = match self.run_with(
+                "C:\\windows\\winpkg-svcstate.exe {0}",
+                &[name],
+                Duration::from_secs(60),
+            ) {
+                Ok(r) => r,
+                Err(e) => {
+                    last = e.to_string();
+                    continue;
+                }
+            };
+            if code == 1060 || out.trim() == "missing" {
+                return Ok(None);
+            }
+            state = out
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("state="))
+                .and_then(|n| n.parse::<u32>().ok());
+            if state.is_some() {
+                break;
+            }
+            last = format!("exit code {code}: {}", out.trim());
         }
-        let state = out
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("state="))
-            .and_then(|n| n.parse::<u32>().ok())
-            .ok_or_else(|| {
-                WineError::Failed(format!("cannot read the state of `{name}`: {}", out.trim()))
-            })?;
+        let state = state.ok_or_else(|| {
+            WineError::Failed(format!("cannot read the state of `{name}`: {last}"))
+        })?;
         Ok(Some(
             match state {
                 1 => "STOPPED",
@@ -388,19 +407,27 @@ impl Prefix {
     ) -> Result<std::collections::BTreeMap<String, String>, WineError> {
         // Export all services (an ASCII key path) and pick this one's section: the
         // name may not survive Wine's command line.
-        let file = format!("winpkg-{}.reg", rand_suffix());
         let key = "HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services";
-        let win_path = format!("C:\\{file}");
-        let (code, out) = self.wine(&["regedit", "/E", &win_path, key], Duration::from_secs(30))?;
-        let host = self.drive_c().join(&file);
-        let bytes = std::fs::read(&host).map_err(|_| {
-            WineError::Failed(format!(
-                "cannot export the registry key of `{name}` (regedit exit code {code}): {}",
-                out.trim()
-            ))
-        })?;
-        let _ = std::fs::remove_file(&host);
-        Ok(parse_reg(&decode_utf16(&bytes), name))
+        let mut last = String::new();
+        // Up to two tries: a loaded machine can make one export time out.
+        for _ in 0..2 {
+            let file = format!("winpkg-{}.reg", rand_suffix());
+            let win_path = format!("C:\\{file}");
+            let host = self.drive_c().join(&file);
+            match self.wine(&["regedit", "/E", &win_path, key], Duration::from_secs(60)) {
+                Ok((code, out)) => match std::fs::read(&host) {
+                    Ok(bytes) => {
+                        let _ = std::fs::remove_file(&host);
+                        return Ok(parse_reg(&decode_utf16(&bytes), name));
+                    }
+                    Err(_) => last = format!("regedit exit code {code}: {}", out.trim()),
+                },
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(WineError::Failed(format!(
+            "cannot export the registry key of `{name}` ({last})"
+        )))
     }
 
     /// The processes of this prefix (their environment names its WINEPREFIX), with
