@@ -669,11 +669,11 @@ fn a_driver_importing_hidclass_is_not_missing_a_dll() {
     let dir = tempfile::tempdir().unwrap();
     let mut sys = std::fs::read(fixture("pe/driver-x64.sys")).unwrap();
     // The fixture imports ntoskrnl.exe; the same 12 bytes become hidclass.sys.
-    let at = sys
-        .windows(12)
-        .position(|w| w == b"ntoskrnl.exe")
-        .expect("the DLL name");
-    sys[at..at + 12].copy_from_slice(b"hidclass.sys");
+    assert_eq!(
+        patch_bytes(&mut sys, b"ntoskrnl.exe", b"hidclass.sys", false),
+        1,
+        "the DLL name"
+    );
     let path = dir.path().join("hidminidriver.sys");
     std::fs::write(&path, &sys).unwrap();
     let (code, v) = check_json(&[&path], &[]);

@@ -26,6 +26,14 @@ fn step<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
         .find(|s| s["name"] == name)
 }
 
+/// The detail of step `name`, which must have run.
+fn detail(v: &Value, name: &str) -> String {
+    step(v, name).unwrap_or_else(|| panic!("no step {name}: {v:#}"))["detail"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn names(v: &Value) -> Vec<String> {
     v["steps"]
         .as_array()
@@ -81,17 +89,8 @@ fn escaping_names_write_nothing_and_stop_verify() {
 /// Rename every `from` to `to` (same length) in a zip's bytes: how a zip with two
 /// entries of one name is made (zip writers refuse to).
 fn rename_in_place(zip: &Path, from: &str, to: &str) {
-    assert_eq!(from.len(), to.len());
     let mut bytes = std::fs::read(zip).unwrap();
-    let mut n = 0;
-    let mut i = 0;
-    while i + from.len() <= bytes.len() {
-        if &bytes[i..i + from.len()] == from.as_bytes() {
-            bytes[i..i + from.len()].copy_from_slice(to.as_bytes());
-            n += 1;
-        }
-        i += 1;
-    }
+    let n = patch_bytes(&mut bytes, from.as_bytes(), to.as_bytes(), true);
     assert!(n >= 2, "{from} found {n} times");
     std::fs::write(zip, bytes).unwrap();
 }
@@ -104,10 +103,7 @@ fn duplicate_names_and_file_folder_clashes_fail() {
     rename_in_place(&zip, "hello-service.exf", "hello-service.exe");
     let (code, v) = verify_json(&zip, &[]);
     assert_eq!(code, 1, "{v:#}");
-    let d = step(&v, "file names").unwrap()["detail"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let d = detail(&v, "file names");
     assert!(d.contains("two entries share a name"), "{d}");
 
     let zip = example_plus(
@@ -119,10 +115,7 @@ fn duplicate_names_and_file_folder_clashes_fail() {
     );
     let (code, v) = verify_json(&zip, &[]);
     assert_eq!(code, 1, "{v:#}");
-    let d = step(&v, "file names").unwrap()["detail"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let d = detail(&v, "file names");
     assert!(d.contains("`docs` is both a file"), "{d}");
 }
 
@@ -159,10 +152,7 @@ fn zip_bombs_are_refused_and_reading_stays_bounded() {
     assert!(std::fs::metadata(&bomb).unwrap().len() < 2 << 20);
     let (code, v) = verify_json(&bomb, &[]);
     assert_eq!(code, 1, "{v:#}");
-    let d = step(&v, "file names").unwrap()["detail"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let d = detail(&v, "file names");
     assert!(
         d.contains("a zip bomb?") && d.contains("--max-ratio"),
         "{d}"
@@ -183,16 +173,10 @@ fn zip_bombs_are_refused_and_reading_stays_bounded() {
 
     // Caps on one entry and on the total.
     let (_, v) = verify_json(&bomb, &["--max-ratio", "100000", "--max-entry", "1000000"]);
-    let d = step(&v, "file names").unwrap()["detail"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let d = detail(&v, "file names");
     assert!(d.contains("--max-entry"), "{d}");
     let (_, v) = verify_json(&bomb, &["--max-ratio", "100000", "--max-total", "1000000"]);
-    let d = step(&v, "file names").unwrap()["detail"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let d = detail(&v, "file names");
     assert!(d.contains("--max-total"), "{d}");
 }
 
@@ -248,11 +232,11 @@ fn dll_names_with_paths_never_resolve_on_the_host() {
     let dir = tempfile::tempdir().unwrap();
     // c-hello-x64.exe imports msvcrt.dll; the same 10 bytes become /tmp/u.dll.
     let mut exe = std::fs::read(fixture("pe/c-hello-x64.exe")).unwrap();
-    let at = exe
-        .windows(10)
-        .position(|w| w == b"msvcrt.dll")
-        .expect("the DLL name");
-    exe[at..at + 10].copy_from_slice(b"/tmp/u.dll");
+    assert_eq!(
+        patch_bytes(&mut exe, b"msvcrt.dll", b"/tmp/u.dll", false),
+        1,
+        "the DLL name"
+    );
     let app = dir.path().join("app.exe");
     std::fs::write(&app, &exe).unwrap();
     // A valid x64 DLL at that host path.

@@ -285,10 +285,7 @@ fn the_changelog_ships_with_the_readme() {
     let out = tempfile::tempdir().unwrap();
     let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let names: Vec<String> = zip_entries(&zip_path(&r.json()))
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
+    let names = zip_names(&zip_path(&r.json()));
     assert!(names.contains(&"CHANGELOG.md".to_string()), "{names:?}");
     assert!(names.contains(&"README.md".to_string()), "{names:?}");
 }
@@ -611,10 +608,7 @@ fn file_mistakes_are_config_errors_before_the_build() {
     let out = tempfile::tempdir().unwrap();
     let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let names: Vec<String> = zip_entries(&zip_path(&r.json()))
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
+    let names = zip_names(&zip_path(&r.json()));
     assert!(names.contains(&"host.txt".to_string()), "{names:?}");
 }
 

@@ -3,7 +3,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 use common::*;
@@ -28,29 +28,17 @@ fn step<'a>(v: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no step {name}: {v:#}"))
 }
 
-/// Copy a zip, changing entries with `edit`.
+/// Copy a zip, changing entries with `edit` (None drops one).
 fn rewrite(src: &Path, dest: &Path, edit: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>) {
-    let mut a = zip::ZipArchive::new(std::fs::File::open(src).unwrap()).unwrap();
-    let mut entries = BTreeMap::new();
-    for i in 0..a.len() {
-        let mut e = a.by_index(i).unwrap();
-        if e.is_dir() {
-            continue;
-        }
-        let name = e.name().unwrap().to_string();
-        let mut data = Vec::new();
-        e.read_to_end(&mut data).unwrap();
-        if let Some(d) = edit(&name, data) {
-            entries.insert(name, d);
-        }
-    }
-    let mut w = zip::ZipWriter::new(std::fs::File::create(dest).unwrap());
-    for (name, data) in entries {
-        w.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
-            .unwrap();
-        w.write_all(&data).unwrap();
-    }
-    w.finish().unwrap();
+    let entries: BTreeMap<String, Vec<u8>> = zip_entries(src)
+        .into_iter()
+        .filter_map(|(name, data)| edit(&name, data).map(|d| (name, d)))
+        .collect();
+    let entries: Vec<(&str, Vec<u8>)> = entries
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.clone()))
+        .collect();
+    raw_zip(dest, &entries);
 }
 
 #[test]

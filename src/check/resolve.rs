@@ -66,7 +66,8 @@ impl FileKey {
     }
 }
 
-type Found2 = (Option<(u64, u64)>, Input);
+/// A file a walk found, with its (device, inode) when known.
+type Walked = (Option<(u64, u64)>, Input);
 
 #[cfg(unix)]
 fn entry_id(dev: Option<u64>, entry: &std::fs::DirEntry) -> Option<(u64, u64)> {
@@ -79,7 +80,7 @@ fn entry_id(_: Option<u64>, _: &std::fs::DirEntry) -> Option<(u64, u64)> {
     None
 }
 
-fn walk(dir: &Path, out: &mut Vec<Found2>, errors: &mut Vec<InputError>) {
+fn walk(dir: &Path, out: &mut Vec<Walked>, errors: &mut Vec<InputError>) {
     let unreadable = |path: &Path, e: std::io::Error| InputError::new(path, &PeError::Io(e), None);
     // The folder's device, with each entry's inode from the listing itself: no stat
     // per file.

@@ -17,7 +17,7 @@ use crate::service::{self, Service};
 use manifest::{DllReport, FileEntry, ImportEntry, Manifest, PackageInfo, ServiceInfo};
 pub use zip::{
     Contents, Digest, PackageError, Source, check_name, check_names, digest, sha256_hex,
-    sha256sums, timestamp, write_zip,
+    sha256sums, stream, timestamp, write_zip,
 };
 
 /// The zip that was written.

@@ -211,7 +211,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 /// Copy `from` to `to` (if any) in 1 MiB pieces, hashing on the way: memory stays
 /// bounded however large the file.
-fn stream(from: &mut dyn Read, mut to: Option<&mut dyn Write>) -> std::io::Result<Digest> {
+pub fn stream(from: &mut dyn Read, mut to: Option<&mut dyn Write>) -> std::io::Result<Digest> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;

@@ -15,8 +15,6 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use super::{CheckResult, Failed, VerifyError};
 use crate::check::{self, CheckOptions, Policy, Severity};
 use crate::package::{self, SCRIPTS, manifest};
@@ -298,61 +296,61 @@ fn copy_entry(
     keep: bool,
 ) -> Result<(Extracted, Option<Vec<u8>>), Failed> {
     let name = &listed.name;
-    let mut out = File::options()
+    let mut file = File::options()
         .write(true)
         .create_new(true)
         .open(dest)
         .map_err(|e| Failed(format!("cannot create {}: {e}", dest.display())))?;
-    let mut reader = entry.take(listed.size.saturating_add(1));
-    let mut hasher = Sha256::new();
-    let mut kept = (keep && listed.size <= SMALL_FILE).then(Vec::new);
-    let mut buf = vec![0u8; 64 << 10];
-    let mut size: u64 = 0;
-    let mut head: Vec<u8> = Vec::with_capacity(2);
-    loop {
-        let n = reader
-            .read(&mut buf)
-            .map_err(|e| Failed(format!("cannot read `{name}`: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        let chunk = &buf[..n];
-        if head.len() < 2 {
-            head.extend(chunk.iter().take(2 - head.len()));
-        }
-        size += n as u64;
-        if size > listed.size {
-            return Err(Failed(format!(
-                "`{name}` expands past the {} bytes it declares: a crafted zip",
-                listed.size
-            )));
-        }
-        hasher.update(chunk);
-        if let Some(k) = kept.as_mut() {
-            k.extend_from_slice(chunk);
-        }
-        out.write_all(chunk)
-            .map_err(|e| Failed(format!("cannot write {}: {e}", dest.display())))?;
-    }
-    if size != listed.size {
+    let mut sink = Keep {
+        file: &mut file,
+        kept: (keep && listed.size <= SMALL_FILE).then(Vec::new),
+    };
+    let digest = package::stream(
+        &mut entry.take(listed.size.saturating_add(1)),
+        Some(&mut sink),
+    )
+    .map_err(|e| Failed(format!("cannot read `{name}`: {e}")))?;
+    if digest.size > listed.size {
         return Err(Failed(format!(
-            "`{name}` has {size} bytes, not the {} it declares",
+            "`{name}` expands past the {} bytes it declares: a crafted zip",
             listed.size
         )));
     }
-    let sha256 = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    if digest.size != listed.size {
+        return Err(Failed(format!(
+            "`{name}` has {} bytes, not the {} it declares",
+            digest.size, listed.size
+        )));
+    }
+    let kept = sink.kept;
     Ok((
         Extracted {
-            size,
-            sha256,
-            pe: crate::pe::looks_like_pe(&head),
+            size: digest.size,
+            sha256: digest.sha256,
+            pe: crate::pe::sniff_file(dest).unwrap_or(false),
         },
         kept,
     ))
+}
+
+/// Writes to the extracted file, keeping a copy of the bytes when asked.
+struct Keep<'a> {
+    file: &'a mut File,
+    kept: Option<Vec<u8>>,
+}
+
+impl Write for Keep<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        if let Some(k) = self.kept.as_mut() {
+            k.extend_from_slice(&buf[..n]);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }
 
 pub(super) fn check_checksums(pkg: &Package) -> CheckResult {

@@ -268,3 +268,29 @@ pub fn craft_package(zip: &Path, dest: &Path, replace: &[(&str, Vec<u8>)]) {
         files.iter().map(|(n, d)| (n.as_str(), d.clone())).collect();
     raw_zip(dest, &entries);
 }
+
+/// Overwrite `from` with `to` (the same length) in `bytes`: the first occurrence, or
+/// every one with `all`. Returns how many were replaced.
+pub fn patch_bytes(bytes: &mut [u8], from: &[u8], to: &[u8], all: bool) -> usize {
+    assert_eq!(from.len(), to.len(), "a patch keeps the length");
+    let mut n = 0;
+    let mut i = 0;
+    while i + from.len() <= bytes.len() {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            n += 1;
+            if !all {
+                break;
+            }
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    n
+}
+
+/// The names of a zip's file entries, in order.
+pub fn zip_names(zip: &Path) -> Vec<String> {
+    zip_entries(zip).into_iter().map(|(n, _)| n).collect()
+}
