@@ -96,21 +96,61 @@ fn undo_all() {
     for item in items.iter().rev() {
         match item {
             Item::Process(pid) => kill(*pid),
-            Item::Prefix(p, tmp) => {
-                let _ = std::process::Command::new("wineserver")
-                    .arg("-k")
-                    .env("WINEPREFIX", p)
-                    .env("TMPDIR", tmp)
-                    .stdin(std::process::Stdio::null())
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .status();
-            }
+            Item::Prefix(p, tmp) => stop_prefix(p, tmp),
             Item::Dir(d) => {
                 let _ = std::fs::remove_dir_all(d);
             }
         }
     }
+}
+
+/// Stop every process of a Wine prefix. `wineserver -k` alone is not enough: a `wine`
+/// started just before the signal may not have reached the server yet, and then starts
+/// a new server (and services) of its own. So also kill whatever still runs with this
+/// WINEPREFIX, until nothing does. (No new `wine` starts meanwhile: commands wait in
+/// [`wait_if_interrupted`] once the flag is set.)
+fn stop_prefix(prefix: &Path, tmp: &Path) {
+    for _ in 0..10 {
+        let _ = std::process::Command::new("wineserver")
+            .arg("-k")
+            .env("WINEPREFIX", prefix)
+            .env("TMPDIR", tmp)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        let left = processes_with_env("WINEPREFIX", prefix);
+        if left.is_empty() {
+            return;
+        }
+        for pid in left {
+            kill(pid);
+        }
+    }
+}
+
+/// The processes whose environment sets `key` to `value` (Linux: read from /proc).
+#[cfg(unix)]
+fn processes_with_env(key: &str, value: &Path) -> Vec<u32> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut wanted = format!("{key}=").into_bytes();
+    wanted.extend_from_slice(value.as_os_str().as_bytes());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == wanted.as_slice()))
+        })
+        .collect()
+}
+
+#[cfg(not(unix))]
+fn processes_with_env(_key: &str, _value: &Path) -> Vec<u32> {
+    Vec::new()
 }
 
 #[cfg(unix)]

@@ -140,6 +140,8 @@ impl Prefix {
     }
 
     fn command(&self, program: &str) -> Command {
+        // Once interrupted, start nothing the clean-up could miss.
+        super::cleanup::wait_if_interrupted();
         let mut c = Command::new(program);
         // Wine leaves `wine-XXXXXX` folders in TMPDIR: keep them inside the prefix.
         let tmp = self.root.join("tmp");
