@@ -445,7 +445,7 @@ fn human_report_groups_problems_first_with_fixes() {
     assert!(out.contains("thirdparty.dll (delay)"));
     assert!(out.contains("MISSING"));
     assert!(
-        out.contains("checked 1 file: 1 error, 1 warning, 0 notes"),
+        out.contains("checked 1 file: 1 error, 1 warning, 3 notes"),
         "{out}"
     );
     let r = run([
@@ -508,7 +508,10 @@ fn sarif_output() {
         .collect();
     assert!(rules.contains(&"machine-mismatch"));
     let results = run0["results"].as_array().unwrap();
-    assert_eq!(results.len(), 2);
+    // The two import verdicts, then three hygiene notes (unsigned, no version info,
+    // no CFG).
+    assert_eq!(results.len(), 5);
+    assert_eq!(results[4]["level"], "note");
     assert_eq!(results[0]["ruleId"], "missing-vc-redist");
     assert_eq!(results[0]["level"], "error");
     assert!(

@@ -23,6 +23,17 @@ pub enum Code {
     UnmatchedAllow,
     SubsystemVersionTooNew,
     UnreadablePe,
+    SignatureMismatch,
+    NotTimestamped,
+    Unsigned,
+    NoVersionInfo,
+    PackedExecutable,
+    NoAslr,
+    NoDep,
+    NoHighEntropyVa,
+    NoCfg,
+    PdbPathLeak,
+    DebugInfoShipped,
 }
 
 /// Everything said about one code.
@@ -38,7 +49,7 @@ pub struct CodeInfo {
 }
 
 /// Every code, in documentation order.
-pub const CODES: [CodeInfo; 11] = [
+pub const CODES: [CodeInfo; 22] = [
     CodeInfo {
         code: Code::MissingVcRedist,
         name: "missing-vc-redist",
@@ -116,6 +127,83 @@ pub const CODES: [CodeInfo; 11] = [
         summary: "an input, or a DLL the loader would pick, cannot be read as a PE file (the message names the byte offset); the other files are still checked, and the exit code is 2",
         fix: "ship a whole, readable PE file; it cannot be re-levelled",
     },
+    CodeInfo {
+        code: Code::SignatureMismatch,
+        name: "signature-mismatch",
+        severity: Severity::Error,
+        summary: "the file's Authenticode hash differs from the digest its signature signed (it changed after signing), or the signature cannot be read: Windows treats it as tampered",
+        fix: "sign the file again after the last edit (resources, stripping, patching), or ship the file as it was signed",
+    },
+    CodeInfo {
+        code: Code::NotTimestamped,
+        name: "not-timestamped",
+        severity: Severity::Warning,
+        summary: "signed without a timestamp: the signature stops being valid when the certificate expires",
+        fix: "sign with a timestamp server (`timestamp-urls` in [package.metadata.winpkg.sign]; signtool `/tr URL /td sha256`)",
+    },
+    CodeInfo {
+        code: Code::Unsigned,
+        name: "unsigned",
+        severity: Severity::Note,
+        summary: "has no Authenticode signature: SmartScreen warns on first run, and antivirus heuristics trust it less",
+        fix: "sign it (`cargo winpkg --sign` with [package.metadata.winpkg.sign]; signtool; osslsigncode)",
+    },
+    CodeInfo {
+        code: Code::NoVersionInfo,
+        name: "no-version-info",
+        severity: Severity::Note,
+        summary: "has no VERSIONINFO resource: Explorer's Details tab and inventory tools show no version, product or company, and antivirus heuristics trust it less",
+        fix: "`cargo winpkg` stamps one from Cargo.toml (`version-info`); other builds use a resource script (winresource, embed-resource, rc.exe)",
+    },
+    CodeInfo {
+        code: Code::PackedExecutable,
+        name: "packed-executable",
+        severity: Severity::Warning,
+        summary: "is packed (UPX or another packer: its section names, or an entry point in a writable, executable section of compressed bytes): a top cause of antivirus false positives",
+        fix: "ship it unpacked; strip symbols and debug info instead (`strip = true` in the Cargo profile), which gets most of the size back",
+    },
+    CodeInfo {
+        code: Code::NoAslr,
+        name: "no-aslr",
+        severity: Severity::Warning,
+        summary: "is not marked for address space layout randomisation (DYNAMIC_BASE), so it always loads at the same address",
+        fix: "link with `/DYNAMICBASE` (MSVC) or `-Wl,--dynamicbase` (GNU ld); Rust sets it by default",
+    },
+    CodeInfo {
+        code: Code::NoDep,
+        name: "no-dep",
+        severity: Severity::Warning,
+        summary: "is not marked compatible with data execution prevention (NX_COMPAT)",
+        fix: "link with `/NXCOMPAT` or `-Wl,--nxcompat`; Rust sets it by default",
+    },
+    CodeInfo {
+        code: Code::NoHighEntropyVa,
+        name: "no-high-entropy-va",
+        severity: Severity::Note,
+        summary: "a 64-bit image with ASLR but without HIGH_ENTROPY_VA, so it gets only 32-bit randomisation",
+        fix: "link with `/HIGHENTROPYVA` or `-Wl,--high-entropy-va`",
+    },
+    CodeInfo {
+        code: Code::NoCfg,
+        name: "no-cfg",
+        severity: Severity::Note,
+        summary: "is not built with Control Flow Guard (GUARD_CF)",
+        fix: "MSVC: `/guard:cf`; Rust on the msvc target: `-C control-flow-guard` (GNU toolchains cannot emit it)",
+    },
+    CodeInfo {
+        code: Code::PdbPathLeak,
+        name: "pdb-path-leak",
+        severity: Severity::Warning,
+        summary: "the debug directory names a PDB under a user's home folder, which ships the build machine's user name and layout",
+        fix: "MSVC: link with `/PDBALTPATH:%_PDB%` (Rust: `-C link-arg=/PDBALTPATH:%_PDB%`), or build from a folder outside the home",
+    },
+    CodeInfo {
+        code: Code::DebugInfoShipped,
+        name: "debug-info-shipped",
+        severity: Severity::Warning,
+        summary: "a release image carries DWARF sections or a COFF symbol table (the message gives their size): bigger downloads, and the symbols ship the source layout",
+        fix: "set `strip = true` in the Cargo profile (or `strip = \"symbols\"`), or run `strip` on the file",
+    },
 ];
 
 impl Code {
@@ -127,6 +215,12 @@ impl Code {
     pub fn info(self) -> &'static CodeInfo {
         // CODES lists the variants in declaration order (a test checks it).
         &CODES[self as usize]
+    }
+
+    /// A trust and hygiene code (signature, version information, mitigations, debug
+    /// info), as opposed to the loader's verdicts on imports.
+    pub fn is_hygiene(self) -> bool {
+        self >= Code::SignatureMismatch
     }
 
     pub fn as_str(self) -> &'static str {

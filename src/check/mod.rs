@@ -9,6 +9,7 @@
 //! 3. The policy turns each import into diagnostics.
 
 pub mod codes;
+mod hygiene;
 mod judge;
 pub mod policy;
 mod resolve;
@@ -103,6 +104,18 @@ pub struct FileReport {
     pub dll: bool,
     pub subsystem: Subsystem,
     pub signed: bool,
+    /// The Authenticode signature: signer, digest, timestamp, whether the file matches.
+    pub signature: Option<pe::Signature>,
+    /// The VERSIONINFO resource.
+    pub version: Option<pe::VersionInfo>,
+    /// An application manifest is embedded.
+    pub manifest: bool,
+    /// Why the file looks packed, if it does.
+    pub packer: Option<String>,
+    /// Bytes of DWARF sections and COFF symbols.
+    pub debug: pe::DebugBytes,
+    /// The file's size in bytes.
+    pub size: u64,
     pub service_dispatcher: bool,
     pub characteristics: pe::Characteristics,
     pub os_version: String,
@@ -293,6 +306,7 @@ impl<'a> Closure<'a> {
             &self.options.policy,
             &mut self.diagnostics,
         );
+        hygiene::judge(&facts, &mut self.diagnostics);
         self.reports.push(FileReport {
             path: facts.path,
             machine: facts.machine,
@@ -300,6 +314,12 @@ impl<'a> Closure<'a> {
             dll: facts.dll,
             subsystem: facts.subsystem,
             signed: facts.signed,
+            signature: facts.signature,
+            version: facts.version,
+            manifest: facts.manifest,
+            packer: facts.packer,
+            debug: facts.debug,
+            size: facts.size,
             service_dispatcher: facts.service_dispatcher,
             characteristics: facts.characteristics,
             os_version: facts.os_version,

@@ -7,6 +7,8 @@
 //! where, instead of a generic parse error. Every error names a byte offset when one
 //! is known. Nothing here panics on any input.
 
+pub mod authenticode;
+pub mod hygiene;
 mod imports;
 mod types;
 
@@ -19,6 +21,8 @@ use object::pe;
 use object::read::pe::{ImageNtHeaders, ImageOptionalHeader, PeFile};
 use serde::Serialize;
 
+pub use authenticode::Signature;
+pub use hygiene::{DebugBytes, VersionInfo};
 pub use types::{ImportedFunction, Machine, PeFormat, Subsystem};
 
 /// Why a file could not be read as a PE image. The message never includes the path:
@@ -56,6 +60,18 @@ pub struct Facts {
     pub subsystem_version: String,
     /// Authenticode certificate table present (data directory 4).
     pub signed: bool,
+    /// What the certificate table says, when there is one.
+    pub signature: Option<Signature>,
+    /// The VERSIONINFO resource.
+    pub version: Option<VersionInfo>,
+    /// An application manifest resource is embedded.
+    pub manifest: bool,
+    /// Why the file looks packed (UPX or another packer), if it does.
+    pub packer: Option<String>,
+    /// DWARF sections and COFF symbols it carries.
+    pub debug: DebugBytes,
+    /// The file's size in bytes.
+    pub size: u64,
     pub pdb_path: Option<String>,
     /// Imports the service control dispatcher: a native Windows service.
     pub service_dispatcher: bool,
@@ -87,6 +103,12 @@ impl Facts {
             os_version: String::new(),
             subsystem_version: String::new(),
             signed: false,
+            signature: None,
+            version: None,
+            manifest: false,
+            packer: None,
+            debug: DebugBytes::default(),
+            size: 0,
             pdb_path: None,
             service_dispatcher: false,
             link_time: 0,
@@ -170,8 +192,12 @@ pub fn parse(path: &Path, data: &[u8]) -> Result<Facts, PeError> {
             ))
         })?;
     match magic {
-        pe::IMAGE_NT_OPTIONAL_HDR32_MAGIC => read_image::<pe::ImageNtHeaders32>(path, data),
-        pe::IMAGE_NT_OPTIONAL_HDR64_MAGIC => read_image::<pe::ImageNtHeaders64>(path, data),
+        pe::IMAGE_NT_OPTIONAL_HDR32_MAGIC => {
+            read_image::<pe::ImageNtHeaders32>(path, data, nt_offset + 24 + 96)
+        }
+        pe::IMAGE_NT_OPTIONAL_HDR64_MAGIC => {
+            read_image::<pe::ImageNtHeaders64>(path, data, nt_offset + 24 + 112)
+        }
         other => Err(PeError::Malformed(format!(
             "unknown optional header magic {other:#06x} at offset {:#x} (expected 0x10b for PE32 or 0x20b for PE32+)",
             nt_offset + 24
@@ -229,7 +255,12 @@ fn malformed(e: object::Error) -> PeError {
     PeError::Malformed(format!("invalid PE headers: {e}"))
 }
 
-fn read_image<Pe: ImageNtHeaders>(path: &Path, data: &[u8]) -> Result<Facts, PeError> {
+/// `directories`: the file offset of the optional header's data directories.
+fn read_image<Pe: ImageNtHeaders>(
+    path: &Path,
+    data: &[u8],
+    directories: usize,
+) -> Result<Facts, PeError> {
     let file = PeFile::<Pe>::parse(data).map_err(malformed)?;
     let nt = file.nt_headers();
     let fh = nt.file_header();
@@ -242,9 +273,22 @@ fn read_image<Pe: ImageNtHeaders>(path: &Path, data: &[u8]) -> Result<Facts, PeE
         cfg: dll_chars & pe::IMAGE_DLLCHARACTERISTICS_GUARD_CF.0 != 0,
         force_integrity: dll_chars & pe::IMAGE_DLLCHARACTERISTICS_FORCE_INTEGRITY.0 != 0,
     };
-    let signed = file
+    let table = file
         .data_directory(pe::IMAGE_DIRECTORY_ENTRY_SECURITY)
-        .is_some_and(|d| d.size.get(LE) != 0 && d.virtual_address.get(LE) != 0);
+        .map(|d| (d.virtual_address.get(LE) as usize, d.size.get(LE) as usize))
+        .filter(|&(off, size)| off != 0 && size != 0);
+    let signature = table.map(|table| {
+        authenticode::read(
+            data,
+            &authenticode::Layout {
+                // CheckSum is 64 bytes into the optional header, in both formats.
+                checksum: directories - if Pe::is_type_64(&*nt) { 112 } else { 96 } + 64,
+                security_entry: directories + 8 * pe::IMAGE_DIRECTORY_ENTRY_SECURITY,
+                table,
+            },
+        )
+    });
+    let (version, manifest) = hygiene::resources(&file, data);
     // A broken debug directory is not worth refusing the file over: no PDB path.
     let pdb_path = file
         .pdb_info()
@@ -286,7 +330,13 @@ fn read_image<Pe: ImageNtHeaders>(path: &Path, data: &[u8]) -> Result<Facts, PeE
             oh.major_subsystem_version(),
             oh.minor_subsystem_version()
         ),
-        signed,
+        signed: signature.is_some(),
+        signature,
+        version,
+        manifest,
+        packer: hygiene::packer(&file, data, oh.address_of_entry_point()),
+        debug: hygiene::debug_bytes(&file, data),
+        size: data.len() as u64,
         pdb_path,
         service_dispatcher,
         link_time: fh.time_date_stamp.get(LE),

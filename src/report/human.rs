@@ -151,7 +151,29 @@ fn describe(f: &FileReport) -> String {
     if !flags.is_empty() {
         parts.push(flags.join("+"));
     }
-    parts.push(if f.signed { "signed" } else { "unsigned" }.into());
+    parts.push(match &f.signature {
+        None => "unsigned".into(),
+        Some(s) if s.digest_matches != Some(true) => "signature broken".into(),
+        Some(s) => format!(
+            "signed{}{}",
+            s.subject
+                .as_deref()
+                .map(|x| format!(" by {x}"))
+                .unwrap_or_default(),
+            if s.timestamped { ", timestamped" } else { "" }
+        ),
+    });
+    if let Some(v) = &f.version {
+        let name = v
+            .string("FileDescription")
+            .or(v.string("ProductName"))
+            .map(|n| format!(" \"{n}\""))
+            .unwrap_or_default();
+        parts.push(format!(
+            "version {}{name}",
+            v.string("FileVersion").unwrap_or(&v.file_version)
+        ));
+    }
     if f.service_dispatcher {
         parts.push("native service".into());
     }

@@ -75,7 +75,23 @@ pub fn check_json(paths: &[&Path], extra: &[&str]) -> (i32, Value) {
     (r.code, v)
 }
 
+/// The codes of the loader's verdicts (imports, machine, subsystem, unreadable files),
+/// in report order: what most tests are about. Trust and hygiene codes (signature,
+/// version info, mitigations, debug info) are asserted by their own tests, through
+/// [`all_codes`].
 pub fn codes(v: &Value) -> Vec<String> {
+    all_codes(v)
+        .into_iter()
+        .filter(|c| {
+            !c.parse::<cargo_winpkg::check::Code>()
+                .expect("a known code")
+                .is_hygiene()
+        })
+        .collect()
+}
+
+/// Every code in the report, in order.
+pub fn all_codes(v: &Value) -> Vec<String> {
     v["diagnostics"]
         .as_array()
         .expect("diagnostics array")
@@ -136,13 +152,23 @@ pub fn shared_target() -> PathBuf {
 
 /// Run `cargo-winpkg winpkg` on a manifest with the shared target dir, zip into `out`.
 pub fn package(manifest: &Path, out: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Run {
+    package_in(manifest, Some(&shared_target()), out, extra, envs)
+}
+
+/// As [`package`], building in `target_dir` (None: the crate's own target folder).
+pub fn package_in(
+    manifest: &Path,
+    target_dir: Option<&Path>,
+    out: &Path,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) -> Run {
     let mut cmd = winpkg();
-    cmd.arg("winpkg")
-        .arg("--manifest-path")
-        .arg(manifest)
-        .arg("--target-dir")
-        .arg(shared_target())
-        .arg("--output")
+    cmd.arg("winpkg").arg("--manifest-path").arg(manifest);
+    if let Some(t) = target_dir {
+        cmd.arg("--target-dir").arg(t);
+    }
+    cmd.arg("--output")
         .arg(out)
         .args(["--format", "json"])
         .args(extra)
@@ -293,4 +319,149 @@ pub fn patch_bytes(bytes: &mut [u8], from: &[u8], to: &[u8], all: bool) -> usize
 /// The names of a zip's file entries, in order.
 pub fn zip_names(zip: &Path) -> Vec<String> {
     zip_entries(zip).into_iter().map(|(n, _)| n).collect()
+}
+
+/// A self-signed code-signing certificate and a test timestamp authority, made with
+/// openssl in `dir`, as osslsigncode's tests use them (TOOLCHAIN.md, Signing).
+pub struct TestPki {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// `cert` and `key` as PKCS#12, password [`TestPki::PASSWORD`].
+    pub p12: PathBuf,
+    pub tsa_cert: PathBuf,
+    pub tsa_key: PathBuf,
+}
+
+impl TestPki {
+    pub const PASSWORD: &'static str = "p@ss 'word\" %x%";
+    pub const SUBJECT: &'static str = "CN=Winpkg Test Signer, O=Example Ltd";
+
+    pub fn new(dir: &Path) -> TestPki {
+        let p = |n: &str| dir.join(n);
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .output()
+                .expect("openssl runs");
+            assert!(out.status.success(), "openssl {args:?}: {out:?}");
+        };
+        let req = |subj: &str, usage: &str, key: &Path, cert: &Path| {
+            openssl(&[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-sha256",
+                "-nodes",
+                "-days",
+                "3650",
+                "-subj",
+                subj,
+                "-addext",
+                "keyUsage=critical,digitalSignature",
+                "-addext",
+                usage,
+                "-addext",
+                "basicConstraints=critical,CA:FALSE",
+                "-keyout",
+                key.to_str().unwrap(),
+                "-out",
+                cert.to_str().unwrap(),
+            ])
+        };
+        let pki = TestPki {
+            cert: p("cert.pem"),
+            key: p("key.pem"),
+            p12: p("signer.p12"),
+            tsa_cert: p("tsa-cert.pem"),
+            tsa_key: p("tsa-key.pem"),
+        };
+        req(
+            "/CN=Winpkg Test Signer/O=Example Ltd",
+            "extendedKeyUsage=codeSigning",
+            &pki.key,
+            &pki.cert,
+        );
+        req(
+            "/CN=Winpkg Test TSA",
+            "extendedKeyUsage=critical,timeStamping",
+            &pki.tsa_key,
+            &pki.tsa_cert,
+        );
+        openssl(&[
+            "pkcs12",
+            "-export",
+            "-in",
+            pki.cert.to_str().unwrap(),
+            "-inkey",
+            pki.key.to_str().unwrap(),
+            "-passout",
+            &format!("pass:{}", Self::PASSWORD),
+            "-out",
+            pki.p12.to_str().unwrap(),
+        ]);
+        pki
+    }
+
+    /// Sign `input` into `output` with osslsigncode; timestamped by the test TSA when
+    /// `timestamp` is set.
+    pub fn sign(&self, input: &Path, output: &Path, timestamp: bool) {
+        let mut cmd = Command::new("osslsigncode");
+        cmd.args(["sign", "-h", "sha256", "-certs"])
+            .arg(&self.cert)
+            .arg("-key")
+            .arg(&self.key);
+        if timestamp {
+            cmd.arg("-TSA-certs")
+                .arg(&self.tsa_cert)
+                .arg("-TSA-key")
+                .arg(&self.tsa_key);
+        }
+        let out = cmd.arg("-in").arg(input).arg("-out").arg(output).output();
+        let out = out.expect("osslsigncode runs");
+        assert!(out.status.success(), "osslsigncode sign: {out:?}");
+    }
+
+    /// `osslsigncode verify` with this CA: Ok(stdout) when it verifies, Err(output) else.
+    pub fn verify(&self, file: &Path) -> Result<String, String> {
+        let out = Command::new("osslsigncode")
+            .args(["verify", "-CAfile"])
+            .arg(&self.cert)
+            .arg("-TSA-CAfile")
+            .arg(&self.tsa_cert)
+            .arg("-in")
+            .arg(file)
+            .output()
+            .expect("osslsigncode runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.success() {
+            Ok(text)
+        } else {
+            Err(text)
+        }
+    }
+
+    /// The certificate's SHA-1 fingerprint as openssl prints it, without colons.
+    pub fn thumbprint(&self) -> String {
+        let out = Command::new("openssl")
+            .args(["x509", "-noout", "-fingerprint", "-sha1", "-in"])
+            .arg(&self.cert)
+            .output()
+            .expect("openssl runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split('=').nth(1).unwrap().trim().replace(':', "")
+    }
+}
+
+/// Copy examples/hello-service (sources and lock file, not its target folder) to `dir`.
+pub fn copy_example(dir: &Path) {
+    let src = root().join("examples/hello-service");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    for f in ["Cargo.toml", "Cargo.lock", "src/main.rs"] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
 }
