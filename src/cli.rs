@@ -122,6 +122,14 @@ pub struct BuildArgs {
     /// Go on to packaging even when the DLL check finds errors.
     #[arg(long)]
     pub no_fail: bool,
+    /// Sign the exe, its DLLs, shawl.exe and the .ps1 scripts (the default when
+    /// [package.metadata.winpkg.sign] exists; an error without one).
+    #[arg(long, overrides_with = "no_sign")]
+    pub sign: bool,
+    /// Do not sign, even with a [package.metadata.winpkg.sign] table (a pull request
+    /// build without the signing secrets).
+    #[arg(long, overrides_with = "sign")]
+    pub no_sign: bool,
     /// How to run the build (default: `builder` from the config, else cargo).
     #[arg(long, value_enum, value_name = "BUILDER")]
     pub builder: Option<BuilderArg>,
@@ -221,6 +229,11 @@ impl BuildArgs {
             no_build: self.no_build,
             output: self.output.clone(),
             no_fail: self.no_fail,
+            sign: match (self.sign, self.no_sign) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
             builder: self.builder.map(Builder::from),
         }
     }

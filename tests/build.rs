@@ -536,3 +536,49 @@ fn needsdll_crate(dll_dir: &str) -> tempfile::TempDir {
     .unwrap();
     d
 }
+
+/// `reproducible = true` (the default): the same crate in two different folders, each
+/// built from a clean target folder, gives byte-identical exes and zips, and no build
+/// path is left in the exe.
+#[test]
+fn the_same_crate_in_two_folders_gives_identical_zips() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut zips = Vec::new();
+    for (i, rel) in ["one/hello", "two/a-longer-path/hello"].iter().enumerate() {
+        let dir = tmp.path().join(rel);
+        copy_example(&dir);
+        let out = tmp.path().join(format!("out{i}"));
+        let r = winpkg()
+            .current_dir(&dir)
+            .args(["winpkg", "--release", "--format", "json", "--output"])
+            .arg(&out)
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert!(r.status.success(), "{stderr}");
+        let v: Value = serde_json::from_slice(&r.stdout).unwrap();
+        let exe = exe_of(&v, "hello-service");
+        let bytes = std::fs::read(&exe).unwrap();
+        let dir_s = dir.to_str().unwrap().as_bytes();
+        assert!(
+            !bytes.windows(dir_s.len()).any(|w| w == dir_s),
+            "{} holds its build folder",
+            exe.display()
+        );
+        let codes: Vec<&str> = v["packages"][0]["check"]["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["code"].as_str().unwrap())
+            .collect();
+        assert!(!codes.contains(&"debug-info-shipped"), "{codes:?}");
+        zips.push((exe, bytes, std::fs::read(zip_path(&v)).unwrap()));
+    }
+    assert!(
+        zips[0].1 == zips[1].1,
+        "the exes differ: {:?}",
+        (&zips[0].0, &zips[1].0)
+    );
+    assert!(zips[0].2 == zips[1].2, "the zips differ");
+}

@@ -733,3 +733,72 @@ fn a_32_bit_package_needs_32_bit_wine() {
         assert!(o.stderr.contains("wine32:i386"), "{}", o.stderr);
     }
 }
+
+/// A signed, version-stamped hello-service: osslsigncode verifies it, `check` names
+/// its signer and version, and Wine installs and runs the signed service; Windows's
+/// own GetFileVersionInfoW/VerQueryValueW (Wine's) read back what Cargo.toml says.
+#[test]
+fn a_signed_stamped_service_verifies_installs_and_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = TestPki::new(tmp.path());
+    let dir = tmp.path().join("hello");
+    copy_example(&dir);
+    let manifest = dir.join("Cargo.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str(&format!(
+        "\n[package.metadata.winpkg.version-info]\ncompany-name = \"Example & Söhne\"\n\n[package.metadata.winpkg.sign]\ncert = {:?}\nkey = {:?}\ntimestamp = false\n",
+        pki.cert, pki.key
+    ));
+    std::fs::write(&manifest, text).unwrap();
+    let r = package(&manifest, &tmp.path().join("out"), &["--release"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let zip = zip_path(&r.json());
+    let (code, v, kept) = verify_wine(&zip);
+    assert_eq!(code, 0, "{:?}", failed_steps(&v));
+    let exe = installed_file(&v, &kept, "hello-service.exe");
+    pki.verify(&exe).expect("the installed exe verifies");
+    let (_, report) = check_json(&[&exe], &[]);
+    let f = &report["files"][0];
+    assert_eq!(f["signature"]["subject"], TestPki::SUBJECT);
+    assert_eq!(f["version"]["file_version"], "0.1.0.0");
+    // The service ran signed: its log has lines.
+    let log = std::fs::read_to_string(installed_file(&v, &kept, "hello-service.log")).unwrap();
+    assert!(log.lines().count() >= 2, "{log}");
+
+    // Windows's version API, in the same prefix.
+    let tool = kept.drive_c().join("verquery.exe");
+    let st = std::process::Command::new("x86_64-w64-mingw32-gcc")
+        .args(["-municode", "-O2", "-o"])
+        .arg(&tool)
+        .arg(fixture("src/verquery.c"))
+        .arg("-lversion")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let wineprefix = kept.0.as_ref().unwrap().join("prefix");
+    let win_exe = format!("{}\\hello-service.exe", v["install_dir"].as_str().unwrap());
+    let o = std::process::Command::new("timeout")
+        .args(["120", "wine", "C:\\verquery.exe", &win_exe])
+        .env("WINEPREFIX", &wineprefix)
+        .env("WINEDEBUG", "-all")
+        .output()
+        .unwrap();
+    let _ = std::process::Command::new("wineserver")
+        .arg("-k")
+        .env("WINEPREFIX", &wineprefix)
+        .status();
+    let (code, out) = (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+    );
+    assert_eq!(code, 0, "{out}");
+    for line in [
+        "fixed=0.1.0.0",
+        "CompanyName=Example & Söhne",
+        "FileVersion=0.1.0",
+        "ProductName=hello-service",
+        "OriginalFilename=hello-service.exe",
+    ] {
+        assert!(out.lines().any(|l| l == line), "{line} in {out}");
+    }
+}

@@ -13,6 +13,7 @@ pub const TOP_KEYS: &[&str] = &[
     "target",
     "bin",
     "crt-static",
+    "reproducible",
     "min-windows",
     "allow",
     "deny",
@@ -27,7 +28,39 @@ pub const TOP_KEYS: &[&str] = &[
     "bundle-mingw-runtime",
     "strip-bundled-dlls",
     "host",
+    "version-info",
+    "app-manifest",
+    "sign",
     "service",
+];
+
+/// Keys of `[package.metadata.winpkg.version-info]`.
+pub const VERSION_INFO_KEYS: &[&str] = &[
+    "stamp",
+    "file-version",
+    "product-version",
+    "file-description",
+    "product-name",
+    "company-name",
+    "legal-copyright",
+    "original-filename",
+    "internal-name",
+    "comments",
+];
+
+/// Keys of `[package.metadata.winpkg.sign]`.
+pub const SIGN_KEYS: &[&str] = &[
+    "pkcs12",
+    "pkcs12-env",
+    "password-env",
+    "cert",
+    "key",
+    "command",
+    "timestamp-urls",
+    "timestamp",
+    "timestamp-retries",
+    "description",
+    "url",
 ];
 
 /// Keys of `[package.metadata.winpkg.service]`.
@@ -85,6 +118,8 @@ pub(super) fn schema_at(path: &str) -> Option<Schema> {
             TOP_KEYS,
             &[
                 ("service", ChildKind::Table),
+                ("version-info", ChildKind::Table),
+                ("sign", ChildKind::Table),
                 ("allow", ChildKind::ListOfTables),
                 ("include", ChildKind::ListOfTables),
             ],
@@ -93,6 +128,8 @@ pub(super) fn schema_at(path: &str) -> Option<Schema> {
         "service.recovery" => Some((RECOVERY_KEYS, &[("actions", ChildKind::ListOfTables)])),
         "service.recovery.actions" => Some((ACTION_KEYS, &[])),
         "allow" => Some((ALLOW_KEYS, &[])),
+        "version-info" => Some((VERSION_INFO_KEYS, &[])),
+        "sign" => Some((SIGN_KEYS, &[])),
         "include" => Some((INCLUDE_KEYS, &[])),
         _ => None,
     }
@@ -106,6 +143,10 @@ pub(super) fn expected_for(path: &str) -> Option<String> {
         "target" => "a target triple string, e.g. \"x86_64-pc-windows-gnu\"",
         "bin" => "the name of a [[bin]] target, as a string",
         "crt-static"
+        | "reproducible"
+        | "app-manifest"
+        | "stamp"
+        | "timestamp"
         | "root-dir"
         | "bundle-mingw-runtime"
         | "strip-bundled-dlls"
@@ -120,6 +161,13 @@ pub(super) fn expected_for(path: &str) -> Option<String> {
         "dll-dirs" | "bundle-dlls" | "args" | "depends-on" | "required-privileges" => {
             "a list of strings"
         }
+        "command" => {
+            "a list of strings, `{file}` standing for the file: [\"my-signer\", \"{file}\"]"
+        }
+        "timestamp-urls" => "a list of URLs: [\"http://timestamp.digicert.com\"]",
+        "timestamp-retries" => "a whole number of tries, e.g. 3",
+        "version-info" => "a table: [package.metadata.winpkg.version-info]",
+        "sign" => "a table: [package.metadata.winpkg.sign]",
         "builder" => "one of \"cargo\", \"cargo-xwin\", \"cargo-zigbuild\"",
         "include" => "a list of paths or { src = \"glob\", dest = \"folder/\" } tables",
         "env" => "a table of strings: env = { RUST_LOG = \"info\" }",

@@ -26,7 +26,10 @@ use crate::words::{closest, words};
 pub use words::{Action, ErrorControl, Mode, SidType, StartType};
 
 pub use error::{ConfigError, find_line};
-pub use keys::{ACTION_KEYS, ALLOW_KEYS, INCLUDE_KEYS, RECOVERY_KEYS, SERVICE_KEYS, TOP_KEYS};
+pub use keys::{
+    ACTION_KEYS, ALLOW_KEYS, INCLUDE_KEYS, RECOVERY_KEYS, SERVICE_KEYS, SIGN_KEYS, TOP_KEYS,
+    VERSION_INFO_KEYS,
+};
 use keys::{ChildKind, expected_for, schema_at};
 
 /// The default target when neither `--target` nor `target` says otherwise.
@@ -40,6 +43,8 @@ pub struct Config {
     pub target: Option<String>,
     pub bin: Option<String>,
     pub crt_static: Option<bool>,
+    /// Build flags that make the exe byte-identical across folders and runs.
+    pub reproducible: Option<bool>,
     pub min_windows: Option<Release>,
     pub allow: Option<Vec<AllowEntry>>,
     pub deny: Option<Vec<Code>>,
@@ -56,6 +61,12 @@ pub struct Config {
     /// The program that loads what is built (for plugins): its DLLs are never missing.
     pub host: Option<Host>,
     pub service: Option<ServiceConfig>,
+    /// `[package.metadata.winpkg.version-info]`: the VERSIONINFO stamped into the exe.
+    pub version_info: Option<VersionInfoConfig>,
+    /// Embed an application manifest (asInvoker, supportedOS, long paths, UTF-8).
+    pub app_manifest: Option<bool>,
+    /// `[package.metadata.winpkg.sign]`: Authenticode signing.
+    pub sign: Option<SignConfig>,
     /// Where each top-level key that is set came from.
     #[serde(skip)]
     pub origins: BTreeMap<String, Origin>,
@@ -86,6 +97,51 @@ words! {
         /// `cargo zigbuild` (cargo-zigbuild: zig as the linker)
         CargoZigbuild = "cargo-zigbuild",
     }
+}
+
+/// `[package.metadata.winpkg.version-info]`: every string defaults from Cargo.toml.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct VersionInfoConfig {
+    /// `false`: stamp nothing.
+    pub stamp: Option<bool>,
+    pub file_version: Option<String>,
+    pub product_version: Option<String>,
+    pub file_description: Option<String>,
+    pub product_name: Option<String>,
+    pub company_name: Option<String>,
+    pub legal_copyright: Option<String>,
+    pub original_filename: Option<String>,
+    pub internal_name: Option<String>,
+    pub comments: Option<String>,
+}
+
+/// `[package.metadata.winpkg.sign]`: where the key is (never the key itself) and how to
+/// timestamp.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SignConfig {
+    /// A PKCS#12 (.pfx/.p12) file.
+    pub pkcs12: Option<PathBuf>,
+    /// An environment variable holding the PKCS#12 file, base64-encoded (CI secrets).
+    pub pkcs12_env: Option<String>,
+    /// The environment variable holding the PKCS#12 password.
+    pub password_env: Option<String>,
+    /// A PEM certificate (chain) and its PEM private key.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// An external signing command, `{file}` standing for the file to sign in place
+    /// (HSMs, cloud signing services).
+    pub command: Option<Vec<String>>,
+    /// RFC 3161 timestamp servers, tried in order.
+    pub timestamp_urls: Option<Vec<String>>,
+    /// `false`: sign without a timestamp (the signature dies with the certificate).
+    pub timestamp: Option<bool>,
+    /// Tries per timestamp server.
+    pub timestamp_retries: Option<u32>,
+    /// The description and URL shown in the UAC and SmartScreen dialogs.
+    pub description: Option<String>,
+    pub url: Option<String>,
 }
 
 /// `[package.metadata.winpkg.service]`, as written; `service::from_config` validates it.
@@ -279,6 +335,7 @@ impl Config {
             target => "target",
             bin => "bin",
             crt_static => "crt-static",
+            reproducible => "reproducible",
             min_windows => "min-windows",
             allow => "allow",
             deny => "deny",
@@ -294,6 +351,9 @@ impl Config {
             strip_bundled_dlls => "strip-bundled-dlls",
             host => "host",
             service => "service",
+            version_info => "version-info",
+            app_manifest => "app-manifest",
+            sign => "sign",
         )
     }
 

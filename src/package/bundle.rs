@@ -29,7 +29,7 @@ pub enum BundleError {
         "`cargo install shawl` failed (see above); set `shawl = \"path/to/shawl.exe\"` in [package.metadata.winpkg.service] to use a downloaded one"
     )]
     ShawlBuildFailed,
-    #[error("{tool} --strip-debug {} failed: {stderr}", path.display())]
+    #[error("{tool} --strip-all {} failed: {stderr}", path.display())]
     StripFailed {
         tool: String,
         path: PathBuf,
@@ -236,7 +236,7 @@ pub fn build_shawl(target: &Target, root: &Path, exe: &Path) -> Result<(), Bundl
 /// binutils strip. strip stamps the current time into the PE header unless
 /// SOURCE_DATE_EPOCH is set: it gets the DLL's own link time, so the result is
 /// reproducible and keeps its original timestamp.
-pub fn strip_debug(path: &Path, target: &Target) -> Result<(), BundleError> {
+pub fn strip_symbols(path: &Path, target: &Target) -> Result<(), BundleError> {
     let tool = format!("{}-strip", target.mingw_prefix());
     if which::which(&tool).is_err() {
         return Err(BundleError::ToolMissing {
@@ -247,7 +247,7 @@ pub fn strip_debug(path: &Path, target: &Target) -> Result<(), BundleError> {
     let bytes = std::fs::read(path).map_err(io("read", path))?;
     let stamp = pe_timestamp(&bytes).unwrap_or(0);
     let out = Command::new(&tool)
-        .arg("--strip-debug")
+        .arg("--strip-all")
         .arg(path)
         .env("SOURCE_DATE_EPOCH", stamp.to_string())
         .output()

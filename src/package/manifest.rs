@@ -82,6 +82,31 @@ pub struct FileEntry {
     pub path: String,
     pub size: u64,
     pub sha256: String,
+    /// The Authenticode signature of an exe, DLL or .ps1 script; absent: unsigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<FileSignature>,
+}
+
+/// Who signed a file, as service.json records it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FileSignature {
+    /// The signer certificate's subject.
+    pub subject: Option<String>,
+    /// SHA-1 of the signer certificate (what Windows shows as its thumbprint).
+    pub thumbprint: Option<String>,
+    pub digest_algorithm: Option<String>,
+    pub timestamped: bool,
+}
+
+impl FileSignature {
+    pub fn of(s: &crate::pe::Signature) -> FileSignature {
+        FileSignature {
+            subject: s.subject.clone(),
+            thumbprint: s.thumbprint.clone(),
+            digest_algorithm: s.digest_algorithm.clone(),
+            timestamped: s.timestamped,
+        }
+    }
 }
 
 /// Why service.json cannot be read.

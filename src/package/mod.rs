@@ -4,6 +4,8 @@
 pub mod bundle;
 pub mod leftovers;
 pub mod manifest;
+pub mod sign;
+pub mod stamp;
 mod zip;
 
 use std::collections::BTreeMap;
@@ -14,7 +16,9 @@ use serde::Serialize;
 use crate::check::{Report, Severity};
 use crate::dlls::Class;
 use crate::service::{self, Service};
-use manifest::{DllReport, FileEntry, ImportEntry, Manifest, PackageInfo, ServiceInfo};
+use manifest::{
+    DllReport, FileEntry, FileSignature, ImportEntry, Manifest, PackageInfo, ServiceInfo,
+};
 pub use zip::{
     Contents, Digest, PackageError, Source, check_name, check_names, digest, sha256_hex,
     sha256sums, stream, timestamp, write_zip,
@@ -32,6 +36,9 @@ pub struct PackageOutcome {
     pub service_mode: Option<service::Mode>,
 }
 
+/// Signs a generated script: (name, bytes) -> signed bytes.
+pub type ScriptSigner<'a> = dyn Fn(&str, Vec<u8>) -> Result<Vec<u8>, PackageError> + 'a;
+
 pub struct Input<'a> {
     pub name: &'a str,
     pub version: &'a str,
@@ -47,6 +54,8 @@ pub struct Input<'a> {
     pub check: &'a Report,
     /// Everything under this folder inside the zip, when set.
     pub root_dir: Option<String>,
+    /// Signs a generated .ps1 script: its name and bytes in, the signed bytes out.
+    pub sign_script: Option<&'a ScriptSigner<'a>>,
     pub dest: &'a Path,
 }
 
@@ -189,6 +198,10 @@ fn contents(input: &Input) -> Result<Contents, PackageError> {
     }
     if let Some(svc) = input.service {
         for (name, bytes) in SCRIPTS.iter().zip(scripts(svc, input.name, input.version)?) {
+            let bytes = match input.sign_script {
+                Some(sign) if name.ends_with(".ps1") => sign(name, bytes)?,
+                _ => bytes,
+            };
             add((*name).into(), Source::Bytes(bytes))?;
         }
     }
@@ -241,6 +254,26 @@ fn dll_report(input: &Input) -> DllReport {
     }
 }
 
+/// The signature of a shipped file: from the staged check for PE files, from the
+/// signature block for scripts.
+fn signature_of(input: &Input, name: &str, src: Option<&Source>) -> Option<FileSignature> {
+    let staged = input
+        .pe_files
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, p)| p);
+    if let Some(p) = staged {
+        let f = input.check.files.iter().find(|f| &f.path == p)?;
+        return f.signature.as_ref().map(FileSignature::of);
+    }
+    match src {
+        Some(Source::Bytes(b)) if name.ends_with(".ps1") => {
+            crate::pe::authenticode::script_signature(b).map(|s| FileSignature::of(&s))
+        }
+        _ => None,
+    }
+}
+
 /// Write the package to `input.dest`.
 pub fn write(input: &Input) -> Result<PackageOutcome, PackageError> {
     let mut files = contents(input)?;
@@ -273,6 +306,7 @@ pub fn write(input: &Input) -> Result<PackageOutcome, PackageError> {
                 path: path.clone(),
                 size: d.size,
                 sha256: d.sha256.clone(),
+                signature: signature_of(input, path, files.get(path)),
             })
             .collect(),
     };

@@ -26,6 +26,9 @@ pub type Contents = BTreeMap<String, Source>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
+    /// Signing a generated script failed (the message says why).
+    #[error("{0}")]
+    Sign(String),
     #[error("`{name}` cannot be extracted on Windows: {why}")]
     BadName { name: String, why: String },
     #[error("`{a}` and `{b}` differ only in case: Windows would extract one over the other")]

@@ -59,42 +59,55 @@ pub struct BuildPlan<'a> {
     pub bin: &'a str,
     pub target: &'a Target,
     pub builder: Builder,
-    /// Add `-C target-feature=+crt-static` for this target.
-    pub crt_static: bool,
+    /// Flags for rustc besides the user's: crt-static, reproducibility.
+    pub rustflags: &'a [String],
     pub manifest: &'a Path,
 }
 
-/// How the crt-static flag reaches rustc without clobbering the user's flags.
+/// How our rustflags (crt-static, reproducibility) reach rustc without clobbering the
+/// user's flags.
 ///
 /// Cargo takes rustflags from the first of: `CARGO_ENCODED_RUSTFLAGS`, `RUSTFLAGS`,
 /// `[target.<triple>] rustflags`, `[build] rustflags`. If the user set one of the
-/// environment variables we append to it (so it keeps winning). Otherwise we pass
-/// `--config target.<triple>.rustflags=[...]`: config arrays are merged, so the
-/// user's own `[target.<triple>] rustflags` stay in effect alongside ours.
-pub enum CrtStaticVia {
+/// environment variables we append to it (so it keeps winning; `RUSTFLAGS` becomes
+/// `CARGO_ENCODED_RUSTFLAGS`, since our flags hold paths that may have spaces).
+/// Otherwise we pass `--config target.<triple>.rustflags=[...]`: config arrays are
+/// merged, so the user's own `[target.<triple>] rustflags` stay in effect alongside ours.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RustflagsVia {
     EncodedEnv(String),
-    Env(String),
     Config(String),
 }
 
-pub fn crt_static_via(
+pub fn rustflags_via(
     target: &Target,
+    ours: &[String],
     encoded_rustflags: Option<String>,
     rustflags: Option<String>,
-) -> CrtStaticVia {
-    const FLAG: &str = "target-feature=+crt-static";
-    if let Some(v) = encoded_rustflags {
-        let mut parts: Vec<&str> = v.split('\x1f').filter(|s| !s.is_empty()).collect();
-        parts.extend(["-C", FLAG]);
-        return CrtStaticVia::EncodedEnv(parts.join("\x1f"));
-    }
-    if let Some(v) = rustflags {
-        return CrtStaticVia::Env(format!("{} -C {FLAG}", v.trim()).trim().to_string());
-    }
-    CrtStaticVia::Config(format!(
-        "target.{}.rustflags=[\"-C\", \"{FLAG}\"]",
-        target.triple()
-    ))
+) -> RustflagsVia {
+    let theirs: Vec<String> = match (encoded_rustflags, rustflags) {
+        (Some(v), _) => v
+            .split('\x1f')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        (None, Some(v)) => v.split_whitespace().map(String::from).collect(),
+        (None, None) => {
+            // TOML basic strings take JSON's escapes.
+            let items: Vec<String> = ours
+                .iter()
+                .map(|f| serde_json::to_string(f).unwrap_or_default())
+                .collect();
+            return RustflagsVia::Config(format!(
+                "target.{}.rustflags=[{}]",
+                target.triple(),
+                items.join(", ")
+            ));
+        }
+    };
+    let mut all = theirs;
+    all.extend(ours.iter().cloned());
+    RustflagsVia::EncodedEnv(all.join("\x1f"))
 }
 
 /// The command line for the build (without the program), for spawning and for `-v`.
@@ -150,13 +163,12 @@ pub fn build_command(plan: &BuildPlan) -> (OsString, Vec<String>, Vec<(String, S
         }
     ));
     let mut env = Vec::new();
-    if plan.crt_static {
+    if !plan.rustflags.is_empty() {
         let encoded = std::env::var("CARGO_ENCODED_RUSTFLAGS").ok();
         let plain = std::env::var("RUSTFLAGS").ok();
-        match crt_static_via(plan.target, encoded, plain) {
-            CrtStaticVia::EncodedEnv(v) => env.push(("CARGO_ENCODED_RUSTFLAGS".into(), v)),
-            CrtStaticVia::Env(v) => env.push(("RUSTFLAGS".into(), v)),
-            CrtStaticVia::Config(c) => argv.extend(["--config".into(), c]),
+        match rustflags_via(plan.target, plan.rustflags, encoded, plain) {
+            RustflagsVia::EncodedEnv(v) => env.push(("CARGO_ENCODED_RUSTFLAGS".into(), v)),
+            RustflagsVia::Config(c) => argv.extend(["--config".into(), c]),
         }
     }
     (cargo_program(), argv, env)
@@ -213,24 +225,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn crt_static_keeps_the_users_flags() {
+    fn our_flags_keep_the_users_flags() {
         let t = &Target::new("x86_64-pc-windows-msvc");
-        match crt_static_via(t, None, None) {
-            CrtStaticVia::Config(c) => assert_eq!(
-                c,
+        let ours = ["-C".to_string(), "target-feature=+crt-static".to_string()];
+        assert_eq!(
+            rustflags_via(t, &ours, None, None),
+            RustflagsVia::Config(
                 "target.x86_64-pc-windows-msvc.rustflags=[\"-C\", \"target-feature=+crt-static\"]"
+                    .into()
+            )
+        );
+        assert_eq!(
+            rustflags_via(t, &ours, None, Some("-C opt-level=2 ".into())),
+            RustflagsVia::EncodedEnv(
+                "-C\x1fopt-level=2\x1f-C\x1ftarget-feature=+crt-static".into()
+            )
+        );
+        assert_eq!(
+            rustflags_via(
+                t,
+                &ours,
+                Some("-Cdebuginfo=1".into()),
+                Some("ignored".into())
             ),
-            _ => panic!("expected --config"),
-        }
-        match crt_static_via(t, None, Some("-C opt-level=2 ".into())) {
-            CrtStaticVia::Env(v) => assert_eq!(v, "-C opt-level=2 -C target-feature=+crt-static"),
-            _ => panic!("expected RUSTFLAGS"),
-        }
-        match crt_static_via(t, Some("-Cdebuginfo=1".into()), Some("ignored".into())) {
-            CrtStaticVia::EncodedEnv(v) => {
-                assert_eq!(v, "-Cdebuginfo=1\x1f-C\x1ftarget-feature=+crt-static")
-            }
-            _ => panic!("expected CARGO_ENCODED_RUSTFLAGS"),
-        }
+            RustflagsVia::EncodedEnv("-Cdebuginfo=1\x1f-C\x1ftarget-feature=+crt-static".into())
+        );
+        // A path with a quote, a backslash and a space stays one TOML string.
+        let remap = vec![r#"--remap-path-prefix=C:\a "b"=."#.to_string()];
+        assert_eq!(
+            rustflags_via(t, &remap, None, None),
+            RustflagsVia::Config(
+                r#"target.x86_64-pc-windows-msvc.rustflags=["--remap-path-prefix=C:\\a \"b\"=."]"#
+                    .into()
+            )
+        );
     }
 }

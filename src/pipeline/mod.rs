@@ -7,6 +7,7 @@ mod files;
 pub mod plan;
 pub mod preflight;
 pub mod stage;
+pub mod trust;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -88,6 +89,9 @@ pub struct BuildOptions {
     pub output: Option<PathBuf>,
     /// Package even when the check finds errors.
     pub no_fail: bool,
+    /// `--sign` (Some(true)) / `--no-sign` (Some(false)); None: sign when the config
+    /// has a sign table.
+    pub sign: Option<bool>,
     pub builder: Option<Builder>,
 }
 
@@ -146,6 +150,14 @@ pub enum BuildError {
     Bundle(#[from] BundleError),
     #[error("{0}")]
     Package(#[from] PackageError),
+    #[error("{0}")]
+    Stamp(#[from] crate::package::stamp::StampError),
+    #[error("{0}")]
+    Sign(#[from] crate::package::sign::SignError),
+    #[error(
+        "--sign: package `{0}` has no [package.metadata.winpkg.sign] table saying where the key is (see the README, Signing)"
+    )]
+    NoSignTable(String),
     #[error("cannot {action} {}: {source}", path.display())]
     Io {
         action: &'static str,
@@ -246,6 +258,9 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
     let (shawl, extra) = wrapper(plan, service.as_ref(), dispatcher, ui)?;
     let files = stage::pe_files(plan, &exe, &dlls, shawl);
     let staged = stage::stage(plan, &files)?;
+    report_stamp(plan, &staged, ui);
+    report_signing(plan, &staged, ui);
+    report_trust(&staged.report, ui);
     let bundle_failed = staged.report.has_errors();
     if bundle_failed {
         ui.error("the files to ship do not resolve as a bundle:");
@@ -268,6 +283,111 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
     );
     outcome.archive = Some(archive);
     Ok(outcome)
+}
+
+/// The trust and hygiene findings on the files as they ship: errors and warnings in
+/// full, notes counted by code (`-v` and `check` list them).
+fn report_trust(staged: &Report, ui: &dyn Listener) {
+    let hygiene = || staged.diagnostics.iter().filter(|d| d.code.is_hygiene());
+    let shown: Vec<check::Diagnostic> = hygiene()
+        .filter(|d| d.severity > Severity::Note)
+        .cloned()
+        .collect();
+    let mut notes: Vec<&str> = hygiene()
+        .filter(|d| d.severity == Severity::Note)
+        .map(|d| d.code.as_str())
+        .collect();
+    let n = notes.len();
+    let mut seen = Vec::new();
+    notes.retain(|c| {
+        let first = !seen.contains(c);
+        seen.push(*c);
+        first
+    });
+    if !shown.is_empty() {
+        ui.report(&Report {
+            files: staged.files.clone(),
+            diagnostics: shown,
+            unreadable: Vec::new(),
+        });
+    }
+    if n > 0 {
+        ui.stage(
+            "Trust",
+            &format!(
+                "{n} note(s) on the shipped files ({}); `cargo winpkg check` on the zip's files lists them",
+                notes.join(", ")
+            ),
+        );
+    }
+}
+
+/// Say what was signed, and warn when signatures carry no timestamp.
+fn report_signing(plan: &Plan, staged: &stage::Staged, ui: &dyn Listener) {
+    let Some(signer) = &plan.signer else {
+        return;
+    };
+    if !staged.signed.is_empty() {
+        ui.stage(
+            "Signed",
+            &format!(
+                "{}{}",
+                staged.signed.join(", "),
+                if signer.timestamps() {
+                    ", timestamped"
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
+    if !staged.kept_signatures.is_empty() {
+        ui.stage(
+            "Note",
+            &format!(
+                "kept the signatures {} came with",
+                staged.kept_signatures.join(", ")
+            ),
+        );
+    }
+}
+
+/// Say what went into the exe's resources, and what it kept of its own.
+fn report_stamp(plan: &Plan, staged: &stage::Staged, ui: &dyn Listener) {
+    let Some(done) = &staged.stamped else {
+        return;
+    };
+    let mut what = Vec::new();
+    if done.version_info
+        && let Some(v) = plan.stamp.as_ref().and_then(|s| s.version.as_ref())
+    {
+        let f = v.file_version;
+        what.push(format!(
+            "version information {}.{}.{}.{}",
+            f[0], f[1], f[2], f[3]
+        ));
+    }
+    if done.manifest {
+        what.push("an application manifest".to_string());
+    }
+    if !what.is_empty() {
+        ui.stage(
+            "Stamped",
+            &format!("{} with {}", plan.exe_name, what.join(" and ")),
+        );
+    }
+    if done.kept_version_info {
+        ui.stage(
+            "Note",
+            &format!("{} has version information of its own: kept", plan.exe_name),
+        );
+    }
+    if done.kept_manifest {
+        ui.warning(&format!(
+            "app-manifest = true, but {} already embeds a manifest: kept as it is",
+            plan.exe_name
+        ));
+    }
 }
 
 /// Runs killed before they finished left temporary zips and staging folders.
@@ -374,7 +494,7 @@ fn build(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<PathBuf,
             bin: &plan.bin,
             target: &plan.target,
             builder: plan.builder,
-            crt_static: plan.crt_static,
+            rustflags: &plan.rustflags,
             manifest: &plan.manifest,
         },
         ui,
@@ -401,9 +521,12 @@ fn check_exe(plan: &Plan, exe: &Path, ui: &dyn Listener) -> Result<Report, Build
         dll_dirs,
         host: plan.cfg.host,
     };
-    let report = check::check(std::slice::from_ref(&exe.to_path_buf()), &options)
+    let mut report = check::check(std::slice::from_ref(&exe.to_path_buf()), &options)
         .require_readable()
         .map_err(BuildError::Input)?;
+    // Signature, version info and the like are judged on the files as they ship
+    // (stamped, signed), after staging: see `report_trust`.
+    report.diagnostics.retain(|d| !d.code.is_hygiene());
     ui.stage(
         "Checked",
         &format!(
@@ -479,6 +602,19 @@ fn write_package(
     includes.extend(extra.iter().cloned());
     let out_dir = opts.output.clone().unwrap_or(plan.winpkg_dir.clone());
     let dest = out_dir.join(&plan.archive);
+    // Scripts are signed as files in the staging folder, then shipped from memory.
+    let sign_script = |name: &str, bytes: Vec<u8>| -> Result<Vec<u8>, PackageError> {
+        let Some(signer) = &plan.signer else {
+            return Ok(bytes);
+        };
+        let path = staged.dir.path().join(name);
+        let io = |e: std::io::Error| PackageError::Sign(format!("{}: {e}", path.display()));
+        std::fs::write(&path, &bytes).map_err(io)?;
+        signer
+            .sign(&path)
+            .map_err(|e| PackageError::Sign(e.to_string()))?;
+        std::fs::read(&path).map_err(io)
+    };
     ui.busy(&format!("packaging {}", plan.archive));
     let result = package::write(&package::Input {
         name: plan.package.name.as_str(),
@@ -495,6 +631,10 @@ fn write_package(
             .unwrap_or(false)
             .then(|| plan.archive.trim_end_matches(".zip").to_string()),
         dest: &dest,
+        sign_script: plan
+            .signer
+            .is_some()
+            .then_some(&sign_script as &package::ScriptSigner),
     });
     ui.done();
     Ok(result?)

@@ -8,6 +8,7 @@ use cargo_metadata::{Metadata, Package};
 use super::{BuildError, BuildOptions, files};
 use crate::check::Policy;
 use crate::config::{self, Builder, Config, ConfigError, Origin, OriginKind};
+use crate::package::sign::{ProcessEnv, Signer};
 use crate::service;
 use crate::target::{Env, Target};
 
@@ -24,7 +25,12 @@ pub struct Plan<'m> {
     pub bin: String,
     pub exe_name: String,
     pub builder: Builder,
-    pub crt_static: bool,
+    /// rustc flags of ours: crt-static, reproducibility.
+    pub rustflags: Vec<String>,
+    /// The version information and manifest to stamp into the exe.
+    pub stamp: Option<crate::package::stamp::Stamp>,
+    /// Signs what ships, when signing is on.
+    pub signer: Option<Signer>,
     /// The zip's file name.
     pub archive: String,
     /// `include`, expanded: (name in the package, file).
@@ -66,6 +72,17 @@ pub fn plan<'m>(
         let (svc, _) = service::from_config(sc, &exe_name, None, at)?;
         scripts_fit(&svc, sc.mode.is_none(), pkg, at)?;
     }
+    let stamp = super::trust::version_stamp(&cfg, &origin, pkg, &bin, &exe_name)?;
+    let signer = match (opts.sign, &cfg.sign) {
+        (Some(false), _) | (None, None) => None,
+        (Some(true), None) => return Err(BuildError::NoSignTable(pkg.name.to_string())),
+        (_, Some(sc)) => {
+            // Key paths are relative to the Cargo.toml the table is written in.
+            let at = cfg.origin_of("sign", &origin).manifest.clone();
+            let base = at.parent().unwrap_or(Path::new("."));
+            Some(Signer::new(sc, base, &ProcessEnv)?)
+        }
+    };
     let profile = opts.cargo.profile_name();
     let archive = archive_file_name(&cfg, &origin, pkg, &target, &bin, &profile)?;
     let workspace = meta.workspace_root.as_std_path();
@@ -79,7 +96,9 @@ pub fn plan<'m>(
     Ok(Plan {
         package: pkg,
         builder: opts.builder.or(cfg.builder).unwrap_or(Builder::Cargo),
-        crt_static: cfg.crt_static.unwrap_or(true) && target.env() == Env::Msvc,
+        rustflags: rustflags(&cfg, &target, workspace, &target_dir),
+        stamp,
+        signer,
         out_dir: target_dir
             .join(target.triple())
             .join(opts.cargo.profile_dir()),
@@ -96,6 +115,51 @@ pub fn plan<'m>(
         includes,
         bundle_dlls,
     })
+}
+
+/// Our rustc flags. crt-static for msvc (unless `crt-static = false`). With
+/// `reproducible` (the default): no link timestamp, no symbol table (it holds rustc's
+/// temporary folder names), and the workspace, cargo home and target folder remapped so
+/// that no build path reaches the exe (panic messages, debug info).
+pub fn rustflags(
+    cfg: &Config,
+    target: &Target,
+    workspace: &Path,
+    target_dir: &Path,
+) -> Vec<String> {
+    let mut flags = Vec::new();
+    let msvc = target.env() == Env::Msvc;
+    let mut c = |f: &str| flags.extend(["-C".to_string(), f.to_string()]);
+    if cfg.crt_static.unwrap_or(true) && msvc {
+        c("target-feature=+crt-static");
+    }
+    if !cfg.reproducible.unwrap_or(true) {
+        return flags;
+    }
+    if msvc {
+        c("link-arg=/Brepro");
+        c("link-arg=/PDBALTPATH:%_PDB%");
+    } else {
+        c("link-arg=-Wl,--no-insert-timestamp");
+        c("strip=symbols");
+    }
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let remaps = [
+        (Some(target_dir.to_path_buf()), "/target"),
+        (cargo_home, "/cargo"),
+        (Some(workspace.to_path_buf()), "/build"),
+    ];
+    for (from, to) in remaps {
+        // rustc splits FROM=TO at the last `=`: a path with one cannot be remapped.
+        if let Some(from) = from.and_then(|p| p.to_str().map(String::from))
+            && !from.contains('=')
+        {
+            flags.push(format!("--remap-path-prefix={from}={to}"));
+        }
+    }
+    flags
 }
 
 /// The install scripts can be written for this service, whichever mode the built exe

@@ -8,6 +8,7 @@ use super::BuildError;
 use super::plan::Plan;
 use crate::check::{self, CheckOptions, Report};
 use crate::package::bundle;
+use crate::package::stamp::Stamped;
 
 /// The staged PE files and their check.
 pub struct Staged {
@@ -16,6 +17,11 @@ pub struct Staged {
     /// (name in the package, staged copy): the exe first, then DLLs, shawl.exe.
     pub pe_files: Vec<(String, PathBuf)>,
     pub report: Report,
+    /// What stamping the exe did, when it was stamped.
+    pub stamped: Option<Stamped>,
+    /// Names of the files we signed, and of those that came signed (kept).
+    pub signed: Vec<String>,
+    pub kept_signatures: Vec<String>,
 }
 
 /// The PE files to ship, by their name in the package: the exe, each DLL once (by
@@ -61,18 +67,39 @@ pub fn stage(plan: &Plan, files: &[(String, PathBuf)]) -> Result<Staged, BuildEr
         .map_err(io("create a staging folder in", &plan.winpkg_dir))?;
     let strip = plan.cfg.strip_bundled_dlls.unwrap_or(false);
     let mut staged = Vec::new();
+    let mut stamped = None;
     for (i, (name, src)) in files.iter().enumerate() {
         let dst = dir.path().join(name);
         // A hard link costs no copy; a copy when the link cannot be made, or when the
-        // staged file will be edited (stripped), which must never touch the original.
-        let edited = strip && i > 0;
+        // staged file will be edited (stripped, stamped), which must never touch the
+        // original.
+        let stamp = plan.stamp.as_ref().filter(|_| i == 0);
+        let strip_it = strip && i > 0;
+        let edited = strip_it || stamp.is_some() || plan.signer.is_some();
         if edited || std::fs::hard_link(src, &dst).is_err() {
             std::fs::copy(src, &dst).map_err(io("copy", src))?;
         }
-        if edited {
-            bundle::strip_debug(&dst, &plan.target)?;
+        if strip_it {
+            bundle::strip_symbols(&dst, &plan.target)?;
+        }
+        if let Some(s) = stamp {
+            stamped = Some(crate::package::stamp::stamp(&dst, s)?);
         }
         staged.push((name.clone(), dst));
+    }
+    // Signed last, after every edit. The exe is ours; a DLL that comes signed (by its
+    // vendor) keeps its signature.
+    let (mut signed, mut kept_signatures) = (Vec::new(), Vec::new());
+    if let Some(signer) = &plan.signer {
+        for (i, (name, dst)) in staged.iter().enumerate() {
+            let theirs = i > 0 && crate::pe::read_file(dst).is_ok_and(|f| f.signed);
+            if theirs {
+                kept_signatures.push(name.clone());
+            } else {
+                signer.sign(dst)?;
+                signed.push(name.clone());
+            }
+        }
     }
     let paths: Vec<PathBuf> = staged.iter().map(|(_, p)| p.clone()).collect();
     let report = check::check(
@@ -89,5 +116,8 @@ pub fn stage(plan: &Plan, files: &[(String, PathBuf)]) -> Result<Staged, BuildEr
         dir,
         pe_files: staged,
         report,
+        stamped,
+        signed,
+        kept_signatures,
     })
 }
