@@ -247,9 +247,22 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Add a starting [package.metadata.winpkg] table to Cargo.toml.
     Init(InitArgs),
+    /// Build, then show where the exe's bytes go; with --try, build once per Cargo
+    /// profile lever (strip, opt-level, lto, codegen-units, panic) and measure each.
+    Size(SizeArgs),
     /// Internal: the Wine steps of `verify --wine`, run inside the sandbox.
     #[command(name = "__wine-stage", hide = true)]
     WineStage,
+}
+
+#[derive(Debug, Args)]
+pub struct SizeArgs {
+    /// Build once per lever, each in its own target folder (under
+    /// <target-dir>/winpkg/size), and print the measured exe and zip sizes.
+    #[arg(long = "try")]
+    pub try_levers: bool,
+    #[command(flatten)]
+    pub build: BuildArgs,
 }
 
 #[derive(Debug, Args)]

@@ -14,7 +14,9 @@ use cargo_winpkg::dlls::Release;
 use cargo_winpkg::error::{EXIT_FINDINGS, EXIT_USAGE};
 use cargo_winpkg::report::{self, Format};
 use cargo_winpkg::{Error, init, pipeline, verify};
-use cli::{BuildArgs, BuildFormat, CheckArgs, Cli, ColorChoice, Command, InitArgs, VerifyArgs};
+use cli::{
+    BuildArgs, BuildFormat, CheckArgs, Cli, ColorChoice, Command, InitArgs, SizeArgs, VerifyArgs,
+};
 use ui::Ui;
 
 /// How a command ends when it did not fail outright.
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Some(Command::Check(args)) => run_check(args),
         Some(Command::Verify(args)) => run_verify(args),
         Some(Command::Init(args)) => run_init(args),
+        Some(Command::Size(args)) => run_size(args),
         Some(Command::WineStage) => return ExitCode::from(verify::sandbox::stage_main()),
         None => run_build(cli.build),
     };
@@ -63,6 +66,22 @@ fn print_json(value: &impl serde::Serialize) {
     let _ = serde_json::to_writer_pretty(&mut out, value);
     let _ = writeln!(out);
     let _ = out.flush();
+}
+
+fn run_size(args: SizeArgs) -> Result<Done, Error> {
+    let b = &args.build;
+    let human = b.format == BuildFormat::Human;
+    let ui = Ui::new(b.quiet, b.verbose > 0, b.color, human);
+    let reports = pipeline::size(&b.options(), args.try_levers, &ui)?;
+    if human {
+        let mut out = std::io::stdout().lock();
+        for r in &reports {
+            let _ = pipeline::size::render(r, &mut out);
+        }
+    } else {
+        print_json(&reports);
+    }
+    Ok(Done::Ok)
 }
 
 fn run_build(args: BuildArgs) -> Result<Done, Error> {

@@ -557,6 +557,12 @@ fn the_same_crate_in_two_folders_gives_identical_zips() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&r.stderr);
         assert!(r.status.success(), "{stderr}");
+        // The build names the exe's size, its debug share, and the levers not set.
+        assert!(
+            stderr.contains("Size hello-service.exe is ")
+                && stderr.contains(", 0 KiB of it debug info and symbols; smaller with strip = true, opt-level = \"z\""),
+            "{stderr}"
+        );
         let v: Value = serde_json::from_slice(&r.stdout).unwrap();
         let exe = exe_of(&v, "hello-service");
         let bytes = std::fs::read(&exe).unwrap();
@@ -581,4 +587,123 @@ fn the_same_crate_in_two_folders_gives_identical_zips() {
         (&zips[0].0, &zips[1].0)
     );
     assert!(zips[0].2 == zips[1].2, "the zips differ");
+}
+
+/// The ticker fixture copied to `dir`, with `lto = true` in its release profile.
+fn ticker_with_lto(dir: &Path) {
+    let src = fixture("crates/ticker");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    for f in ["Cargo.toml", "Cargo.lock", "src/main.rs"] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    let mut text = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    text.push_str("\n[profile.release]\nlto = true\n");
+    std::fs::write(dir.join("Cargo.toml"), text).unwrap();
+}
+
+/// `cargo winpkg size --release --format json` in `dir`: the first package's report.
+fn size_json(dir: &Path, extra: &[&str]) -> Value {
+    let o = winpkg()
+        .current_dir(dir)
+        .args(["winpkg", "size", "--release", "--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v[0].clone()
+}
+
+/// `size` shows where the exe's bytes go, agreeing with goblin's section table and
+/// accounting for every byte, and names the levers the profile does not set.
+#[test]
+fn size_breaks_the_exe_down() {
+    let tmp = tempfile::tempdir().unwrap();
+    ticker_with_lto(tmp.path());
+    let r = size_json(tmp.path(), &[]);
+    let b = &r["breakdown"];
+    let exe = PathBuf::from(b["path"].as_str().unwrap());
+    let bytes = std::fs::read(&exe).unwrap();
+    assert_eq!(b["size"].as_u64().unwrap(), bytes.len() as u64);
+    let pe = goblin::pe::PE::parse(&bytes).unwrap();
+    let text = pe
+        .sections
+        .iter()
+        .find(|s| s.name().unwrap_or("") == ".text")
+        .unwrap();
+    let ours = b["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == ".text")
+        .unwrap();
+    assert_eq!(
+        ours["size"].as_u64().unwrap(),
+        u64::from(text.size_of_raw_data)
+    );
+    let parts: u64 = b["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["size"].as_u64().unwrap())
+        .sum::<u64>()
+        + ["headers", "symbols", "trailing"]
+            .iter()
+            .map(|k| b[k].as_u64().unwrap())
+            .sum::<u64>();
+    assert_eq!(parts, bytes.len() as u64, "every byte accounted for: {b:#}");
+    assert!(b["zipped"].as_u64().unwrap() < bytes.len() as u64);
+    // lto is set in [profile.release]: not suggested again.
+    let unset: Vec<&str> = r["unset_levers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(
+        unset.contains(&"opt-level = \"z\"") && !unset.contains(&"lto = true"),
+        "{unset:?}"
+    );
+}
+
+/// `size --try` builds once per profile lever, each in its own target folder.
+#[test]
+fn size_try_measures_each_lever() {
+    let tmp = tempfile::tempdir().unwrap();
+    ticker_with_lto(tmp.path());
+    let r = size_json(tmp.path(), &["--try"]);
+    let trials = r["trials"].as_array().unwrap();
+    let levers: Vec<&str> = trials
+        .iter()
+        .map(|t| t["lever"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        levers,
+        [
+            "as configured",
+            "strip = true",
+            "opt-level = \"z\"",
+            "lto = true",
+            "codegen-units = 1",
+            "panic = \"abort\"",
+            "all of the above"
+        ]
+    );
+    let size_of = |lever: &str| {
+        trials.iter().find(|t| t["lever"] == lever).unwrap()["size"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(
+        size_of("all of the above") < size_of("as configured"),
+        "{trials:?}"
+    );
+    // Each lever built in its own folder: the exe of `opt-level = "z"` is there.
+    let lever_exe = tmp
+        .path()
+        .join("target/winpkg/size/lever-1/x86_64-pc-windows-gnu/release/ticker.exe");
+    assert_eq!(
+        std::fs::metadata(&lever_exe).unwrap().len(),
+        size_of("opt-level = \"z\"")
+    );
 }

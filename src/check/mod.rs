@@ -23,6 +23,7 @@ use serde::Serialize;
 use crate::dlls::{self, Arch, Class, Host, Release};
 use crate::pe::{self, Facts, ImportedFunction, Machine, PeError, PeFormat, Subsystem};
 pub use codes::{Code, Diagnostic, Severity};
+pub use hygiene::kib;
 pub use policy::{AllowRule, Level, Policy};
 use resolve::{Cache, FileKey, Found, Search, display_name, lower_file_name, parent};
 pub use resolve::{Input, expand_inputs};

@@ -218,10 +218,22 @@ pub fn debug_bytes<Pe: ImageNtHeaders>(
             s.name(strings)
                 .is_ok_and(|n| n.starts_with(b".debug_") || n.starts_with(b".zdebug_"))
         })
-        .map(|s| u64::from(s.pe_file_range().1))
+        .map(|s| file_bytes(s, data.len()))
         .sum();
     let symbols = symbol_table_bytes(data, fh);
     DebugBytes { dwarf, symbols }
+}
+
+/// The bytes a section takes in the file: its raw data (which is padded to the file
+/// alignment, unlike its virtual size), within the file.
+pub fn file_bytes(s: &pe::ImageSectionHeader, file_len: usize) -> u64 {
+    let off = u64::from(s.pointer_to_raw_data.get(LE));
+    let size = u64::from(s.size_of_raw_data.get(LE));
+    let len = file_len as u64;
+    if off >= len {
+        return 0;
+    }
+    size.min(len - off)
 }
 
 /// The size of the COFF symbol table plus its string table, clamped to the file.

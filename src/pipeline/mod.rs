@@ -6,6 +6,7 @@ pub mod cargo;
 mod files;
 pub mod plan;
 pub mod preflight;
+pub mod size;
 pub mod stage;
 pub mod trust;
 
@@ -227,10 +228,66 @@ pub fn run(opts: &BuildOptions, ui: &dyn Listener) -> Result<Summary, BuildError
     })
 }
 
+/// `cargo winpkg size [--try]`: build each selected package, then report where its
+/// exe's bytes go, and with `try_levers` what each profile lever saves.
+pub fn size(
+    opts: &BuildOptions,
+    try_levers: bool,
+    ui: &dyn Listener,
+) -> Result<Vec<size::SizeReport>, BuildError> {
+    let meta = cargo::metadata(&opts.cargo)?;
+    let mut reports = Vec::new();
+    for pkg in plan::select_packages(&meta, &opts.packages)? {
+        let plan = plan::plan(opts, &meta, pkg)?;
+        let exe = build(opts, &plan, ui)?;
+        let breakdown = size::breakdown(&exe)
+            .map_err(|e| BuildError::Input(vec![InputError::new(&exe, &e, None)]))?;
+        let profile = opts.cargo.profile_name();
+        let trials = if try_levers {
+            size::trials(opts, &plan, &breakdown, ui)?
+        } else {
+            Vec::new()
+        };
+        reports.push(size::SizeReport {
+            package: pkg.name.to_string(),
+            unset_levers: size::unset_levers(&plan.workspace_manifest, &profile),
+            profile,
+            breakdown,
+            trials,
+        });
+    }
+    Ok(reports)
+}
+
+/// The exe's size after the build, what of it is debug info and symbols, and the
+/// profile settings that would cut it.
+fn report_size(opts: &BuildOptions, plan: &Plan, exe: &Path, ui: &dyn Listener) {
+    let Ok(facts) = crate::pe::read_file(exe) else {
+        return;
+    };
+    let debug = facts.debug.total();
+    let profile = opts.cargo.profile_name();
+    let unset = size::unset_levers(&plan.workspace_manifest, &profile);
+    let mut text = format!(
+        "{} is {}, {} of it debug info and symbols",
+        plan.exe_name,
+        check::kib(facts.size),
+        check::kib(debug)
+    );
+    if !unset.is_empty() {
+        text.push_str(&format!(
+            "; smaller with {} in [profile.{profile}] (`cargo winpkg size --try` measures each)",
+            unset.join(", ")
+        ));
+    }
+    ui.stage("Size", &text);
+}
+
 /// Build (or find) the exe, check it, and package it unless the check failed.
 fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Outcome, BuildError> {
     let pkg = plan.package;
     let exe = build(opts, plan, ui)?;
+    report_size(opts, plan, &exe, ui);
     let report = check_exe(plan, &exe, ui)?;
     let mut outcome = Outcome {
         package: pkg.name.to_string(),

@@ -37,6 +37,8 @@ pub struct Plan<'m> {
     pub includes: Vec<(String, PathBuf)>,
     /// `bundle-dlls`, expanded (each checked to be a PE file).
     pub bundle_dlls: Vec<PathBuf>,
+    /// The workspace's Cargo.toml (where `[profile.*]` is read).
+    pub workspace_manifest: PathBuf,
     /// `<target-dir>/winpkg`: staging, caches, and the default output folder.
     pub winpkg_dir: PathBuf,
     /// `<target-dir>/<triple>/<profile>`: where cargo puts the exe.
@@ -103,6 +105,7 @@ pub fn plan<'m>(
             .join(target.triple())
             .join(opts.cargo.profile_dir()),
         winpkg_dir: target_dir.join("winpkg"),
+        workspace_manifest: workspace.join("Cargo.toml"),
         manifest,
         manifest_dir,
         origin,

@@ -1,0 +1,277 @@
+//! `cargo winpkg size [--try]`: where an exe's bytes go, and what each Cargo profile
+//! lever would save, measured by building with it rather than guessed.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use object::read::pe::{ImageNtHeaders, ImageOptionalHeader, PeFile};
+use serde::Serialize;
+
+use super::plan::Plan;
+use super::{BuildError, BuildOptions, cargo};
+use crate::events::Listener;
+use crate::pe::{self, PeError};
+
+/// The profile settings that make a Rust exe smaller: (key, value as TOML, as shown).
+pub const LEVERS: [(&str, &str, &str); 5] = [
+    ("strip", "true", "strip = true"),
+    ("opt-level", "\"z\"", "opt-level = \"z\""),
+    ("lto", "true", "lto = true"),
+    ("codegen-units", "1", "codegen-units = 1"),
+    ("panic", "\"abort\"", "panic = \"abort\""),
+];
+
+/// One section's share of the file.
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionSize {
+    pub name: String,
+    /// Bytes in the file.
+    pub size: u64,
+}
+
+/// Where the bytes of one exe go.
+#[derive(Debug, Clone, Serialize)]
+pub struct Breakdown {
+    pub path: PathBuf,
+    pub size: u64,
+    /// Deflated, as in the zip.
+    pub zipped: u64,
+    /// Headers and section table.
+    pub headers: u64,
+    pub sections: Vec<SectionSize>,
+    /// DWARF sections (also counted in `sections`).
+    pub dwarf: u64,
+    /// The COFF symbol table and its strings.
+    pub symbols: u64,
+    /// Bytes after the last section that are not symbols (certificate table, overlay).
+    pub trailing: u64,
+}
+
+/// Read the breakdown of `path`.
+pub fn breakdown(path: &Path) -> Result<Breakdown, PeError> {
+    let data = std::fs::read(path)?;
+    let facts = pe::parse(path, &data)?;
+    let mut b = match object::FileKind::parse(data.as_slice()) {
+        Ok(object::FileKind::Pe64) => sections::<object::pe::ImageNtHeaders64>(&data)?,
+        _ => sections::<object::pe::ImageNtHeaders32>(&data)?,
+    };
+    b.path = path.to_path_buf();
+    b.dwarf = facts.debug.dwarf;
+    b.symbols = facts.debug.symbols;
+    let end_of_sections = b.headers + b.sections.iter().map(|s| s.size).sum::<u64>();
+    b.trailing = b
+        .size
+        .saturating_sub(end_of_sections)
+        .saturating_sub(b.symbols);
+    b.zipped = deflated(&data)?;
+    Ok(b)
+}
+
+fn sections<Pe: ImageNtHeaders>(data: &[u8]) -> Result<Breakdown, PeError> {
+    let file = PeFile::<Pe>::parse(data)
+        .map_err(|e| PeError::Malformed(format!("invalid PE headers: {e}")))?;
+    let strings = file
+        .nt_headers()
+        .symbols(data)
+        .ok()
+        .map(|s| s.strings())
+        .unwrap_or_default();
+    let table = file.section_table();
+    let mut sections: Vec<SectionSize> = table
+        .iter()
+        .map(|s| SectionSize {
+            name: String::from_utf8_lossy(s.name(strings).unwrap_or(s.raw_name())).into_owned(),
+            size: pe::hygiene::file_bytes(s, data.len()),
+        })
+        .collect();
+    sections.sort_by(|a, b| b.size.cmp(&a.size).then(a.name.cmp(&b.name)));
+    let headers = u64::from(file.nt_headers().optional_header().size_of_headers());
+    Ok(Breakdown {
+        path: PathBuf::new(),
+        size: data.len() as u64,
+        zipped: 0,
+        headers,
+        sections,
+        dwarf: 0,
+        symbols: 0,
+        trailing: 0,
+    })
+}
+
+/// The size of `data` deflated into a zip, as the package stores it.
+fn deflated(data: &[u8]) -> Result<u64, PeError> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let err = |e: zip::result::ZipError| PeError::Io(std::io::Error::other(e.to_string()));
+    w.start_file("x", options).map_err(err)?;
+    w.write_all(data)?;
+    let out = w.finish().map_err(err)?;
+    Ok(out.get_ref().len() as u64)
+}
+
+/// One build of `--try`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Trial {
+    /// What was changed: `as configured`, a lever, or `all of the above`.
+    pub lever: String,
+    pub size: u64,
+    pub zipped: u64,
+}
+
+/// The size report of one package.
+#[derive(Debug, Clone, Serialize)]
+pub struct SizeReport {
+    pub package: String,
+    pub profile: String,
+    pub breakdown: Breakdown,
+    /// The levers the profile does not set yet.
+    pub unset_levers: Vec<String>,
+    /// With --try: one build per lever.
+    pub trials: Vec<Trial>,
+}
+
+/// The size levers `[profile.<profile>]` in the workspace's Cargo.toml does not set.
+pub fn unset_levers(workspace_manifest: &Path, profile: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(workspace_manifest).unwrap_or_default();
+    let doc = text.parse::<toml_edit::Document<String>>().ok();
+    let table = doc
+        .as_ref()
+        .and_then(|d| d.get("profile"))
+        .and_then(|p| p.get(profile));
+    LEVERS
+        .iter()
+        .filter(|(key, ..)| table.and_then(|t| t.get(key)).is_none())
+        .map(|(.., shown)| (*shown).to_string())
+        .collect()
+}
+
+/// Build `plan`'s exe with each lever in a target folder of its own; measure each.
+pub fn trials(
+    opts: &BuildOptions,
+    plan: &Plan,
+    baseline: &Breakdown,
+    ui: &dyn Listener,
+) -> Result<Vec<Trial>, BuildError> {
+    let profile = opts.cargo.profile_name();
+    let mut out = vec![Trial {
+        lever: "as configured".into(),
+        size: baseline.size,
+        zipped: baseline.zipped,
+    }];
+    let mut all: Vec<String> = Vec::new();
+    let mut runs: Vec<(String, Vec<String>)> = Vec::new();
+    for (key, value, shown) in LEVERS {
+        let c = format!("profile.{profile}.{key}={value}");
+        all.push(c.clone());
+        runs.push((shown.to_string(), vec![c]));
+    }
+    runs.push(("all of the above".into(), all));
+    for (i, (lever, configs)) in runs.into_iter().enumerate() {
+        let mut flags = opts.cargo.clone();
+        flags.config.extend(configs);
+        flags.target_dir = Some(plan.winpkg_dir.join("size").join(format!("lever-{i}")));
+        flags.quiet = true;
+        ui.stage("Trying", &format!("{lever} ({})", plan.exe_name));
+        let exe = cargo::build(
+            &cargo::BuildPlan {
+                args: &flags,
+                package: &plan.package.name,
+                bin: &plan.bin,
+                target: &plan.target,
+                builder: plan.builder,
+                rustflags: &plan.rustflags,
+                manifest: &plan.manifest,
+            },
+            ui,
+        )?;
+        let b = breakdown(&exe)
+            .map_err(|e| BuildError::Input(vec![crate::check::InputError::new(&exe, &e, None)]))?;
+        out.push(Trial {
+            lever,
+            size: b.size,
+            zipped: b.zipped,
+        });
+    }
+    Ok(out)
+}
+
+/// The human report: the section table, then the trials.
+pub fn render(r: &SizeReport, out: &mut dyn Write) -> std::io::Result<()> {
+    let b = &r.breakdown;
+    let kib = crate::check::kib;
+    let pct = |n: u64| n * 100 / b.size.max(1);
+    writeln!(
+        out,
+        "{} ({} profile): {}, {} zipped",
+        b.path.display(),
+        r.profile,
+        kib(b.size),
+        kib(b.zipped)
+    )?;
+    writeln!(out, "  {:<16} {:>10} {:>4}", "SECTION", "BYTES", "%")?;
+    writeln!(
+        out,
+        "  {:<16} {:>10} {:>3}%",
+        "(headers)",
+        b.headers,
+        pct(b.headers)
+    )?;
+    for s in &b.sections {
+        writeln!(out, "  {:<16} {:>10} {:>3}%", s.name, s.size, pct(s.size))?;
+    }
+    if b.symbols > 0 {
+        writeln!(
+            out,
+            "  {:<16} {:>10} {:>3}%",
+            "(COFF symbols)",
+            b.symbols,
+            pct(b.symbols)
+        )?;
+    }
+    if b.trailing > 0 {
+        writeln!(
+            out,
+            "  {:<16} {:>10} {:>3}%",
+            "(after sections)",
+            b.trailing,
+            pct(b.trailing)
+        )?;
+    }
+    writeln!(
+        out,
+        "  debug info and symbols: {} ({}%)",
+        kib(b.dwarf + b.symbols),
+        pct(b.dwarf + b.symbols)
+    )?;
+    if r.trials.is_empty() {
+        if !r.unset_levers.is_empty() {
+            writeln!(
+                out,
+                "  not set in [profile.{}]: {}; `cargo winpkg size --try` measures each",
+                r.profile,
+                r.unset_levers.join(", ")
+            )?;
+        }
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "  {:<22} {:>10} {:>10} {:>8}",
+        "LEVER", "EXE", "ZIPPED", "CHANGE"
+    )?;
+    let base = r.trials[0].size.max(1) as f64;
+    for t in &r.trials {
+        let change = (t.size as f64 - base) * 100.0 / base;
+        writeln!(
+            out,
+            "  {:<22} {:>10} {:>10} {:>7.1}%",
+            t.lever,
+            kib(t.size),
+            kib(t.zipped),
+            change
+        )?;
+    }
+    Ok(())
+}
