@@ -40,6 +40,12 @@ fn a_signed_file_reports_its_signer_and_a_changed_byte_is_caught() {
         "{human}"
     );
 
+    // A 32-bit (PE32) file: its data directories sit 16 bytes earlier.
+    let x86 = dir.path().join("x86.exe");
+    pki.sign(&fixture("pe/c-hello-x86.exe"), &x86, false);
+    let (_, v) = check_json(&[&x86], &[]);
+    assert_eq!(file0(&v)["signature"]["digest_matches"], true, "{v:#}");
+
     // Timestamped by the test TSA: no warning, and osslsigncode agrees it verifies.
     let (_, v) = check_json(&[&stamped], &[]);
     assert_eq!(file0(&v)["signature"]["timestamped"], true);

@@ -115,6 +115,7 @@ fn a_pfx_from_the_environment_signs_the_exe_and_scripts_reproducibly() {
     assert_eq!(code, 0, "{v:#}");
     let f = &v["files"][0];
     assert_eq!(f["signature"]["digest_matches"], true);
+    assert_eq!(f["manifest"], false, "no app-manifest unless asked");
     let strings: Vec<(String, String)> =
         serde_json::from_value(f["version"]["strings"].clone()).unwrap();
     let get = |k: &str| {
@@ -165,7 +166,25 @@ fn a_pfx_from_the_environment_signs_the_exe_and_scripts_reproducibly() {
     craft_package(&zip, &bad, &[("hello-service.exe", bytes)]);
     let r = run(["verify".as_ref(), bad.as_os_str()]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("signature-mismatch"), "{}", r.stdout);
+    assert!(r.stdout.contains("FAIL signatures"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("signature-mismatch: hello-service.exe changed after it was signed"),
+        "{}",
+        r.stdout
+    );
+    // The forger's service.json (no signature records) is caught as well.
+    assert!(
+        r.stdout
+            .contains("service.json says install.ps1 is unsigned, but it is signed by"),
+        "{}",
+        r.stdout
+    );
+    let ok_steps = run(["verify".as_ref(), zip.as_os_str()]).stdout;
+    assert!(
+        ok_steps.contains("3 of 3 files signed, intact, by CN=Winpkg Test Signer"),
+        "{ok_steps}"
+    );
 
     // --no-sign: the same crate, no secrets needed, nothing signed.
     let r = build(&manifest, &tmp.path().join("out3"), &["--no-sign"], &[]);
@@ -225,6 +244,21 @@ fn signing_mistakes_are_named_before_or_while_signing() {
     assert!(
         r.stderr.contains("pkcs12, cert/key are set"),
         "{}",
+        r.stderr
+    );
+
+    // Timestamps are on by default: without a server to ask, that is said first.
+    let no_urls = format!(
+        "\n[package.metadata.winpkg.sign]\ncert = {:?}\nkey = {:?}\n",
+        pki.cert, pki.key
+    );
+    let m = example_with(&tmp.path().join("nourls"), &no_urls);
+    let r = build(&m, &tmp.path().join("o5"), &[], &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("has no `timestamp-urls`"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("Building"),
+        "before the build: {}",
         r.stderr
     );
 

@@ -54,6 +54,7 @@ fn a_fresh_package_verifies() {
         "checksums",
         "manifest",
         "dll closure",
+        "signatures",
     ] {
         assert_eq!(step(&v, s)["ok"], true, "{s}");
     }
@@ -66,7 +67,8 @@ fn a_fresh_package_verifies() {
     let r = run(["verify".as_ref(), zip.as_os_str()]);
     assert_eq!(r.code, 0);
     // "read zip" is an info step: it cannot fail, so it is not counted as a check.
-    assert!(r.stdout.contains("5 checks passed"), "{}", r.stdout);
+    assert!(r.stdout.contains("6 checks passed"), "{}", r.stdout);
+    assert!(r.stdout.contains("no file is signed"), "{}", r.stdout);
     assert!(r.stdout.contains("--   read zip"), "{}", r.stdout);
     assert_eq!(step(&v, "read zip")["check"], false);
     assert_eq!(step(&v, "checksums")["check"], true);

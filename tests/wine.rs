@@ -745,6 +745,11 @@ fn a_signed_stamped_service_verifies_installs_and_runs() {
     copy_example(&dir);
     let manifest = dir.join("Cargo.toml");
     let mut text = std::fs::read_to_string(&manifest).unwrap();
+    // With the application manifest too (UTF-8 code page, long paths): it still runs.
+    text = text.replace(
+        "min-windows = \"10\"",
+        "min-windows = \"10\"\napp-manifest = true",
+    );
     text.push_str(&format!(
         "\n[package.metadata.winpkg.version-info]\ncompany-name = \"Example & Söhne\"\n\n[package.metadata.winpkg.sign]\ncert = {:?}\nkey = {:?}\ntimestamp = false\n",
         pki.cert, pki.key
@@ -761,6 +766,7 @@ fn a_signed_stamped_service_verifies_installs_and_runs() {
     let f = &report["files"][0];
     assert_eq!(f["signature"]["subject"], TestPki::SUBJECT);
     assert_eq!(f["version"]["file_version"], "0.1.0.0");
+    assert_eq!(f["manifest"], true);
     // The service ran signed: its log has lines.
     let log = std::fs::read_to_string(installed_file(&v, &kept, "hello-service.log")).unwrap();
     assert!(log.lines().count() >= 2, "{log}");

@@ -92,16 +92,23 @@ impl Signer {
     /// environment variable that is missing.
     pub fn new(cfg: &SignConfig, base: &Path, env: &dyn Env) -> Result<Signer, SignError> {
         let key = key(cfg, base, env)?;
+        let timestamp = cfg.timestamp.unwrap_or(true);
+        let urls = cfg.timestamp_urls.clone().unwrap_or_default();
         if !matches!(key, Key::Command(_)) {
             tool()?;
+            if timestamp && urls.is_empty() {
+                return Err(SignError::Config(
+                    "has no `timestamp-urls`: add your certificate vendor's RFC 3161 server (for example timestamp-urls = [\"http://timestamp.digicert.com\", \"http://timestamp.sectigo.com\"]), or set `timestamp = false` to sign without one (the signature then expires with the certificate)".into(),
+                ));
+            }
         }
         let time = env
             .var("SOURCE_DATE_EPOCH")
             .and_then(|s| s.trim().parse().ok());
         Ok(Signer {
             key,
-            timestamp_urls: cfg.timestamp_urls.clone().unwrap_or_default(),
-            timestamp: cfg.timestamp.unwrap_or(true),
+            timestamp_urls: urls,
+            timestamp,
             retries: cfg.timestamp_retries.unwrap_or(3).max(1),
             description: cfg.description.clone(),
             url: cfg.url.clone(),

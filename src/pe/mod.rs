@@ -193,10 +193,10 @@ pub fn parse(path: &Path, data: &[u8]) -> Result<Facts, PeError> {
         })?;
     match magic {
         pe::IMAGE_NT_OPTIONAL_HDR32_MAGIC => {
-            read_image::<pe::ImageNtHeaders32>(path, data, nt_offset + 24 + 96)
+            read_image::<pe::ImageNtHeaders32>(path, data, nt_offset + 24)
         }
         pe::IMAGE_NT_OPTIONAL_HDR64_MAGIC => {
-            read_image::<pe::ImageNtHeaders64>(path, data, nt_offset + 24 + 112)
+            read_image::<pe::ImageNtHeaders64>(path, data, nt_offset + 24)
         }
         other => Err(PeError::Malformed(format!(
             "unknown optional header magic {other:#06x} at offset {:#x} (expected 0x10b for PE32 or 0x20b for PE32+)",
@@ -255,11 +255,11 @@ fn malformed(e: object::Error) -> PeError {
     PeError::Malformed(format!("invalid PE headers: {e}"))
 }
 
-/// `directories`: the file offset of the optional header's data directories.
+/// `optional`: the file offset of the optional header.
 fn read_image<Pe: ImageNtHeaders>(
     path: &Path,
     data: &[u8],
-    directories: usize,
+    optional: usize,
 ) -> Result<Facts, PeError> {
     let file = PeFile::<Pe>::parse(data).map_err(malformed)?;
     let nt = file.nt_headers();
@@ -281,9 +281,11 @@ fn read_image<Pe: ImageNtHeaders>(
         authenticode::read(
             data,
             &authenticode::Layout {
-                // CheckSum is 64 bytes into the optional header, in both formats.
-                checksum: directories - if Pe::is_type_64(&*nt) { 112 } else { 96 } + 64,
-                security_entry: directories + 8 * pe::IMAGE_DIRECTORY_ENTRY_SECURITY,
+                // CheckSum is 64 bytes in; the data directories 96 (PE32) or 112 (PE32+).
+                checksum: optional + 64,
+                security_entry: optional
+                    + if Pe::is_type_64(&*nt) { 112 } else { 96 }
+                    + 8 * pe::IMAGE_DIRECTORY_ENTRY_SECURITY,
                 table,
             },
         )

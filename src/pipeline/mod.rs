@@ -317,7 +317,6 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
     let staged = stage::stage(plan, &files)?;
     report_stamp(plan, &staged, ui);
     report_signing(plan, &staged, ui);
-    report_trust(&staged.report, ui);
     let bundle_failed = staged.report.has_errors();
     if bundle_failed {
         ui.error("the files to ship do not resolve as a bundle:");
@@ -326,6 +325,9 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
     outcome.bundle_check = Some(staged.report.clone());
     if bundle_failed && !opts.no_fail {
         return Ok(outcome);
+    }
+    if !bundle_failed {
+        report_trust(&staged.report, ui);
     }
     let archive = write_package(opts, plan, &staged, service.as_ref(), &extra, ui)?;
     ui.stage(

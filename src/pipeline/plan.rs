@@ -149,10 +149,12 @@ pub fn rustflags(
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    // rustc applies the last remap that matches: the most specific folder last (the
+    // target folder is usually inside the workspace).
     let remaps = [
-        (Some(target_dir.to_path_buf()), "/target"),
-        (cargo_home, "/cargo"),
         (Some(workspace.to_path_buf()), "/build"),
+        (cargo_home, "/cargo"),
+        (Some(target_dir.to_path_buf()), "/target"),
     ];
     for (from, to) in remaps {
         // rustc splits FROM=TO at the last `=`: a path with one cannot be remapped.
@@ -416,4 +418,50 @@ fn archive_file_name(
     }
     crate::package::check_name(&name).map_err(BuildError::ArchiveName)?;
     Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// msvc cannot link here, so its flags are checked as flags: a real msvc build is
+    /// not possible on this machine.
+    #[test]
+    fn reproducible_flags_per_toolchain() {
+        let ws = Path::new("/src/ws");
+        let td = Path::new("/src/ws/target");
+        let cfg = Config::default();
+        let msvc = rustflags(&cfg, &Target::new("x86_64-pc-windows-msvc"), ws, td);
+        for f in [
+            "target-feature=+crt-static",
+            "link-arg=/Brepro",
+            "link-arg=/PDBALTPATH:%_PDB%",
+            "--remap-path-prefix=/src/ws/target=/target",
+            "--remap-path-prefix=/src/ws=/build",
+        ] {
+            assert!(msvc.iter().any(|x| x == f), "{f} in {msvc:?}");
+        }
+        assert!(!msvc.iter().any(|x| x.contains("strip")));
+        let gnu = rustflags(&cfg, &Target::new("x86_64-pc-windows-gnu"), ws, td);
+        assert!(
+            gnu.iter()
+                .any(|x| x == "link-arg=-Wl,--no-insert-timestamp")
+        );
+        assert!(gnu.iter().any(|x| x == "strip=symbols"));
+        assert!(!gnu.iter().any(|x| x.contains("crt-static")));
+        let off = Config {
+            reproducible: Some(false),
+            crt_static: Some(false),
+            ..Config::default()
+        };
+        assert!(rustflags(&off, &Target::new("x86_64-pc-windows-msvc"), ws, td).is_empty());
+        // A path with `=` cannot be remapped (rustc splits at it): left out, not garbled.
+        let odd = rustflags(
+            &cfg,
+            &Target::new("x86_64-pc-windows-gnu"),
+            Path::new("/a=b"),
+            td,
+        );
+        assert!(!odd.iter().any(|x| x.contains("/a=b")), "{odd:?}");
+    }
 }

@@ -245,7 +245,13 @@ fn offline_checks(run: &mut Run, pkg: &offline::Package, opts: &Options) -> Opti
         }
     };
     let t = Instant::now();
-    run.check("dll closure", t, offline::check_closure(pkg, &opts.policy));
+    let (closure, report) = offline::check_closure(pkg, &opts.policy);
+    run.check("dll closure", t, closure);
+    if let Some(report) = report {
+        let t = Instant::now();
+        let sigs = offline::check_signatures(pkg, &report, manifest.as_ref());
+        run.check("signatures", t, sigs);
+    }
     manifest
 }
 

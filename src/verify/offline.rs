@@ -16,7 +16,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::{CheckResult, Failed, VerifyError};
-use crate::check::{self, CheckOptions, Policy, Severity};
+use crate::check::{self, CheckOptions, Policy, Report, Severity};
 use crate::package::{self, SCRIPTS, manifest};
 
 /// The most bytes SHA256SUMS or service.json may have.
@@ -446,8 +446,36 @@ pub(super) fn check_manifest(
     ))
 }
 
-/// Check the extracted PE files as one bundle: only DLLs inside the package count.
-pub(super) fn check_closure(pkg: &Package, policy: &Policy) -> CheckResult {
+/// Check the extracted PE files as one bundle: only DLLs inside the package count. The
+/// report comes back for the signature step; its trust findings are judged there.
+pub(super) fn check_closure(pkg: &Package, policy: &Policy) -> (CheckResult, Option<Report>) {
+    match closure_report(pkg, policy) {
+        Err(e) => (Err(e), None),
+        Ok((pes, report)) => {
+            let errors: Vec<String> = report
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Error && !d.code.is_hygiene())
+                .map(|d| format!("{}: {}", d.code, d.message))
+                .collect();
+            let warnings = report
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Warning && !d.code.is_hygiene())
+                .count();
+            let result = if errors.is_empty() {
+                Ok(format!(
+                    "{pes} PE files; every closure resolves inside the package ({warnings} warnings)"
+                ))
+            } else {
+                Err(Failed(errors.join("; ")))
+            };
+            (result, Some(report))
+        }
+    }
+}
+
+fn closure_report(pkg: &Package, policy: &Policy) -> Result<(usize, Report), Failed> {
     let pes: Vec<PathBuf> = pkg
         .files
         .iter()
@@ -467,19 +495,82 @@ pub(super) fn check_closure(pkg: &Package, policy: &Policy) -> CheckResult {
     )
     .require_readable()
     .map_err(|errs| Failed(check::describe_input_errors(&errs).replace('\n', "; ")))?;
-    let errors: Vec<String> = report
+    Ok((pes.len(), report))
+}
+
+/// Every signature intact, and as service.json records it: who signed which file.
+pub(super) fn check_signatures(
+    pkg: &Package,
+    report: &Report,
+    manifest: Option<&manifest::Manifest>,
+) -> CheckResult {
+    let name_of = |path: &Path| {
+        pkg.files
+            .keys()
+            .find(|n| pkg.path(n) == path)
+            .cloned()
+            .unwrap_or_else(|| path.display().to_string())
+    };
+    let mut problems: Vec<String> = report
         .diagnostics
         .iter()
-        .filter(|d| d.severity == Severity::Error)
+        .filter(|d| d.code == check::Code::SignatureMismatch)
         .map(|d| format!("{}: {}", d.code, d.message))
         .collect();
-    if errors.is_empty() {
-        Ok(format!(
-            "{} PE files; every closure resolves inside the package ({} warnings)",
-            pes.len(),
-            report.count(Severity::Warning)
-        ))
-    } else {
-        Err(Failed(errors.join("; ")))
+    // What each file carries: PE files from the check, scripts from their block.
+    let mut actual: BTreeMap<String, Option<manifest::FileSignature>> = BTreeMap::new();
+    for f in &report.files {
+        let sig = f.signature.as_ref().map(manifest::FileSignature::of);
+        actual.insert(name_of(&f.path), sig);
     }
+    for name in pkg
+        .files
+        .keys()
+        .filter(|n| n.to_ascii_lowercase().ends_with(".ps1"))
+    {
+        let sig = std::fs::read(pkg.path(name))
+            .ok()
+            .and_then(|b| crate::pe::authenticode::script_signature(&b));
+        actual.insert(name.clone(), sig.as_ref().map(manifest::FileSignature::of));
+    }
+    let root = &pkg.root;
+    for f in manifest.map(|m| m.files.as_slice()).unwrap_or_default() {
+        let Some(have) = actual.get(&format!("{root}{}", f.path)) else {
+            continue;
+        };
+        let thumb =
+            |s: &Option<manifest::FileSignature>| s.as_ref().and_then(|s| s.thumbprint.clone());
+        if f.signature.is_some() != have.is_some() || thumb(&f.signature) != thumb(have) {
+            let say = |s: &Option<manifest::FileSignature>| match s {
+                None => "unsigned".to_string(),
+                Some(s) => format!("signed by {}", s.subject.as_deref().unwrap_or("?")),
+            };
+            problems.push(format!(
+                "service.json says {} is {}, but it is {}",
+                f.path,
+                say(&f.signature),
+                say(have)
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Failed(problems.join("; ")));
+    }
+    let signed: Vec<&manifest::FileSignature> = actual.values().flatten().collect();
+    if signed.is_empty() {
+        return Ok("no file is signed".into());
+    }
+    let mut signers: Vec<&str> = signed
+        .iter()
+        .map(|s| s.subject.as_deref().unwrap_or("an unknown signer"))
+        .collect();
+    signers.sort_unstable();
+    signers.dedup();
+    let stamped = signed.iter().filter(|s| s.timestamped).count();
+    Ok(format!(
+        "{} of {} files signed, intact, by {}; {stamped} timestamped",
+        signed.len(),
+        actual.len(),
+        signers.join(" and ")
+    ))
 }
