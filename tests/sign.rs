@@ -382,3 +382,18 @@ fn shawl_is_signed_and_a_vendor_signature_is_kept() {
     std::fs::write(&shawl, entry(&zip, "shawl.exe")).unwrap();
     pki.verify(&shawl).expect("shawl.exe verifies");
 }
+
+/// `size` builds and measures; it signs nothing, so it needs no signing secrets.
+#[test]
+fn size_needs_no_signing_secrets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = example_with(&tmp.path().join("hello"), SIGN_PFX);
+    let o = winpkg()
+        .args(["winpkg", "size", "--release", "--manifest-path"])
+        .arg(&manifest)
+        .env("WINPKG_PFX", "")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(".text"));
+}

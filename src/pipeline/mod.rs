@@ -235,6 +235,11 @@ pub fn size(
     try_levers: bool,
     ui: &dyn Listener,
 ) -> Result<Vec<size::SizeReport>, BuildError> {
+    // Measuring signs nothing, so it needs no signing secrets.
+    let opts = &BuildOptions {
+        sign: Some(false),
+        ..opts.clone()
+    };
     let meta = cargo::metadata(&opts.cargo)?;
     let mut reports = Vec::new();
     for pkg in plan::select_packages(&meta, &opts.packages)? {
