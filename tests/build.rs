@@ -707,3 +707,28 @@ fn size_try_measures_each_lever() {
         size_of("opt-level = \"z\"")
     );
 }
+
+/// A target folder with a space: MinGW's dlltool fails there for raw-dylib crates
+/// (measured with windows-sys), so the build says so up front; a crate without them
+/// still builds.
+#[test]
+fn a_space_in_the_target_folder_is_warned_about() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("with space").join("ticker");
+    let src = fixture("crates/ticker");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    for f in ["Cargo.toml", "Cargo.lock", "src/main.rs"] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    let o = winpkg()
+        .current_dir(&dir)
+        .args(["winpkg", "--release", "--no-sign"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("has a space in its path: MinGW's dlltool"),
+        "{stderr}"
+    );
+}

@@ -535,6 +535,15 @@ fn build(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<PathBuf,
             missing,
         }
     })?;
+    // MinGW's dlltool, which rustc runs for raw-dylib imports (windows-sys, windows),
+    // splits its paths at spaces: such builds fail in a folder with one.
+    if plan.target.env() == crate::target::Env::Gnu && plan.out_dir.to_string_lossy().contains(' ')
+    {
+        ui.warning(&format!(
+            "the target folder {} has a space in its path: MinGW's dlltool (which rustc runs for crates using raw-dylib, such as windows-sys) fails there; if the build fails, pass a --target-dir without spaces",
+            plan.out_dir.display()
+        ));
+    }
     ui.stage(
         "Building",
         &format!(
