@@ -1,7 +1,9 @@
 //! The generated service files: snapshots for a rich service table, and properties
 //! that hold for any string a user can write.
 
-use cargo_winpkg::config::{ActionConfig, Origin, OriginKind, RecoveryConfig, ServiceConfig};
+use cargo_winpkg::config::{
+    ActionConfig, EventLogConfig, Origin, OriginKind, RecoveryConfig, ServiceConfig,
+};
 use cargo_winpkg::service::{
     self, Action, ErrorControl, Mode, Service, SidType, StartType, cmd, ps1,
 };
@@ -51,6 +53,17 @@ fn rich() -> ServiceConfig {
         }),
         mode: Some(Mode::Native),
         shawl: None,
+        data_dirs: Some(vec![
+            "{programdata}\\ACME & Söhne ^caret^ !bang! $HOME `tick` 中\\data".into(),
+            "{dir}\\cache".into(),
+        ]),
+        log_dir: Some("{programdata}\\acme-agent\\logs".into()),
+        log_rotate: None,
+        log_retain: None,
+        log_output: None,
+        event_log: Some(EventLogConfig::Source(
+            "ACME Agent & \"Events\" 100%".into(),
+        )),
     }
 }
 
@@ -109,6 +122,9 @@ fn snapshots_of_every_generated_file() {
     c.sid_type = None;
     c.working_dir = Some("{dir}\\data".into());
     c.stop_timeout = Some("15s".into());
+    c.log_rotate = Some("1MiB".into());
+    c.log_retain = Some(4);
+    c.log_output = Some(false);
     let s = svc(&c, false);
     assert_eq!(s.mode, service::Mode::Shawl);
     insta::assert_snapshot!(
@@ -130,6 +146,11 @@ fn eval_line(line: &str, dir: &str) -> String {
             vars.insert('Q', "\"".into());
             rest = r;
         } else if let Some(r) = rest.strip_prefix("for /f \"delims=\" %%Z in (\"%~dp0.\") do ") {
+            rest = r;
+        } else if let Some(r) =
+            rest.strip_prefix("for /f \"delims=\" %%P in (\"%ProgramData%\") do ")
+        {
+            vars.insert('P', PROGRAMDATA.into());
             rest = r;
         } else if let Some(r) = rest.strip_prefix("for /f \"tokens=2-") {
             let (n, r) = r.split_once(" delims=").unwrap();
@@ -182,6 +203,9 @@ fn eval_line(line: &str, dir: &str) -> String {
     // only fixed words and variable references, so no quotes or specials appear.
     out
 }
+
+/// What `%ProgramData%` expands to in the model.
+const PROGRAMDATA: &str = "C:\\Program Data & 100%";
 
 fn nasty() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -277,5 +301,48 @@ proptest! {
             out.push(c);
         }
         prop_assert_eq!(out, text);
+    }
+
+    /// Data folders and the event source reach mkdir, icacls and reg.exe as exactly
+    /// the configured text, placeholders filled in, whatever characters they hold.
+    #[test]
+    fn folders_and_event_sources_reach_their_commands_literally(
+        folder in "[a-zA-Z0-9 &^!$`';,=~#@\\[\\]+()é中😀-]{1,20}",
+        source in "[a-zA-Z0-9 \"%^&|<>()!$`';,=~#@{}+é中😀_.-]{1,20}",
+        under_dir in any::<bool>(),
+    ) {
+        let folder = folder.trim().to_string();
+        let source = source.trim().to_string();
+        prop_assume!(!folder.is_empty() && !source.is_empty());
+        let place = if under_dir { "{dir}" } else { "{programdata}" };
+        let data = format!("{place}\\{folder}\\data");
+        let cfg = ServiceConfig {
+            name: Some("svc".into()),
+            account: Some("virtual".into()),
+            data_dirs: Some(vec![data.clone()]),
+            event_log: Some(EventLogConfig::Source(source.clone())),
+            ..ServiceConfig::default()
+        };
+        let Ok((s, _)) = service::from_config(&cfg, "app.exe", Some(true), &origin()) else {
+            return Ok(());
+        };
+        let Ok(script) = cmd::install(&s, "p", "1") else { return Ok(()) };
+        let dir = "C:\\Program Files\\A&B 100%";
+        let expected = data.replace("{dir}", dir).replace("{programdata}", PROGRAMDATA);
+        let mk = script.lines().find(|l| l.contains("mkdir")).unwrap();
+        let argv = split(eval_line(mk, dir).split(" >\"%WPK_TMP%\"").next().unwrap());
+        prop_assert_eq!(&argv, &vec!["mkdir".to_string(), expected.clone()]);
+        let ic = script.lines().find(|l| l.contains("icacls")).unwrap();
+        let argv = split(eval_line(ic, dir).split(" >\"%WPK_TMP%\"").next().unwrap());
+        prop_assert_eq!(&argv[1], &expected);
+        prop_assert_eq!(&argv[3], "NT SERVICE\\svc:(OI)(CI)M");
+        let reg = script.lines().find(|l| l.contains("EventMessageFile")).unwrap();
+        let argv = split(eval_line(reg, dir).split(" >\"%WPK_TMP%\"").next().unwrap());
+        prop_assert_eq!(&argv[2], &format!("HKLM\\SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\{source}"));
+        prop_assert_eq!(&argv[8], &format!("{dir}\\app.exe"));
+        let un = cmd::uninstall(&s, "p", "1").unwrap();
+        let rd = un.lines().find(|l| l.contains("rmdir /s /q")).unwrap();
+        let text = eval_line(rd, dir);
+        prop_assert!(text.ends_with(&format!("rmdir /s /q \"{expected}\"")), "{}", text);
     }
 }

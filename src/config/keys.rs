@@ -82,6 +82,12 @@ pub const SERVICE_KEYS: &[&str] = &[
     "recovery",
     "mode",
     "shawl",
+    "data-dirs",
+    "log-dir",
+    "log-rotate",
+    "log-retain",
+    "log-output",
+    "event-log",
 ];
 
 pub const RECOVERY_KEYS: &[&str] = &["actions", "reset-after", "on-non-crash-failure"];
@@ -145,6 +151,7 @@ pub(super) fn expected_for(path: &str) -> Option<String> {
         "crt-static"
         | "reproducible"
         | "app-manifest"
+        | "log-output"
         | "stamp"
         | "timestamp"
         | "root-dir"
@@ -158,9 +165,15 @@ pub(super) fn expected_for(path: &str) -> Option<String> {
         "deny" | "warn" | "allow-codes" => {
             "a list of diagnostic codes, e.g. [\"delay-load-missing\"]"
         }
-        "dll-dirs" | "bundle-dlls" | "args" | "depends-on" | "required-privileges" => {
-            "a list of strings"
-        }
+        "event-log" => "true, false, or an event source name: event-log = true",
+        "log-rotate" => "\"daily\", \"hourly\" or a size such as \"10MiB\"",
+        "log-retain" => "a whole number of rotated logs to keep, e.g. 5",
+        "dll-dirs"
+        | "bundle-dlls"
+        | "args"
+        | "depends-on"
+        | "required-privileges"
+        | "data-dirs" => "a list of strings",
         "command" => {
             "a list of strings, `{file}` standing for the file: [\"my-signer\", \"{file}\"]"
         }

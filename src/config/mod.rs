@@ -166,6 +166,26 @@ pub struct ServiceConfig {
     pub mode: Option<Mode>,
     /// Path to a shawl.exe to ship for `mode = "shawl"` (else it is built).
     pub shawl: Option<PathBuf>,
+    /// Folders the service writes: created at install, granted to its account.
+    pub data_dirs: Option<Vec<String>>,
+    /// The folder for logs: created and granted like `data-dirs`; shawl writes there.
+    pub log_dir: Option<String>,
+    /// shawl's log rotation: "daily", "hourly", or a size ("10MiB", "500KiB", bytes).
+    pub log_rotate: Option<String>,
+    /// How many rotated shawl logs to keep.
+    pub log_retain: Option<u32>,
+    /// Whether shawl logs the program's own output (default true).
+    pub log_output: Option<bool>,
+    /// Register an Event Log source: true (named as the service) or a source name.
+    pub event_log: Option<EventLogConfig>,
+}
+
+/// `event-log = true` or `event-log = "Source Name"`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum EventLogConfig {
+    On(bool),
+    Source(String),
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]

@@ -27,19 +27,20 @@
 //! any line with user text; messages print through the same token variables.
 
 use crate::service::quote::{self, Unrepresentable};
-use crate::service::{DIR_PLACEHOLDER, Mode, Service, StartType, image_path_template};
+use crate::service::{
+    DIR_PLACEHOLDER, Mode, PROGRAMDATA_PLACEHOLDER, Service, StartType, image_path_template,
+};
 
 /// Characters that may serve as the FOR /F delimiter, in order of preference.
 const DELIMS: &[char] = &['~', '|', '`', '#', '@', '{', '}', '[', ']', '+', '='];
 
-/// Letters for token variables (Q, Z, and V/W for the password, are taken).
+/// Letters for token variables (Q, Z, P, and V/W for the password, are taken).
 const LETTERS: &[char] = &[
     'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r', 's',
     't', 'u', 'v', 'w', 'x', 'y', 'z',
 ];
 const LETTERS_UPPER: &[char] = &[
-    'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O', 'P', 'R', 'S', 'T',
-    'U',
+    'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O', 'R', 'S', 'T', 'U',
 ];
 
 /// cmd.exe's limit for one line, with room to spare for the expanded folder.
@@ -47,17 +48,21 @@ const MAX_LINE: usize = 7000;
 
 /// One command line whose arguments come from literal values through FOR variables.
 struct Line {
-    /// The nested `for ... do` headers.
+    /// The nested `for ... do` headers of the values.
     fors: String,
+    /// A value uses `{programdata}`: the line reads `%ProgramData%` into `%%P`.
+    programdata: bool,
     /// Free letters: a run of lower-case, then upper-case.
     runs: Vec<&'static [char]>,
 }
 
-/// A piece of a value: text, a double quote, or the install folder (`{dir}`).
+/// A piece of a value: text, a double quote, the install folder (`{dir}`) or the
+/// ProgramData folder (`{programdata}`).
 enum Seg {
     Text(String),
     Quote,
     Dir,
+    ProgramData,
 }
 
 /// Split a value into text pieces, quotes and folder references.
@@ -67,6 +72,11 @@ fn segments(value: &str) -> Vec<Seg> {
     while !rest.is_empty() {
         if let Some(r) = rest.strip_prefix(DIR_PLACEHOLDER) {
             segs.push(Seg::Dir);
+            rest = r;
+            continue;
+        }
+        if let Some(r) = rest.strip_prefix(PROGRAMDATA_PLACEHOLDER) {
+            segs.push(Seg::ProgramData);
             rest = r;
             continue;
         }
@@ -88,9 +98,8 @@ fn segments(value: &str) -> Vec<Seg> {
 impl Line {
     fn new() -> Line {
         Line {
-            fors: String::from(
-                "for /f \"delims=\" %%Q in ('echo ^\"') do for /f \"delims=\" %%Z in (\"%~dp0.\") do ",
-            ),
+            fors: String::new(),
+            programdata: false,
             runs: vec![LETTERS, LETTERS_UPPER],
         }
     }
@@ -99,6 +108,7 @@ impl Line {
     /// `{dir}` in the value stands for the install folder.
     fn value(&mut self, value: &str) -> Result<String, Unrepresentable> {
         let segs = segments(value);
+        self.programdata |= segs.iter().any(|s| matches!(s, Seg::ProgramData));
         let texts: Vec<&str> = segs
             .iter()
             .filter_map(|s| match s {
@@ -111,6 +121,7 @@ impl Line {
             for s in &segs {
                 out.push_str(match s {
                     Seg::Quote => "%%Q",
+                    Seg::ProgramData => "%%P",
                     _ => "%%~fZ",
                 });
             }
@@ -157,6 +168,10 @@ impl Line {
                     literal.push(delim);
                     out.push_str("%%~fZ");
                 }
+                Seg::ProgramData => {
+                    literal.push(delim);
+                    out.push_str("%%P");
+                }
             }
         }
         self.fors.push_str(&format!(
@@ -168,7 +183,15 @@ impl Line {
     }
 
     fn finish(self, command: &str) -> Result<String, Unrepresentable> {
-        let line = format!("{}{command}", self.fors);
+        let programdata = if self.programdata {
+            "for /f \"delims=\" %%P in (\"%ProgramData%\") do "
+        } else {
+            ""
+        };
+        let line = format!(
+            "for /f \"delims=\" %%Q in ('echo ^\"') do for /f \"delims=\" %%Z in (\"%~dp0.\") do {programdata}{}{command}",
+            self.fors
+        );
         if line.chars().count() > MAX_LINE {
             return Err(Unrepresentable {
                 reason: "a command of install.cmd would be longer than cmd.exe accepts: shorten the service's strings or arguments",
@@ -349,6 +372,8 @@ pub fn install(svc: &Service, package: &str, version: &str) -> Result<String, Un
     install_create(&mut s, svc)?;
     install_settings(&mut s, svc)?;
     install_registry(&mut s, svc)?;
+    install_folders(&mut s, svc)?;
+    install_event_log(&mut s, svc)?;
     install_start(&mut s, svc)?;
     s.push_str(FOOTER);
     s.push('\n');
@@ -534,6 +559,129 @@ fn install_registry(s: &mut String, svc: &Service) -> Result<(), Unrepresentable
     Ok(())
 }
 
+/// The registry key of an Event Log source in the Application log.
+fn event_log_key(source: &str) -> String {
+    format!("HKLM\\SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\{source}")
+}
+
+/// Create the data and log folders and let the service's account modify them. After
+/// the service exists: a virtual account (`NT SERVICE\name`) exists only then.
+fn install_folders(s: &mut String, svc: &Service) -> Result<(), Unrepresentable> {
+    let principal = format!("{}:(OI)(CI)M", svc.account.icacls_principal(&svc.name));
+    for d in svc.writable_dirs() {
+        // mkdir fails on a folder that exists: judge by the effect, not the exit code.
+        // (A multi-line block after a FOR line is not understood by Wine's cmd: the
+        // FOR line only sets a flag.)
+        s.push_str(&line(|v| {
+            Ok(format!("mkdir {} >\"%WPK_TMP%\" 2>&1", v(&arg(d))?))
+        })?);
+        s.push_str("\nset \"WPK_FOUND=\"\n");
+        s.push_str(&line(|v| {
+            Ok(format!("if exist {} set \"WPK_FOUND=1\"", v(&arg(d))?))
+        })?);
+        s.push('\n');
+        s.push_str(&fail_if(
+            "if not defined WPK_FOUND",
+            true,
+            "could not create a data folder",
+            1,
+        ));
+        s.push_str(&line(|v| {
+            Ok(format!(
+                "icacls {} /grant {} >\"%WPK_TMP%\" 2>&1",
+                v(&arg(d))?,
+                v(&arg(&principal))?
+            ))
+        })?);
+        s.push('\n');
+        s.push_str(&fail_if(
+            "if errorlevel 1",
+            true,
+            "icacls could not let the service's account modify a data folder",
+            1,
+        ));
+        s.push_str(&line(|v| {
+            Ok(format!(
+                "echo Folder {} may be modified by {}",
+                v(d)?,
+                v(&svc.account.object_name(&svc.name))?
+            ))
+        })?);
+        s.push('\n');
+    }
+    Ok(())
+}
+
+/// Register the Event Log source: messages are formatted from the exe's resources.
+fn install_event_log(s: &mut String, svc: &Service) -> Result<(), Unrepresentable> {
+    let Some(source) = &svc.event_source else {
+        return Ok(());
+    };
+    let key = event_log_key(source);
+    let exe = format!("{DIR_PLACEHOLDER}\\{}", svc.exe);
+    s.push_str(&line(|v| {
+        Ok(format!(
+            "reg add {} /v EventMessageFile /t REG_EXPAND_SZ /d {} /f >\"%WPK_TMP%\" 2>&1",
+            v(&arg(&key))?,
+            v(&arg(&exe))?
+        ))
+    })?);
+    s.push('\n');
+    s.push_str(&fail_if(
+        "if errorlevel 1",
+        true,
+        "could not register the Event Log source",
+        1,
+    ));
+    s.push_str(&line(|v| {
+        Ok(format!(
+            "reg add {} /v TypesSupported /t REG_DWORD /d 7 /f >nul",
+            v(&arg(&key))?
+        ))
+    })?);
+    s.push('\n');
+    Ok(())
+}
+
+/// What uninstall does whether or not the service is still there: remove the Event
+/// Log source, and with `--purge` the data and log folders.
+fn uninstall_leftovers(s: &mut String, svc: &Service) -> Result<(), Unrepresentable> {
+    if let Some(source) = &svc.event_source {
+        s.push_str(&line(|v| {
+            Ok(format!(
+                "reg delete {} /f >nul 2>&1",
+                v(&arg(&event_log_key(source)))?
+            ))
+        })?);
+        s.push('\n');
+    }
+    let dirs = svc.writable_dirs();
+    if dirs.is_empty() {
+        return Ok(());
+    }
+    s.push_str("if /i not \"%~1\"==\"--purge\" goto keep_data\n");
+    for d in &dirs {
+        s.push_str(&line(|v| {
+            let q = v(&arg(d))?;
+            Ok(format!("if exist {q} rmdir /s /q {q}"))
+        })?);
+        s.push('\n');
+        s.push_str(&line(|v| Ok(format!("echo Removed {}", v(d)?)))?);
+        s.push('\n');
+    }
+    s.push_str("goto end\n:keep_data\n");
+    for d in &dirs {
+        s.push_str(&line(|v| {
+            Ok(format!(
+                "echo Kept {}: uninstall.cmd --purge removes it",
+                v(d)?
+            ))
+        })?);
+        s.push('\n');
+    }
+    Ok(())
+}
+
 const STOPPED_AFTER_START: &str = "the service stopped right after it started: its exit code is in the sc.exe query output above; run the program by hand to see why";
 
 /// Start the service and wait for RUNNING (unless it is disabled).
@@ -581,9 +729,9 @@ pub fn uninstall(svc: &Service, package: &str, version: &str) -> Result<String, 
     s.push_str("\nif errorlevel 1 (\n");
     s.push_str(&format!(
         "  {}\n",
-        name("echo Service {name} is not installed: nothing to do")?
+        name("echo Service {name} is not installed")?
     ));
-    s.push_str("  goto end\n)\n");
+    s.push_str("  goto leftovers\n)\n");
     s.push_str(&stop_and_wait(name("sc.exe stop {name} >nul 2>&1")?));
     s.push_str(&name("sc.exe delete {name} >\"%WPK_TMP%\" 2>&1")?);
     s.push('\n');
@@ -594,7 +742,8 @@ pub fn uninstall(svc: &Service, package: &str, version: &str) -> Result<String, 
         1,
     ));
     s.push_str(&name("echo Service {name} is removed")?);
-    s.push('\n');
+    s.push_str("\n:leftovers\n");
+    uninstall_leftovers(&mut s, svc)?;
     s.push_str(FOOTER);
     s.push('\n');
     s.push_str(&wait_state(&name("sc.exe query {name}")?));

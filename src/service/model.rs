@@ -12,6 +12,10 @@ pub use crate::config::words::{Action, ErrorControl, Mode, SidType, StartType};
 /// backslash).
 pub const DIR_PLACEHOLDER: &str = "{dir}";
 
+/// Replaced at install time by the machine's ProgramData folder (`%ProgramData%`,
+/// usually `C:\ProgramData`): where services keep data that outlives an update.
+pub const PROGRAMDATA_PLACEHOLDER: &str = "{programdata}";
+
 /// The account the service runs as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "name", rename_all = "kebab-case")]
@@ -28,6 +32,17 @@ pub enum Account {
 }
 
 impl Account {
+    /// How icacls names the account: well-known accounts by SID (`*S-1-5-19`), so the
+    /// grant works in every Windows language.
+    pub fn icacls_principal(&self, service: &str) -> String {
+        match self {
+            Account::LocalSystem => "*S-1-5-18".into(),
+            Account::LocalService => "*S-1-5-19".into(),
+            Account::NetworkService => "*S-1-5-20".into(),
+            other => other.object_name(service),
+        }
+    }
+
     /// The name `sc obj=` / `New-Service -Credential` take.
     pub fn object_name(&self, service: &str) -> String {
         match self {
@@ -115,6 +130,48 @@ pub struct Service {
     pub mode: Mode,
     /// The program's file name inside the package.
     pub exe: String,
+    /// Folders the service writes (with `{dir}` / `{programdata}`): created at
+    /// install and granted to its account (modify rights); kept at uninstall unless
+    /// purged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_dirs: Vec<String>,
+    /// The log folder: created and granted like `data_dirs`; shawl logs there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_dir: Option<String>,
+    /// How shawl rotates and keeps its logs (shawl mode).
+    #[serde(default, skip_serializing_if = "ShawlLog::is_default")]
+    pub log: ShawlLog,
+    /// The Event Log source registered at install (in the Application log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_source: Option<String>,
+}
+
+/// shawl's logging of a wrapped program.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShawlLog {
+    /// `daily`, `hourly` or `bytes=N`, as shawl's `--log-rotate` takes it.
+    pub rotate: Option<String>,
+    /// Rotated files to keep (`--log-retain`).
+    pub retain: Option<u32>,
+    /// false: shawl does not log the program's own output (`--no-log-cmd`).
+    pub no_output: bool,
+}
+
+impl ShawlLog {
+    pub fn is_default(&self) -> bool {
+        *self == ShawlLog::default()
+    }
+}
+
+impl Service {
+    /// Every folder install creates and grants: the data folders, then the log folder.
+    pub fn writable_dirs(&self) -> Vec<&str> {
+        self.data_dirs
+            .iter()
+            .map(String::as_str)
+            .chain(self.log_dir.as_deref())
+            .collect()
+    }
 }
 
 /// A warning about a valid but risky choice, printed at build time.
@@ -169,6 +226,21 @@ pub fn image_path_template(svc: &Service) -> String {
                 argv.push("--stop-timeout".into());
                 argv.push(t.to_string());
             }
+            if let Some(d) = &svc.log_dir {
+                argv.push("--log-dir".into());
+                argv.push(d.clone());
+            }
+            if let Some(r) = &svc.log.rotate {
+                argv.push("--log-rotate".into());
+                argv.push(r.clone());
+            }
+            if let Some(n) = svc.log.retain {
+                argv.push("--log-retain".into());
+                argv.push(n.to_string());
+            }
+            if svc.log.no_output {
+                argv.push("--no-log-cmd".into());
+            }
             argv.push("--".into());
             argv.push(exe);
         }
@@ -176,11 +248,11 @@ pub fn image_path_template(svc: &Service) -> String {
     argv.extend(svc.args.iter().cloned());
     // The program path is always quoted, even without spaces: an unquoted path with
     // spaces is the classic service hijack. So is every argument with the install
-    // folder in it, which may hold spaces once expanded.
+    // folder (or ProgramData) in it, which may hold spaces once expanded.
     let mut line = quote::argv_quoted(&argv[0]);
     for a in &argv[1..] {
         line.push(' ');
-        if a.contains(DIR_PLACEHOLDER) {
+        if a.contains(DIR_PLACEHOLDER) || a.contains(PROGRAMDATA_PLACEHOLDER) {
             line.push_str(&quote::argv_quoted(a));
         } else {
             line.push_str(&quote::argv(a));
@@ -189,7 +261,10 @@ pub fn image_path_template(svc: &Service) -> String {
     line
 }
 
-/// The command line with `{dir}` replaced: what `sc qc` shows after installing into `dir`.
+/// The command line with `{dir}` replaced (and `{programdata}` with `C:\ProgramData`):
+/// what `sc qc` shows after installing into `dir`.
 pub fn image_path(svc: &Service, dir: &str) -> String {
-    image_path_template(svc).replace(DIR_PLACEHOLDER, dir)
+    image_path_template(svc)
+        .replace(DIR_PLACEHOLDER, dir)
+        .replace(PROGRAMDATA_PLACEHOLDER, "C:\\ProgramData")
 }

@@ -4,10 +4,10 @@
 use std::fmt;
 
 use super::model::{
-    Account, Action, Advice, ErrorControl, Mode, Recovery, RecoveryAction, Service, SidType,
-    StartType,
+    Account, Action, Advice, DIR_PLACEHOLDER, ErrorControl, Mode, PROGRAMDATA_PLACEHOLDER,
+    Recovery, RecoveryAction, Service, ShawlLog, SidType, StartType,
 };
-use crate::config::{ConfigError, Origin, RecoveryConfig, ServiceConfig};
+use crate::config::{ConfigError, EventLogConfig, Origin, RecoveryConfig, ServiceConfig};
 
 /// The error a native-mode service gets when its exe does not run the dispatcher.
 pub const NOT_A_SERVICE: &str = "not-a-service";
@@ -132,6 +132,8 @@ pub fn from_config(
         Some(r) => recovery(&keys, r, &mut advice)?,
     };
     let mode = mode(&keys, cfg, exe, dispatcher, stop_timeout_ms, &mut advice)?;
+    let folders = folders(&keys, cfg, mode, &mut advice)?;
+    relative_paths(&args, &env, &mut advice);
     Ok((
         Service {
             name,
@@ -151,9 +153,187 @@ pub fn from_config(
             recovery,
             mode,
             exe: exe.to_string(),
+            data_dirs: folders.data_dirs,
+            log_dir: folders.log_dir,
+            log: folders.log,
+            event_source: folders.event_source,
         },
         advice,
     ))
+}
+
+/// `data-dirs`, `log-dir`, shawl's log settings and the event source, validated.
+struct Folders {
+    data_dirs: Vec<String>,
+    log_dir: Option<String>,
+    log: ShawlLog,
+    event_source: Option<String>,
+}
+
+fn folders(
+    keys: &Keys,
+    cfg: &ServiceConfig,
+    mode: Mode,
+    advice: &mut Vec<Advice>,
+) -> Result<Folders, ConfigError> {
+    let data_dirs = cfg.data_dirs.clone().unwrap_or_default();
+    for (i, d) in data_dirs.iter().enumerate() {
+        check_folder(d)
+            .map_err(|e| keys.err(&format!("data-dirs[{i}]"), e.0, Some(FOLDER_HELP.into())))?;
+    }
+    if let Some(d) = &cfg.log_dir {
+        check_folder(d).map_err(|e| keys.err("log-dir", e.0, Some(FOLDER_HELP.into())))?;
+    }
+    let rotate = cfg
+        .log_rotate
+        .as_deref()
+        .map(parse_rotate)
+        .transpose()
+        .map_err(keys.at("log-rotate"))?;
+    let log = ShawlLog {
+        rotate,
+        retain: cfg.log_retain,
+        no_output: cfg.log_output == Some(false),
+    };
+    if mode == Mode::Native && !log.is_default() {
+        advice.push(Advice {
+            key: "service.log-rotate".into(),
+            message: "log-rotate, log-retain and log-output set how shawl logs a wrapped program; this exe is a native service and keeps its own logs, so they do nothing".into(),
+        });
+    }
+    let event_source = match &cfg.event_log {
+        None | Some(EventLogConfig::On(false)) => None,
+        Some(EventLogConfig::On(true)) => cfg.name.clone(),
+        Some(EventLogConfig::Source(s)) => {
+            check_service_name(s).map_err(keys.at("event-log"))?;
+            Some(s.clone())
+        }
+    };
+    Ok(Folders {
+        data_dirs,
+        log_dir: cfg.log_dir.clone(),
+        log,
+        event_source,
+    })
+}
+
+const FOLDER_HELP: &str = "write an absolute Windows path, usually under {programdata} (the machine's ProgramData folder) or {dir} (the install folder), e.g. \"{programdata}\\\\my-service\\\\data\"";
+
+/// A folder the install creates: absolute (a drive, `{dir}` or `{programdata}`), no
+/// `..`, no characters Windows forbids in paths, no trailing backslash.
+fn check_folder(d: &str) -> Result<(), Invalid> {
+    check_text(d, 240)?;
+    let rest = if let Some(r) = d
+        .strip_prefix(DIR_PLACEHOLDER)
+        .or_else(|| d.strip_prefix(PROGRAMDATA_PLACEHOLDER))
+    {
+        r
+    } else {
+        let b = d.as_bytes();
+        if !(b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'\\') {
+            return invalid(format!(
+                "`{d}` is not an absolute folder: a service starts in C:\\Windows\\System32, so a relative folder lands there"
+            ));
+        }
+        &d[2..]
+    };
+    if !(rest.is_empty() || rest.starts_with('\\')) {
+        return invalid(format!("`{d}`: put a backslash after the placeholder"));
+    }
+    if rest.ends_with('\\') || rest.ends_with('/') {
+        return invalid(format!("`{d}` ends with a backslash: leave it out"));
+    }
+    if rest.split(['\\', '/']).any(|c| c == ".." || c == ".") {
+        return invalid(format!("`{d}` contains `.` or `..` folders"));
+    }
+    if rest.contains(['"', '<', '>', '|', '?', '*', ':', '%', '{', '}']) {
+        return invalid(format!(
+            "`{d}` contains a character Windows does not allow in a folder name (\" < > | ? * :), or a %, {{ or }} outside the placeholders"
+        ));
+    }
+    Ok(())
+}
+
+/// `daily`, `hourly`, or a size (`10MiB`, `500KiB`, `1MB`, bytes) -> shawl's words.
+fn parse_rotate(r: &str) -> Result<String, Invalid> {
+    let t = r.trim().to_ascii_lowercase();
+    if t == "daily" || t == "hourly" {
+        return Ok(t);
+    }
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let mult: u64 = match unit.trim() {
+        "" | "b" => 1,
+        "kb" | "kib" | "k" => 1024,
+        "mb" | "mib" | "m" => 1024 * 1024,
+        "gb" | "gib" | "g" => 1024 * 1024 * 1024,
+        _ => {
+            return invalid(format!(
+                "`{r}` is not \"daily\", \"hourly\" or a size such as \"10MiB\""
+            ));
+        }
+    };
+    match num.parse::<u64>().ok().and_then(|n| n.checked_mul(mult)) {
+        Some(n) if n > 0 => Ok(format!("bytes={n}")),
+        _ => invalid(format!("`{r}` is not a size shawl can rotate at")),
+    }
+}
+
+/// Arguments and environment values that look like relative paths: a native service
+/// starts in C:\Windows\System32, so `config.toml` is looked for there.
+fn relative_paths(
+    args: &[String],
+    env: &std::collections::BTreeMap<String, String>,
+    advice: &mut Vec<Advice>,
+) {
+    let values = args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("service.args[{i}]"), a))
+        .chain(env.iter().map(|(k, v)| (format!("service.env.{k}"), v)));
+    for (key, value) in values {
+        // `--config=conf.toml`: the part after `=`.
+        let v = value.rsplit_once('=').map_or(value.as_str(), |(_, r)| r);
+        if looks_relative(v) {
+            advice.push(Advice {
+                key,
+                message: format!(
+                    "`{value}` looks like a relative path, but a service starts in C:\\Windows\\System32, not in its folder: write {{dir}}\\{v} (the install folder) or {{programdata}}\\... instead"
+                ),
+            });
+        }
+    }
+}
+
+fn looks_relative(v: &str) -> bool {
+    if v.is_empty()
+        || v.starts_with('-')
+        || v.contains(DIR_PLACEHOLDER)
+        || v.contains(PROGRAMDATA_PLACEHOLDER)
+    {
+        return false;
+    }
+    let b = v.as_bytes();
+    let absolute = (b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':')
+        || v.starts_with('\\')
+        || v.starts_with('/')
+        || v.starts_with('%')
+        || v.contains("://");
+    if absolute || v.contains(char::is_whitespace) {
+        return false;
+    }
+    let dotted = v.starts_with(".\\") || v.starts_with("./") || v.starts_with("..");
+    let ext = v
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .filter(|e| {
+            [
+                "toml", "json", "yaml", "yml", "ini", "conf", "cfg", "log", "db", "sqlite", "txt",
+                "xml", "pem", "key", "crt",
+            ]
+            .contains(&e.as_str())
+        });
+    dotted || ext.is_some() || (v.contains(['\\', '/']) && !v.contains(' '))
 }
 
 fn check_env(k: &str, v: &str) -> Result<(), Invalid> {
@@ -385,4 +565,114 @@ fn parse_account(a: &str) -> Result<Account, Invalid> {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::OriginKind;
+
+    fn origin() -> Origin {
+        Origin {
+            kind: OriginKind::Package,
+            manifest: "/nonexistent/Cargo.toml".into(),
+        }
+    }
+
+    fn with(f: impl FnOnce(&mut ServiceConfig)) -> Result<(Service, Vec<Advice>), ConfigError> {
+        let mut cfg = ServiceConfig {
+            name: Some("svc".into()),
+            ..ServiceConfig::default()
+        };
+        f(&mut cfg);
+        from_config(&cfg, "svc.exe", Some(false), &origin())
+    }
+
+    #[test]
+    fn folders_must_be_absolute_and_clean() {
+        for bad in [
+            "data",
+            ".\\data",
+            "{programdata}data",
+            "{programdata}\\a\\..\\b",
+            "C:\\a\\",
+            "{dir}\\a<b",
+            "{dir}\\%TEMP%",
+        ] {
+            let e = with(|c| c.data_dirs = Some(vec![bad.into()])).unwrap_err();
+            assert_eq!(
+                e.key, "package.metadata.winpkg.service.data-dirs[0]",
+                "{bad}"
+            );
+        }
+        let e = with(|c| c.log_dir = Some("logs".into())).unwrap_err();
+        assert!(e.message.contains("System32"), "{}", e.message);
+        let (s, _) = with(|c| {
+            c.data_dirs = Some(vec!["{programdata}\\x y & z\\d".into(), "D:\\svc".into()]);
+            c.log_dir = Some("{dir}\\logs".into());
+        })
+        .unwrap();
+        assert_eq!(
+            s.writable_dirs(),
+            ["{programdata}\\x y & z\\d", "D:\\svc", "{dir}\\logs"]
+        );
+    }
+
+    #[test]
+    fn shawl_log_settings_map_to_its_flags() {
+        let (s, _) = with(|c| {
+            c.log_dir = Some("{programdata}\\svc\\logs".into());
+            c.log_rotate = Some("10MiB".into());
+            c.log_retain = Some(3);
+            c.log_output = Some(false);
+        })
+        .unwrap();
+        assert_eq!(s.mode, Mode::Shawl);
+        let line = super::super::image_path_template(&s);
+        assert!(
+            line.contains("--log-dir \"{programdata}\\svc\\logs\" --log-rotate bytes=10485760 --log-retain 3 --no-log-cmd"),
+            "{line}"
+        );
+        assert_eq!(parse_rotate("Daily"), Ok("daily".into()));
+        assert!(parse_rotate("weekly").is_err());
+        assert!(parse_rotate("0").is_err());
+        // A native service keeps its own logs: the settings get a warning.
+        let mut cfg = ServiceConfig {
+            name: Some("svc".into()),
+            log_rotate: Some("daily".into()),
+            ..ServiceConfig::default()
+        };
+        let (_, advice) = from_config(&cfg, "svc.exe", Some(true), &origin()).unwrap();
+        assert!(advice.iter().any(|a| a.message.contains("native service")));
+        cfg.event_log = Some(EventLogConfig::Source("a\\b".into()));
+        let e = from_config(&cfg, "svc.exe", Some(true), &origin()).unwrap_err();
+        assert_eq!(e.key, "package.metadata.winpkg.service.event-log");
+    }
+
+    #[test]
+    fn relative_paths_in_arguments_are_pointed_out() {
+        let (_, advice) = with(|c| {
+            c.args = Some(vec![
+                "--config".into(),
+                "config.toml".into(),
+                "--data=.\\data".into(),
+                "--verbose".into(),
+                "{dir}\\ok.toml".into(),
+                "C:\\abs\\x.toml".into(),
+                "https://example.com/a.json".into(),
+                "hello world.txt".into(),
+            ]);
+            c.env = Some([("DB".to_string(), "state/app.db".to_string())].into());
+        })
+        .unwrap();
+        let keys: Vec<&str> = advice
+            .iter()
+            .filter(|a| a.message.contains("relative path"))
+            .map(|a| a.key.as_str())
+            .collect();
+        assert_eq!(
+            keys,
+            ["service.args[1]", "service.args[2]", "service.env.DB"]
+        );
+    }
 }

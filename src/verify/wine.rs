@@ -407,9 +407,23 @@ impl Prefix {
         &self,
         name: &str,
     ) -> Result<std::collections::BTreeMap<String, String>, WineError> {
-        // Export all services (an ASCII key path) and pick this one's section: the
-        // name may not survive Wine's command line.
-        let key = "HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services";
+        self.registry_values(
+            "HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services",
+            name,
+        )
+    }
+
+    /// The values of key `parent\name`, read as [`Prefix::service_registry`] reads a
+    /// service's: `parent` (an ASCII path) is exported and `name`'s section picked,
+    /// since `name` may not survive Wine's command line. Empty when the key is absent.
+    pub fn registry_values(
+        &self,
+        parent: &str,
+        name: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, WineError> {
+        let key = parent;
+        let last_part = parent.rsplit('\\').next().unwrap_or(parent);
+        let section = format!("\\{last_part}\\{name}");
         let mut last = String::new();
         // Up to two tries: a loaded machine can make one export time out.
         for _ in 0..2 {
@@ -420,7 +434,7 @@ impl Prefix {
                 Ok((code, out)) => match std::fs::read(&host) {
                     Ok(bytes) => {
                         let _ = std::fs::remove_file(&host);
-                        return Ok(parse_reg(&decode_utf16(&bytes), name));
+                        return Ok(parse_reg(&decode_utf16(&bytes), &section));
                     }
                     Err(_) => last = format!("regedit exit code {code}: {}", out.trim()),
                 },
@@ -549,9 +563,10 @@ fn decode_utf16(bytes: &[u8]) -> String {
 }
 
 /// Read the values of the `[...\Services\NAME]` section of a .reg export.
-fn parse_reg(text: &str, name: &str) -> std::collections::BTreeMap<String, String> {
+/// The values of the section whose key path ends with `section` (`\Services\name`).
+fn parse_reg(text: &str, section: &str) -> std::collections::BTreeMap<String, String> {
     let mut out = std::collections::BTreeMap::new();
-    let header_suffix = format!("\\services\\{}]", name.to_lowercase());
+    let header_suffix = format!("{}]", section.to_lowercase());
     let mut in_section = false;
     // Join continuation lines (ending in a backslash) first.
     let mut lines: Vec<String> = Vec::new();
@@ -591,6 +606,13 @@ fn split_reg_line(l: &str) -> Option<(String, String)> {
         read_reg_string(rest)?.0
     } else if let Some(hex) = rest.strip_prefix("dword:") {
         u32::from_str_radix(hex.trim(), 16).ok()?.to_string()
+    } else if let Some(hex) = rest.strip_prefix("hex(2):") {
+        // REG_EXPAND_SZ: UTF-16LE bytes, NUL-terminated.
+        let bytes: Vec<u8> = hex
+            .split(',')
+            .filter_map(|b| u8::from_str_radix(b.trim(), 16).ok())
+            .collect();
+        decode_utf16(&bytes).trim_end_matches('\0').to_string()
     } else if let Some(hex) = rest.strip_prefix("hex(7):") {
         // REG_MULTI_SZ: UTF-16LE bytes, strings separated by NUL.
         let bytes: Vec<u8> = hex
@@ -641,11 +663,12 @@ mod tests {
 
     #[test]
     fn reg_files() {
-        let text = "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\a b]\r\n\"DisplayName\"=\"x \\\"q\\\" \\\\ y\"\r\n\"Start\"=dword:00000002\r\n\"DependOnService\"=hex(7):41,00,00,00,42,00,00,00,00,00\r\n\r\n[HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\a b\\Security]\r\n\"Security\"=\"no\"\r\n";
-        let m = parse_reg(text, "a b");
+        let text = "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\a b]\r\n\"DisplayName\"=\"x \\\"q\\\" \\\\ y\"\r\n\"Start\"=dword:00000002\r\n\"DependOnService\"=hex(7):41,00,00,00,42,00,00,00,00,00\r\n\"File\"=hex(2):43,00,3a,00,5c,00,00,00\r\n\r\n[HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\a b\\Security]\r\n\"Security\"=\"no\"\r\n";
+        let m = parse_reg(text, "\\Services\\a b");
         assert_eq!(m["DisplayName"], "x \"q\" \\ y");
         assert_eq!(m["Start"], "2");
         assert_eq!(m["DependOnService"], "A\nB");
+        assert_eq!(m["File"], "C:\\");
         assert!(!m.contains_key("Security"));
     }
 }
