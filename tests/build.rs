@@ -198,7 +198,7 @@ fn unknown_keys_name_the_file_line_and_closest_key() {
     let r = build(&d.path().join("Cargo.toml"), &[]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("unknown key `tagret`"), "{}", r.stderr);
-    assert!(r.stderr.contains("Cargo.toml:10"), "{}", r.stderr);
+    assert!(r.stderr.contains("Cargo.toml:15"), "{}", r.stderr);
     assert!(
         r.stderr.contains("package.metadata.winpkg.tagret"),
         "{}",
@@ -731,4 +731,38 @@ fn a_space_in_the_target_folder_is_warned_about() {
         stderr.contains("has a space in its path: MinGW's dlltool"),
         "{stderr}"
     );
+}
+
+/// A package starts its program one way: a service table and a run-key together are an
+/// error at the run-key's line, before the build; a misspelled scope names the words.
+#[test]
+fn one_way_to_run_is_declared() {
+    let d = temp_crate(
+        "[package.metadata.winpkg]\ntarget = \"x86_64-pc-windows-gnu\"\nbin = \"one\"\n\n[package.metadata.winpkg.service]\nname = \"svc\"\n\n[package.metadata.winpkg.run-key]\nscope = \"user\"\n",
+    );
+    let r = build(&d.path().join("Cargo.toml"), &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("starts its program one way"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("package.metadata.winpkg.run-key"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("Cargo.toml:15"), "{}", r.stderr);
+    assert!(!r.stderr.contains("Building"), "{}", r.stderr);
+    let d = temp_crate(
+        "[package.metadata.winpkg]\ntarget = \"x86_64-pc-windows-gnu\"\nbin = \"one\"\n\n[package.metadata.winpkg.cli]\npath = \"usr\"\n",
+    );
+    let r = build(&d.path().join("Cargo.toml"), &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("package.metadata.winpkg.cli.path"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("\"user\""), "{}", r.stderr);
 }

@@ -105,6 +105,7 @@ fn snapshots_of_every_generated_file() {
         exe: "acme-agent.exe".into(),
         root_dir: None,
         service: Some(cargo_winpkg::package::manifest::ServiceInfo::new(&s)),
+        autostart: None,
         dll_report: cargo_winpkg::package::manifest::DllReport {
             errors: 0,
             warnings: 0,
@@ -345,4 +346,69 @@ proptest! {
         let text = eval_line(rd, dir);
         prop_assert!(text.ends_with(&format!("rmdir /s /q \"{expected}\"")), "{}", text);
     }
+}
+
+/// The Run-key and PATH scripts: snapshots with hostile names and arguments, and the
+/// Run value's data reaching reg.exe literally through the cmd model.
+#[test]
+fn autostart_scripts() {
+    use cargo_winpkg::autostart::{self, Autostart, Scope};
+    use cargo_winpkg::config::{CliConfig, RunKeyConfig};
+    let run_key = RunKeyConfig {
+        name: Some("ACME Agent & \"Tray\" 100% ^!".into()),
+        scope: Some(Scope::User),
+        args: Some(vec![
+            "--data".into(),
+            "{dir}\\data dir".into(),
+            "say \"hi\" & exit".into(),
+        ]),
+        start_now: None,
+    };
+    let a = autostart::from_config(Some(&run_key), None, "acme", "acme-agent.exe", &origin())
+        .unwrap()
+        .unwrap();
+    let [install, uninstall, install_ps1, uninstall_ps1] =
+        autostart::scripts(&a, "acme", "1.2.3").unwrap();
+    insta::assert_snapshot!("runkey-install.cmd", install);
+    insta::assert_snapshot!("runkey-uninstall.cmd", uninstall);
+    insta::assert_snapshot!("runkey-install.ps1", install_ps1);
+    insta::assert_snapshot!("runkey-uninstall.ps1", uninstall_ps1);
+    let dir = "C:\\Program Files\\A&B 100%";
+    let add = install.lines().find(|l| l.contains("reg add")).unwrap();
+    let argv = split(eval_line(add, dir).split(" >\"%WPK_TMP%\"").next().unwrap());
+    assert_eq!(
+        argv[2],
+        "HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run"
+    );
+    assert_eq!(argv[4], "ACME Agent & \"Tray\" 100% ^!");
+    let data = split(&argv[8]);
+    assert_eq!(
+        data,
+        [
+            format!("{dir}\\acme-agent.exe"),
+            "--data".into(),
+            format!("{dir}\\data dir"),
+            "say \"hi\" & exit".into()
+        ]
+    );
+    // No admin check for a user's Run key; one for the machine's.
+    assert!(!install.contains("cargo-winpkg-admin-check"));
+    let machine = Autostart::Path {
+        scope: Scope::Machine,
+    };
+    let [path_install, path_uninstall, ..] = autostart::scripts(&machine, "acme", "1").unwrap();
+    assert!(path_install.contains("cargo-winpkg-admin-check"));
+    insta::assert_snapshot!("path-install.cmd", path_install);
+    insta::assert_snapshot!("path-uninstall.cmd", path_uninstall);
+    let cli = CliConfig {
+        path: Some(Scope::User),
+    };
+    assert_eq!(
+        autostart::from_config(None, Some(&cli), "acme", "a.exe", &origin()).unwrap(),
+        Some(Autostart::Path { scope: Scope::User })
+    );
+    // One way to run: a run key and a PATH entry together are refused at the key.
+    let e =
+        autostart::from_config(Some(&run_key), Some(&cli), "acme", "a.exe", &origin()).unwrap_err();
+    assert_eq!(e.key, "package.metadata.winpkg.cli.path");
 }

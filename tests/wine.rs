@@ -982,3 +982,183 @@ fn shawl_logs_rotate_in_the_configured_folder() {
     );
     assert!(stray.iter().all(|p| p.starts_with(&logs_dir)), "{stray:?}");
 }
+
+/// The lines of the logon agent's log in `prefix`, once there are at least `n` (or
+/// what there is after 20 s).
+fn agent_log_lines(prefix: &Prefix, n: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for _ in 0..40 {
+        let mut logs = Vec::new();
+        find_files(&prefix.drive_c().join("users"), "agent.log", &mut logs);
+        lines = logs
+            .iter()
+            .flat_map(|p| {
+                std::fs::read_to_string(p)
+                    .unwrap_or_default()
+                    .lines()
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if lines.len() >= n {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    lines
+}
+
+/// The Run-key example (a logon agent): install.cmd adds the user's Run entry and
+/// starts the agent; Wine's wineboot runs Run entries as a logon does, and the agent
+/// runs again; uninstall.cmd removes the entry, and the next "logon" starts nothing.
+#[test]
+fn a_logon_agent_starts_from_the_run_key_and_uninstall_removes_it() {
+    let out = tempfile::tempdir().unwrap();
+    let r = package(
+        &root().join("examples/logon-agent/Cargo.toml"),
+        out.path(),
+        &["--release"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let zip = zip_path(&r.json());
+    let m: Value = serde_json::from_slice(
+        &zip_entries(&zip)
+            .into_iter()
+            .find(|(n, _)| n == "service.json")
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    assert_eq!(m["autostart"]["kind"], "run-key");
+    assert!(m["service"].is_null());
+    let prefix = Prefix::create().expect("a Wine prefix");
+    extract_to_program_files(&prefix, &zip);
+    let (code, text) = run_installed(&prefix, "install.cmd", "", &[]);
+    assert_eq!(code, 0, "{text}");
+    let expected = "logon-agent started: --greeting hello from C:\\Program Files\\hello";
+    assert_eq!(
+        agent_log_lines(&prefix, 1),
+        [expected],
+        "started at install"
+    );
+    let run = prefix
+        .registry_values(
+            "HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion",
+            "Run",
+        )
+        .unwrap();
+    assert_eq!(
+        run.get("logon-agent").map(String::as_str),
+        Some(
+            "\"C:\\Program Files\\hello\\logon-agent.exe\" --greeting \"hello from C:\\Program Files\\hello\""
+        )
+    );
+    // A "logon": wineboot runs the Run entries.
+    let (code, text) = prefix.wine(&["wineboot"], Duration::from_secs(60)).unwrap();
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(
+        agent_log_lines(&prefix, 2),
+        [expected, expected],
+        "started at logon"
+    );
+    let (code, text) = run_installed(&prefix, "uninstall.cmd", "", &[]);
+    assert_eq!(code, 0, "{text}");
+    let run = prefix
+        .registry_values(
+            "HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion",
+            "Run",
+        )
+        .unwrap();
+    assert!(!run.contains_key("logon-agent"), "{run:?}");
+    let _ = prefix.wine(&["wineboot"], Duration::from_secs(60)).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        agent_log_lines(&prefix, 3).len(),
+        2,
+        "nothing starts after uninstall"
+    );
+}
+
+/// HKCU\Environment's Path as Wine's registry holds it, or None.
+fn user_path(prefix: &Prefix) -> Option<String> {
+    prefix
+        .registry_values("HKEY_CURRENT_USER", "Environment")
+        .unwrap()
+        .get("Path")
+        .cloned()
+}
+
+/// A command-line tool (`[package.metadata.winpkg.cli] path = "user"`): install.cmd
+/// adds its folder to the user's PATH once, keeping every other entry exactly (`&`,
+/// `^`, `|`, `<>`, parentheses, a PATH longer than setx's 1024 characters) and the
+/// value's type;
+/// uninstall.cmd removes exactly that entry.
+#[test]
+fn a_cli_tool_goes_on_path_once_and_comes_off_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_twobins(tmp.path());
+    std::fs::write(
+        tmp.path().join("Cargo.toml"),
+        std::fs::read_to_string(fixture("crates/twobins/Cargo.toml")).unwrap()
+            + "\n[package.metadata.winpkg.cli]\npath = \"user\"\n",
+    )
+    .unwrap();
+    let r = package(
+        &tmp.path().join("Cargo.toml"),
+        &tmp.path().join("out"),
+        &[],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("is a command-line tool"), "{}", r.stderr);
+    let prefix = Prefix::create().expect("a Wine prefix");
+    extract_to_program_files(&prefix, &zip_path(&r.json()));
+    let long: String = (0..90).map(|i| format!("C:\\tools\\t{i:03};")).collect();
+    // (No `%VAR%` entry: Wine's cmd expands `%` in an expanded value again, which
+    // Windows's does not, so it would write such an entry back expanded.)
+    let old = format!("{long}C:\\A&B;C:\\x^y;C:\\(x86) | <y>");
+    assert!(old.len() > 1024);
+    let (code, text) = prefix
+        .run_with(
+            "reg add HKCU\\Environment /v Path /t REG_EXPAND_SZ /d {0} /f",
+            &[&old],
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(user_path(&prefix).as_deref(), Some(old.as_str()));
+    let ours = format!("{old};C:\\Program Files\\hello");
+    for round in 0..2 {
+        let (code, text) = run_installed(&prefix, "install.cmd", "", &[]);
+        assert_eq!(code, 0, "{text}");
+        if round == 1 {
+            assert!(text.contains("is on PATH already"), "{text}");
+        }
+        assert_eq!(
+            user_path(&prefix).as_deref(),
+            Some(ours.as_str()),
+            "round {round}: {text}"
+        );
+    }
+    let (code, text) = run_installed(&prefix, "uninstall.cmd", "", &[]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(user_path(&prefix).as_deref(), Some(old.as_str()));
+    let (code, text) = run_installed(&prefix, "uninstall.cmd", "", &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("is not on PATH: nothing to do"), "{text}");
+    // A PATH with a double quote cannot be edited safely in cmd: refused, unchanged.
+    let quoted = "\"C:\\quoted & dir\";C:\\b";
+    let (code, text) = prefix
+        .run_with(
+            "reg add HKCU\\Environment /v Path /t REG_EXPAND_SZ /d {0} /f",
+            &[quoted],
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = run_installed(&prefix, "install.cmd", "", &[]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("PATH holds a double quote"), "{text}");
+    assert_eq!(user_path(&prefix).as_deref(), Some(quoted));
+}

@@ -31,8 +31,16 @@ pub const TOP_KEYS: &[&str] = &[
     "version-info",
     "app-manifest",
     "sign",
+    "run-key",
+    "cli",
     "service",
 ];
+
+/// Keys of `[package.metadata.winpkg.run-key]`.
+pub const RUN_KEY_KEYS: &[&str] = &["name", "scope", "args", "start-now"];
+
+/// Keys of `[package.metadata.winpkg.cli]`.
+pub const CLI_KEYS: &[&str] = &["path"];
 
 /// Keys of `[package.metadata.winpkg.version-info]`.
 pub const VERSION_INFO_KEYS: &[&str] = &[
@@ -126,6 +134,8 @@ pub(super) fn schema_at(path: &str) -> Option<Schema> {
                 ("service", ChildKind::Table),
                 ("version-info", ChildKind::Table),
                 ("sign", ChildKind::Table),
+                ("run-key", ChildKind::Table),
+                ("cli", ChildKind::Table),
                 ("allow", ChildKind::ListOfTables),
                 ("include", ChildKind::ListOfTables),
             ],
@@ -136,6 +146,8 @@ pub(super) fn schema_at(path: &str) -> Option<Schema> {
         "allow" => Some((ALLOW_KEYS, &[])),
         "version-info" => Some((VERSION_INFO_KEYS, &[])),
         "sign" => Some((SIGN_KEYS, &[])),
+        "run-key" => Some((RUN_KEY_KEYS, &[])),
+        "cli" => Some((CLI_KEYS, &[])),
         "include" => Some((INCLUDE_KEYS, &[])),
         _ => None,
     }
@@ -152,6 +164,7 @@ pub(super) fn expected_for(path: &str) -> Option<String> {
         | "reproducible"
         | "app-manifest"
         | "log-output"
+        | "start-now"
         | "stamp"
         | "timestamp"
         | "root-dir"
@@ -180,6 +193,9 @@ pub(super) fn expected_for(path: &str) -> Option<String> {
         "timestamp-urls" => "a list of URLs: [\"http://timestamp.digicert.com\"]",
         "timestamp-retries" => "a whole number of tries, e.g. 3",
         "version-info" => "a table: [package.metadata.winpkg.version-info]",
+        "run-key" => "a table: [package.metadata.winpkg.run-key]",
+        "cli" => "a table: [package.metadata.winpkg.cli]",
+        "scope" | "path" => return Some(words_help(key, super::words::Scope::WORDS)),
         "sign" => "a table: [package.metadata.winpkg.sign]",
         "builder" => "one of \"cargo\", \"cargo-xwin\", \"cargo-zigbuild\"",
         "include" => "a list of paths or { src = \"glob\", dest = \"folder/\" } tables",

@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::check::{AllowRule, Code, Level, Policy};
 use crate::dlls::{Host, Release};
 use crate::words::{closest, words};
-pub use words::{Action, ErrorControl, Mode, SidType, StartType};
+pub use words::{Action, ErrorControl, Mode, Scope, SidType, StartType};
 
 pub use error::{ConfigError, find_line};
 pub use keys::{
@@ -67,6 +67,10 @@ pub struct Config {
     pub app_manifest: Option<bool>,
     /// `[package.metadata.winpkg.sign]`: Authenticode signing.
     pub sign: Option<SignConfig>,
+    /// `[package.metadata.winpkg.run-key]`: start at logon.
+    pub run_key: Option<RunKeyConfig>,
+    /// `[package.metadata.winpkg.cli]`: a command-line tool.
+    pub cli: Option<CliConfig>,
     /// Where each top-level key that is set came from.
     #[serde(skip)]
     pub origins: BTreeMap<String, Origin>,
@@ -142,6 +146,26 @@ pub struct SignConfig {
     /// The description and URL shown in the UAC and SmartScreen dialogs.
     pub description: Option<String>,
     pub url: Option<String>,
+}
+
+/// `[package.metadata.winpkg.run-key]`: start the program at every logon.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RunKeyConfig {
+    /// The Run value's name (default: the package name).
+    pub name: Option<String>,
+    pub scope: Option<Scope>,
+    pub args: Option<Vec<String>>,
+    /// Also start the program when installing (default true).
+    pub start_now: Option<bool>,
+}
+
+/// `[package.metadata.winpkg.cli]`: a command-line tool.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CliConfig {
+    /// Put the install folder on the user's or the machine's PATH.
+    pub path: Option<Scope>,
 }
 
 /// `[package.metadata.winpkg.service]`, as written; `service::from_config` validates it.
@@ -374,6 +398,8 @@ impl Config {
             version_info => "version-info",
             app_manifest => "app-manifest",
             sign => "sign",
+            run_key => "run-key",
+            cli => "cli",
         )
     }
 

@@ -4,6 +4,16 @@
 use crate::words::words;
 
 words! {
+    /// Whose Run key or PATH: the user running the install, or every user.
+    pub enum Scope("scope") {
+        /// HKCU: the user who runs the install script; no administrator rights needed
+        User = "user",
+        /// HKLM: every user; the script needs administrator rights
+        Machine = "machine",
+    }
+}
+
+words! {
     /// When the service starts.
     pub enum StartType("start type") {
         Auto = "auto",

@@ -25,6 +25,9 @@ pub struct Manifest {
     pub root_dir: Option<String>,
     /// Null when the package has no service table.
     pub service: Option<ServiceInfo>,
+    /// How a program that is not a service starts: a Run key, or its folder on PATH.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autostart: Option<crate::autostart::Autostart>,
     /// The DLL check of everything shipped.
     pub dll_report: DllReport,
     /// Every file of the package but service.json and SHA256SUMS, sorted.

@@ -50,6 +50,8 @@ pub struct Input<'a> {
     /// (file name in the package, source path): the exe first, then DLLs, shawl.exe.
     pub pe_files: &'a [(String, PathBuf)],
     pub service: Option<&'a Service>,
+    /// A Run key or PATH entry, for a package that is not a service.
+    pub autostart: Option<&'a crate::autostart::Autostart>,
     /// The check of the staged bundle.
     pub check: &'a Report,
     /// Everything under this folder inside the zip, when set.
@@ -196,8 +198,20 @@ fn contents(input: &Input) -> Result<Contents, PackageError> {
     for (name, src) in input.pe_files {
         add(name.clone(), Source::File(src.clone()))?;
     }
-    if let Some(svc) = input.service {
-        for (name, bytes) in SCRIPTS.iter().zip(scripts(svc, input.name, input.version)?) {
+    let generated = match (input.service, input.autostart) {
+        (Some(svc), _) => Some(scripts(svc, input.name, input.version)?),
+        (None, Some(a)) => Some(
+            crate::autostart::scripts(a, input.name, input.version)
+                .map_err(|e| PackageError::Unrepresentable {
+                    file: INSTALL_CMD,
+                    reason: e.reason.to_string(),
+                })?
+                .map(String::into_bytes),
+        ),
+        (None, None) => None,
+    };
+    if let Some(generated) = generated {
+        for (name, bytes) in SCRIPTS.iter().zip(generated) {
             let bytes = match input.sign_script {
                 Some(sign) if name.ends_with(".ps1") => sign(name, bytes)?,
                 _ => bytes,
@@ -299,6 +313,7 @@ pub fn write(input: &Input) -> Result<PackageOutcome, PackageError> {
             .unwrap_or_default(),
         root_dir: input.root_dir.clone(),
         service: input.service.map(ServiceInfo::new),
+        autostart: input.autostart.cloned(),
         dll_report: dll_report(input),
         files: digests
             .iter()

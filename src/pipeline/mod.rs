@@ -482,10 +482,24 @@ fn wrapper(
     ui: &dyn Listener,
 ) -> Result<(Option<PathBuf>, Extra), BuildError> {
     let Some(svc) = service else {
+        let how = match &plan.autostart {
+            Some(crate::autostart::Autostart::RunKey { scope, .. }) => format!(
+                "starts at every logon of {} through the Run key (install.cmd adds it)",
+                if *scope == crate::autostart::Scope::User {
+                    "the installing user"
+                } else {
+                    "any user"
+                }
+            ),
+            Some(crate::autostart::Autostart::Path { .. }) => {
+                "is a command-line tool: install.cmd puts its folder on PATH".to_string()
+            }
+            None => "is packaged as a plain program (no install scripts)".to_string(),
+        };
         ui.stage(
             "Note",
             &format!(
-                "no [package.metadata.winpkg.service] table: {} is packaged as a plain program (no install scripts); smoke-test the zip with `cargo winpkg verify --wine --run ZIP -- ARGS`",
+                "{} {how}; smoke-test the zip with `cargo winpkg verify --wine --run ZIP -- ARGS`",
                 plan.exe_name
             ),
         );
@@ -697,6 +711,7 @@ fn write_package(
         includes: &includes,
         pe_files: &staged.pe_files,
         service,
+        autostart: plan.autostart.as_ref(),
         check: &staged.report,
         root_dir: plan
             .cfg

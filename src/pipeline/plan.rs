@@ -31,6 +31,8 @@ pub struct Plan<'m> {
     pub stamp: Option<crate::package::stamp::Stamp>,
     /// Signs what ships, when signing is on.
     pub signer: Option<Signer>,
+    /// How the program starts when it is not a service: a Run key, or PATH.
+    pub autostart: Option<crate::autostart::Autostart>,
     /// The zip's file name.
     pub archive: String,
     /// `include`, expanded: (name in the package, file).
@@ -75,6 +77,7 @@ pub fn plan<'m>(
         scripts_fit(&svc, sc.mode.is_none(), pkg, at)?;
     }
     let stamp = super::trust::version_stamp(&cfg, &origin, pkg, &bin, &exe_name)?;
+    let autostart = way_to_run(&cfg, &origin, pkg, &exe_name)?;
     let signer = match (opts.sign, &cfg.sign) {
         (Some(false), _) | (None, None) => None,
         (Some(true), None) => return Err(BuildError::NoSignTable(pkg.name.to_string())),
@@ -101,6 +104,7 @@ pub fn plan<'m>(
         rustflags: rustflags(&cfg, &target, workspace, &target_dir),
         stamp,
         signer,
+        autostart,
         out_dir: target_dir
             .join(target.triple())
             .join(opts.cargo.profile_dir()),
@@ -165,6 +169,39 @@ pub fn rustflags(
         }
     }
     flags
+}
+
+/// A Run key or PATH entry, when the package is not a service; a service table together
+/// with either is an error (a package starts its program one way).
+fn way_to_run(
+    cfg: &Config,
+    origin: &Origin,
+    pkg: &Package,
+    exe_name: &str,
+) -> Result<Option<crate::autostart::Autostart>, BuildError> {
+    let autostart = crate::autostart::from_config(
+        cfg.run_key.as_ref(),
+        cfg.cli.as_ref(),
+        &pkg.name,
+        exe_name,
+        cfg.origin_of("run-key", origin),
+    )?;
+    if cfg.service.is_some() && (cfg.run_key.is_some() || autostart.is_some()) {
+        let key = if cfg.run_key.is_some() {
+            "run-key"
+        } else {
+            "cli.path"
+        };
+        return Err(cfg
+            .error(
+                origin,
+                key,
+                "a package starts its program one way: this one has a service table too".into(),
+                Some("keep [package.metadata.winpkg.service] for a service, or the run-key/cli table for a logon agent or a command-line tool (see the README's table of ways to run)".into()),
+            )
+            .into());
+    }
+    Ok(autostart)
 }
 
 /// The install scripts can be written for this service, whichever mode the built exe

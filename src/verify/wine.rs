@@ -422,8 +422,7 @@ impl Prefix {
         name: &str,
     ) -> Result<std::collections::BTreeMap<String, String>, WineError> {
         let key = parent;
-        let last_part = parent.rsplit('\\').next().unwrap_or(parent);
-        let section = format!("\\{last_part}\\{name}");
+        let section = format!("{parent}\\{name}");
         let mut last = String::new();
         // Up to two tries: a loaded machine can make one export time out.
         for _ in 0..2 {
@@ -563,10 +562,10 @@ fn decode_utf16(bytes: &[u8]) -> String {
 }
 
 /// Read the values of the `[...\Services\NAME]` section of a .reg export.
-/// The values of the section whose key path ends with `section` (`\Services\name`).
-fn parse_reg(text: &str, section: &str) -> std::collections::BTreeMap<String, String> {
+/// The values of the section of key `path` (compared case-insensitively).
+fn parse_reg(text: &str, path: &str) -> std::collections::BTreeMap<String, String> {
     let mut out = std::collections::BTreeMap::new();
-    let header_suffix = format!("{}]", section.to_lowercase());
+    let header = format!("[{}]", path.to_lowercase());
     let mut in_section = false;
     // Join continuation lines (ending in a backslash) first.
     let mut lines: Vec<String> = Vec::new();
@@ -584,7 +583,7 @@ fn parse_reg(text: &str, section: &str) -> std::collections::BTreeMap<String, St
     }
     for l in lines {
         if l.starts_with('[') {
-            in_section = l.to_lowercase().ends_with(&header_suffix);
+            in_section = l.to_lowercase() == header;
             continue;
         }
         if !in_section || !l.starts_with('"') {
@@ -664,7 +663,10 @@ mod tests {
     #[test]
     fn reg_files() {
         let text = "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\a b]\r\n\"DisplayName\"=\"x \\\"q\\\" \\\\ y\"\r\n\"Start\"=dword:00000002\r\n\"DependOnService\"=hex(7):41,00,00,00,42,00,00,00,00,00\r\n\"File\"=hex(2):43,00,3a,00,5c,00,00,00\r\n\r\n[HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services\\a b\\Security]\r\n\"Security\"=\"no\"\r\n";
-        let m = parse_reg(text, "\\Services\\a b");
+        let m = parse_reg(
+            text,
+            "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\a b",
+        );
         assert_eq!(m["DisplayName"], "x \"q\" \\ y");
         assert_eq!(m["Start"], "2");
         assert_eq!(m["DependOnService"], "A\nB");
