@@ -198,7 +198,7 @@ fn unknown_keys_name_the_file_line_and_closest_key() {
     let r = build(&d.path().join("Cargo.toml"), &[]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("unknown key `tagret`"), "{}", r.stderr);
-    assert!(r.stderr.contains("Cargo.toml:15"), "{}", r.stderr);
+    assert!(r.stderr.contains("Cargo.toml:10"), "{}", r.stderr);
     assert!(
         r.stderr.contains("package.metadata.winpkg.tagret"),
         "{}",

@@ -846,8 +846,9 @@ fn a_service_gets_its_folders_and_event_source_and_purge_removes_them() {
     let mut text = std::fs::read_to_string(&manifest).unwrap();
     text = text.replace(
         "account = \"LocalService\"",
-        "account = \"virtual\"\ndata-dirs = [\"{programdata}\\\\Hello & Co ^! (x)\\\\data\", \"{dir}\\\\cache\"]\nlog-dir = \"{programdata}\\\\Hello & Co ^! (x)\\\\logs\"\nevent-log = \"Hello Events\"",
+        "account = \"virtual\"\ndata-dirs = [\"{programdata}\\\\Hello & Co ^! (x)\\\\data\", \"{dir}\\\\cache\"]\nlog-dir = \"{programdata}\\\\Hello & Co ^! (x)\\\\logs\"",
     );
+    text = text.replace("event-log = true", "event-log = \"Hello Events\"");
     std::fs::write(&manifest, text).unwrap();
     let r = package(&manifest, &tmp.path().join("out"), &["--release"], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -1161,4 +1162,43 @@ fn a_cli_tool_goes_on_path_once_and_comes_off_exactly() {
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("PATH holds a double quote"), "{text}");
     assert_eq!(user_path(&prefix).as_deref(), Some(quoted));
+}
+
+/// The example service with its event log: install registers the source "hello-service"
+/// and the running service reports its start and stop through ReportEventW. Wine
+/// stores no events, but its `eventlog` debug channel shows what was reported.
+#[test]
+fn the_example_service_reports_to_its_event_log() {
+    let out = tempfile::tempdir().unwrap();
+    let zip = example_zip(out.path());
+    let prefix = Prefix::create_with_debug("-all,+eventlog").expect("a Wine prefix");
+    extract_to_program_files(&prefix, &zip);
+    let (code, text) = run_installed(&prefix, "install.cmd", "", &[]);
+    assert_eq!(code, 0, "{text}");
+    let source = event_source(&prefix, "hello-service");
+    assert_eq!(
+        source.get("EventMessageFile").map(String::as_str),
+        Some("C:\\Program Files\\hello\\hello-service.exe")
+    );
+    let started = "hello-service started: hello from C:\\\\Program Files\\\\hello";
+    let mut log = String::new();
+    for _ in 0..20 {
+        log = prefix.log_text();
+        if log.contains(started) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        log.contains(started),
+        "{started} in the eventlog channel: {log}"
+    );
+    let (code, text) = run_installed(&prefix, "uninstall.cmd", "", &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        prefix.log_text().contains("hello-service stopping after "),
+        "{}",
+        prefix.log_text()
+    );
+    assert!(event_source(&prefix, "hello-service").is_empty());
 }

@@ -86,6 +86,8 @@ pub struct Prefix {
     pub standin: bool,
     pub version: (u32, u32),
     keep: bool,
+    /// WINEDEBUG for every Wine process of the prefix (services inherit it).
+    winedebug: String,
     /// Undo on SIGINT/SIGTERM: the folder, then the processes (dropped in reverse).
     guards: Vec<super::cleanup::Guard>,
 }
@@ -93,6 +95,14 @@ pub struct Prefix {
 impl Prefix {
     /// Create and initialise a prefix (takes some seconds).
     pub fn create() -> Result<Prefix, WineError> {
+        Prefix::create_with_debug("-all")
+    }
+
+    /// As [`Prefix::create`], with Wine's debug channels set to `winedebug` for every
+    /// process, services included: their output goes to the prefix's log
+    /// ([`Prefix::log_text`]). `-all,+eventlog` shows what services report to the
+    /// Event Log, which Wine does not store.
+    pub fn create_with_debug(winedebug: &str) -> Result<Prefix, WineError> {
         require_installed()?;
         let version = version()?;
         let dir = tempfile::Builder::new()
@@ -111,10 +121,16 @@ impl Prefix {
             standin: false,
             version,
             keep: false,
+            winedebug: winedebug.to_string(),
             guards,
         };
         prefix.init()?;
         Ok(prefix)
+    }
+
+    /// What Wine and the prefix's services wrote to the prefix's log so far.
+    pub fn log_text(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(&self.log).unwrap_or_default()).into_owned()
     }
 
     /// The folder holding the prefix and the logs.
@@ -148,7 +164,7 @@ impl Prefix {
         let _ = std::fs::create_dir_all(&tmp);
         c.env("WINEPREFIX", self.path())
             .env("TMPDIR", &tmp)
-            .env("WINEDEBUG", "-all")
+            .env("WINEDEBUG", &self.winedebug)
             .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
             .env("LANG", UTF8_LOCALE)
             .env("LC_ALL", UTF8_LOCALE)

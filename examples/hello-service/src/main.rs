@@ -126,6 +126,7 @@ mod service {
             ServiceControlAccept::STOP | ServiceControlAccept::SHUTDOWN,
             Duration::default(),
         ))?;
+        super::event_log::report(&format!("hello-service started: {}", opts.greeting));
         let mut n: u64 = 0;
         loop {
             if let Some(f) = log.as_mut() {
@@ -146,12 +147,71 @@ mod service {
         if let Some(f) = log.as_mut() {
             let _ = writeln!(f, "stopping after {n} lines");
         }
+        super::event_log::report(&format!("hello-service stopping after {n} lines"));
         handle.set_service_status(status(
             ServiceState::Stopped,
             ServiceControlAccept::empty(),
             Duration::default(),
         ))?;
         Ok(())
+    }
+}
+
+/// The Windows Event Log (Application log, source "hello-service", which install.cmd
+/// registers because the service table says `event-log = true`). Messages are plain
+/// strings under event ID 1; the `eventlog` crate adds a message table so Event Viewer
+/// shows them without its "description cannot be found" preamble.
+#[cfg(windows)]
+mod event_log {
+    #[link(name = "advapi32")]
+    extern "system" {
+        fn RegisterEventSourceW(server: *const u16, source: *const u16) -> isize;
+        fn ReportEventW(
+            log: isize,
+            kind: u16,
+            category: u16,
+            id: u32,
+            sid: *const core::ffi::c_void,
+            strings: u16,
+            data_size: u32,
+            texts: *const *const u16,
+            data: *const core::ffi::c_void,
+        ) -> i32;
+        fn DeregisterEventSource(log: isize) -> i32;
+    }
+
+    const EVENTLOG_INFORMATION_TYPE: u16 = 4;
+
+    fn wide(s: &str) -> Vec<u16> {
+        s.encode_utf16().chain(std::iter::once(0)).collect()
+    }
+
+    /// Report an information event; failures are ignored (logging must not stop the
+    /// service).
+    pub fn report(message: &str) {
+        let source = wide("hello-service");
+        let text = wide(message);
+        let texts = [text.as_ptr()];
+        // SAFETY: the strings are NUL-terminated and outlive the calls; a null server
+        // is the local machine; the handle is checked and released.
+        unsafe {
+            let log = RegisterEventSourceW(std::ptr::null(), source.as_ptr());
+            if log == 0 {
+                return;
+            }
+            ReportEventW(
+                log,
+                EVENTLOG_INFORMATION_TYPE,
+                0,
+                1,
+                std::ptr::null(),
+                1,
+                0,
+                texts.as_ptr(),
+                std::ptr::null(),
+            );
+            DeregisterEventSource(log);
+        }
     }
 }
 
