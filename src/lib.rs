@@ -21,6 +21,7 @@ pub mod pipeline;
 pub mod report;
 pub mod service;
 pub mod target;
+pub mod task;
 pub mod verify;
 mod words;
 

@@ -99,6 +99,16 @@ fn every_generated_script_parses() {
         assert_parses("path install.ps1", &scripts[2]);
         assert_parses("path uninstall.ps1", &scripts[3]);
     }
+    let task = cargo_winpkg::config::TaskConfig {
+        name: Some("Nightly & 'Co' 100%".into()),
+        description: Some(hostile.into()),
+        args: Some(vec![hostile.into(), "{dir}\\x".into()]),
+        ..Default::default()
+    };
+    let t = cargo_winpkg::task::from_config(&task, "p", None, "app.exe", &origin()).unwrap();
+    let scripts = autostart::scripts(&Autostart::Task(t), "p", "1").unwrap();
+    assert_parses("task install.ps1", &scripts[2]);
+    assert_parses("task uninstall.ps1", &scripts[3]);
 }
 
 fn nasty() -> impl Strategy<Value = String> {

@@ -153,6 +153,11 @@ fn eval_line(line: &str, dir: &str) -> String {
         {
             vars.insert('P', PROGRAMDATA.into());
             rest = r;
+        } else if let Some(r) = rest.strip_prefix("for /f \"delims=\" %%X in (\"%WPK_XDIR%\") do ")
+        {
+            // The install folder as install.cmd XML-escapes it.
+            vars.insert('X', dir.replace('&', "&amp;"));
+            rest = r;
         } else if let Some(r) = rest.strip_prefix("for /f \"tokens=2-") {
             let (n, r) = r.split_once(" delims=").unwrap();
             let n: usize = n.parse().unwrap();
@@ -411,4 +416,184 @@ fn autostart_scripts() {
     let e =
         autostart::from_config(Some(&run_key), Some(&cli), "acme", "a.exe", &origin()).unwrap_err();
     assert_eq!(e.key, "package.metadata.winpkg.cli.path");
+}
+
+fn task_cfg() -> cargo_winpkg::config::TaskConfig {
+    cargo_winpkg::config::TaskConfig {
+        name: Some("ACME Nightly & 'Co' 100%".into()),
+        description: Some("Cleans <old> files & \"temp\" ones; 100% ^safe^ !".into()),
+        trigger: Some(cargo_winpkg::config::Trigger::Daily),
+        at: Some("02:30".into()),
+        run_as: Some(cargo_winpkg::config::RunAs::NetworkService),
+        highest: Some(true),
+        restart_count: Some(5),
+        restart_interval: Some("90m".into()),
+        time_limit: Some("2h".into()),
+        args: Some(vec![
+            "--root".into(),
+            "{dir}\\data".into(),
+            "a \"quoted\" & <x>".into(),
+        ]),
+        ..Default::default()
+    }
+}
+
+/// The task's XML follows the rules of the Task Scheduler schema this tool encodes
+/// (namespace, version, one trigger, a principal, ISO 8601 durations in range, an Exec
+/// action), and every hostile string round-trips through XML escaping.
+#[test]
+fn task_xml_follows_the_schema_rules() {
+    let t = nightly();
+    let dir = "C:\\Program Files\\A&B 100%";
+    let text = t
+        .xml()
+        .join("\n")
+        .replace("{dir}", &dir.replace('&', "&amp;"));
+    let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "Task");
+    assert_eq!(
+        root.tag_name().namespace(),
+        Some("http://schemas.microsoft.com/windows/2004/02/mit/task")
+    );
+    assert_eq!(root.attribute("version"), Some("1.2"));
+    let find = |name: &str| {
+        root.descendants()
+            .find(|n| n.has_tag_name(name))
+            .unwrap_or_else(|| panic!("<{name}> in {text}"))
+    };
+    let txt = |name: &str| find(name).text().unwrap_or("").to_string();
+    assert_eq!(
+        txt("Description"),
+        "Cleans <old> files & \"temp\" ones; 100% ^safe^ !"
+    );
+    assert_eq!(txt("URI"), "\\ACME Nightly & 'Co' 100%");
+    let triggers: Vec<&str> = find("Triggers")
+        .children()
+        .filter(|n| n.is_element())
+        .map(|n| n.tag_name().name())
+        .collect();
+    assert_eq!(triggers, ["CalendarTrigger"]);
+    assert_eq!(txt("StartBoundary"), "2000-01-01T02:30:00");
+    assert_eq!(txt("UserId"), "S-1-5-20");
+    assert_eq!(txt("RunLevel"), "HighestAvailable");
+    assert_eq!(txt("ExecutionTimeLimit"), "PT2H");
+    assert_eq!(txt("Interval"), "PT1H30M");
+    assert_eq!(txt("Count"), "5");
+    assert_eq!(txt("Command"), format!("{dir}\\acme.exe"));
+    assert_eq!(txt("WorkingDirectory"), dir);
+    let args = split(&txt("Arguments"));
+    assert_eq!(
+        args,
+        [
+            "--root".to_string(),
+            format!("{dir}\\data"),
+            "a \"quoted\" & <x>".into()
+        ]
+    );
+}
+
+fn nightly() -> cargo_winpkg::task::Task {
+    cargo_winpkg::task::from_config(&task_cfg(), "acme", None, "acme.exe", &origin()).unwrap()
+}
+
+/// install.cmd writes the task's XML line by line: the cmd model rebuilds exactly the
+/// XML, with the install folder XML-escaped; install.ps1 writes UTF-16.
+#[test]
+fn install_cmd_writes_the_task_xml_literally() {
+    use cargo_winpkg::autostart::{self, Autostart};
+    let dir = "C:\\Program Files\\A&B 100%";
+    let text = nightly()
+        .xml()
+        .join("\n")
+        .replace("{dir}", &dir.replace('&', "&amp;"));
+    let a = Autostart::Task(nightly());
+    let [install, uninstall, install_ps1, _] = autostart::scripts(&a, "acme", "1").unwrap();
+    let rebuilt: Vec<String> = install
+        .lines()
+        .filter(|l| l.contains(">>\"%WPK_XML%\" echo "))
+        .map(|l| {
+            eval_line(l, dir)
+                .split_once(">>\"%WPK_XML%\" echo ")
+                .unwrap()
+                .1
+                .to_string()
+        })
+        .collect();
+    assert_eq!(rebuilt.join("\n"), text);
+    assert!(install.contains("cargo-winpkg-admin-check"));
+    let create = install
+        .lines()
+        .find(|l| l.contains("schtasks /create"))
+        .unwrap();
+    let argv = split(
+        eval_line(create, dir)
+            .split(" >\"%WPK_TMP%\"")
+            .next()
+            .unwrap(),
+    );
+    assert_eq!(argv[5], "ACME Nightly & 'Co' 100%");
+    assert!(uninstall.contains("schtasks /delete"));
+    assert!(
+        install_ps1.contains("[Text.Encoding]::Unicode"),
+        "schtasks gets UTF-16 from install.ps1"
+    );
+    insta::assert_snapshot!("task-install.cmd", install);
+    insta::assert_snapshot!("task-install.ps1", install_ps1);
+}
+
+/// What the Task Scheduler would refuse, or what cannot work, is refused at its key.
+#[test]
+fn task_rules_are_checked_at_their_keys() {
+    use cargo_winpkg::config::{RunAs, Trigger};
+    let check = |f: &dyn Fn(&mut cargo_winpkg::config::TaskConfig)| {
+        let mut c = task_cfg();
+        f(&mut c);
+        cargo_winpkg::task::from_config(&c, "acme", None, "a.exe", &origin())
+            .map(|_| ())
+            .map_err(|e| e.key)
+    };
+    let key = |k: &str| Err(format!("package.metadata.winpkg.task.{k}"));
+    assert_eq!(
+        check(&|c| c.restart_interval = Some("30s".into())),
+        key("restart-interval")
+    );
+    assert_eq!(
+        check(&|c| c.restart_interval = Some("32d".into())),
+        key("restart-interval")
+    );
+    assert_eq!(
+        check(&|c| c.restart_count = Some(1000)),
+        key("restart-count")
+    );
+    assert_eq!(check(&|c| c.at = Some("25:00".into())), key("at"));
+    assert_eq!(
+        check(&|c| {
+            c.trigger = Some(Trigger::Boot);
+        }),
+        key("at")
+    );
+    assert_eq!(
+        check(&|c| {
+            c.trigger = Some(Trigger::Boot);
+            c.at = None;
+            c.run_as = Some(RunAs::User);
+        }),
+        key("run-as")
+    );
+    assert_eq!(check(&|c| c.user = Some("alice".into())), key("user"));
+    assert_eq!(check(&|c| c.name = Some("a/b".into())), key("name"));
+    assert_eq!(
+        check(&|c| c.description = Some("two\nlines".into())),
+        key("description")
+    );
+    assert_eq!(
+        check(&|c| {
+            c.trigger = Some(Trigger::Logon);
+            c.at = None;
+            c.run_as = Some(RunAs::User);
+            c.user = Some("DOM\\alice".into());
+        }),
+        Ok(())
+    );
 }

@@ -1202,3 +1202,54 @@ fn the_example_service_reports_to_its_event_log() {
     );
     assert!(event_source(&prefix, "hello-service").is_empty());
 }
+
+/// A scheduled task: install.cmd writes the Task Scheduler XML line by line and
+/// registers it with `schtasks /create /xml`; uninstall.cmd deletes it. Wine cannot run
+/// tasks and drops their triggers and actions when it stores them (TOOLCHAIN.md), so
+/// what is checked here is the mechanics: the stored task, its description (with
+/// `&`, quotes and `%`) read back from Wine's task file, and that it is gone after.
+#[test]
+fn a_scheduled_task_is_registered_and_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_twobins(tmp.path());
+    std::fs::write(
+        tmp.path().join("Cargo.toml"),
+        std::fs::read_to_string(fixture("crates/twobins/Cargo.toml")).unwrap()
+            + "\n[package.metadata.winpkg.task]\nname = \"Nightly & Co\"\ndescription = \"Cleans & tidies \\\"temp\\\" 100%\"\ntrigger = \"daily\"\nat = \"02:30\"\nrun-as = \"local-service\"\n",
+    )
+    .unwrap();
+    let r = package(
+        &tmp.path().join("Cargo.toml"),
+        &tmp.path().join("out"),
+        &[],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("runs as the scheduled task `Nightly & Co`"),
+        "{}",
+        r.stderr
+    );
+    let prefix = Prefix::create().expect("a Wine prefix");
+    extract_to_program_files(&prefix, &zip_path(&r.json()));
+    let (code, text) = run_installed(&prefix, "install.cmd", "", &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("Task Nightly & Co is registered"), "{text}");
+    let stored = prefix
+        .drive_c()
+        .join("windows/system32/tasks")
+        .join("Nightly & Co");
+    let xml = String::from_utf8_lossy(
+        &std::fs::read(&stored).unwrap_or_else(|e| panic!("{}: {e}: {text}", stored.display())),
+    )
+    .replace('\0', "");
+    assert!(
+        xml.contains("Cleans & tidies \"temp\" 100%")
+            || xml.contains("Cleans &amp; tidies &quot;temp&quot; 100%"),
+        "{xml}"
+    );
+    let (code, text) = run_installed(&prefix, "uninstall.cmd", "", &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(!stored.exists(), "{text}");
+}

@@ -33,7 +33,23 @@ pub const TOP_KEYS: &[&str] = &[
     "sign",
     "run-key",
     "cli",
+    "task",
     "service",
+];
+
+/// Keys of `[package.metadata.winpkg.task]`.
+pub const TASK_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "trigger",
+    "at",
+    "user",
+    "run-as",
+    "highest",
+    "restart-count",
+    "restart-interval",
+    "time-limit",
+    "args",
 ];
 
 /// Keys of `[package.metadata.winpkg.run-key]`.
@@ -136,6 +152,7 @@ pub(super) fn schema_at(path: &str) -> Option<Schema> {
                 ("sign", ChildKind::Table),
                 ("run-key", ChildKind::Table),
                 ("cli", ChildKind::Table),
+                ("task", ChildKind::Table),
                 ("allow", ChildKind::ListOfTables),
                 ("include", ChildKind::ListOfTables),
             ],
@@ -148,6 +165,7 @@ pub(super) fn schema_at(path: &str) -> Option<Schema> {
         "sign" => Some((SIGN_KEYS, &[])),
         "run-key" => Some((RUN_KEY_KEYS, &[])),
         "cli" => Some((CLI_KEYS, &[])),
+        "task" => Some((TASK_KEYS, &[])),
         "include" => Some((INCLUDE_KEYS, &[])),
         _ => None,
     }
@@ -165,6 +183,7 @@ pub(super) fn expected_for(path: &str) -> Option<String> {
         | "app-manifest"
         | "log-output"
         | "start-now"
+        | "highest"
         | "stamp"
         | "timestamp"
         | "root-dir"
@@ -195,6 +214,10 @@ pub(super) fn expected_for(path: &str) -> Option<String> {
         "version-info" => "a table: [package.metadata.winpkg.version-info]",
         "run-key" => "a table: [package.metadata.winpkg.run-key]",
         "cli" => "a table: [package.metadata.winpkg.cli]",
+        "task" => "a table: [package.metadata.winpkg.task]",
+        "trigger" => return Some(words_help(key, super::words::Trigger::WORDS)),
+        "run-as" => return Some(words_help(key, super::words::RunAs::WORDS)),
+        "restart-count" => "a whole number of restarts, e.g. 3",
         "scope" | "path" => return Some(words_help(key, super::words::Scope::WORDS)),
         "sign" => "a table: [package.metadata.winpkg.sign]",
         "builder" => "one of \"cargo\", \"cargo-xwin\", \"cargo-zigbuild\"",

@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::check::{AllowRule, Code, Level, Policy};
 use crate::dlls::{Host, Release};
 use crate::words::{closest, words};
-pub use words::{Action, ErrorControl, Mode, Scope, SidType, StartType};
+pub use words::{Action, ErrorControl, Mode, RunAs, Scope, SidType, StartType, Trigger};
 
 pub use error::{ConfigError, find_line};
 pub use keys::{
@@ -71,6 +71,8 @@ pub struct Config {
     pub run_key: Option<RunKeyConfig>,
     /// `[package.metadata.winpkg.cli]`: a command-line tool.
     pub cli: Option<CliConfig>,
+    /// `[package.metadata.winpkg.task]`: a scheduled task.
+    pub task: Option<TaskConfig>,
     /// Where each top-level key that is set came from.
     #[serde(skip)]
     pub origins: BTreeMap<String, Origin>,
@@ -158,6 +160,27 @@ pub struct RunKeyConfig {
     pub args: Option<Vec<String>>,
     /// Also start the program when installing (default true).
     pub start_now: Option<bool>,
+}
+
+/// `[package.metadata.winpkg.task]`: start the program from the Task Scheduler.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TaskConfig {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub trigger: Option<Trigger>,
+    /// `HH:MM`, for the daily and hourly triggers.
+    pub at: Option<String>,
+    /// For the logon trigger: only this user's logon (default: any user's).
+    pub user: Option<String>,
+    pub run_as: Option<RunAs>,
+    /// Run with the highest privileges the account has.
+    pub highest: Option<bool>,
+    pub restart_count: Option<u32>,
+    pub restart_interval: Option<String>,
+    /// A duration, or "none" (the default): Task Scheduler stops longer runs.
+    pub time_limit: Option<String>,
+    pub args: Option<Vec<String>>,
 }
 
 /// `[package.metadata.winpkg.cli]`: a command-line tool.
@@ -400,6 +423,7 @@ impl Config {
             sign => "sign",
             run_key => "run-key",
             cli => "cli",
+            task => "task",
         )
     }
 

@@ -4,6 +4,32 @@
 use crate::words::words;
 
 words! {
+    /// When a scheduled task starts.
+    pub enum Trigger("trigger") {
+        /// At system start, before anyone logs on
+        Boot = "boot",
+        /// When a user logs on (any user, or `user`)
+        Logon = "logon",
+        /// Every day at `at`
+        Daily = "daily",
+        /// Every hour, from `at` on
+        Hourly = "hourly",
+    }
+}
+
+words! {
+    /// The account a scheduled task runs as.
+    pub enum RunAs("run-as") {
+        /// LocalSystem: full control of the machine
+        System = "system",
+        LocalService = "local-service",
+        NetworkService = "network-service",
+        /// The logged-on user, in their session (needs the logon trigger)
+        User = "user",
+    }
+}
+
+words! {
     /// Whose Run key or PATH: the user running the install, or every user.
     pub enum Scope("scope") {
         /// HKCU: the user who runs the install script; no administrator rights needed

@@ -494,6 +494,10 @@ fn wrapper(
             Some(crate::autostart::Autostart::Path { .. }) => {
                 "is a command-line tool: install.cmd puts its folder on PATH".to_string()
             }
+            Some(crate::autostart::Autostart::Task(t)) => format!(
+                "runs as the scheduled task `{}` (install.cmd registers it)",
+                t.name
+            ),
             None => "is packaged as a plain program (no install scripts)".to_string(),
         };
         ui.stage(

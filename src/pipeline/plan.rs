@@ -179,16 +179,28 @@ fn way_to_run(
     pkg: &Package,
     exe_name: &str,
 ) -> Result<Option<crate::autostart::Autostart>, BuildError> {
-    let autostart = crate::autostart::from_config(
+    let autostart = crate::autostart::ways(
         cfg.run_key.as_ref(),
+        cfg.task.as_ref(),
         cfg.cli.as_ref(),
         &pkg.name,
+        pkg.description.as_deref(),
         exe_name,
-        cfg.origin_of("run-key", origin),
+        cfg.origin_of(
+            if cfg.task.is_some() {
+                "task"
+            } else {
+                "run-key"
+            },
+            origin,
+        ),
     )?;
-    if cfg.service.is_some() && (cfg.run_key.is_some() || autostart.is_some()) {
+    if cfg.service.is_some() && (cfg.run_key.is_some() || cfg.task.is_some() || autostart.is_some())
+    {
         let key = if cfg.run_key.is_some() {
             "run-key"
+        } else if cfg.task.is_some() {
+            "task"
         } else {
             "cli.path"
         };

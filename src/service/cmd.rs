@@ -34,13 +34,14 @@ use crate::service::{
 /// Characters that may serve as the FOR /F delimiter, in order of preference.
 const DELIMS: &[char] = &['~', '|', '`', '#', '@', '{', '}', '[', ']', '+', '='];
 
-/// Letters for token variables (Q, Z, P, and V/W for the password, are taken).
+/// Letters for token variables (Q, Z, P, X, and V/W for the password, are taken).
 const LETTERS: &[char] = &[
     'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r', 's',
     't', 'u', 'v', 'w', 'x', 'y', 'z',
 ];
 const LETTERS_UPPER: &[char] = &[
     'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O', 'R', 'S', 'T', 'U',
+    'Y',
 ];
 
 /// cmd.exe's limit for one line, with room to spare for the expanded folder.
@@ -52,6 +53,8 @@ struct Line {
     fors: String,
     /// A value uses `{programdata}`: the line reads `%ProgramData%` into `%%P`.
     programdata: bool,
+    /// A value uses the XML-escaped folder: the line reads WPK_XDIR into `%%X`.
+    xmldir: bool,
     /// Free letters: a run of lower-case, then upper-case.
     runs: Vec<&'static [char]>,
 }
@@ -63,7 +66,12 @@ enum Seg {
     Quote,
     Dir,
     ProgramData,
+    /// The install folder XML-escaped (`&` as `&amp;`), from WPK_XDIR.
+    XmlDir,
 }
+
+/// In a value, the install folder XML-escaped: the script must have set WPK_XDIR.
+pub(crate) const XMLDIR_PLACEHOLDER: &str = "{xmldir}";
 
 /// Split a value into text pieces, quotes and folder references.
 fn segments(value: &str) -> Vec<Seg> {
@@ -77,6 +85,11 @@ fn segments(value: &str) -> Vec<Seg> {
         }
         if let Some(r) = rest.strip_prefix(PROGRAMDATA_PLACEHOLDER) {
             segs.push(Seg::ProgramData);
+            rest = r;
+            continue;
+        }
+        if let Some(r) = rest.strip_prefix(XMLDIR_PLACEHOLDER) {
+            segs.push(Seg::XmlDir);
             rest = r;
             continue;
         }
@@ -100,6 +113,7 @@ impl Line {
         Line {
             fors: String::new(),
             programdata: false,
+            xmldir: false,
             runs: vec![LETTERS, LETTERS_UPPER],
         }
     }
@@ -109,6 +123,7 @@ impl Line {
     fn value(&mut self, value: &str) -> Result<String, Unrepresentable> {
         let segs = segments(value);
         self.programdata |= segs.iter().any(|s| matches!(s, Seg::ProgramData));
+        self.xmldir |= segs.iter().any(|s| matches!(s, Seg::XmlDir));
         let texts: Vec<&str> = segs
             .iter()
             .filter_map(|s| match s {
@@ -122,6 +137,7 @@ impl Line {
                 out.push_str(match s {
                     Seg::Quote => "%%Q",
                     Seg::ProgramData => "%%P",
+                    Seg::XmlDir => "%%X",
                     _ => "%%~fZ",
                 });
             }
@@ -172,6 +188,10 @@ impl Line {
                     literal.push(delim);
                     out.push_str("%%P");
                 }
+                Seg::XmlDir => {
+                    literal.push(delim);
+                    out.push_str("%%X");
+                }
             }
         }
         self.fors.push_str(&format!(
@@ -188,8 +208,13 @@ impl Line {
         } else {
             ""
         };
+        let xmldir = if self.xmldir {
+            "for /f \"delims=\" %%X in (\"%WPK_XDIR%\") do "
+        } else {
+            ""
+        };
         let line = format!(
-            "for /f \"delims=\" %%Q in ('echo ^\"') do for /f \"delims=\" %%Z in (\"%~dp0.\") do {programdata}{}{command}",
+            "for /f \"delims=\" %%Q in ('echo ^\"') do for /f \"delims=\" %%Z in (\"%~dp0.\") do {programdata}{xmldir}{}{command}",
             self.fors
         );
         if line.chars().count() > MAX_LINE {

@@ -1,0 +1,319 @@
+//! A scheduled task: `[package.metadata.winpkg.task]` validated against the rules of the
+//! Task Scheduler schema this tool can check, and written as Task Scheduler XML
+//! (schema version 1.2, Windows 7 and later) for `schtasks /create /xml`.
+//!
+//! The XML holds `{dir}` where the install folder goes; the install scripts put the
+//! folder in, XML-escaped. Every user string is XML-escaped here.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ConfigError, Origin, RunAs, TaskConfig, Trigger};
+use crate::service::quote::{argv, argv_quoted};
+use crate::service::{DIR_PLACEHOLDER, parse_duration_ms};
+
+/// A validated scheduled task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    pub name: String,
+    pub description: Option<String>,
+    pub trigger: Trigger,
+    /// Hour and minute, for the daily and hourly triggers.
+    pub at: (u8, u8),
+    /// For the logon trigger: only this user's logon.
+    pub user: Option<String>,
+    pub run_as: RunAs,
+    pub highest: bool,
+    pub restart_count: u32,
+    pub restart_interval_ms: u64,
+    /// None: no limit (`PT0S`).
+    pub time_limit_ms: Option<u64>,
+    /// The program's file name in the package.
+    pub exe: String,
+    pub args: Vec<String>,
+}
+
+const MINUTE_MS: u64 = 60_000;
+const DAY_MS: u64 = 86_400_000;
+
+/// Validate the task table (`origin`: where it is written).
+pub fn from_config(
+    cfg: &TaskConfig,
+    package: &str,
+    description: Option<&str>,
+    exe: &str,
+    origin: &Origin,
+) -> Result<Task, ConfigError> {
+    let err = |key: &str, message: String| origin.error(&format!("task.{key}"), message, None);
+    let name = cfg.name.clone().unwrap_or_else(|| package.to_string());
+    if name.is_empty()
+        || name.chars().count() > 238
+        || name.trim() != name
+        || name.contains(['\\', '/', ':', '*', '?', '"', '<', '>', '|'])
+        || name.chars().any(char::is_control)
+    {
+        return Err(err(
+            "name",
+            format!(
+                "`{name}` cannot name a task: 1-238 characters, none of \\ / : * ? \" < > |, no control characters, no spaces at the ends"
+            ),
+        ));
+    }
+    let description = cfg
+        .description
+        .clone()
+        .or_else(|| description.map(String::from));
+    if description
+        .as_deref()
+        .is_some_and(|d| d.chars().any(char::is_control))
+    {
+        return Err(err(
+            "description",
+            "contains a line break or control character: write it on one line".into(),
+        ));
+    }
+    let (trigger, at, run_as) = schedule(cfg, &err)?;
+    let restart_count = cfg.restart_count.unwrap_or(3);
+    if restart_count > 999 {
+        return Err(err(
+            "restart-count",
+            "Task Scheduler restarts a task at most 999 times".into(),
+        ));
+    }
+    let restart_interval_ms = match &cfg.restart_interval {
+        None => MINUTE_MS,
+        Some(d) => parse_duration_ms(d).map_err(|e| err("restart-interval", e.0))?,
+    };
+    if !(MINUTE_MS..=31 * DAY_MS).contains(&restart_interval_ms) {
+        return Err(err(
+            "restart-interval",
+            "Task Scheduler takes a restart interval from 1 minute to 31 days".into(),
+        ));
+    }
+    let time_limit_ms = match cfg.time_limit.as_deref() {
+        None | Some("none") => None,
+        Some(d) => Some(parse_duration_ms(d).map_err(|e| err("time-limit", e.0))?),
+    };
+    let args = cfg.args.clone().unwrap_or_default();
+    for (i, a) in args.iter().enumerate() {
+        if a.chars().any(char::is_control) {
+            return Err(err(
+                &format!("args[{i}]"),
+                "contains a line break or control character".into(),
+            ));
+        }
+    }
+    Ok(Task {
+        name,
+        description,
+        trigger,
+        at,
+        user: cfg.user.clone(),
+        run_as,
+        highest: cfg.highest.unwrap_or(false),
+        restart_count,
+        restart_interval_ms,
+        time_limit_ms,
+        exe: exe.to_string(),
+        args,
+    })
+}
+
+/// The trigger, its time of day and the account, checked together.
+fn schedule(
+    cfg: &TaskConfig,
+    err: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<(Trigger, (u8, u8), RunAs), ConfigError> {
+    let trigger = cfg.trigger.unwrap_or(Trigger::Boot);
+    let at = match &cfg.at {
+        None => (3, 0),
+        Some(t) => parse_time(t).ok_or_else(|| {
+            err(
+                "at",
+                format!("`{t}` is not a time of day: write \"HH:MM\", e.g. \"03:00\""),
+            )
+        })?,
+    };
+    if cfg.at.is_some() && !matches!(trigger, Trigger::Daily | Trigger::Hourly) {
+        return Err(err(
+            "at",
+            "`at` is for the daily and hourly triggers".into(),
+        ));
+    }
+    if cfg.user.is_some() && trigger != Trigger::Logon {
+        return Err(err(
+            "user",
+            "`user` names whose logon starts the task: it needs trigger = \"logon\"".into(),
+        ));
+    }
+    if let Some(u) = &cfg.user
+        && (u.is_empty() || u.chars().any(char::is_control) || u.contains(['"', '<', '>']))
+    {
+        return Err(err("user", format!("`{u}` is not an account name")));
+    }
+    let run_as = cfg.run_as.unwrap_or(RunAs::System);
+    if run_as == RunAs::User && trigger != Trigger::Logon {
+        return Err(err(
+            "run-as",
+            "run-as = \"user\" runs in the session of the user who logs on: it needs trigger = \"logon\" (at boot and on a schedule there may be no one logged on)".into(),
+        ));
+    }
+    Ok((trigger, at, run_as))
+}
+
+fn parse_time(t: &str) -> Option<(u8, u8)> {
+    let (h, m) = t.split_once(':')?;
+    let (h, m): (u8, u8) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 && t.len() == 5).then_some((h, m))
+}
+
+/// An ISO 8601 duration as Task Scheduler writes them: `PT1M`, `PT1H30M`, `P2DT3H`.
+pub fn iso_duration(ms: u64) -> String {
+    let secs = ms / 1000;
+    if secs == 0 {
+        return "PT0S".into();
+    }
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    let mut out = String::from("P");
+    if d > 0 {
+        out.push_str(&format!("{d}D"));
+    }
+    if h + m + s > 0 {
+        out.push('T');
+        for (n, u) in [(h, 'H'), (m, 'M'), (s, 'S')] {
+            if n > 0 {
+                out.push_str(&format!("{n}{u}"));
+            }
+        }
+    }
+    out
+}
+
+/// Text for XML element content and attribute values.
+pub fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+impl Task {
+    /// The program's arguments as one command line (`{dir}` unexpanded), quoted for
+    /// the program's argument parser.
+    pub fn arguments(&self) -> String {
+        self.args
+            .iter()
+            .map(|a| {
+                if a.contains(DIR_PLACEHOLDER) {
+                    argv_quoted(a)
+                } else {
+                    argv(a)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The Task Scheduler XML, one element per line, no indentation (so that each line
+    /// can be written by a batch `echo`), `{dir}` standing for the XML-escaped install
+    /// folder.
+    pub fn xml(&self) -> Vec<String> {
+        let e = xml_escape;
+        let mut x = vec![
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>".to_string(),
+            "<Task version=\"1.2\" xmlns=\"http://schemas.microsoft.com/windows/2004/02/mit/task\">".into(),
+            "<RegistrationInfo>".into(),
+        ];
+        if let Some(d) = &self.description {
+            x.push(format!("<Description>{}</Description>", e(d)));
+        }
+        x.push(format!("<URI>\\{}</URI>", e(&self.name)));
+        x.push("</RegistrationInfo>".into());
+        x.push("<Triggers>".into());
+        let start = format!("2000-01-01T{:02}:{:02}:00", self.at.0, self.at.1);
+        match self.trigger {
+            Trigger::Boot => x.push("<BootTrigger><Enabled>true</Enabled></BootTrigger>".into()),
+            Trigger::Logon => x.push(format!(
+                "<LogonTrigger><Enabled>true</Enabled>{}</LogonTrigger>",
+                self.user
+                    .as_deref()
+                    .map(|u| format!("<UserId>{}</UserId>", e(u)))
+                    .unwrap_or_default()
+            )),
+            Trigger::Daily => x.push(format!(
+                "<CalendarTrigger><StartBoundary>{start}</StartBoundary><Enabled>true</Enabled><ScheduleByDay><DaysInterval>1</DaysInterval></ScheduleByDay></CalendarTrigger>"
+            )),
+            Trigger::Hourly => x.push(format!(
+                "<TimeTrigger><Repetition><Interval>PT1H</Interval><StopAtDurationEnd>false</StopAtDurationEnd></Repetition><StartBoundary>{start}</StartBoundary><Enabled>true</Enabled></TimeTrigger>"
+            )),
+        }
+        x.push("</Triggers>".into());
+        x.push("<Principals>".into());
+        let level = if self.highest {
+            "HighestAvailable"
+        } else {
+            "LeastPrivilege"
+        };
+        x.push(match self.run_as {
+            RunAs::System => format!("<Principal id=\"Author\"><UserId>S-1-5-18</UserId><RunLevel>{level}</RunLevel></Principal>"),
+            RunAs::LocalService => format!("<Principal id=\"Author\"><UserId>S-1-5-19</UserId><LogonType>ServiceAccount</LogonType><RunLevel>{level}</RunLevel></Principal>"),
+            RunAs::NetworkService => format!("<Principal id=\"Author\"><UserId>S-1-5-20</UserId><LogonType>ServiceAccount</LogonType><RunLevel>{level}</RunLevel></Principal>"),
+            // Builtin\Users: whoever logs on, in their own session.
+            RunAs::User => format!("<Principal id=\"Author\"><GroupId>S-1-5-32-545</GroupId><RunLevel>{level}</RunLevel></Principal>"),
+        });
+        x.push("</Principals>".into());
+        x.push("<Settings>".into());
+        x.push("<MultipleInstancesPolicy>IgnoreNew</MultipleInstancesPolicy>".into());
+        x.push("<DisallowStartIfOnBatteries>false</DisallowStartIfOnBatteries>".into());
+        x.push("<StopIfGoingOnBatteries>false</StopIfGoingOnBatteries>".into());
+        x.push("<StartWhenAvailable>true</StartWhenAvailable>".into());
+        x.push("<AllowStartOnDemand>true</AllowStartOnDemand>".into());
+        x.push("<Enabled>true</Enabled>".into());
+        x.push(format!(
+            "<ExecutionTimeLimit>{}</ExecutionTimeLimit>",
+            iso_duration(self.time_limit_ms.unwrap_or(0))
+        ));
+        if self.restart_count > 0 {
+            x.push(format!(
+                "<RestartOnFailure><Interval>{}</Interval><Count>{}</Count></RestartOnFailure>",
+                iso_duration(self.restart_interval_ms),
+                self.restart_count
+            ));
+        }
+        x.push("</Settings>".into());
+        x.push("<Actions Context=\"Author\">".into());
+        x.push("<Exec>".into());
+        x.push(format!(
+            "<Command>{DIR_PLACEHOLDER}\\{}</Command>",
+            e(&self.exe)
+        ));
+        if !self.args.is_empty() {
+            x.push(format!("<Arguments>{}</Arguments>", e(&self.arguments())));
+        }
+        x.push(format!(
+            "<WorkingDirectory>{DIR_PLACEHOLDER}</WorkingDirectory>"
+        ));
+        x.push("</Exec>".into());
+        x.push("</Actions>".into());
+        x.push("</Task>".into());
+        x
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_times() {
+        assert_eq!(iso_duration(0), "PT0S");
+        assert_eq!(iso_duration(60_000), "PT1M");
+        assert_eq!(iso_duration(5_400_000), "PT1H30M");
+        assert_eq!(iso_duration(2 * DAY_MS + 3_600_000), "P2DT1H");
+        assert_eq!(iso_duration(DAY_MS), "P1D");
+        assert_eq!(parse_time("03:05"), Some((3, 5)));
+        assert_eq!(parse_time("24:00"), None);
+        assert_eq!(parse_time("3:00"), None);
+        assert_eq!(xml_escape("a&<>\"'"), "a&amp;&lt;&gt;&quot;&apos;");
+    }
+}
