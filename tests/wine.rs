@@ -1081,6 +1081,25 @@ fn a_logon_agent_starts_from_the_run_key_and_uninstall_removes_it() {
     );
 }
 
+/// The twobins fixture in a temporary folder with `table` appended to its Cargo.toml,
+/// packaged; the folder (keep it alive) and the run.
+fn package_twobins_with(table: &str) -> (tempfile::TempDir, Run) {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_twobins(tmp.path());
+    std::fs::write(
+        tmp.path().join("Cargo.toml"),
+        std::fs::read_to_string(fixture("crates/twobins/Cargo.toml")).unwrap() + table,
+    )
+    .unwrap();
+    let r = package(
+        &tmp.path().join("Cargo.toml"),
+        &tmp.path().join("out"),
+        &[],
+        &[],
+    );
+    (tmp, r)
+}
+
 /// HKCU\Environment's Path as Wine's registry holds it, or None.
 fn user_path(prefix: &Prefix) -> Option<String> {
     prefix
@@ -1097,20 +1116,7 @@ fn user_path(prefix: &Prefix) -> Option<String> {
 /// uninstall.cmd removes exactly that entry.
 #[test]
 fn a_cli_tool_goes_on_path_once_and_comes_off_exactly() {
-    let tmp = tempfile::tempdir().unwrap();
-    copy_twobins(tmp.path());
-    std::fs::write(
-        tmp.path().join("Cargo.toml"),
-        std::fs::read_to_string(fixture("crates/twobins/Cargo.toml")).unwrap()
-            + "\n[package.metadata.winpkg.cli]\npath = \"user\"\n",
-    )
-    .unwrap();
-    let r = package(
-        &tmp.path().join("Cargo.toml"),
-        &tmp.path().join("out"),
-        &[],
-        &[],
-    );
+    let (_tmp, r) = package_twobins_with("\n[package.metadata.winpkg.cli]\npath = \"user\"\n");
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("is a command-line tool"), "{}", r.stderr);
     let prefix = Prefix::create().expect("a Wine prefix");
@@ -1210,19 +1216,8 @@ fn the_example_service_reports_to_its_event_log() {
 /// `&`, quotes and `%`) read back from Wine's task file, and that it is gone after.
 #[test]
 fn a_scheduled_task_is_registered_and_removed() {
-    let tmp = tempfile::tempdir().unwrap();
-    copy_twobins(tmp.path());
-    std::fs::write(
-        tmp.path().join("Cargo.toml"),
-        std::fs::read_to_string(fixture("crates/twobins/Cargo.toml")).unwrap()
-            + "\n[package.metadata.winpkg.task]\nname = \"Nightly & Co\"\ndescription = \"Cleans & tidies \\\"temp\\\" 100%\"\ntrigger = \"daily\"\nat = \"02:30\"\nrun-as = \"local-service\"\n",
-    )
-    .unwrap();
-    let r = package(
-        &tmp.path().join("Cargo.toml"),
-        &tmp.path().join("out"),
-        &[],
-        &[],
+    let (_tmp, r) = package_twobins_with(
+        "\n[package.metadata.winpkg.task]\nname = \"Nightly & Co\"\ndescription = \"Cleans & tidies \\\"temp\\\" 100%\"\ntrigger = \"daily\"\nat = \"02:30\"\nrun-as = \"local-service\"\n",
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
