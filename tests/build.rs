@@ -766,3 +766,21 @@ fn one_way_to_run_is_declared() {
     );
     assert!(r.stderr.contains("\"user\""), "{}", r.stderr);
 }
+
+/// A Run-key program does not start in its own folder either: relative-looking
+/// arguments are pointed out, and `{dir}` ones are not.
+#[test]
+fn run_key_arguments_that_look_relative_are_pointed_out() {
+    let d = temp_crate(
+        "[package.metadata.winpkg]\ntarget = \"x86_64-pc-windows-gnu\"\nbin = \"one\"\n\n[package.metadata.winpkg.run-key]\nargs = [\"--config\", \"config.toml\", \"--data={dir}\\\\data\"]\n",
+    );
+    let r = build(&d.path().join("Cargo.toml"), &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("run-key] args[1]: `config.toml` looks like a relative path"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("args[2]"), "{}", r.stderr);
+}

@@ -482,6 +482,17 @@ fn wrapper(
     ui: &dyn Listener,
 ) -> Result<(Option<PathBuf>, Extra), BuildError> {
     let Some(svc) = service else {
+        if let Some(crate::autostart::Autostart::RunKey { args, .. }) = &plan.autostart {
+            for (i, a) in args
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| service::looks_relative(a))
+            {
+                ui.warning(&format!(
+                    "[package.metadata.winpkg.run-key] args[{i}]: `{a}` looks like a relative path, but a program started from the Run key does not start in its own folder: write {{dir}}\\... instead"
+                ));
+            }
+        }
         let how = match &plan.autostart {
             Some(crate::autostart::Autostart::RunKey { scope, .. }) => format!(
                 "starts at every logon of {} through the Run key (install.cmd adds it)",

@@ -8,4 +8,4 @@ pub mod quote;
 mod validate;
 
 pub use model::*;
-pub use validate::{Invalid, NOT_A_SERVICE, from_config, parse_duration_ms};
+pub use validate::{Invalid, NOT_A_SERVICE, from_config, looks_relative, parse_duration_ms};

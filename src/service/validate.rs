@@ -305,7 +305,9 @@ fn relative_paths(
     }
 }
 
-fn looks_relative(v: &str) -> bool {
+/// Does `v` (or the part after `=` in `--flag=v`) look like a relative path?
+pub fn looks_relative(v: &str) -> bool {
+    let v = v.rsplit_once('=').map_or(v, |(_, r)| r);
     if v.is_empty()
         || v.starts_with('-')
         || v.contains(DIR_PLACEHOLDER)
