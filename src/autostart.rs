@@ -291,15 +291,20 @@ fn task_install(s: &mut String, t: &Task) -> Result<(), Unrepresentable> {
         "extract the package into a folder, not the root of a drive",
         1,
     ));
-    s.push_str("for /f \"delims=\" %%Z in (\"%~dp0.\") do set \"WPK_XDIR=%%~fZ\"\nset \"WPK_XDIR=%WPK_XDIR:&=&amp;%\"\nset \"WPK_XML=%TEMP%\\winpkg-task-%RANDOM%%RANDOM%.xml\"\ntype nul >\"%WPK_XML%\"\n");
+    s.push_str("for /f \"delims=\" %%Z in (\"%~dp0.\") do set \"WPK_XDIR=%%~fZ\"\nset \"WPK_XDIR=%WPK_XDIR:&=&amp;%\"\nset \"WPK_XML=%TEMP%\\winpkg-task-%RANDOM%%RANDOM%\"\ntype nul >\"%WPK_XML%.txt\"\n");
     for x in t.xml() {
         let x = x.replace(DIR_PLACEHOLDER, XMLDIR_PLACEHOLDER);
-        s.push_str(&line(|v| Ok(format!(">>\"%WPK_XML%\" echo {}", v(&x)?)))?);
+        s.push_str(&line(|v| {
+            Ok(format!(">>\"%WPK_XML%.txt\" echo {}", v(&x)?))
+        })?);
         s.push('\n');
     }
+    // schtasks reads UTF-16 LE, not UTF-8: `cmd /u` writes UTF-16 LE, its `set /p`
+    // the byte-order mark (U+FEFF, in this UTF-8 script), its `type` the body.
+    s.push_str("cmd /u /c \"<nul set /p \"=\u{feff}\"\" >\"%WPK_XML%.bom\"\ncmd /u /c type \"%WPK_XML%.txt\" >\"%WPK_XML%.utf16\"\ncopy /b \"%WPK_XML%.bom\" + \"%WPK_XML%.utf16\" \"%WPK_XML%.xml\" >nul\n");
     s.push_str(&line(|v| {
         Ok(format!(
-            "schtasks /create /xml \"%WPK_XML%\" /tn {} /f >\"%WPK_TMP%\" 2>&1",
+            "schtasks /create /xml \"%WPK_XML%.xml\" /tn {} /f >\"%WPK_TMP%\" 2>&1",
             v(&arg(&t.name))?
         ))
     })?);
@@ -310,7 +315,9 @@ fn task_install(s: &mut String, t: &Task) -> Result<(), Unrepresentable> {
         "schtasks could not register the task",
         1,
     ));
-    s.push_str("del \"%WPK_XML%\" >nul 2>&1\n");
+    s.push_str(
+        "del \"%WPK_XML%.txt\" \"%WPK_XML%.bom\" \"%WPK_XML%.utf16\" \"%WPK_XML%.xml\" >nul 2>&1\n",
+    );
     s.push_str(&line(|v| {
         Ok(format!("echo Task {} is registered", v(&t.name)?))
     })?);
@@ -550,7 +557,7 @@ fn ps1_task(s: &mut String, t: &Task, install: bool) {
     if install {
         let lines: Vec<String> = t.xml().iter().map(|l| ps_literal(l)).collect();
         s.push_str(&format!(
-            "$xml = (@({}) -join \"`r`n\").Replace('{{dir}}', [Security.SecurityElement]::Escape($dir)).Replace('encoding=\"UTF-8\"', 'encoding=\"UTF-16\"')\n",
+            "$xml = (@({}) -join \"`r`n\").Replace('{{dir}}', [Security.SecurityElement]::Escape($dir))\n",
             lines.join(", ")
         ));
         s.push_str("$file = Join-Path $env:TEMP ('winpkg-task-' + [guid]::NewGuid().ToString() + '.xml')\n[IO.File]::WriteAllText($file, $xml, [Text.Encoding]::Unicode)\n$p = Start-Process -FilePath $schtasks -ArgumentList ('/create /xml \"' + $file + '\" /tn \"' + $name + '\" /f') -NoNewWindow -Wait -PassThru\nRemove-Item -LiteralPath $file\nif ($p.ExitCode -ne 0) { throw \"schtasks could not register the task (exit code $($p.ExitCode))\" }\nWrite-Host \"Task $name is registered\"\n");

@@ -220,7 +220,8 @@ impl Task {
     pub fn xml(&self) -> Vec<String> {
         let e = xml_escape;
         let mut x = vec![
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>".to_string(),
+            // schtasks reads UTF-16 LE (or plain ANSI), not UTF-8: the scripts write it so.
+            "<?xml version=\"1.0\" encoding=\"UTF-16\"?>".to_string(),
             "<Task version=\"1.2\" xmlns=\"http://schemas.microsoft.com/windows/2004/02/mit/task\">".into(),
             "<RegistrationInfo>".into(),
         ];

@@ -511,10 +511,10 @@ fn install_cmd_writes_the_task_xml_literally() {
     let [install, uninstall, install_ps1, _] = autostart::scripts(&a, "acme", "1").unwrap();
     let rebuilt: Vec<String> = install
         .lines()
-        .filter(|l| l.contains(">>\"%WPK_XML%\" echo "))
+        .filter(|l| l.contains(">>\"%WPK_XML%.txt\" echo "))
         .map(|l| {
             eval_line(l, dir)
-                .split_once(">>\"%WPK_XML%\" echo ")
+                .split_once(">>\"%WPK_XML%.txt\" echo ")
                 .unwrap()
                 .1
                 .to_string()

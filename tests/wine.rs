@@ -1212,12 +1212,13 @@ fn the_example_service_reports_to_its_event_log() {
 /// A scheduled task: install.cmd writes the Task Scheduler XML line by line and
 /// registers it with `schtasks /create /xml`; uninstall.cmd deletes it. Wine cannot run
 /// tasks and drops their triggers and actions when it stores them (TOOLCHAIN.md), so
-/// what is checked here is the mechanics: the stored task, its description (with
-/// `&`, quotes and `%`) read back from Wine's task file, and that it is gone after.
+/// what is checked here is the mechanics: the XML reaches schtasks as UTF-16 (which
+/// Windows's schtasks requires) and is accepted, its description (with `&`, quotes,
+/// `%` and non-ASCII) is read back from Wine's task file, and it is gone after.
 #[test]
 fn a_scheduled_task_is_registered_and_removed() {
     let (_tmp, r) = package_twobins_with(
-        "\n[package.metadata.winpkg.task]\nname = \"Nightly & Co\"\ndescription = \"Cleans & tidies \\\"temp\\\" 100%\"\ntrigger = \"daily\"\nat = \"02:30\"\nrun-as = \"local-service\"\n",
+        "\n[package.metadata.winpkg.task]\nname = \"Nightly & Co\"\ndescription = \"Cleans & tidies \\\"temp\\\" 100% Ünï\"\ntrigger = \"daily\"\nat = \"02:30\"\nrun-as = \"local-service\"\n",
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
@@ -1240,8 +1241,8 @@ fn a_scheduled_task_is_registered_and_removed() {
     )
     .replace('\0', "");
     assert!(
-        xml.contains("Cleans & tidies \"temp\" 100%")
-            || xml.contains("Cleans &amp; tidies &quot;temp&quot; 100%"),
+        xml.contains("Cleans & tidies \"temp\" 100% Ünï")
+            || xml.contains("Cleans &amp; tidies &quot;temp&quot; 100% Ünï"),
         "{xml}"
     );
     let (code, text) = run_installed(&prefix, "uninstall.cmd", "", &[]);
