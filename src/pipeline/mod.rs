@@ -8,6 +8,7 @@ pub mod plan;
 pub mod preflight;
 pub mod size;
 pub mod stage;
+mod summary;
 pub mod trust;
 
 use std::path::{Path, PathBuf};
@@ -264,35 +265,11 @@ pub fn size(
     Ok(reports)
 }
 
-/// The exe's size after the build, what of it is debug info and symbols, and the
-/// profile settings that would cut it.
-fn report_size(opts: &BuildOptions, plan: &Plan, exe: &Path, ui: &dyn Listener) {
-    let Ok(facts) = crate::pe::read_file(exe) else {
-        return;
-    };
-    let debug = facts.debug.total();
-    let profile = opts.cargo.profile_name();
-    let unset = size::unset_levers(&plan.workspace_manifest, &profile);
-    let mut text = format!(
-        "{} is {}, {} of it debug info and symbols",
-        plan.exe_name,
-        check::kib(facts.size),
-        check::kib(debug)
-    );
-    if !unset.is_empty() {
-        text.push_str(&format!(
-            "; smaller with {} in [profile.{profile}] (`cargo winpkg size --try` measures each)",
-            unset.join(", ")
-        ));
-    }
-    ui.stage("Size", &text);
-}
-
 /// Build (or find) the exe, check it, and package it unless the check failed.
 fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Outcome, BuildError> {
     let pkg = plan.package;
     let exe = build(opts, plan, ui)?;
-    report_size(opts, plan, &exe, ui);
+    summary::size(opts, plan, &exe, ui);
     let report = check_exe(plan, &exe, ui)?;
     let mut outcome = Outcome {
         package: pkg.name.to_string(),
@@ -320,8 +297,8 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
     let (shawl, extra) = wrapper(plan, service.as_ref(), dispatcher, ui)?;
     let files = stage::pe_files(plan, &exe, &dlls, shawl);
     let staged = stage::stage(plan, &files)?;
-    report_stamp(plan, &staged, ui);
-    report_signing(plan, &staged, ui);
+    summary::stamp(plan, &staged, ui);
+    summary::signing(plan, &staged, ui);
     let bundle_failed = staged.report.has_errors();
     if bundle_failed {
         ui.error("the files to ship do not resolve as a bundle:");
@@ -332,7 +309,7 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
         return Ok(outcome);
     }
     if !bundle_failed {
-        report_trust(&staged.report, ui);
+        summary::trust(&staged.report, ui);
     }
     let archive = write_package(opts, plan, &staged, service.as_ref(), &extra, ui)?;
     ui.stage(
@@ -347,111 +324,6 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
     );
     outcome.archive = Some(archive);
     Ok(outcome)
-}
-
-/// The trust and hygiene findings on the files as they ship: errors and warnings in
-/// full, notes counted by code (`-v` and `check` list them).
-fn report_trust(staged: &Report, ui: &dyn Listener) {
-    let hygiene = || staged.diagnostics.iter().filter(|d| d.code.is_hygiene());
-    let shown: Vec<check::Diagnostic> = hygiene()
-        .filter(|d| d.severity > Severity::Note)
-        .cloned()
-        .collect();
-    let mut notes: Vec<&str> = hygiene()
-        .filter(|d| d.severity == Severity::Note)
-        .map(|d| d.code.as_str())
-        .collect();
-    let n = notes.len();
-    let mut seen = Vec::new();
-    notes.retain(|c| {
-        let first = !seen.contains(c);
-        seen.push(*c);
-        first
-    });
-    if !shown.is_empty() {
-        ui.report(&Report {
-            files: staged.files.clone(),
-            diagnostics: shown,
-            unreadable: Vec::new(),
-        });
-    }
-    if n > 0 {
-        ui.stage(
-            "Trust",
-            &format!(
-                "{n} note(s) on the shipped files ({}); `cargo winpkg check` on the zip's files lists them",
-                notes.join(", ")
-            ),
-        );
-    }
-}
-
-/// Say what was signed, and warn when signatures carry no timestamp.
-fn report_signing(plan: &Plan, staged: &stage::Staged, ui: &dyn Listener) {
-    let Some(signer) = &plan.signer else {
-        return;
-    };
-    if !staged.signed.is_empty() {
-        ui.stage(
-            "Signed",
-            &format!(
-                "{}{}",
-                staged.signed.join(", "),
-                if signer.timestamps() {
-                    ", timestamped"
-                } else {
-                    ""
-                }
-            ),
-        );
-    }
-    if !staged.kept_signatures.is_empty() {
-        ui.stage(
-            "Note",
-            &format!(
-                "kept the signatures {} came with",
-                staged.kept_signatures.join(", ")
-            ),
-        );
-    }
-}
-
-/// Say what went into the exe's resources, and what it kept of its own.
-fn report_stamp(plan: &Plan, staged: &stage::Staged, ui: &dyn Listener) {
-    let Some(done) = &staged.stamped else {
-        return;
-    };
-    let mut what = Vec::new();
-    if done.version_info
-        && let Some(v) = plan.stamp.as_ref().and_then(|s| s.version.as_ref())
-    {
-        let f = v.file_version;
-        what.push(format!(
-            "version information {}.{}.{}.{}",
-            f[0], f[1], f[2], f[3]
-        ));
-    }
-    if done.manifest {
-        what.push("an application manifest".to_string());
-    }
-    if !what.is_empty() {
-        ui.stage(
-            "Stamped",
-            &format!("{} with {}", plan.exe_name, what.join(" and ")),
-        );
-    }
-    if done.kept_version_info {
-        ui.stage(
-            "Note",
-            &format!("{} has version information of its own: kept", plan.exe_name),
-        );
-    }
-    if done.kept_manifest {
-        ui.warning(&format!(
-            "app-manifest = true, but {} already embeds a manifest: kept as it is",
-            plan.exe_name
-        ));
-    }
 }
 
 /// Runs killed before they finished left temporary zips and staging folders.
