@@ -1249,3 +1249,62 @@ fn a_scheduled_task_is_registered_and_removed() {
     assert_eq!(code, 0, "{text}");
     assert!(!stored.exists(), "{text}");
 }
+
+/// The machine-wide forms: a Run entry under HKLM (every user's logon starts it) and
+/// the install folder on the machine's PATH, both needing administrator rights, which
+/// Wine's user has.
+#[test]
+fn machine_scope_run_key_and_path() {
+    let (_tmp, r) = package_twobins_with(
+        "\n[package.metadata.winpkg.run-key]\nname = \"Every user\"\nscope = \"machine\"\nstart-now = false\n",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let prefix = Prefix::create().expect("a Wine prefix");
+    extract_to_program_files(&prefix, &zip_path(&r.json()));
+    let run_key = || {
+        prefix
+            .registry_values(
+                "HKEY_LOCAL_MACHINE\\Software\\Microsoft\\Windows\\CurrentVersion",
+                "Run",
+            )
+            .unwrap()
+    };
+    let (code, text) = run_installed(&prefix, "install.cmd", "", &[]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(
+        run_key().get("Every user").map(String::as_str),
+        Some("\"C:\\Program Files\\hello\\second.exe\"")
+    );
+    let (code, text) = run_installed(&prefix, "uninstall.cmd", "", &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(!run_key().contains_key("Every user"));
+
+    let (_tmp, r) = package_twobins_with("\n[package.metadata.winpkg.cli]\npath = \"machine\"\n");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    extract_to_program_files(&prefix, &zip_path(&r.json()));
+    let machine_path = || {
+        prefix
+            .registry_values(
+                "HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Control\\Session Manager",
+                "Environment",
+            )
+            .unwrap()
+            .get("PATH")
+            .or(None)
+            .cloned()
+    };
+    // Wine's machine PATH holds `%SystemRoot%` entries, and Wine's cmd expands `%` in
+    // an expanded value again (Windows's does not): compare with them expanded.
+    let before = machine_path()
+        .unwrap_or_else(|| panic!("Wine's machine PATH"))
+        .replace("%SystemRoot%", "C:\\windows");
+    let (code, text) = run_installed(&prefix, "install.cmd", "", &[]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(
+        machine_path().as_deref(),
+        Some(format!("{before};C:\\Program Files\\hello").as_str())
+    );
+    let (code, text) = run_installed(&prefix, "uninstall.cmd", "", &[]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(machine_path().as_deref(), Some(before.as_str()));
+}
