@@ -774,7 +774,18 @@ fn run_key_arguments_that_look_relative_are_pointed_out() {
     let d = temp_crate(
         "[package.metadata.winpkg]\ntarget = \"x86_64-pc-windows-gnu\"\nbin = \"one\"\n\n[package.metadata.winpkg.run-key]\nargs = [\"--config\", \"config.toml\", \"--data={dir}\\\\data\"]\n",
     );
-    let r = build(&d.path().join("Cargo.toml"), &[]);
+    // Its own target folder: a tmpcrate built into the shared one would give
+    // `no_build_without_an_exe_says_what_to_do` an exe to find.
+    let o = winpkg()
+        .current_dir(d.path())
+        .args(["winpkg", "--format", "json"])
+        .output()
+        .unwrap();
+    let r = Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    };
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr
