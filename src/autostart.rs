@@ -76,21 +76,10 @@ impl Autostart {
     }
 }
 
-/// Validate `[package.metadata.winpkg.run-key]` / `[package.metadata.winpkg.cli]`
-/// (at most one way to start; the service table is checked against them by the caller).
+/// Validate `[package.metadata.winpkg.run-key]`, `[...task]` and `[...cli]`: at most one
+/// of run-key, task and cli.path (the service table is checked against them by the
+/// caller). `description`: the package's, the task's default.
 pub fn from_config(
-    run_key: Option<&RunKeyConfig>,
-    cli: Option<&CliConfig>,
-    package: &str,
-    exe: &str,
-    origin: &Origin,
-) -> Result<Option<Autostart>, ConfigError> {
-    ways(run_key, None, cli, package, None, exe, origin)
-}
-
-/// As [`from_config`], with a `[package.metadata.winpkg.task]` table too: at most one
-/// of run-key, task and cli.path.
-pub fn ways(
     run_key: Option<&RunKeyConfig>,
     task: Option<&TaskConfig>,
     cli: Option<&CliConfig>,

@@ -591,14 +591,9 @@ fn the_same_crate_in_two_folders_gives_identical_zips() {
 
 /// The ticker fixture copied to `dir`, with `lto = true` in its release profile.
 fn ticker_with_lto(dir: &Path) {
-    let src = fixture("crates/ticker");
-    std::fs::create_dir_all(dir.join("src")).unwrap();
-    for f in ["Cargo.toml", "Cargo.lock", "src/main.rs"] {
-        std::fs::copy(src.join(f), dir.join(f)).unwrap();
-    }
-    let mut text = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
-    text.push_str("\n[profile.release]\nlto = true\n");
-    std::fs::write(dir.join("Cargo.toml"), text).unwrap();
+    copy_crate(&fixture("crates/ticker"), dir, |t| {
+        t + "\n[profile.release]\nlto = true\n"
+    });
 }
 
 /// `cargo winpkg size --release --format json` in `dir`: the first package's report.
@@ -715,11 +710,7 @@ fn size_try_measures_each_lever() {
 fn a_space_in_the_target_folder_is_warned_about() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("with space").join("ticker");
-    let src = fixture("crates/ticker");
-    std::fs::create_dir_all(dir.join("src")).unwrap();
-    for f in ["Cargo.toml", "Cargo.lock", "src/main.rs"] {
-        std::fs::copy(src.join(f), dir.join(f)).unwrap();
-    }
+    copy_crate(&fixture("crates/ticker"), &dir, |t| t);
     let o = winpkg()
         .current_dir(&dir)
         .args(["winpkg", "--release", "--no-sign"])

@@ -551,11 +551,9 @@ fn a_full_disk_while_writing_fails_cleanly() {
     only_the_old_zip();
     // Without stamping the exe is linked into staging, and the zip is what fails.
     let tmp = tempfile::tempdir().unwrap();
-    copy_example(tmp.path());
-    let manifest = tmp.path().join("Cargo.toml");
-    let mut text = std::fs::read_to_string(&manifest).unwrap();
-    text.push_str("\n[package.metadata.winpkg.version-info]\nstamp = false\n");
-    std::fs::write(&manifest, text).unwrap();
+    let manifest = copy_example_with(tmp.path(), |t| {
+        t + "\n[package.metadata.winpkg.version-info]\nstamp = false\n"
+    });
     let built = package(&manifest, tmp.path(), &["--release"], &[]);
     assert_eq!(built.code, 0, "{}", built.stderr);
     let (code, stderr) = package_on_a_full_disk(&manifest, out.path());

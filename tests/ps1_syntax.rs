@@ -88,7 +88,7 @@ fn every_generated_script_parses() {
         args: Some(vec![hostile.into(), "{dir}\\x".into()]),
         start_now: Some(true),
     };
-    let a = autostart::from_config(Some(&run_key), None, "p", "app.exe", &origin())
+    let a = autostart::from_config(Some(&run_key), None, None, "p", None, "app.exe", &origin())
         .unwrap()
         .unwrap();
     let scripts = autostart::scripts(&a, "p", "1").unwrap();
@@ -133,7 +133,7 @@ proptest! {
             prop_assert!(syntax_error(script).is_none(), "{:?}\n{}", syntax_error(script), script);
         }
         let run_key = RunKeyConfig { name: Some(name), args: Some(vec![arg, "{dir}".into()]), ..RunKeyConfig::default() };
-        if let Ok(Some(a)) = autostart::from_config(Some(&run_key), None, "p", "app.exe", &origin()) {
+        if let Ok(Some(a)) = autostart::from_config(Some(&run_key), None, None, "p", None, "app.exe", &origin()) {
             for script in &autostart::scripts(&a, "p", "1").unwrap()[2..] {
                 let script = script.trim_start_matches('\u{feff}');
                 prop_assert!(syntax_error(script).is_none(), "{:?}\n{}", syntax_error(script), script);

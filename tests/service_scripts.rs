@@ -369,9 +369,17 @@ fn autostart_scripts() {
         ]),
         start_now: None,
     };
-    let a = autostart::from_config(Some(&run_key), None, "acme", "acme-agent.exe", &origin())
-        .unwrap()
-        .unwrap();
+    let a = autostart::from_config(
+        Some(&run_key),
+        None,
+        None,
+        "acme",
+        None,
+        "acme-agent.exe",
+        &origin(),
+    )
+    .unwrap()
+    .unwrap();
     let [install, uninstall, install_ps1, uninstall_ps1] =
         autostart::scripts(&a, "acme", "1.2.3").unwrap();
     insta::assert_snapshot!("runkey-install.cmd", install);
@@ -409,12 +417,20 @@ fn autostart_scripts() {
         path: Some(Scope::User),
     };
     assert_eq!(
-        autostart::from_config(None, Some(&cli), "acme", "a.exe", &origin()).unwrap(),
+        autostart::from_config(None, None, Some(&cli), "acme", None, "a.exe", &origin()).unwrap(),
         Some(Autostart::Path { scope: Scope::User })
     );
     // One way to run: a run key and a PATH entry together are refused at the key.
-    let e =
-        autostart::from_config(Some(&run_key), Some(&cli), "acme", "a.exe", &origin()).unwrap_err();
+    let e = autostart::from_config(
+        Some(&run_key),
+        None,
+        Some(&cli),
+        "acme",
+        None,
+        "a.exe",
+        &origin(),
+    )
+    .unwrap_err();
     assert_eq!(e.key, "package.metadata.winpkg.cli.path");
 }
 

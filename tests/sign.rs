@@ -12,12 +12,7 @@ use serde_json::Value;
 
 /// A copy of the example in `dir` with `table` appended to its Cargo.toml.
 fn example_with(dir: &Path, table: &str) -> PathBuf {
-    copy_example(dir);
-    let manifest = dir.join("Cargo.toml");
-    let mut text = std::fs::read_to_string(&manifest).unwrap();
-    text.push_str(table);
-    std::fs::write(&manifest, text).unwrap();
-    manifest
+    copy_example_with(dir, |t| t + table)
 }
 
 /// Build and package `manifest` (release) into `out` with its own target folder, and
@@ -331,11 +326,15 @@ fn shawl_is_signed_and_a_vendor_signature_is_kept() {
     let tmp = tempfile::tempdir().unwrap();
     let pki = TestPki::new(tmp.path());
     let dir = tmp.path().join("ticker");
-    std::fs::create_dir_all(dir.join("src")).unwrap();
-    let src = fixture("crates/ticker");
-    for f in ["Cargo.lock", "src/main.rs"] {
-        std::fs::copy(src.join(f), dir.join(f)).unwrap();
-    }
+    copy_crate(&fixture("crates/ticker"), &dir, |text| {
+        text.replace(
+            "target = \"x86_64-pc-windows-gnu\"",
+            "target = \"x86_64-pc-windows-gnu\"\nbundle-dlls = [\"thirdparty.dll\"]",
+        ) + &format!(
+            "\n[package.metadata.winpkg.sign]\ncert = {:?}\nkey = {:?}\ntimestamp = false\n",
+            pki.cert, pki.key
+        )
+    });
     // A DLL signed by someone else, bundled with `bundle-dlls`.
     let vendor = tmp.path().join("vendor");
     std::fs::create_dir_all(&vendor).unwrap();
@@ -345,16 +344,6 @@ fn shawl_is_signed_and_a_vendor_signature_is_kept() {
         &dir.join("thirdparty.dll"),
         false,
     );
-    let mut text = std::fs::read_to_string(src.join("Cargo.toml")).unwrap();
-    text = text.replace(
-        "target = \"x86_64-pc-windows-gnu\"",
-        "target = \"x86_64-pc-windows-gnu\"\nbundle-dlls = [\"thirdparty.dll\"]",
-    );
-    text.push_str(&format!(
-        "\n[package.metadata.winpkg.sign]\ncert = {:?}\nkey = {:?}\ntimestamp = false\n",
-        pki.cert, pki.key
-    ));
-    std::fs::write(dir.join("Cargo.toml"), text).unwrap();
     let r = build(&dir.join("Cargo.toml"), &tmp.path().join("out"), &[], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(

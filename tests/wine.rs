@@ -729,19 +729,16 @@ fn a_signed_stamped_service_verifies_installs_and_runs() {
     let tmp = tempfile::tempdir().unwrap();
     let pki = TestPki::new(tmp.path());
     let dir = tmp.path().join("hello");
-    copy_example(&dir);
-    let manifest = dir.join("Cargo.toml");
-    let mut text = std::fs::read_to_string(&manifest).unwrap();
-    // With the application manifest too (UTF-8 code page, long paths): it still runs.
-    text = text.replace(
-        "min-windows = \"10\"",
-        "min-windows = \"10\"\napp-manifest = true",
-    );
-    text.push_str(&format!(
-        "\n[package.metadata.winpkg.version-info]\ncompany-name = \"Example & Söhne\"\n\n[package.metadata.winpkg.sign]\ncert = {:?}\nkey = {:?}\ntimestamp = false\n",
-        pki.cert, pki.key
-    ));
-    std::fs::write(&manifest, text).unwrap();
+    let manifest = copy_example_with(&dir, |text| {
+        // With the application manifest too (UTF-8 code page, long paths): it still runs.
+        text.replace(
+            "min-windows = \"10\"",
+            "min-windows = \"10\"\napp-manifest = true",
+        ) + &format!(
+            "\n[package.metadata.winpkg.version-info]\ncompany-name = \"Example & Söhne\"\n\n[package.metadata.winpkg.sign]\ncert = {:?}\nkey = {:?}\ntimestamp = false\n",
+            pki.cert, pki.key
+        )
+    });
     let r = package(&manifest, &tmp.path().join("out"), &["--release"], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let zip = zip_path(&r.json());
@@ -841,15 +838,13 @@ fn event_source(prefix: &Prefix, name: &str) -> std::collections::BTreeMap<Strin
 fn a_service_gets_its_folders_and_event_source_and_purge_removes_them() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("hello");
-    copy_example(&dir);
-    let manifest = dir.join("Cargo.toml");
-    let mut text = std::fs::read_to_string(&manifest).unwrap();
-    text = text.replace(
+    let manifest = copy_example_with(&dir, |text| {
+        text.replace(
         "account = \"LocalService\"",
         "account = \"virtual\"\ndata-dirs = [\"{programdata}\\\\Hello & Co ^! (x)\\\\data\", \"{dir}\\\\cache\"]\nlog-dir = \"{programdata}\\\\Hello & Co ^! (x)\\\\logs\"",
-    );
-    text = text.replace("event-log = true", "event-log = \"Hello Events\"");
-    std::fs::write(&manifest, text).unwrap();
+    )
+        .replace("event-log = true", "event-log = \"Hello Events\"")
+    });
     let r = package(&manifest, &tmp.path().join("out"), &["--release"], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let zip = zip_path(&r.json());
@@ -928,14 +923,9 @@ fn a_service_gets_its_folders_and_event_source_and_purge_removes_them() {
 fn shawl_logs_rotate_in_the_configured_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ticker");
-    let src = fixture("crates/ticker");
-    std::fs::create_dir_all(dir.join("src")).unwrap();
-    for f in ["Cargo.lock", "src/main.rs"] {
-        std::fs::copy(src.join(f), dir.join(f)).unwrap();
-    }
-    let mut text = std::fs::read_to_string(src.join("Cargo.toml")).unwrap();
-    text.push_str("log-dir = \"{dir}\\\\logs\"\nlog-rotate = \"300B\"\nlog-retain = 2\n");
-    std::fs::write(dir.join("Cargo.toml"), text).unwrap();
+    copy_crate(&fixture("crates/ticker"), &dir, |t| {
+        t + "log-dir = \"{dir}\\\\logs\"\nlog-rotate = \"300B\"\nlog-retain = 2\n"
+    });
     let r = package(
         &dir.join("Cargo.toml"),
         &tmp.path().join("out"),
@@ -1085,12 +1075,7 @@ fn a_logon_agent_starts_from_the_run_key_and_uninstall_removes_it() {
 /// packaged; the folder (keep it alive) and the run.
 fn package_twobins_with(table: &str) -> (tempfile::TempDir, Run) {
     let tmp = tempfile::tempdir().unwrap();
-    copy_twobins(tmp.path());
-    std::fs::write(
-        tmp.path().join("Cargo.toml"),
-        std::fs::read_to_string(fixture("crates/twobins/Cargo.toml")).unwrap() + table,
-    )
-    .unwrap();
+    copy_crate(&fixture("crates/twobins"), tmp.path(), |t| t + table);
     let r = package(
         &tmp.path().join("Cargo.toml"),
         &tmp.path().join("out"),

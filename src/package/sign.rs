@@ -72,26 +72,17 @@ fn name(path: &Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-/// What the environment holds, so tests and callers can pass their own.
-pub trait Env {
-    fn var(&self, name: &str) -> Option<String>;
-}
-
-/// The process environment.
-pub struct ProcessEnv;
-
-impl Env for ProcessEnv {
-    /// Empty counts as unset: GitHub Actions expands a secret that is not there to "".
-    fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
-    }
+/// An environment variable; empty counts as unset: GitHub Actions expands a secret
+/// that is not there to "".
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 impl Signer {
     /// A signer from the config (paths relative to `base`). Errors name the key or the
     /// environment variable that is missing.
-    pub fn new(cfg: &SignConfig, base: &Path, env: &dyn Env) -> Result<Signer, SignError> {
-        let key = key(cfg, base, env)?;
+    pub fn new(cfg: &SignConfig, base: &Path) -> Result<Signer, SignError> {
+        let key = key(cfg, base)?;
         let timestamp = cfg.timestamp.unwrap_or(true);
         let urls = cfg.timestamp_urls.clone().unwrap_or_default();
         if !matches!(key, Key::Command(_)) {
@@ -102,9 +93,7 @@ impl Signer {
                 ));
             }
         }
-        let time = env
-            .var("SOURCE_DATE_EPOCH")
-            .and_then(|s| s.trim().parse().ok());
+        let time = env_var("SOURCE_DATE_EPOCH").and_then(|s| s.trim().parse().ok());
         Ok(Signer {
             key,
             timestamp_urls: urls,
@@ -154,11 +143,7 @@ impl Signer {
         plain?;
         Err(SignError::NoTimestamp {
             path: path.to_path_buf(),
-            tried: if tried.is_empty() {
-                "no `timestamp-urls` are configured".into()
-            } else {
-                tried.join("; ")
-            },
+            tried: tried.join("; "),
         })
     }
 
@@ -248,7 +233,7 @@ fn last_line(stderr: &[u8], stdout: &[u8]) -> String {
     }
 }
 
-fn key(cfg: &SignConfig, base: &Path, env: &dyn Env) -> Result<Key, SignError> {
+fn key(cfg: &SignConfig, base: &Path) -> Result<Key, SignError> {
     let given: Vec<&str> = [
         (cfg.pkcs12.is_some(), "pkcs12"),
         (cfg.pkcs12_env.is_some(), "pkcs12-env"),
@@ -272,7 +257,7 @@ fn key(cfg: &SignConfig, base: &Path, env: &dyn Env) -> Result<Key, SignError> {
         let Some(var) = &cfg.password_env else {
             return Ok(None);
         };
-        let value = env.var(var).ok_or_else(|| {
+        let value = env_var(var).ok_or_else(|| {
             SignError::Config(format!(
                 "password-env names `{var}`, which is not set in the environment, or empty"
             ))
@@ -295,7 +280,7 @@ fn key(cfg: &SignConfig, base: &Path, env: &dyn Env) -> Result<Key, SignError> {
         });
     }
     if let Some(var) = &cfg.pkcs12_env {
-        let decoded = pkcs12_from_env(var, env)?;
+        let decoded = pkcs12_from_env(var)?;
         return Ok(Key::Pkcs12 {
             file: decoded.path().to_path_buf(),
             password: password()?,
@@ -315,8 +300,8 @@ fn key(cfg: &SignConfig, base: &Path, env: &dyn Env) -> Result<Key, SignError> {
 
 /// The PKCS#12 file in environment variable `var`, base64-encoded, decoded into an
 /// owner-only temporary file.
-fn pkcs12_from_env(var: &str, env: &dyn Env) -> Result<tempfile::NamedTempFile, SignError> {
-    let encoded = env.var(var).ok_or_else(|| {
+fn pkcs12_from_env(var: &str) -> Result<tempfile::NamedTempFile, SignError> {
+    let encoded = env_var(var).ok_or_else(|| {
         SignError::Config(format!(
             "pkcs12-env names `{var}`, which is not set in the environment, or empty (in CI, map the secret to it; to build unsigned, pass --no-sign)"
         ))

@@ -198,29 +198,47 @@ pub fn entropy(bytes: &[u8]) -> f64 {
         .sum()
 }
 
-/// DWARF sections and the COFF symbol table, in bytes of the file.
-pub fn debug_bytes<Pe: ImageNtHeaders>(
+/// One section as it sits in the file.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SectionBytes {
+    /// The full name (long names such as `.debug_info` come from the COFF string table).
+    pub name: String,
+    /// Bytes in the file.
+    pub size: u64,
+}
+
+/// The file's sections, in table order, with the bytes each takes in the file.
+pub fn sections<Pe: ImageNtHeaders>(
     file: &object::read::pe::PeFile<'_, Pe>,
     data: &[u8],
-) -> DebugBytes {
-    let fh = file.nt_headers().file_header();
-    let sections = file.section_table();
-    // Long section names (`.debug_info`) live in the COFF string table.
+) -> Vec<SectionBytes> {
     let strings = file
         .nt_headers()
         .symbols(data)
         .ok()
         .map(|s| s.strings())
         .unwrap_or_default();
+    file.section_table()
+        .iter()
+        .map(|s| SectionBytes {
+            name: String::from_utf8_lossy(s.name(strings).unwrap_or(s.raw_name())).into_owned(),
+            size: file_bytes(s, data.len()),
+        })
+        .collect()
+}
+
+/// DWARF sections and the COFF symbol table, in bytes of the file.
+pub fn debug_bytes<Pe: ImageNtHeaders>(
+    file: &object::read::pe::PeFile<'_, Pe>,
+    data: &[u8],
+    sections: &[SectionBytes],
+) -> DebugBytes {
     let dwarf = sections
         .iter()
-        .filter(|s| {
-            s.name(strings)
-                .is_ok_and(|n| n.starts_with(b".debug_") || n.starts_with(b".zdebug_"))
-        })
-        .map(|s| file_bytes(s, data.len()))
+        .filter(|s| s.name.starts_with(".debug_") || s.name.starts_with(".zdebug_"))
+        .map(|s| s.size)
         .sum();
-    let symbols = symbol_table_bytes(data, fh);
+    let symbols = symbol_table_bytes(data, file.nt_headers().file_header());
     DebugBytes { dwarf, symbols }
 }
 

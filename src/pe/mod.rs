@@ -22,7 +22,7 @@ use object::read::pe::{ImageNtHeaders, ImageOptionalHeader, PeFile};
 use serde::Serialize;
 
 pub use authenticode::Signature;
-pub use hygiene::{DebugBytes, VersionInfo};
+pub use hygiene::{DebugBytes, SectionBytes, VersionInfo};
 pub use types::{ImportedFunction, Machine, PeFormat, Subsystem};
 
 /// Why a file could not be read as a PE image. The message never includes the path:
@@ -70,6 +70,9 @@ pub struct Facts {
     pub packer: Option<String>,
     /// DWARF sections and COFF symbols it carries.
     pub debug: DebugBytes,
+    /// The headers' bytes (SizeOfHeaders), then each section's, in table order.
+    pub header_bytes: u64,
+    pub sections: Vec<SectionBytes>,
     /// The file's size in bytes.
     pub size: u64,
     pub pdb_path: Option<String>,
@@ -108,6 +111,8 @@ impl Facts {
             manifest: false,
             packer: None,
             debug: DebugBytes::default(),
+            header_bytes: 0,
+            sections: Vec::new(),
             size: 0,
             pdb_path: None,
             service_dispatcher: false,
@@ -273,24 +278,9 @@ fn read_image<Pe: ImageNtHeaders>(
         cfg: dll_chars & pe::IMAGE_DLLCHARACTERISTICS_GUARD_CF.0 != 0,
         force_integrity: dll_chars & pe::IMAGE_DLLCHARACTERISTICS_FORCE_INTEGRITY.0 != 0,
     };
-    let table = file
-        .data_directory(pe::IMAGE_DIRECTORY_ENTRY_SECURITY)
-        .map(|d| (d.virtual_address.get(LE) as usize, d.size.get(LE) as usize))
-        .filter(|&(off, size)| off != 0 && size != 0);
-    let signature = table.map(|table| {
-        authenticode::read(
-            data,
-            &authenticode::Layout {
-                // CheckSum is 64 bytes in; the data directories 96 (PE32) or 112 (PE32+).
-                checksum: optional + 64,
-                security_entry: optional
-                    + if Pe::is_type_64(&*nt) { 112 } else { 96 }
-                    + 8 * pe::IMAGE_DIRECTORY_ENTRY_SECURITY,
-                table,
-            },
-        )
-    });
+    let signature = signature(&file, data, optional);
     let (version, manifest) = hygiene::resources(&file, data);
+    let sections = hygiene::sections(&file, data);
     // A broken debug directory is not worth refusing the file over: no PDB path.
     let pdb_path = file
         .pdb_info()
@@ -337,13 +327,43 @@ fn read_image<Pe: ImageNtHeaders>(
         version,
         manifest,
         packer: hygiene::packer(&file, data, oh.address_of_entry_point()),
-        debug: hygiene::debug_bytes(&file, data),
+        debug: hygiene::debug_bytes(&file, data, &sections),
+        header_bytes: u64::from(oh.size_of_headers()),
+        sections,
         size: data.len() as u64,
         pdb_path,
         service_dispatcher,
         link_time: fh.time_date_stamp.get(LE),
         imports,
     })
+}
+
+/// The Authenticode signature in the certificate table, if there is one. `optional`:
+/// the file offset of the optional header.
+fn signature<Pe: ImageNtHeaders>(
+    file: &PeFile<'_, Pe>,
+    data: &[u8],
+    optional: usize,
+) -> Option<Signature> {
+    let table = file
+        .data_directory(pe::IMAGE_DIRECTORY_ENTRY_SECURITY)
+        .map(|d| (d.virtual_address.get(LE) as usize, d.size.get(LE) as usize))
+        .filter(|&(off, size)| off != 0 && size != 0)?;
+    Some(authenticode::read(
+        data,
+        &authenticode::Layout {
+            // CheckSum is 64 bytes in; the data directories 96 (PE32) or 112 (PE32+).
+            checksum: optional + 64,
+            security_entry: optional
+                + if Pe::is_type_64(file.nt_headers()) {
+                    112
+                } else {
+                    96
+                }
+                + 8 * pe::IMAGE_DIRECTORY_ENTRY_SECURITY,
+            table,
+        },
+    ))
 }
 
 /// DLLs that export `StartServiceCtrlDispatcher`: advapi32 forwards to sechost, and

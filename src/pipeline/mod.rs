@@ -461,18 +461,7 @@ fn build(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<PathBuf,
             }
         ),
     );
-    let exe = cargo::build(
-        &cargo::BuildPlan {
-            args: &opts.cargo,
-            package: &pkg.name,
-            bin: &plan.bin,
-            target: &plan.target,
-            builder: plan.builder,
-            rustflags: &plan.rustflags,
-            manifest: &plan.manifest,
-        },
-        ui,
-    )?;
+    let exe = cargo::build(&plan.build_plan(&opts.cargo), ui)?;
     ui.stage("Built", &format!("{} in {}", exe.display(), elapsed(start)));
     Ok(exe)
 }

@@ -8,7 +8,7 @@ use cargo_metadata::{Metadata, Package};
 use super::{BuildError, BuildOptions, files};
 use crate::check::Policy;
 use crate::config::{self, Builder, Config, ConfigError, Origin, OriginKind};
-use crate::package::sign::{ProcessEnv, Signer};
+use crate::package::sign::Signer;
 use crate::service;
 use crate::target::{Env, Target};
 
@@ -45,6 +45,21 @@ pub struct Plan<'m> {
     pub winpkg_dir: PathBuf,
     /// `<target-dir>/<triple>/<profile>`: where cargo puts the exe.
     pub out_dir: PathBuf,
+}
+
+impl Plan<'_> {
+    /// What `cargo build` needs for this package, with `args` as the cargo flags.
+    pub fn build_plan<'a>(&'a self, args: &'a super::CargoFlags) -> super::cargo::BuildPlan<'a> {
+        super::cargo::BuildPlan {
+            args,
+            package: &self.package.name,
+            bin: &self.bin,
+            target: &self.target,
+            builder: self.builder,
+            rustflags: &self.rustflags,
+            manifest: &self.manifest,
+        }
+    }
 }
 
 /// Plan the run of `pkg`: validate its configuration (the service table included)
@@ -85,7 +100,7 @@ pub fn plan<'m>(
             // Key paths are relative to the Cargo.toml the table is written in.
             let at = cfg.origin_of("sign", &origin).manifest.clone();
             let base = at.parent().unwrap_or(Path::new("."));
-            Some(Signer::new(sc, base, &ProcessEnv)?)
+            Some(Signer::new(sc, base)?)
         }
     };
     let profile = opts.cargo.profile_name();
@@ -179,7 +194,7 @@ fn way_to_run(
     pkg: &Package,
     exe_name: &str,
 ) -> Result<Option<crate::autostart::Autostart>, BuildError> {
-    let autostart = crate::autostart::ways(
+    let autostart = crate::autostart::from_config(
         cfg.run_key.as_ref(),
         cfg.task.as_ref(),
         cfg.cli.as_ref(),

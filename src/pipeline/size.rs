@@ -4,13 +4,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use object::read::pe::{ImageNtHeaders, ImageOptionalHeader, PeFile};
 use serde::Serialize;
 
 use super::plan::Plan;
 use super::{BuildError, BuildOptions, cargo};
 use crate::events::Listener;
-use crate::pe::{self, PeError};
+use crate::pe::{self, PeError, SectionBytes};
 
 /// The profile settings that make a Rust exe smaller: (key, value as TOML, as shown).
 pub const LEVERS: [(&str, &str, &str); 5] = [
@@ -21,14 +20,6 @@ pub const LEVERS: [(&str, &str, &str); 5] = [
     ("panic", "\"abort\"", "panic = \"abort\""),
 ];
 
-/// One section's share of the file.
-#[derive(Debug, Clone, Serialize)]
-pub struct SectionSize {
-    pub name: String,
-    /// Bytes in the file.
-    pub size: u64,
-}
-
 /// Where the bytes of one exe go.
 #[derive(Debug, Clone, Serialize)]
 pub struct Breakdown {
@@ -38,7 +29,8 @@ pub struct Breakdown {
     pub zipped: u64,
     /// Headers and section table.
     pub headers: u64,
-    pub sections: Vec<SectionSize>,
+    /// Largest first.
+    pub sections: Vec<SectionBytes>,
     /// DWARF sections (also counted in `sections`).
     pub dwarf: u64,
     /// The COFF symbol table and its strings.
@@ -51,50 +43,21 @@ pub struct Breakdown {
 pub fn breakdown(path: &Path) -> Result<Breakdown, PeError> {
     let data = std::fs::read(path)?;
     let facts = pe::parse(path, &data)?;
-    let mut b = match object::FileKind::parse(data.as_slice()) {
-        Ok(object::FileKind::Pe64) => sections::<object::pe::ImageNtHeaders64>(&data)?,
-        _ => sections::<object::pe::ImageNtHeaders32>(&data)?,
-    };
-    b.path = path.to_path_buf();
-    b.dwarf = facts.debug.dwarf;
-    b.symbols = facts.debug.symbols;
-    let end_of_sections = b.headers + b.sections.iter().map(|s| s.size).sum::<u64>();
-    b.trailing = b
-        .size
-        .saturating_sub(end_of_sections)
-        .saturating_sub(b.symbols);
-    b.zipped = deflated(&data)?;
-    Ok(b)
-}
-
-fn sections<Pe: ImageNtHeaders>(data: &[u8]) -> Result<Breakdown, PeError> {
-    let file = PeFile::<Pe>::parse(data)
-        .map_err(|e| PeError::Malformed(format!("invalid PE headers: {e}")))?;
-    let strings = file
-        .nt_headers()
-        .symbols(data)
-        .ok()
-        .map(|s| s.strings())
-        .unwrap_or_default();
-    let table = file.section_table();
-    let mut sections: Vec<SectionSize> = table
-        .iter()
-        .map(|s| SectionSize {
-            name: String::from_utf8_lossy(s.name(strings).unwrap_or(s.raw_name())).into_owned(),
-            size: pe::hygiene::file_bytes(s, data.len()),
-        })
-        .collect();
+    let mut sections = facts.sections;
     sections.sort_by(|a, b| b.size.cmp(&a.size).then(a.name.cmp(&b.name)));
-    let headers = u64::from(file.nt_headers().optional_header().size_of_headers());
+    let size = data.len() as u64;
+    let end_of_sections = facts.header_bytes + sections.iter().map(|s| s.size).sum::<u64>();
     Ok(Breakdown {
-        path: PathBuf::new(),
-        size: data.len() as u64,
-        zipped: 0,
-        headers,
+        path: path.to_path_buf(),
+        size,
+        zipped: deflated(&data)?,
+        headers: facts.header_bytes,
         sections,
-        dwarf: 0,
-        symbols: 0,
-        trailing: 0,
+        dwarf: facts.debug.dwarf,
+        symbols: facts.debug.symbols,
+        trailing: size
+            .saturating_sub(end_of_sections)
+            .saturating_sub(facts.debug.symbols),
     })
 }
 
@@ -173,18 +136,7 @@ pub fn trials(
         flags.target_dir = Some(plan.winpkg_dir.join("size").join(format!("lever-{i}")));
         flags.quiet = true;
         ui.stage("Trying", &format!("{lever} ({})", plan.exe_name));
-        let exe = cargo::build(
-            &cargo::BuildPlan {
-                args: &flags,
-                package: &plan.package.name,
-                bin: &plan.bin,
-                target: &plan.target,
-                builder: plan.builder,
-                rustflags: &plan.rustflags,
-                manifest: &plan.manifest,
-            },
-            ui,
-        )?;
+        let exe = cargo::build(&plan.build_plan(&flags), ui)?;
         let b = breakdown(&exe)
             .map_err(|e| BuildError::Input(vec![crate::check::InputError::new(&exe, &e, None)]))?;
         out.push(Trial {

@@ -457,11 +457,34 @@ impl TestPki {
     }
 }
 
+/// Copy the crate in `src` (Cargo.toml, Cargo.lock and `src/`, not its target folder)
+/// to `dest`, with its Cargo.toml changed by `edit`; the copy's Cargo.toml.
+pub fn copy_crate(src: &Path, dest: &Path, edit: impl FnOnce(String) -> String) -> PathBuf {
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy_dir(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    copy_dir(&src.join("src"), &dest.join("src"));
+    std::fs::copy(src.join("Cargo.lock"), dest.join("Cargo.lock")).unwrap();
+    let manifest = dest.join("Cargo.toml");
+    let text = std::fs::read_to_string(src.join("Cargo.toml")).unwrap();
+    std::fs::write(&manifest, edit(text)).unwrap();
+    manifest
+}
+
 /// Copy examples/hello-service (sources and lock file, not its target folder) to `dir`.
 pub fn copy_example(dir: &Path) {
-    let src = root().join("examples/hello-service");
-    std::fs::create_dir_all(dir.join("src")).unwrap();
-    for f in ["Cargo.toml", "Cargo.lock", "src/main.rs"] {
-        std::fs::copy(src.join(f), dir.join(f)).unwrap();
-    }
+    copy_example_with(dir, |t| t);
+}
+
+/// As [`copy_example`], with its Cargo.toml changed by `edit`; the copy's Cargo.toml.
+pub fn copy_example_with(dir: &Path, edit: impl FnOnce(String) -> String) -> PathBuf {
+    copy_crate(&root().join("examples/hello-service"), dir, edit)
 }
