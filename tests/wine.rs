@@ -1235,11 +1235,10 @@ fn a_scheduled_task_is_registered_and_removed() {
     assert!(!stored.exists(), "{text}");
 }
 
-/// The machine-wide forms: a Run entry under HKLM (every user's logon starts it) and
-/// the install folder on the machine's PATH, both needing administrator rights, which
-/// Wine's user has.
+/// The machine-wide Run entry, under HKLM (every user's logon starts it; administrator
+/// rights, which Wine's user has).
 #[test]
-fn machine_scope_run_key_and_path() {
+fn machine_scope_run_key() {
     let (_tmp, r) = package_twobins_with(
         "\n[package.metadata.winpkg.run-key]\nname = \"Every user\"\nscope = \"machine\"\nstart-now = false\n",
     );
@@ -1263,9 +1262,15 @@ fn machine_scope_run_key_and_path() {
     let (code, text) = run_installed(&prefix, "uninstall.cmd", "", &[]);
     assert_eq!(code, 0, "{text}");
     assert!(!run_key().contains_key("Every user"));
+}
 
+/// The install folder on the machine's PATH (administrator rights, which Wine's user
+/// has), in a prefix of its own.
+#[test]
+fn machine_scope_path() {
     let (_tmp, r) = package_twobins_with("\n[package.metadata.winpkg.cli]\npath = \"machine\"\n");
     assert_eq!(r.code, 0, "{}", r.stderr);
+    let prefix = Prefix::create().expect("a Wine prefix");
     extract_to_program_files(&prefix, &zip_path(&r.json()));
     let machine_path = || {
         prefix
