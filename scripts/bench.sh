@@ -45,9 +45,15 @@ ref=$(time_it readobj llvm-readobj --coff-imports "@$work/files")
 printf '| %-34s | %9s | %6s |\n' "command" "seconds" "ratio"
 printf '|%s|%s|%s|\n' "------------------------------------" "-----------" "--------"
 printf '| %-34s | %9.4f | %6s |\n' "llvm-readobj --coff-imports" "$ref" "1.00"
+missed=()
+goal() { # what value limit: records a missed goal (value above limit)
+    python3 -c "import sys; sys.exit(0 if $2 <= $3 else 1)" || missed+=("$1: $2 > $3")
+}
 for f in human json github sarif; do
     t=$(time_it "check-$f" "$bin" check --format "$f" "$corpus")
-    printf '| %-34s | %9.4f | %6.2f |\n' "cargo winpkg check --format $f" "$t" "$(python3 -c "print($t/$ref)")"
+    r=$(python3 -c "print(round($t/$ref, 3))")
+    printf '| %-34s | %9.4f | %6.2f |\n' "cargo winpkg check --format $f" "$t" "$r"
+    goal "check --format $f against llvm-readobj" "$r" 0.5
 done
 
 # Scaling: the 100 smallest files of the corpus, then 100 copies of them (10,000
@@ -86,3 +92,12 @@ printf '|%s|%s|%s|%s|\n' "------------------------------" "-----------" "-------
 printf '| %-28s | %9.2f | %10.2f | %12d |\n' "zip -6" "$zipt" "$(python3 -c "print($theirs/1048576)")" "$((zrss / 1024))"
 printf '| %-28s | %9.2f | %10.2f | %12d |\n' "cargo winpkg --no-build" "$ours" "$(python3 -c "print($ourzip/1048576)")" "$((rss / 1024))"
 echo "time ratio $(python3 -c "print(round($ours/$zipt, 2))")x, size ratio $(python3 -c "print(round($ourzip/$theirs, 4))")x"
+goal "packaging time against zip -6" "$(python3 -c "print(round($ours/$zipt, 3))")" 0.4
+goal "zip size against zip -6" "$(python3 -c "print(round($ourzip/$theirs, 4))")" 1.02
+goal "packaging peak RSS MiB" "$((rss / 1024))" 64
+echo
+if ((${#missed[@]})); then
+    printf 'goal missed: %s\n' "${missed[@]}"
+    exit 1
+fi
+echo "every goal met"

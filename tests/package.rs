@@ -540,13 +540,16 @@ fn a_full_disk_while_writing_fails_cleanly() {
             "the old zip is untouched"
         );
     };
-    // The exe is built; staging copies it to stamp its version information.
+    // The exe is built; staging writes a stamped copy of it.
     let (code, stderr) = package_on_a_full_disk(
         &root().join("examples/hello-service/Cargo.toml"),
         out.path(),
     );
     assert_eq!(code, Some(2), "{stderr}");
-    assert!(stderr.contains("error: cannot copy"), "{stderr}");
+    assert!(
+        stderr.contains("error: cannot stamp version information into"),
+        "{stderr}"
+    );
     assert!(stderr.contains("File too large"), "{stderr}");
     only_the_old_zip();
     // Without stamping the exe is linked into staging, and the zip is what fails.

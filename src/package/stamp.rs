@@ -1,11 +1,14 @@
 //! Stamp a VERSIONINFO resource and an application manifest into a finished exe, after
-//! the link and before signing. Done on the staged copy through `editpe`, which writes
-//! the same bytes for the same input, so a stamped exe stays reproducible.
+//! the link and before signing. The resource tree is built by `editpe`; the exe is
+//! streamed into a new staged copy with one more section, so a 2 GiB exe costs no more
+//! memory than a small one, and the same input gives the same bytes (reproducible).
 
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use editpe::types::VersionU16;
-use editpe::{Image, VersionInfo, VersionStringTable};
+use editpe::{ResourceDirectory, VersionInfo, VersionStringTable};
 
 /// What to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,17 +95,22 @@ pub const APP_MANIFEST: &str = r#"<?xml version="1.0" encoding="UTF-8" standalon
 </assembly>
 "#;
 
-/// Stamp `path` in place (it must be a copy the caller owns). Resources the exe already
-/// has are kept: a crate that embeds its own version info (winresource, embed-resource)
-/// knows better.
-pub fn stamp(path: &Path, stamp: &Stamp) -> Result<Stamped, StampError> {
+/// Stamp the exe at `src` into a new file at `dst`, or write nothing when there is
+/// nothing to add (then `Stamped::wrote()` is false and the caller stages `src` as it
+/// is). Resources the exe already has are kept: a crate that embeds its own version
+/// info (winresource, embed-resource) knows better.
+///
+/// The new resource tree goes into a section of its own, appended after the last one;
+/// whatever followed the sections (an overlay, a COFF symbol table) moves behind it.
+/// The exe is streamed, never read whole: memory stays bounded however large it is.
+pub fn stamp(src: &Path, dst: &Path, stamp: &Stamp) -> Result<Stamped, StampError> {
     let err = |why: String| StampError {
-        path: path.to_path_buf(),
+        path: src.to_path_buf(),
         why,
     };
-    let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-    let mut image = Image::parse(bytes.as_slice()).map_err(|e| err(e.to_string()))?;
-    let mut resources = image.resource_directory().cloned().unwrap_or_default();
+    let file = File::open(src).map_err(|e| err(e.to_string()))?;
+    let layout = Layout::read(&file).map_err(err)?;
+    let mut resources = layout.resources(&file).map_err(err)?.unwrap_or_default();
     let mut done = Stamped::default();
     if let Some(versions) = &stamp.version {
         let has_version = resources
@@ -132,18 +140,421 @@ pub fn stamp(path: &Path, stamp: &Stamp) -> Result<Stamped, StampError> {
             done.manifest = true;
         }
     }
-    if !done.version_info && !done.manifest {
+    if !done.wrote() {
         return Ok(done);
     }
-    image
-        .set_resource_directory(resources)
-        .map_err(|e| err(e.to_string()))?;
-    let mut out = Vec::new();
-    image
-        .write_writer(&mut out)
-        .map_err(|e| err(e.to_string()))?;
-    std::fs::write(path, out).map_err(|e| err(e.to_string()))?;
+    if layout.signed {
+        return Err(err(
+            "it is already signed, and a new resource would break the signature; \
+             set `stamp = false` under [package.metadata.winpkg.version-info]"
+                .into(),
+        ));
+    }
+    let dir = dst.parent().unwrap_or(Path::new("."));
+    let werr = |e: std::io::Error| StampError {
+        path: src.to_path_buf(),
+        why: format!("cannot write {}: {e}", dst.display()),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(werr)?;
+    layout
+        .write_with_section(&file, tmp.as_file_mut(), &resources)
+        .map_err(|e| match e {
+            Written::Read(e) => err(e.to_string()),
+            Written::Write(e) => werr(e),
+            Written::Layout(why) => err(why),
+        })?;
+    tmp.persist(dst).map_err(|e| werr(e.error))?;
     Ok(done)
+}
+
+impl Stamped {
+    /// Was anything added (so a stamped copy was written)?
+    pub fn wrote(&self) -> bool {
+        self.version_info || self.manifest
+    }
+}
+
+/// What went wrong while writing the stamped copy.
+enum Written {
+    Read(std::io::Error),
+    Write(std::io::Error),
+    Layout(String),
+}
+
+/// One section header: where it sits in memory and in the file.
+#[derive(Debug, Clone, Copy)]
+struct Section {
+    va: u32,
+    vsize: u32,
+    raw_ptr: u32,
+    raw_size: u32,
+}
+
+/// The headers of a PE image, read with bounded reads, and what stamping changes in
+/// them.
+struct Layout {
+    /// The file's first bytes, through the free slot after the section table.
+    head: Vec<u8>,
+    /// Offsets in `head`: the COFF header, the optional header, the data directories,
+    /// the end of the section table.
+    coff: usize,
+    opt: usize,
+    dirs: usize,
+    table_end: usize,
+    sections: Vec<Section>,
+    section_alignment: u32,
+    file_alignment: u32,
+    len: u64,
+    /// The file has a certificate table (it is signed).
+    signed: bool,
+}
+
+const HEADER_READ: usize = 64 * 1024;
+const SECTION_HEADER: usize = 40;
+const RESOURCE_DIR: usize = 2;
+const SECURITY_DIR: usize = 4;
+/// A resource section bigger than this is not read (a real one holds icons and
+/// strings, a few MiB at most).
+const MAX_RESOURCES: u32 = 256 * 1024 * 1024;
+
+fn u16_at(b: &[u8], off: usize) -> Result<u16, String> {
+    b.get(off..off + 2)
+        .map(|x| u16::from_le_bytes([x[0], x[1]]))
+        .ok_or_else(|| format!("the headers end before byte {off:#x}"))
+}
+
+fn u32_at(b: &[u8], off: usize) -> Result<u32, String> {
+    b.get(off..off + 4)
+        .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
+        .ok_or_else(|| format!("the headers end before byte {off:#x}"))
+}
+
+fn put_u32(b: &mut [u8], off: usize, v: u32) {
+    if let Some(x) = b.get_mut(off..off + 4) {
+        x.copy_from_slice(&v.to_le_bytes());
+    }
+}
+
+fn align_up(v: u64, a: u32) -> u64 {
+    let a = u64::from(a);
+    v.div_ceil(a) * a
+}
+
+fn read_at(file: &File, off: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    let mut f = file;
+    f.seek(SeekFrom::Start(off))?;
+    let mut got = 0;
+    while got < len {
+        match f.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(buf)
+}
+
+impl Layout {
+    fn read(file: &File) -> Result<Layout, String> {
+        let len = file.metadata().map_err(|e| e.to_string())?.len();
+        let head = read_at(file, 0, HEADER_READ).map_err(|e| e.to_string())?;
+        if head.get(..2) != Some(b"MZ") {
+            return Err("it does not start with `MZ`".into());
+        }
+        let pe = u32_at(&head, 0x3c)? as usize;
+        if head.get(pe..pe + 4) != Some(b"PE\0\0") {
+            return Err(format!("no PE signature at offset {pe:#x}"));
+        }
+        let coff = pe + 4;
+        let nsections = usize::from(u16_at(&head, coff + 2)?);
+        let opt = coff + 20;
+        let opt_size = usize::from(u16_at(&head, coff + 16)?);
+        let (dirs, count_at) = match u16_at(&head, opt)? {
+            0x10b => (opt + 96, opt + 92),
+            0x20b => (opt + 112, opt + 108),
+            m => return Err(format!("unknown optional header magic {m:#x}")),
+        };
+        let ndirs = u32_at(&head, count_at)? as usize;
+        if ndirs <= SECURITY_DIR || dirs + 8 * (SECURITY_DIR + 1) > opt + opt_size {
+            return Err("the optional header has no resource directory entry".into());
+        }
+        let section_alignment = u32_at(&head, opt + 32)?;
+        let file_alignment = u32_at(&head, opt + 36)?;
+        if !section_alignment.is_power_of_two() || !file_alignment.is_power_of_two() {
+            return Err("its section or file alignment is not a power of two".into());
+        }
+        let table = opt + opt_size;
+        let table_end = table + nsections * SECTION_HEADER;
+        let mut sections = Vec::with_capacity(nsections);
+        for i in 0..nsections {
+            let s = table + i * SECTION_HEADER;
+            sections.push(Section {
+                vsize: u32_at(&head, s + 8)?,
+                va: u32_at(&head, s + 12)?,
+                raw_size: u32_at(&head, s + 16)?,
+                raw_ptr: u32_at(&head, s + 20)?,
+            });
+        }
+        let signed = u32_at(&head, dirs + 8 * SECURITY_DIR + 4)? != 0;
+        Ok(Layout {
+            head,
+            coff,
+            opt,
+            dirs,
+            table_end,
+            sections,
+            section_alignment,
+            file_alignment,
+            len,
+            signed,
+        })
+    }
+
+    /// The resource tree the exe has, if any.
+    fn resources(&self, file: &File) -> Result<Option<ResourceDirectory>, String> {
+        let rva = u32_at(&self.head, self.dirs + 8 * RESOURCE_DIR)?;
+        let size = u32_at(&self.head, self.dirs + 8 * RESOURCE_DIR + 4)?;
+        if rva == 0 || size == 0 {
+            return Ok(None);
+        }
+        let s = self
+            .sections
+            .iter()
+            .find(|s| {
+                rva >= s.va && u64::from(rva) < u64::from(s.va) + u64::from(s.vsize.max(s.raw_size))
+            })
+            .ok_or_else(|| format!("no section holds its resource directory (RVA {rva:#x})"))?;
+        if s.raw_size > MAX_RESOURCES {
+            return Err(format!(
+                "its resource section is {} bytes, more than this tool reads",
+                s.raw_size
+            ));
+        }
+        let bytes =
+            read_at(file, u64::from(s.raw_ptr), s.raw_size as usize).map_err(|e| e.to_string())?;
+        ResourceDirectory::parse(&bytes, rva - s.va, rva)
+            .map(Some)
+            .map_err(|e| format!("its resource directory cannot be read: {e}"))
+    }
+
+    /// Where the sections' raw data ends in the file: what follows is overlay.
+    fn sections_end(&self) -> u64 {
+        self.sections
+            .iter()
+            .filter(|s| s.raw_size > 0)
+            .map(|s| u64::from(s.raw_ptr) + u64::from(s.raw_size))
+            .max()
+            .unwrap_or(self.table_end as u64)
+    }
+
+    /// Copy the file to `out` with one more section holding `resources`, which the
+    /// resource directory entry then points at.
+    fn write_with_section(
+        &self,
+        file: &File,
+        out: &mut File,
+        resources: &ResourceDirectory,
+    ) -> Result<(), Written> {
+        let slot_end = self.table_end + SECTION_HEADER;
+        let first_raw = self
+            .sections
+            .iter()
+            .filter(|s| s.raw_size > 0)
+            .map(|s| s.raw_ptr as usize)
+            .min()
+            .unwrap_or(usize::MAX);
+        let size_of_headers = u32_at(&self.head, self.opt + 60).map_err(Written::Layout)?;
+        let free = self
+            .head
+            .get(self.table_end..slot_end)
+            .is_some_and(|b| b.iter().all(|&x| x == 0));
+        if slot_end > first_raw || slot_end > size_of_headers as usize || !free {
+            return Err(Written::Layout(
+                "there is no room for another section header after its section table".into(),
+            ));
+        }
+        let end = self.sections_end();
+        if end > self.len {
+            return Err(Written::Layout(format!(
+                "its sections end at byte {end:#x}, past the end of the file ({:#x})",
+                self.len
+            )));
+        }
+        let va = self
+            .sections
+            .iter()
+            .map(|s| u64::from(s.va) + u64::from(s.vsize.max(s.raw_size)))
+            .max()
+            .unwrap_or(0);
+        let va = align_up(va.max(u64::from(size_of_headers)), self.section_alignment);
+        let va = u32::try_from(va).map_err(|_| too_big())?;
+        let raw_ptr = align_up(end, self.file_alignment);
+        let mut data = resources.build(va);
+        let vsize = data.len() as u64;
+        let raw_size = align_up(vsize, self.file_alignment);
+        data.resize(usize::try_from(raw_size).map_err(|_| too_big())?, 0);
+        let new = NewSection {
+            va,
+            vsize: u32::try_from(vsize).map_err(|_| too_big())?,
+            raw_ptr: u32::try_from(raw_ptr).map_err(|_| too_big())?,
+            raw_size: u32::try_from(raw_size).map_err(|_| too_big())?,
+            image_size: u32::try_from(align_up(u64::from(va) + vsize, self.section_alignment))
+                .map_err(|_| too_big())?,
+            moved_by: raw_ptr + raw_size - end,
+        };
+        let (head, checksum) = self.patched_head(&new, end)?;
+
+        let mut sink = Sink {
+            out,
+            sum: PeSum::default(),
+        };
+        sink.put(&head)?;
+        sink.copy(file, slot_end as u64, end)?;
+        sink.put(&vec![0u8; (raw_ptr - end) as usize])?;
+        sink.put(&data)?;
+        sink.copy(file, end, self.len)?;
+        // The checksum is only checked for drivers and boot DLLs; one that was set is
+        // set again, over the new bytes.
+        let sum = sink.sum.finish();
+        if checksum != 0 {
+            out.seek(SeekFrom::Start((self.opt + 64) as u64))
+                .and_then(|_| out.write_all(&sum.to_le_bytes()))
+                .map_err(Written::Write)?;
+        }
+        out.sync_all().map_err(Written::Write)
+    }
+
+    /// The headers with the new section added: its header in the free slot, the section
+    /// count, image size, resource directory entry and symbol table pointer updated, the
+    /// checksum zeroed. Also the checksum the file had.
+    fn patched_head(&self, new: &NewSection, end: u64) -> Result<(Vec<u8>, u32), Written> {
+        let mut head = self.head[..self.table_end + SECTION_HEADER].to_vec();
+        let field = |head: &[u8], off| u32_at(head, off).map_err(Written::Layout);
+        let nsections = u16_at(&head, self.coff + 2).map_err(Written::Layout)?;
+        head[self.coff + 2..self.coff + 4].copy_from_slice(&(nsections + 1).to_le_bytes());
+        // A COFF symbol table (and the string table of long section names behind it)
+        // that followed the sections moves with the overlay.
+        let symbols = field(&head, self.coff + 8)?;
+        if u64::from(symbols) >= end {
+            let moved = u32::try_from(u64::from(symbols) + new.moved_by).map_err(|_| too_big())?;
+            put_u32(&mut head, self.coff + 8, moved);
+        }
+        let initialized = field(&head, self.opt + 8)?;
+        put_u32(
+            &mut head,
+            self.opt + 8,
+            initialized.saturating_add(new.raw_size),
+        );
+        put_u32(&mut head, self.opt + 56, new.image_size);
+        let checksum = field(&head, self.opt + 64)?;
+        put_u32(&mut head, self.opt + 64, 0);
+        put_u32(&mut head, self.dirs + 8 * RESOURCE_DIR, new.va);
+        put_u32(&mut head, self.dirs + 8 * RESOURCE_DIR + 4, new.vsize);
+        let s = self.table_end;
+        head[s..s + 8].copy_from_slice(b".rsrc\0\0\0");
+        put_u32(&mut head, s + 8, new.vsize);
+        put_u32(&mut head, s + 12, new.va);
+        put_u32(&mut head, s + 16, new.raw_size);
+        put_u32(&mut head, s + 20, new.raw_ptr);
+        // Initialized data, readable.
+        put_u32(&mut head, s + 36, 0x4000_0040);
+        Ok((head, checksum))
+    }
+}
+
+/// Where the stamped resource section goes, and how far the overlay moves.
+struct NewSection {
+    va: u32,
+    vsize: u32,
+    raw_ptr: u32,
+    raw_size: u32,
+    image_size: u32,
+    moved_by: u64,
+}
+
+fn too_big() -> Written {
+    Written::Layout("the stamped image would pass 4 GiB".into())
+}
+
+/// The stamped copy being written, and its checksum so far.
+struct Sink<'a> {
+    out: &'a mut File,
+    sum: PeSum,
+}
+
+impl Sink<'_> {
+    fn put(&mut self, b: &[u8]) -> Result<(), Written> {
+        self.sum.update(b);
+        self.out.write_all(b).map_err(Written::Write)
+    }
+
+    /// Copy bytes `from..to` of `file`, 1 MiB at a time.
+    fn copy(&mut self, file: &File, from: u64, to: u64) -> Result<(), Written> {
+        let mut f = file;
+        f.seek(SeekFrom::Start(from)).map_err(Written::Read)?;
+        let mut left = to.saturating_sub(from);
+        let mut buf = vec![0u8; 1 << 20];
+        while left > 0 {
+            let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
+            let n = match f.read(&mut buf[..want]) {
+                Ok(0) => {
+                    return Err(Written::Read(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the file shrank while it was read",
+                    )));
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Written::Read(e)),
+            };
+            self.put(&buf[..n])?;
+            left -= n as u64;
+        }
+        Ok(())
+    }
+}
+
+/// The PE image checksum, fed in pieces: 16-bit little-endian words added with the
+/// carry folded back in, plus the file's length. The checksum field itself counts as 0.
+#[derive(Default)]
+pub struct PeSum {
+    sum: u64,
+    odd: Option<u8>,
+    len: u64,
+}
+
+impl PeSum {
+    pub fn update(&mut self, mut b: &[u8]) {
+        self.len += b.len() as u64;
+        if let Some(lo) = self.odd.take() {
+            match b.split_first() {
+                Some((&hi, rest)) => {
+                    self.sum += u64::from(u16::from_le_bytes([lo, hi]));
+                    b = rest;
+                }
+                None => {
+                    self.odd = Some(lo);
+                    return;
+                }
+            }
+        }
+        let mut words = b.chunks_exact(2);
+        for w in &mut words {
+            self.sum += u64::from(u16::from_le_bytes([w[0], w[1]]));
+        }
+        self.odd = words.remainder().first().copied();
+    }
+
+    pub fn finish(&self) -> u32 {
+        let mut s = self.sum + self.odd.map_or(0, u64::from);
+        while s >> 16 != 0 {
+            s = (s & 0xffff) + (s >> 16);
+        }
+        (s as u32).wrapping_add(self.len as u32)
+    }
 }
 
 /// US English, Unicode: the string table key and its translation entry.

@@ -71,19 +71,23 @@ pub fn stage(plan: &Plan, files: &[(String, PathBuf)]) -> Result<Staged, BuildEr
     for (i, (name, src)) in files.iter().enumerate() {
         let dst = dir.path().join(name);
         // A hard link costs no copy; a copy when the link cannot be made, or when the
-        // staged file will be edited (stripped, stamped), which must never touch the
+        // staged file will be edited (stripped, signed), which must never touch the
         // original.
-        let stamp = plan.stamp.as_ref().filter(|_| i == 0);
+        // Stamping streams the exe into its staged copy; when it adds nothing, the
+        // exe is staged like any file.
+        let mut written = false;
+        if let Some(s) = plan.stamp.as_ref().filter(|_| i == 0) {
+            let done = crate::package::stamp::stamp(src, &dst, s)?;
+            written = done.wrote();
+            stamped = Some(done);
+        }
         let strip_it = strip && i > 0;
-        let edited = strip_it || stamp.is_some() || plan.signer.is_some();
-        if edited || std::fs::hard_link(src, &dst).is_err() {
+        let edited = strip_it || plan.signer.is_some();
+        if !written && (edited || std::fs::hard_link(src, &dst).is_err()) {
             std::fs::copy(src, &dst).map_err(io("copy", src))?;
         }
         if strip_it {
             bundle::strip_symbols(&dst, &plan.target)?;
-        }
-        if let Some(s) = stamp {
-            stamped = Some(crate::package::stamp::stamp(&dst, s)?);
         }
         staged.push((name.clone(), dst));
     }
