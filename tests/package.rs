@@ -195,6 +195,86 @@ fn root_dir_include_readme_and_archive_name() {
     assert_eq!((t.year(), t.month(), t.day()), (1980, 1, 1));
 }
 
+/// Entries bigger than one deflate piece are compressed on every core: Info-ZIP's
+/// unzip (an independent reader) tests and extracts them byte for byte, with their
+/// modes, and the zip is the same whether one core or two made it.
+#[test]
+fn big_entries_deflate_in_parallel_and_read_back_anywhere() {
+    let d = temp_crate("include = [\"big.bin\", \"empty.txt\", \"data/été.txt\"]\n");
+    // 5 MiB and a bit: text with a counter, so matches cross the 1 MiB pieces.
+    let big: Vec<u8> = (0..140_000)
+        .flat_map(|i| format!("line {i:08}: the quick brown fox {}\n", i % 97).into_bytes())
+        .collect();
+    assert!(big.len() > 5 << 20, "{}", big.len());
+    std::fs::write(d.path().join("big.bin"), &big).unwrap();
+    std::fs::write(d.path().join("empty.txt"), "").unwrap();
+    std::fs::create_dir_all(d.path().join("data")).unwrap();
+    std::fs::write(d.path().join("data/été.txt"), "summer").unwrap();
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let manifest = d.path().join("Cargo.toml");
+    let r1 = package(&manifest, one.path(), &[], &[("RAYON_NUM_THREADS", "1")]);
+    assert_eq!(r1.code, 0, "{}", r1.stderr);
+    let r2 = package(&manifest, two.path(), &[], &[("RAYON_NUM_THREADS", "2")]);
+    assert_eq!(r2.code, 0, "{}", r2.stderr);
+    let z = zip_path(&r1.json());
+    assert!(
+        std::fs::read(&z).unwrap() == std::fs::read(zip_path(&r2.json())).unwrap(),
+        "the zip depends on the number of cores"
+    );
+    // Readable by everyone, like any file the user writes (not a temp file's 0600).
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&z).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "{mode:o}");
+
+    let t = std::process::Command::new("unzip")
+        .arg("-t")
+        .arg(&z)
+        .output()
+        .expect("unzip is installed (scripts/setup.sh)");
+    let out = String::from_utf8_lossy(&t.stdout);
+    assert!(t.status.success(), "{out}");
+    assert!(out.contains("No errors detected"), "{out}");
+    let x = tempfile::tempdir().unwrap();
+    let e = std::process::Command::new("unzip")
+        .args(["-q", "-d"])
+        .arg(x.path())
+        .arg(&z)
+        .status()
+        .unwrap();
+    assert!(e.success());
+    assert!(std::fs::read(x.path().join("big.bin")).unwrap() == big);
+    assert_eq!(std::fs::read(x.path().join("empty.txt")).unwrap(), b"");
+    assert_eq!(
+        std::fs::read_to_string(x.path().join("data/été.txt")).unwrap(),
+        "summer"
+    );
+    let mode_of = |n: &str| {
+        std::fs::metadata(x.path().join(n))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode_of("second.exe"), 0o755);
+    assert_eq!(mode_of("big.bin"), 0o644);
+    // The zip crate reads the same bytes, and SHA256SUMS agrees with them.
+    let entries = read_zip(&z);
+    assert!(entries["big.bin"].0 == big);
+    let sums = String::from_utf8(entries["SHA256SUMS"].0.clone()).unwrap();
+    let c = std::process::Command::new("sha256sum")
+        .args(["-c", "--quiet", "-"])
+        .current_dir(x.path())
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(sums.as_bytes())?;
+            c.wait()
+        })
+        .unwrap();
+    assert!(c.success(), "{sums}");
+}
+
 #[test]
 fn names_windows_cannot_extract_are_refused() {
     for (dest, why) in [

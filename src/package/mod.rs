@@ -2,6 +2,7 @@
 //! README/LICENSE, and SHA256SUMS; then write the zip.
 
 pub mod bundle;
+mod deflate;
 pub mod leftovers;
 pub mod manifest;
 pub mod sign;

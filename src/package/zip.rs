@@ -12,7 +12,6 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
-use zip::write::SimpleFileOptions;
 
 /// Where a file of the package comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,11 +41,6 @@ pub enum PackageError {
     Write {
         path: PathBuf,
         source: std::io::Error,
-    },
-    #[error("zip error writing {}: {source}", path.display())]
-    Zip {
-        path: PathBuf,
-        source: zip::result::ZipError,
     },
     #[error("{key}: `{pattern}` is not a valid pattern: {why}")]
     BadPattern {
@@ -285,11 +279,13 @@ pub fn write_zip(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "package.zip".into());
-    let tmp = tempfile::Builder::new()
-        .prefix(&super::leftovers::zip_prefix(&file_name))
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(werr(&dir))?;
+    let prefix = super::leftovers::zip_prefix(&file_name);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    // A zip is a file for others to read (less the umask), not a private temp file.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let tmp = builder.tempfile_in(&dir).map_err(werr(&dir))?;
     write_zip_to(tmp.as_file(), tmp.path(), files, mtime, executable)?;
     tmp.persist(dest).map_err(|e| PackageError::Write {
         path: dest.to_path_buf(),
@@ -298,80 +294,7 @@ pub fn write_zip(
     Ok(())
 }
 
-/// The zip's file, which goes quiet after its first error: the error reaches the
-/// caller once, and the zip writer's own clean-up when it is dropped (which would print
-/// `ZipWriter drop failed` to stderr, or trip its assertions) sees writes and seeks
-/// succeed on a file that only pretends to grow.
-struct Quiet<'a> {
-    file: &'a File,
-    failed: bool,
-    /// Where the writer is, and how long the file is, as far as it knows.
-    pos: u64,
-    len: u64,
-}
-
-impl Quiet<'_> {
-    fn new(file: &File) -> Quiet<'_> {
-        Quiet {
-            file,
-            failed: false,
-            pos: 0,
-            len: 0,
-        }
-    }
-
-    fn moved(&mut self, pos: u64) -> u64 {
-        self.pos = pos;
-        self.len = self.len.max(pos);
-        pos
-    }
-}
-
-impl Write for Quiet<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if !self.failed {
-            match self.file.write(buf) {
-                Ok(n) => {
-                    self.moved(self.pos + n as u64);
-                    return Ok(n);
-                }
-                Err(e) => {
-                    self.failed = true;
-                    return Err(e);
-                }
-            }
-        }
-        self.moved(self.pos + buf.len() as u64);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        if self.failed {
-            return Ok(());
-        }
-        self.file.flush().inspect_err(|_| self.failed = true)
-    }
-}
-
-impl std::io::Seek for Quiet<'_> {
-    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
-        if !self.failed {
-            match self.file.seek(to) {
-                Ok(p) => return Ok(self.moved(p)),
-                Err(e) => {
-                    self.failed = true;
-                    return Err(e);
-                }
-            }
-        }
-        let target = match to {
-            std::io::SeekFrom::Start(p) => p,
-            std::io::SeekFrom::Current(d) => self.pos.saturating_add_signed(d),
-            std::io::SeekFrom::End(d) => self.len.saturating_add_signed(d),
-        };
-        Ok(self.moved(target))
-    }
-}
+use super::deflate::Failed;
 
 fn write_zip_to(
     file: &File,
@@ -384,52 +307,37 @@ fn write_zip_to(
         path: tmp.to_path_buf(),
         source,
     };
-    let zerr = |source: zip::result::ZipError| PackageError::Zip {
-        path: tmp.to_path_buf(),
-        source,
-    };
-    let mut zip = zip::ZipWriter::new(Quiet::new(file));
-    let base = SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .compression_level(Some(6))
-        .last_modified_time(mtime);
+    let mut zip = super::deflate::ZipOut::new(std::io::BufWriter::new(file), mtime);
     // Directory entries first (sorted), so every extractor creates folders.
-    let mut dirs: Vec<String> = Vec::new();
+    let mut dirs = std::collections::BTreeSet::new();
     for name in files.keys() {
-        let mut acc = String::new();
-        let parts: Vec<&str> = name.split('/').collect();
-        for part in &parts[..parts.len() - 1] {
-            acc.push_str(part);
-            acc.push('/');
-            if !dirs.contains(&acc) {
-                dirs.push(acc.clone());
-            }
+        let mut at = 0;
+        while let Some(i) = name[at..].find('/') {
+            dirs.insert(&name[..at + i + 1]);
+            at += i + 1;
         }
     }
-    dirs.sort();
-    for d in &dirs {
-        zip.add_directory(d.as_str(), base.unix_permissions(0o755))
-            .map_err(zerr)?;
+    for d in dirs {
+        zip.add_dir(d, 0o755).map_err(werr)?;
     }
     for (name, src) in files {
         let mode = if executable(name) { 0o755 } else { 0o644 };
-        zip.start_file(name.as_str(), base.unix_permissions(mode))
-            .map_err(zerr)?;
-        match src {
-            Source::Bytes(b) => zip.write_all(b).map_err(werr)?,
-            Source::File(p) => {
-                let read = |source| PackageError::Read {
-                    path: p.clone(),
-                    source,
-                };
-                let mut f = File::open(p).map_err(read)?;
-                stream(&mut f, Some(&mut zip)).map_err(werr)?;
-            }
-        }
+        let added = match src {
+            Source::Bytes(b) => zip.add_file(name, mode, &mut b.as_slice(), &mut |_| {}),
+            Source::File(p) => File::open(p)
+                .map_err(Failed::Read)
+                .and_then(|mut f| zip.add_file(name, mode, &mut f, &mut |_| {})),
+        };
+        added.map_err(|e| match (e, src) {
+            (Failed::Read(source), Source::File(p)) => PackageError::Read {
+                path: p.clone(),
+                source,
+            },
+            (Failed::Read(source) | Failed::Write(source), _) => werr(source),
+        })?;
     }
-    let mut out = zip.finish().map_err(zerr)?;
-    out.flush().map_err(werr)?;
-    let file = out.file;
+    let out = zip.finish().map_err(werr)?;
+    let file = out.into_inner().map_err(|e| werr(e.into_error()))?;
     file.sync_all().map_err(werr)?;
     Ok(())
 }
