@@ -207,6 +207,16 @@ fn every_truncation_of_real_files_is_handled() {
     }
 }
 
+/// Fixture `which` with the bytes at `edits` replaced.
+fn mutated(which: usize, edits: Vec<(prop::sample::Index, u8)>) -> Vec<u8> {
+    let mut bytes = all_fixture_bytes().swap_remove(which);
+    for (at, value) in edits {
+        let i = at.index(bytes.len());
+        bytes[i] = value;
+    }
+    bytes
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
@@ -216,12 +226,30 @@ proptest! {
         which in 0usize..4,
         edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..24),
     ) {
-        let mut bytes = all_fixture_bytes().swap_remove(which);
-        for (at, value) in edits {
-            let i = at.index(bytes.len());
-            bytes[i] = value;
-        }
+        let bytes = mutated(which, edits);
         let _ = cargo_winpkg::pe::parse(Path::new("fuzz"), &bytes);
+    }
+
+    /// A file is read a block at a time, only where the reader looks; the verdict must
+    /// be the one reading all of it in memory gives, for any bytes.
+    #[test]
+    fn reading_by_blocks_agrees_with_reading_whole(
+        which in 0usize..4,
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..24),
+    ) {
+        let bytes = mutated(which, edits);
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut tmp, &bytes).unwrap();
+        let show = |r: Result<cargo_winpkg::pe::Facts, cargo_winpkg::pe::PeError>| match r {
+            Ok(mut f) => {
+                f.file_id = None;
+                format!("{f:?}")
+            }
+            Err(e) => format!("error: {e}"),
+        };
+        let by_blocks = show(cargo_winpkg::pe::read_file(tmp.path()));
+        let whole = show(cargo_winpkg::pe::parse(tmp.path(), &bytes));
+        prop_assert_eq!(by_blocks, whole);
     }
 }
 

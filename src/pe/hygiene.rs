@@ -3,11 +3,11 @@
 //! All of it is read from the map without copying more than the strings reported.
 
 use object::LittleEndian as LE;
+use object::ReadRef;
 use object::pe;
-use object::read::pe::{
-    ImageNtHeaders, ResourceDirectory, ResourceDirectoryEntryData, ResourceDirectoryTable,
-    SectionTable,
-};
+use object::read::pe::{ImageNtHeaders, SectionTable};
+
+use super::Headers;
 use serde::Serialize;
 
 /// The VERSIONINFO resource, as Explorer's Details tab shows it.
@@ -47,47 +47,98 @@ impl DebugBytes {
 const RT_VERSION: u16 = 16;
 const RT_MANIFEST: u16 = 24;
 
-/// The data of the first resource of `kind` (first name, first language).
-fn first_resource<'d>(
-    dir: ResourceDirectory<'d>,
-    root: &ResourceDirectoryTable<'d>,
-    kind: u16,
-    data: &'d [u8],
+/// The data of the first resource of `kind` (first name, first language). The
+/// directory (at file offset `dir`, `dir_size` bytes) is walked entry by entry, reading
+/// only the tables on the way and the data at the end, not the whole resource section.
+fn first_resource<'d, R: ReadRef<'d>>(
+    data: R,
     sections: &SectionTable<'d>,
+    dir: u64,
+    dir_size: u64,
+    kind: u16,
 ) -> Option<&'d [u8]> {
-    let entry = root
-        .entries
-        .iter()
-        .find(|e| e.name_or_id().id() == Some(kind))?;
-    let mut next = entry.data(dir).ok()?;
+    let read = |off: u64, size: u64| {
+        (off.checked_add(size)? <= dir_size)
+            .then(|| data.read_bytes_at(dir + off, size).ok())
+            .flatten()
+    };
+    let u32_of = |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+    // A table: a 16-byte header (named entries at 12, id entries at 14), then 8-byte
+    // entries (name or id, offset; the offset's high bit marks a subtable).
+    let entries = |table: u64| -> Option<&'d [u8]> {
+        let h = read(table, 16)?;
+        let n = u64::from(u16::from_le_bytes([h[12], h[13]]))
+            + u64::from(u16::from_le_bytes([h[14], h[15]]));
+        read(table + 16, n * 8)
+    };
+    let root = entries(0)?;
+    let mut next = root
+        .chunks_exact(8)
+        .find(|e| u32_of(e, 0) == u32::from(kind))
+        .map(|e| u32_of(e, 4))?;
     // Type -> name -> language -> data: at most two more tables, so no loop can cycle.
     for _ in 0..2 {
-        let ResourceDirectoryEntryData::Table(t) = next else {
+        if next & 0x8000_0000 == 0 {
             break;
-        };
-        next = t.entries.first()?.data(dir).ok()?;
+        }
+        let first = entries(u64::from(next & 0x7fff_ffff))?;
+        next = u32_of(first.get(..8)?, 4);
     }
-    let ResourceDirectoryEntryData::Data(d) = next else {
+    if next & 0x8000_0000 != 0 {
         return None;
-    };
-    let bytes = sections.pe_data_at(data, d.offset_to_data.get(LE))?;
-    bytes.get(..d.size.get(LE) as usize)
+    }
+    // IMAGE_RESOURCE_DATA_ENTRY: the data's RVA and size.
+    let d = read(u64::from(next), 8)?;
+    bytes_at(data, sections, u32_of(d, 0), u32_of(d, 4))
+}
+
+/// `size` bytes at `rva`, within its section's data (and only those are read).
+pub(super) fn bytes_at<'d, R: ReadRef<'d>>(
+    data: R,
+    sections: &SectionTable<'d>,
+    rva: u32,
+    size: u32,
+) -> Option<&'d [u8]> {
+    let (off, left) = sections.pe_file_range_at(rva)?;
+    if size > left {
+        return None;
+    }
+    data.read_bytes_at(u64::from(off), u64::from(size)).ok()
+}
+
+/// The bytes of data directory `index`, when it has any within a section.
+pub(super) fn directory_bytes<'d, Pe: ImageNtHeaders, R: ReadRef<'d>>(
+    file: &Headers<'d, Pe>,
+    data: R,
+    index: usize,
+) -> Option<&'d [u8]> {
+    let d = file.data_directory(index)?;
+    let (rva, size) = (d.virtual_address.get(LE), d.size.get(LE));
+    if rva == 0 || size == 0 {
+        return None;
+    }
+    bytes_at(data, &file.section_table(), rva, size)
 }
 
 /// The version information and whether a manifest is embedded.
-pub fn resources<Pe: ImageNtHeaders>(
-    file: &object::read::pe::PeFile<'_, Pe>,
-    data: &[u8],
+pub(super) fn resources<'d, Pe: ImageNtHeaders, R: ReadRef<'d>>(
+    file: &Headers<'d, Pe>,
+    data: R,
 ) -> (Option<VersionInfo>, bool) {
     let sections = file.section_table();
-    let Ok(Some(dir)) = file.data_directories().resource_directory(data, &sections) else {
+    let Some((dir, size)) = file
+        .data_directory(pe::IMAGE_DIRECTORY_ENTRY_RESOURCE)
+        .map(|d| (d.virtual_address.get(LE), d.size.get(LE)))
+        .filter(|&(rva, size)| rva != 0 && size != 0)
+        .and_then(|(rva, size)| {
+            let (off, left) = sections.pe_file_range_at(rva)?;
+            Some((u64::from(off), u64::from(size.min(left))))
+        })
+    else {
         return (None, false);
     };
-    let Ok(root) = dir.root() else {
-        return (None, false);
-    };
-    let version = first_resource(dir, &root, RT_VERSION, data, &sections).and_then(parse_version);
-    let manifest = first_resource(dir, &root, RT_MANIFEST, data, &sections).is_some();
+    let version = first_resource(data, &sections, dir, size, RT_VERSION).and_then(parse_version);
+    let manifest = first_resource(data, &sections, dir, size, RT_MANIFEST).is_some();
     (version, manifest)
 }
 
@@ -142,9 +193,9 @@ const PACKED_ENTROPY: f64 = 7.2;
 /// Why the file looks packed, if it does: a packer's section names, or an entry point
 /// in a writable, executable section of near-random bytes (what a packer's stub runs
 /// from, since it unpacks over itself).
-pub fn packer<Pe: ImageNtHeaders>(
-    file: &object::read::pe::PeFile<'_, Pe>,
-    data: &[u8],
+pub(super) fn packer<'d, Pe: ImageNtHeaders, R: ReadRef<'d>>(
+    file: &Headers<'d, Pe>,
+    data: R,
     entry: u32,
 ) -> Option<String> {
     let sections = file.section_table();
@@ -166,8 +217,10 @@ pub fn packer<Pe: ImageNtHeaders>(
     if !rwx {
         return None;
     }
+    let len = data.len().ok()?;
     let (off, size) = s.pe_file_range();
-    let bytes = data.get(off as usize..(off as usize).saturating_add(size as usize))?;
+    let size = u64::from(size).min(len.saturating_sub(u64::from(off)));
+    let bytes = data.read_bytes_at(u64::from(off), size).ok()?;
     let e = entropy(bytes);
     (bytes.len() >= 4096 && e > PACKED_ENTROPY).then(|| {
         format!(
@@ -208,29 +261,51 @@ pub struct SectionBytes {
 }
 
 /// The file's sections, in table order, with the bytes each takes in the file.
-pub fn sections<Pe: ImageNtHeaders>(
-    file: &object::read::pe::PeFile<'_, Pe>,
-    data: &[u8],
+pub(super) fn sections<'d, Pe: ImageNtHeaders, R: ReadRef<'d>>(
+    file: &Headers<'d, Pe>,
+    data: R,
 ) -> Vec<SectionBytes> {
-    let strings = file
-        .nt_headers()
-        .symbols(data)
-        .ok()
-        .map(|s| s.strings())
-        .unwrap_or_default();
+    let len = data.len().unwrap_or(0);
+    let fh = file.nt_headers().file_header();
     file.section_table()
         .iter()
         .map(|s| SectionBytes {
-            name: String::from_utf8_lossy(s.name(strings).unwrap_or(s.raw_name())).into_owned(),
-            size: file_bytes(s, data.len()),
+            name: String::from_utf8_lossy(long_name(data, fh, s).unwrap_or(s.raw_name()))
+                .into_owned(),
+            size: file_bytes(s, len),
         })
         .collect()
 }
 
+/// A long section name (`/4` in the header) from the COFF string table that follows
+/// the symbol table; only the name itself is read.
+fn long_name<'d, R: ReadRef<'d>>(
+    data: R,
+    fh: &pe::ImageFileHeader,
+    s: &pe::ImageSectionHeader,
+) -> Option<&'d [u8]> {
+    let raw = s.raw_name();
+    let digits = std::str::from_utf8(raw.strip_prefix(b"/")?).ok()?;
+    let offset: u64 = digits.parse().ok()?;
+    let ptr = u64::from(fh.pointer_to_symbol_table.get(LE));
+    if ptr == 0 {
+        return None;
+    }
+    let strings = ptr + u64::from(fh.number_of_symbols.get(LE)) * pe::IMAGE_SIZEOF_SYMBOL as u64;
+    let table = u64::from(u32::from_le_bytes(
+        data.read_bytes_at(strings, 4).ok()?.try_into().ok()?,
+    ));
+    if offset < 4 || offset >= table {
+        return None;
+    }
+    data.read_bytes_at_until(strings + offset..strings + table, 0)
+        .ok()
+}
+
 /// DWARF sections and the COFF symbol table, in bytes of the file.
-pub fn debug_bytes<Pe: ImageNtHeaders>(
-    file: &object::read::pe::PeFile<'_, Pe>,
-    data: &[u8],
+pub(super) fn debug_bytes<'d, Pe: ImageNtHeaders, R: ReadRef<'d>>(
+    file: &Headers<'d, Pe>,
+    data: R,
     sections: &[SectionBytes],
 ) -> DebugBytes {
     let dwarf = sections
@@ -244,10 +319,9 @@ pub fn debug_bytes<Pe: ImageNtHeaders>(
 
 /// The bytes a section takes in the file: its raw data (which is padded to the file
 /// alignment, unlike its virtual size), within the file.
-pub fn file_bytes(s: &pe::ImageSectionHeader, file_len: usize) -> u64 {
+pub fn file_bytes(s: &pe::ImageSectionHeader, len: u64) -> u64 {
     let off = u64::from(s.pointer_to_raw_data.get(LE));
     let size = u64::from(s.size_of_raw_data.get(LE));
-    let len = file_len as u64;
     if off >= len {
         return 0;
     }
@@ -255,20 +329,17 @@ pub fn file_bytes(s: &pe::ImageSectionHeader, file_len: usize) -> u64 {
 }
 
 /// The size of the COFF symbol table plus its string table, clamped to the file.
-fn symbol_table_bytes(data: &[u8], fh: &pe::ImageFileHeader) -> u64 {
+fn symbol_table_bytes<'d, R: ReadRef<'d>>(data: R, fh: &pe::ImageFileHeader) -> u64 {
     let ptr = u64::from(fh.pointer_to_symbol_table.get(LE));
     let n = u64::from(fh.number_of_symbols.get(LE));
-    let len = data.len() as u64;
+    let len = data.len().unwrap_or(0);
     if ptr == 0 || n == 0 || ptr >= len {
         return 0;
     }
     let strings_at = ptr + n * pe::IMAGE_SIZEOF_SYMBOL as u64;
-    let strings_len = usize::try_from(strings_at)
-        .ok()
-        .and_then(|i| data.get(i..i + 4))
-        .map_or(0, |b| {
-            u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        });
+    let strings_len = data.read_bytes_at(strings_at, 4).map_or(0, |b| {
+        u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    });
     (strings_at + strings_len).min(len) - ptr
 }
 

@@ -7,14 +7,14 @@
 //! that never ends is cut off instead of read without bound.
 
 use object::LittleEndian as LE;
-use object::Object;
+use object::ReadRef;
 use object::pe;
-use object::read::pe::{ImageNtHeaders, ImageOptionalHeader, PeFile};
+use object::read::pe::{ImageNtHeaders, ImageOptionalHeader};
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{Import, ImportedFunction, PeError};
+use super::{Headers, Import, ImportedFunction, PeError};
 
 /// The function names of one file: each hint/name entry read once and shared by every
 /// thunk that points at it, and a cap on the bytes the names add up to, so a small
@@ -30,18 +30,18 @@ pub(super) struct Names {
 impl Names {
     /// For a file of `len` bytes: names may add up to 16 times its size (at least
     /// 16 MiB); real tables stay far below, since each name is stored once.
-    pub fn for_file(len: usize) -> Names {
+    pub fn for_file(len: u64) -> Names {
         Names {
             by_rva: HashMap::new(),
             bytes: 0,
-            limit: (len as u64).saturating_mul(16).max(16 << 20),
+            limit: len.saturating_mul(16).max(16 << 20),
         }
     }
 }
 
 /// File offset of an RVA, for error messages; None when no section maps it. (Header
 /// values are untrusted: the sum is done in 64 bits.)
-fn rva_to_offset<Pe: ImageNtHeaders>(file: &PeFile<Pe>, rva: u32) -> Option<u64> {
+fn rva_to_offset<Pe: ImageNtHeaders>(file: &Headers<'_, Pe>, rva: u32) -> Option<u64> {
     file.section_table().iter().find_map(|s| {
         let va = s.virtual_address.get(LE);
         let size = s.virtual_size.get(LE).max(s.size_of_raw_data.get(LE));
@@ -51,9 +51,9 @@ fn rva_to_offset<Pe: ImageNtHeaders>(file: &PeFile<Pe>, rva: u32) -> Option<u64>
 }
 
 /// Describe where `rva` lands, e.g. "offset 0x1234" or "RVA 0x5000, outside every section".
-fn locate<Pe: ImageNtHeaders>(file: &PeFile<Pe>, data_len: usize, rva: u32) -> String {
+fn locate<Pe: ImageNtHeaders>(file: &Headers<'_, Pe>, data_len: u64, rva: u32) -> String {
     match rva_to_offset(file, rva) {
-        Some(off) if off < data_len as u64 => format!("offset {off:#x}"),
+        Some(off) if off < data_len => format!("offset {off:#x}"),
         Some(off) => {
             format!("offset {off:#x} (RVA {rva:#x}), past the end of the file ({data_len} bytes)")
         }
@@ -61,23 +61,36 @@ fn locate<Pe: ImageNtHeaders>(file: &PeFile<Pe>, data_len: usize, rva: u32) -> S
     }
 }
 
-/// Reads any RVA of the image through its section table.
-struct Image<'a, 'data, Pe: ImageNtHeaders> {
-    file: &'a PeFile<'data, Pe>,
-    data: &'data [u8],
+/// Reads any RVA of the image through its section table, only the bytes asked for
+/// (the file may be read a block at a time).
+struct Image<'a, 'data, Pe: ImageNtHeaders, R: ReadRef<'data>> {
+    file: &'a Headers<'data, Pe>,
+    data: R,
+    len: u64,
 }
 
-impl<'data, Pe: ImageNtHeaders> Image<'_, 'data, Pe> {
-    /// The bytes from `rva` to the end of its section's data.
-    fn at(&self, rva: u32) -> Option<&'data [u8]> {
-        self.file.section_table().pe_data_at(self.data, rva)
+impl<'data, Pe: ImageNtHeaders, R: ReadRef<'data>> Image<'_, 'data, Pe, R> {
+    /// Where `rva` is in the file, and how many bytes of its section's data follow.
+    fn range(&self, rva: u32) -> Option<(u64, u64)> {
+        let (off, size) = self.file.section_table().pe_file_range_at(rva)?;
+        Some((u64::from(off), u64::from(size)))
     }
 
-    /// A NUL-terminated string at `rva` (without the NUL).
+    /// `size` bytes at `rva`, within its section's data.
+    fn bytes_at(&self, rva: u32, size: u64) -> Option<&'data [u8]> {
+        let (off, left) = self.range(rva)?;
+        if size > left {
+            return None;
+        }
+        self.data.read_bytes_at(off, size).ok()
+    }
+
+    /// A NUL-terminated string at `rva` (without the NUL), within its section's data.
     fn string_at(&self, rva: u32) -> Option<&'data [u8]> {
-        let b = self.at(rva)?;
-        let end = b.iter().position(|c| *c == 0)?;
-        Some(&b[..end])
+        let (off, left) = self.range(rva)?;
+        self.data
+            .read_bytes_at_until(off..off.checked_add(left)?, 0)
+            .ok()
     }
 
     /// The name of a hint/name entry: a 2-byte hint, then the string.
@@ -87,19 +100,19 @@ impl<'data, Pe: ImageNtHeaders> Image<'_, 'data, Pe> {
 }
 
 /// Context for reading one of the two import tables: where it is, and how to word errors.
-struct TableReader<'a, 'data, Pe: ImageNtHeaders> {
-    image: Image<'a, 'data, Pe>,
+struct TableReader<'a, 'data, Pe: ImageNtHeaders, R: ReadRef<'data>> {
+    image: Image<'a, 'data, Pe, R>,
     /// "import table" or "delay-load import table".
     table: &'static str,
     dir_rva: u32,
 }
 
-impl<Pe: ImageNtHeaders> TableReader<'_, '_, Pe> {
+impl<'data, Pe: ImageNtHeaders, R: ReadRef<'data>> TableReader<'_, 'data, Pe, R> {
     fn bad(&self, what: &str, rva: u32, why: &str) -> PeError {
         PeError::Malformed(format!(
             "truncated or invalid {}: {what} at {} ({why})",
             self.table,
-            locate(self.image.file, self.image.data.len(), rva)
+            locate(self.image.file, self.image.len, rva)
         ))
     }
 
@@ -107,30 +120,26 @@ impl<Pe: ImageNtHeaders> TableReader<'_, '_, Pe> {
         PeError::Malformed(format!(
             "{} points outside the file: {}",
             self.table,
-            locate(self.image.file, self.image.data.len(), self.dir_rva)
+            locate(self.image.file, self.image.len, self.dir_rva)
         ))
     }
 
     /// The `size`-byte descriptor `index`, or None past the end of the section.
-    fn descriptor(&self, index: u32, size: u32) -> Result<(u32, &[u8]), PeError> {
+    fn descriptor(&self, index: u32, size: u32) -> Result<(u32, &'data [u8]), PeError> {
         let rva = self.dir_rva.wrapping_add(index.wrapping_mul(size));
-        let bytes = self
-            .image
-            .at(rva)
-            .and_then(|b| b.get(..size as usize))
-            .ok_or_else(|| {
-                if index == 0 && rva_to_offset(self.image.file, rva).is_none() {
-                    self.outside()
-                } else if index == 0 {
-                    self.bad("directory", rva, "the file is truncated before it")
-                } else {
-                    self.bad(
-                        "descriptor",
-                        rva,
-                        "the table runs past the end of its section",
-                    )
-                }
-            })?;
+        let bytes = self.image.bytes_at(rva, u64::from(size)).ok_or_else(|| {
+            if index == 0 && rva_to_offset(self.image.file, rva).is_none() {
+                self.outside()
+            } else if index == 0 {
+                self.bad("directory", rva, "the file is truncated before it")
+            } else {
+                self.bad(
+                    "descriptor",
+                    rva,
+                    "the table runs past the end of its section",
+                )
+            }
+        })?;
         Ok((rva, bytes))
     }
 
@@ -147,10 +156,9 @@ impl<Pe: ImageNtHeaders> TableReader<'_, '_, Pe> {
         } else {
             1 << 31
         };
-        let step = if self.image.file.is_64() { 8 } else { 4 };
-        // The list is read from one slice (its section, from the list on): one lookup
-        // in the section table, not one per thunk.
-        let list = self.image.at(list_rva).ok_or_else(|| {
+        let step: u64 = if self.image.file.is_64() { 8 } else { 4 };
+        // The list is located once in the section table, then read thunk by thunk.
+        let (list, left) = self.image.range(list_rva).ok_or_else(|| {
             self.bad(
                 "import name table",
                 list_rva,
@@ -159,9 +167,13 @@ impl<Pe: ImageNtHeaders> TableReader<'_, '_, Pe> {
         })?;
         let mut functions = Vec::new();
         let mut by_ordinal = 0;
-        for i in 0usize.. {
-            let Some(bytes) = list.get(i * step..i * step + step) else {
-                let at = list_rva.wrapping_add((i * step) as u32);
+        for i in 0u64.. {
+            let at = i * step;
+            let read = (at + step <= left)
+                .then(|| self.image.data.read_bytes_at(list + at, step).ok())
+                .flatten();
+            let Some(bytes) = read else {
+                let at = list_rva.wrapping_add(at as u32);
                 return Err(self.bad(
                     "import name table",
                     at,
@@ -203,11 +215,11 @@ impl<Pe: ImageNtHeaders> TableReader<'_, '_, Pe> {
         };
         names.bytes = names.bytes.saturating_add(name.len() as u64);
         if names.bytes > names.limit {
-            let len = self.image.data.len().max(1) as u64;
+            let len = self.image.len.max(1);
             return Err(PeError::Malformed(format!(
                 "the function names of the {} at {} add up to more than {} bytes, {} times the file's size: its thunks repeat names, as only a crafted file does",
                 self.table,
-                locate(self.image.file, self.image.data.len(), self.dir_rva),
+                locate(self.image.file, self.image.len, self.dir_rva),
                 names.limit,
                 names.limit / len
             )));
@@ -226,11 +238,11 @@ impl<Pe: ImageNtHeaders> TableReader<'_, '_, Pe> {
     /// A table with more entries than the file has bytes is a loop in a crafted file,
     /// not a real table: stop instead of allocating without bound.
     fn check_runaway(&self, count: usize, rva: u32) -> Result<(), PeError> {
-        if count > self.image.data.len() / 2 + 16 {
+        if count as u64 > self.image.len / 2 + 16 {
             return Err(PeError::Malformed(format!(
                 "{} at {} never ends (more entries than the file has bytes)",
                 self.table,
-                locate(self.image.file, self.image.data.len(), rva)
+                locate(self.image.file, self.image.len, rva)
             )));
         }
         Ok(())
@@ -238,7 +250,7 @@ impl<Pe: ImageNtHeaders> TableReader<'_, '_, Pe> {
 }
 
 /// The data directory's RVA, or None when the file has no such table.
-fn directory_rva<Pe: ImageNtHeaders>(file: &PeFile<Pe>, index: usize) -> Option<u32> {
+fn directory_rva<Pe: ImageNtHeaders>(file: &Headers<'_, Pe>, index: usize) -> Option<u32> {
     file.data_directory(index)
         .map(|d| d.virtual_address.get(LE))
         .filter(|rva| *rva != 0)
@@ -250,16 +262,20 @@ fn le32(b: &[u8], at: usize) -> u32 {
         .unwrap_or(0)
 }
 
-pub(super) fn read_imports<Pe: ImageNtHeaders>(
-    file: &PeFile<Pe>,
-    data: &[u8],
+pub(super) fn read_imports<'d, Pe: ImageNtHeaders, R: ReadRef<'d>>(
+    file: &Headers<'d, Pe>,
+    data: R,
     names: &mut Names,
 ) -> Result<Vec<Import>, PeError> {
     let Some(dir_rva) = directory_rva(file, pe::IMAGE_DIRECTORY_ENTRY_IMPORT) else {
         return Ok(Vec::new());
     };
     let r = TableReader {
-        image: Image { file, data },
+        image: Image {
+            file,
+            data,
+            len: data.len().unwrap_or(0),
+        },
         table: "import table",
         dir_rva,
     };
@@ -294,16 +310,20 @@ pub(super) fn read_imports<Pe: ImageNtHeaders>(
     Ok(out)
 }
 
-pub(super) fn read_delay_imports<Pe: ImageNtHeaders>(
-    file: &PeFile<Pe>,
-    data: &[u8],
+pub(super) fn read_delay_imports<'d, Pe: ImageNtHeaders, R: ReadRef<'d>>(
+    file: &Headers<'d, Pe>,
+    data: R,
     names: &mut Names,
 ) -> Result<Vec<Import>, PeError> {
     let Some(dir_rva) = directory_rva(file, pe::IMAGE_DIRECTORY_ENTRY_DELAY_IMPORT) else {
         return Ok(Vec::new());
     };
     let r = TableReader {
-        image: Image { file, data },
+        image: Image {
+            file,
+            data,
+            len: data.len().unwrap_or(0),
+        },
         table: "delay-load import table",
         dir_rva,
     };

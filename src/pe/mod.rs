@@ -10,15 +10,16 @@
 pub mod authenticode;
 pub mod hygiene;
 mod imports;
+mod lazy;
 mod types;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use object::LittleEndian as LE;
-use object::Object;
+use object::ReadRef;
 use object::pe;
-use object::read::pe::{ImageNtHeaders, ImageOptionalHeader, PeFile};
+use object::read::pe::{DataDirectories, ImageNtHeaders, ImageOptionalHeader, SectionTable};
 use serde::Serialize;
 
 pub use authenticode::Signature;
@@ -145,26 +146,64 @@ pub struct Import {
     pub by_ordinal: usize,
 }
 
-/// Map `path` and read it. The map is dropped before returning: Facts owns its data.
+/// Read the PE file at `path`. An unsigned file is read a block at a time, only where
+/// the reader looks ([`lazy`]); a signed one is mapped, since its Authenticode hash
+/// covers every byte. Facts own their data: nothing of the file is kept.
 pub fn read_file(path: &Path) -> Result<Facts, PeError> {
     let (file, meta) = open_regular(path)?;
     let len = meta.len();
     if len == 0 {
         return Err(PeError::NotMz("the file is empty".into()));
     }
-    // SAFETY: the map is read-only and lives only for this call. Another process
-    // truncating the file while we read it could fault; that is the accepted cost of
-    // mmap in every binary tool (ripgrep, object's own examples) and is far rarer than
-    // the files this tool reads being large.
-    let Ok(map_len) = usize::try_from(len) else {
-        return Err(PeError::Malformed(format!(
-            "the file is {len} bytes, more than this machine can map"
-        )));
+    let lazy = lazy::Lazy::new(file, len);
+    let mut facts = match has_certificate_table(&lazy) {
+        Some(false) => parse_from(path, &lazy, None)?,
+        _ => {
+            let Ok(map_len) = usize::try_from(len) else {
+                return Err(PeError::Malformed(format!(
+                    "the file is {len} bytes, more than this machine can map"
+                )));
+            };
+            // SAFETY: the map is read-only and lives only for this call. Another
+            // process truncating the file while we read it could fault; that is the
+            // accepted cost of mmap in every binary tool (ripgrep, object's own
+            // examples), and only signed files are mapped.
+            let map = unsafe { memmap2::MmapOptions::new().len(map_len).map(lazy.file())? };
+            parse(path, &map)?
+        }
     };
-    let map = unsafe { memmap2::MmapOptions::new().len(map_len).map(&file)? };
-    let mut facts = parse(path, &map)?;
     facts.file_id = file_id(&meta);
     Ok(facts)
+}
+
+/// Does the file have a certificate table? None when its headers cannot tell (the
+/// full parse then says why).
+fn has_certificate_table<'d, R: ReadRef<'d>>(data: R) -> Option<bool> {
+    let nt = check_signatures(data).ok()?;
+    let magic = u16_at(data, nt as u64 + 24)?;
+    let dirs = nt as u64
+        + 24
+        + match magic {
+            pe::IMAGE_NT_OPTIONAL_HDR32_MAGIC => 96,
+            pe::IMAGE_NT_OPTIONAL_HDR64_MAGIC => 112,
+            _ => return None,
+        };
+    let count = u32_at(data, dirs - 4)?;
+    if count as usize <= pe::IMAGE_DIRECTORY_ENTRY_SECURITY {
+        return Some(false);
+    }
+    let entry = dirs + 8 * pe::IMAGE_DIRECTORY_ENTRY_SECURITY as u64;
+    Some(u32_at(data, entry)? != 0 && u32_at(data, entry + 4)? != 0)
+}
+
+fn u16_at<'d, R: ReadRef<'d>>(data: R, at: u64) -> Option<u16> {
+    let b = data.read_bytes_at(at, 2).ok()?;
+    Some(u16::from_le_bytes([b[0], b[1]]))
+}
+
+fn u32_at<'d, R: ReadRef<'d>>(data: R, at: u64) -> Option<u32> {
+    let b = data.read_bytes_at(at, 4).ok()?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 #[cfg(unix)]
@@ -186,22 +225,29 @@ pub fn looks_like_pe(head: &[u8]) -> bool {
 
 /// Read a PE image from memory. `path` is only recorded in the result.
 pub fn parse(path: &Path, data: &[u8]) -> Result<Facts, PeError> {
+    parse_from(path, data, Some(data))
+}
+
+/// Read a PE image from `data`; `whole` is every byte of it in memory, which a signed
+/// image needs (to hash it).
+fn parse_from<'d, R: ReadRef<'d>>(
+    path: &Path,
+    data: R,
+    whole: Option<&[u8]>,
+) -> Result<Facts, PeError> {
     let nt_offset = check_signatures(data)?;
-    let magic = data
-        .get(nt_offset + 24..nt_offset + 26)
-        .map(|b| u16::from_le_bytes([b[0], b[1]]))
-        .ok_or_else(|| {
-            PeError::Malformed(format!(
-                "truncated optional header at offset {:#x}",
-                nt_offset + 24
-            ))
-        })?;
+    let magic = u16_at(data, nt_offset as u64 + 24).ok_or_else(|| {
+        PeError::Malformed(format!(
+            "truncated optional header at offset {:#x}",
+            nt_offset + 24
+        ))
+    })?;
     match magic {
         pe::IMAGE_NT_OPTIONAL_HDR32_MAGIC => {
-            read_image::<pe::ImageNtHeaders32>(path, data, nt_offset + 24)
+            read_image::<pe::ImageNtHeaders32, R>(path, data, whole, nt_offset + 24)
         }
         pe::IMAGE_NT_OPTIONAL_HDR64_MAGIC => {
-            read_image::<pe::ImageNtHeaders64>(path, data, nt_offset + 24)
+            read_image::<pe::ImageNtHeaders64, R>(path, data, whole, nt_offset + 24)
         }
         other => Err(PeError::Malformed(format!(
             "unknown optional header magic {other:#06x} at offset {:#x} (expected 0x10b for PE32 or 0x20b for PE32+)",
@@ -211,31 +257,30 @@ pub fn parse(path: &Path, data: &[u8]) -> Result<Facts, PeError> {
 }
 
 /// Check the MZ and PE signatures; return the offset of the NT headers.
-fn check_signatures(data: &[u8]) -> Result<usize, PeError> {
-    if data.len() < 2 || &data[..2] != b"MZ" {
-        let what = sniff(data);
+fn check_signatures<'d, R: ReadRef<'d>>(data: R) -> Result<usize, PeError> {
+    let len = data.len().unwrap_or(0);
+    if data.read_bytes_at(0, 2) != Ok(b"MZ".as_slice()) {
+        let head = data.read_bytes_at(0, len.min(4)).unwrap_or_default();
+        let what = sniff(head);
         return Err(PeError::NotMz(format!(
             "no MZ signature at offset 0x0{what}"
         )));
     }
-    let lfanew = data
-        .get(0x3c..0x40)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-        .ok_or_else(|| {
-            PeError::Malformed(format!(
-                "truncated DOS header: the file is {} bytes, the header needs 64",
-                data.len()
-            ))
-        })?;
-    match data.get(lfanew..lfanew.saturating_add(4)) {
-        None => Err(PeError::Malformed(format!(
-            "truncated: the PE header offset {lfanew:#x} (e_lfanew at 0x3c) is beyond the end of the file ({} bytes)",
-            data.len()
+    let lfanew = u32_at(data, 0x3c).ok_or_else(|| {
+        PeError::Malformed(format!(
+            "truncated DOS header: the file is {len} bytes, the header needs 64"
+        ))
+    })?;
+    match data.read_bytes_at(u64::from(lfanew), 4) {
+        Err(()) => Err(PeError::Malformed(format!(
+            "truncated: the PE header offset {lfanew:#x} (e_lfanew at 0x3c) is beyond the end of the file ({len} bytes)"
         ))),
-        Some(sig) if sig != b"PE\0\0" => Err(PeError::NotPe(format!(
+        Ok(sig) if sig != b"PE\0\0" => Err(PeError::NotPe(format!(
             "no PE signature at offset {lfanew:#x} (an MS-DOS or 16-bit executable?)"
         ))),
-        Some(_) => Ok(lfanew),
+        Ok(_) => {
+            usize::try_from(lfanew).map_err(|_| PeError::Malformed("e_lfanew too large".into()))
+        }
     }
 }
 
@@ -256,17 +301,53 @@ fn sniff(data: &[u8]) -> &'static str {
     }
 }
 
+/// The headers of a PE image, which every reader here starts from. (object's `PeFile`
+/// would also read the whole COFF symbol table, which nothing here needs.)
+pub(crate) struct Headers<'d, Pe: ImageNtHeaders> {
+    nt: &'d Pe,
+    dirs: DataDirectories<'d>,
+    sections: SectionTable<'d>,
+}
+
+impl<'d, Pe: ImageNtHeaders> Headers<'d, Pe> {
+    fn parse<R: ReadRef<'d>>(data: R) -> object::Result<Self> {
+        let dos = pe::ImageDosHeader::parse(data)?;
+        let mut offset = dos.nt_headers_offset().into();
+        let (nt, dirs) = Pe::parse(data, &mut offset)?;
+        let sections = nt.sections(data, offset)?;
+        Ok(Headers { nt, dirs, sections })
+    }
+
+    pub fn section_table(&self) -> SectionTable<'d> {
+        self.sections
+    }
+
+    pub fn data_directory(&self, index: usize) -> Option<&'d pe::ImageDataDirectory> {
+        self.dirs.get(index)
+    }
+
+    pub fn nt_headers(&self) -> &'d Pe {
+        self.nt
+    }
+
+    pub fn is_64(&self) -> bool {
+        self.nt.is_type_64()
+    }
+}
+
 fn malformed(e: object::Error) -> PeError {
     PeError::Malformed(format!("invalid PE headers: {e}"))
 }
 
 /// `optional`: the file offset of the optional header.
-fn read_image<Pe: ImageNtHeaders>(
+fn read_image<'d, Pe: ImageNtHeaders, R: ReadRef<'d>>(
     path: &Path,
-    data: &[u8],
+    data: R,
+    whole: Option<&[u8]>,
     optional: usize,
 ) -> Result<Facts, PeError> {
-    let file = PeFile::<Pe>::parse(data).map_err(malformed)?;
+    let file = Headers::<Pe>::parse(data).map_err(malformed)?;
+    let len = data.len().unwrap_or(0);
     let nt = file.nt_headers();
     let fh = nt.file_header();
     let oh = nt.optional_header();
@@ -278,19 +359,29 @@ fn read_image<Pe: ImageNtHeaders>(
         cfg: dll_chars & pe::IMAGE_DLLCHARACTERISTICS_GUARD_CF.0 != 0,
         force_integrity: dll_chars & pe::IMAGE_DLLCHARACTERISTICS_FORCE_INTEGRITY.0 != 0,
     };
-    let signature = signature(&file, data, optional);
+    let signature = match whole {
+        Some(whole) => signature(&file, whole, optional),
+        // Read a block at a time because the headers said unsigned; they changed.
+        None if file
+            .data_directory(pe::IMAGE_DIRECTORY_ENTRY_SECURITY)
+            .is_some_and(|d| d.virtual_address.get(LE) != 0 && d.size.get(LE) != 0) =>
+        {
+            return Err(PeError::Malformed(
+                "the file changed while it was read".into(),
+            ));
+        }
+        None => None,
+    };
     let (version, manifest) = hygiene::resources(&file, data);
     let sections = hygiene::sections(&file, data);
     // A broken debug directory is not worth refusing the file over: no PDB path.
-    let pdb_path = file
-        .pdb_info()
-        .ok()
-        .flatten()
-        .map(|cv| String::from_utf8_lossy(cv.path()).into_owned());
+    let pdb_path = pdb_path(&file, data);
 
-    let mut names = imports::Names::for_file(data.len());
-    let mut imports = imports::read_imports::<Pe>(&file, data, &mut names)?;
-    imports.extend(imports::read_delay_imports::<Pe>(&file, data, &mut names)?);
+    let mut names = imports::Names::for_file(len);
+    let mut imports = imports::read_imports::<Pe, R>(&file, data, &mut names)?;
+    imports.extend(imports::read_delay_imports::<Pe, R>(
+        &file, data, &mut names,
+    )?);
     let service_dispatcher = imports.iter().any(|imp| {
         is_service_api_dll(&imp.dll)
             && imp
@@ -330,7 +421,7 @@ fn read_image<Pe: ImageNtHeaders>(
         debug: hygiene::debug_bytes(&file, data, &sections),
         header_bytes: u64::from(oh.size_of_headers()),
         sections,
-        size: data.len() as u64,
+        size: len,
         pdb_path,
         service_dispatcher,
         link_time: fh.time_date_stamp.get(LE),
@@ -338,10 +429,34 @@ fn read_image<Pe: ImageNtHeaders>(
     })
 }
 
+/// The PDB path of the first CodeView (RSDS) record in the debug directory. Only the
+/// directory and the record are read.
+fn pdb_path<'d, Pe: ImageNtHeaders, R: ReadRef<'d>>(
+    file: &Headers<'d, Pe>,
+    data: R,
+) -> Option<String> {
+    let dir = hygiene::directory_bytes(file, data, pe::IMAGE_DIRECTORY_ENTRY_DEBUG)?;
+    // IMAGE_DEBUG_DIRECTORY: 28 bytes; Type at 12, SizeOfData at 16, PointerToRawData
+    // at 24.
+    dir.chunks_exact(28).find_map(|e| {
+        let field = |at: usize| u32::from_le_bytes([e[at], e[at + 1], e[at + 2], e[at + 3]]);
+        if field(12) != pe::IMAGE_DEBUG_TYPE_CODEVIEW.0 {
+            return None;
+        }
+        let record = data
+            .read_bytes_at(u64::from(field(24)), u64::from(field(16)))
+            .ok()?;
+        // "RSDS", a 16-byte GUID, a 4-byte age, then the NUL-terminated path.
+        let path = record.strip_prefix(b"RSDS")?.get(20..)?;
+        let end = path.iter().position(|&c| c == 0)?;
+        Some(String::from_utf8_lossy(&path[..end]).into_owned())
+    })
+}
+
 /// The Authenticode signature in the certificate table, if there is one. `optional`:
 /// the file offset of the optional header.
-fn signature<Pe: ImageNtHeaders>(
-    file: &PeFile<'_, Pe>,
+fn signature<'d, Pe: ImageNtHeaders>(
+    file: &Headers<'d, Pe>,
     data: &[u8],
     optional: usize,
 ) -> Option<Signature> {

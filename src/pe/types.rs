@@ -226,6 +226,10 @@ impl fmt::Display for ImportedFunction {
 
 impl Serialize for ImportedFunction {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self {
+            // Straight to the serializer: names are most of a JSON report.
+            ImportedFunction::Name(n) => s.serialize_str(n),
+            ImportedFunction::Ordinal(_) => s.collect_str(self),
+        }
     }
 }

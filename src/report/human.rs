@@ -46,8 +46,19 @@ const CLASS_ORDER: [Class; 7] = [
 
 pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
     let p = Paint { on: color };
+    // Each file's diagnostics, found in one pass (in report order).
+    let mut by_file: std::collections::HashMap<&std::path::Path, Vec<&Diagnostic>> =
+        std::collections::HashMap::new();
+    for d in &report.diagnostics {
+        if let Some(f) = &d.file {
+            by_file.entry(f.as_path()).or_default().push(d);
+        }
+    }
     for file in &report.files {
-        render_file(&p, file, report, out)?;
+        let diags = by_file
+            .get(file.path.as_path())
+            .map_or(&[][..], Vec::as_slice);
+        render_file(&p, file, diags, out)?;
     }
     // Diagnostics of no file, or of a file with no report (it could not be read).
     let reported: std::collections::HashSet<&std::path::Path> =
@@ -183,7 +194,12 @@ fn describe(f: &FileReport) -> String {
     parts.join(", ")
 }
 
-fn render_file(p: &Paint, f: &FileReport, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+fn render_file(
+    p: &Paint,
+    f: &FileReport,
+    diags: &[&Diagnostic],
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let bold = Style::new().effects(Effects::BOLD);
     writeln!(
         out,
@@ -194,11 +210,7 @@ fn render_file(p: &Paint, f: &FileReport, report: &Report, out: &mut dyn Write) 
     if let Some(by) = &f.needed_by {
         writeln!(out, "  needed by {}", by.display())?;
     }
-    for d in report
-        .diagnostics
-        .iter()
-        .filter(|d| d.file.as_ref() == Some(&f.path))
-    {
+    for d in diags {
         render_diag(p, d, "  ", out)?;
     }
     if f.imports.is_empty() {
