@@ -224,10 +224,60 @@ struct Closure<'a> {
     given: HashMap<String, Vec<PathBuf>>,
     cache: Cache,
     seen: HashSet<FileKey>,
-    reports: Vec<FileReport>,
-    diagnostics: Vec<Diagnostic>,
+    /// Files whose imports are resolved, waiting to be judged (in visit order).
+    visited: Vec<Visited>,
     errors: Vec<InputError>,
     allow_used: Vec<bool>,
+}
+
+/// A file whose imports are classified and resolved: everything judging needs, and the
+/// diagnostics resolution found.
+struct Visited {
+    facts: Facts,
+    arch: Option<Arch>,
+    imports: Vec<ImportReport>,
+    needed_by: Option<PathBuf>,
+    host: Option<Host>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Visited {
+    /// Judge the file: its report and every diagnostic of it, in the order resolution,
+    /// the DLL verdicts and the hygiene checks found them.
+    fn judge(mut self, policy: &Policy) -> (FileReport, Vec<Diagnostic>) {
+        let facts = self.facts;
+        judge::judge(
+            &facts,
+            self.arch,
+            &self.imports,
+            policy,
+            &mut self.diagnostics,
+        );
+        hygiene::judge(&facts, &mut self.diagnostics);
+        let report = FileReport {
+            path: facts.path,
+            machine: facts.machine,
+            format: facts.format,
+            dll: facts.dll,
+            subsystem: facts.subsystem,
+            signed: facts.signed,
+            signature: facts.signature,
+            version: facts.version,
+            manifest: facts.manifest,
+            packer: facts.packer,
+            debug: facts.debug,
+            size: facts.size,
+            service_dispatcher: facts.service_dispatcher,
+            characteristics: facts.characteristics,
+            os_version: facts.os_version,
+            subsystem_version: facts.subsystem_version,
+            pdb_path: facts.pdb_path,
+            needed_by: self.needed_by,
+            host: self.host,
+            imports: self.imports,
+        };
+        (report, self.diagnostics)
+    }
 }
 
 impl<'a> Closure<'a> {
@@ -255,20 +305,20 @@ impl<'a> Closure<'a> {
                 .collect(),
             given,
             cache: Cache::default(),
-            reports: Vec::new(),
-            diagnostics: Vec::new(),
+            visited: Vec::new(),
             errors: Vec::new(),
             allow_used: vec![false; options.policy.allow.len()],
         }
     }
 
-    /// Resolve and judge the imports of file `i`, queueing what they resolve to.
+    /// Classify and resolve the imports of file `i`, queueing what they resolve to.
     fn visit(&mut self, i: usize) {
         // Taken, not cloned: a node is visited once, and its facts move into the report.
         let mut facts = std::mem::replace(&mut self.files[i].facts, Facts::placeholder());
         let app_dir = self.files[i].app_dir.clone();
         let host = self.files[i].host;
         let arch = Arch::from_machine(facts.machine);
+        let mut diagnostics = Vec::new();
         let mut verdicts = Vec::with_capacity(facts.imports.len());
         for imp in &facts.imports {
             let mut verdict = dlls::classify(&imp.dll, arch);
@@ -280,7 +330,7 @@ impl<'a> Closure<'a> {
                 self.allow_used[a] = true;
             }
             let resolved = if verdict.class.must_ship() {
-                self.resolve(&facts, &app_dir, host, &imp.dll)
+                self.resolve(&facts, &app_dir, host, &imp.dll, &mut diagnostics)
             } else {
                 None
             };
@@ -300,35 +350,13 @@ impl<'a> Closure<'a> {
                 allowed,
             })
             .collect();
-        judge::judge(
-            &facts,
+        self.visited.push(Visited {
+            facts,
             arch,
-            &imports,
-            &self.options.policy,
-            &mut self.diagnostics,
-        );
-        hygiene::judge(&facts, &mut self.diagnostics);
-        self.reports.push(FileReport {
-            path: facts.path,
-            machine: facts.machine,
-            format: facts.format,
-            dll: facts.dll,
-            subsystem: facts.subsystem,
-            signed: facts.signed,
-            signature: facts.signature,
-            version: facts.version,
-            manifest: facts.manifest,
-            packer: facts.packer,
-            debug: facts.debug,
-            size: facts.size,
-            service_dispatcher: facts.service_dispatcher,
-            characteristics: facts.characteristics,
-            os_version: facts.os_version,
-            subsystem_version: facts.subsystem_version,
-            pdb_path: facts.pdb_path,
+            imports,
             needed_by: self.files[i].needed_by.clone(),
             host,
-            imports,
+            diagnostics,
         });
     }
 
@@ -339,6 +367,7 @@ impl<'a> Closure<'a> {
         app_dir: &Path,
         host: Option<Host>,
         dll: &str,
+        diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<PathBuf> {
         let search = Search {
             importer,
@@ -358,7 +387,7 @@ impl<'a> Closure<'a> {
             }
             Found::Match(p) => Some(p),
             Found::WrongMachine(p, machine) => {
-                self.diagnostics.push(mismatch(importer, dll, &p, machine));
+                diagnostics.push(mismatch(importer, dll, &p, machine));
                 Some(p)
             }
         };
@@ -387,9 +416,21 @@ impl<'a> Closure<'a> {
     }
 
     /// Unreadable inputs, unmatched allow rules, the user's levels, errors first.
+    /// Every file is judged on its own, so on every core; the reports and diagnostics
+    /// keep visit order.
     fn finish(self) -> Report {
         let policy = &self.options.policy;
-        let mut diagnostics = self.diagnostics;
+        let judged: Vec<(FileReport, Vec<Diagnostic>)> = self
+            .visited
+            .into_par_iter()
+            .map(|v| v.judge(policy))
+            .collect();
+        let mut reports = Vec::with_capacity(judged.len());
+        let mut diagnostics = Vec::new();
+        for (report, diags) in judged {
+            reports.push(report);
+            diagnostics.extend(diags);
+        }
         diagnostics.extend(self.errors.iter().map(InputError::diagnostic));
         for (rule, used) in policy.allow.iter().zip(&self.allow_used) {
             if !used {
@@ -415,7 +456,7 @@ impl<'a> Closure<'a> {
             .collect();
         diagnostics.sort_by_key(|d| std::cmp::Reverse(d.severity));
         Report {
-            files: self.reports,
+            files: reports,
             diagnostics,
             unreadable: self.errors,
         }

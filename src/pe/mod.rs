@@ -1,7 +1,8 @@
 //! One PE file in, its [`Facts`] out.
 //!
 //! Reading goes through the `object` crate (zero-copy, and unlike goblin it reads the
-//! delay-load import table) over a memory map. Before `object` sees the bytes we check
+//! delay-load import table), over the 4 KiB blocks of the file the reader touches
+//! ([`lazy`]), or over a memory map for a signed file. Before `object` sees the bytes we check
 //! the DOS and NT signatures ourselves, so that the common mistakes (a text file, an
 //! ELF binary, a truncated download) get a message that says exactly what is wrong and
 //! where, instead of a generic parse error. Every error names a byte offset when one
