@@ -685,3 +685,37 @@ fn a_driver_importing_hidclass_is_not_missing_a_dll() {
     assert_eq!(imp["dll"], "hidclass.sys");
     assert_eq!(imp["class"], "system");
 }
+
+/// The JSON report goes through a formatter of our own (one write per new line): it
+/// must be byte for byte what serde_json's pretty printer writes, for a folder of real
+/// files (every kind of field), an unreadable file, and an empty report.
+#[test]
+fn the_json_report_is_serde_jsons_pretty_print() {
+    use cargo_winpkg::report::{Format, write};
+    let options = cargo_winpkg::CheckOptions::default();
+    let mut reports: Vec<cargo_winpkg::Report> = [
+        vec![fixture("pe")],
+        vec![fixture("pe").join("does-not-exist.exe")],
+    ]
+    .iter()
+    .map(|paths| cargo_winpkg::check(paths, &options))
+    .collect();
+    reports.push(cargo_winpkg::Report {
+        files: Vec::new(),
+        diagnostics: Vec::new(),
+        unreadable: Vec::new(),
+    });
+    for report in &reports {
+        let mut ours = Vec::new();
+        write(report, Format::Json, false, &mut ours).unwrap();
+        let mut theirs = serde_json::to_vec_pretty(report).unwrap();
+        theirs.push(b'\n');
+        assert!(
+            ours == theirs,
+            "{}\n---\n{}",
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&theirs)
+        );
+    }
+    assert!(reports[0].files.len() > 10);
+}
