@@ -7,59 +7,68 @@ use crate::check::Report;
 use crate::check::Severity;
 
 /// Escape a message for a workflow command (`%`, CR and LF).
+#[cfg(test)]
 fn escape_data(s: &str) -> String {
-    escape(s, false)
+    let mut out = Vec::new();
+    escape(&mut out, s, false).unwrap_or_default();
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Escape a property value (`file=`, `title=`): also `:` and `,`.
+#[cfg(test)]
 fn escape_property(s: &str) -> String {
-    escape(s, true)
+    let mut out = Vec::new();
+    escape(&mut out, s, true).unwrap_or_default();
+    String::from_utf8(out).unwrap_or_default()
 }
 
-/// One pass over `s`; `property` escapes `:` and `,` as well.
-fn escape(s: &str, property: bool) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '%' => out.push_str("%25"),
-            '\r' => out.push_str("%0D"),
-            '\n' => out.push_str("%0A"),
-            ':' if property => out.push_str("%3A"),
-            ',' if property => out.push_str("%2C"),
-            c => out.push(c),
-        }
+/// Write `s` escaped, in runs between the characters that need it; `property` escapes
+/// `:` and `,` as well.
+fn escape<W: Write>(w: &mut W, s: &str, property: bool) -> io::Result<()> {
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let code: &[u8] = match b {
+            b'%' => b"%25",
+            b'\r' => b"%0D",
+            b'\n' => b"%0A",
+            b':' if property => b"%3A",
+            b',' if property => b"%2C",
+            _ => continue,
+        };
+        w.write_all(&s.as_bytes()[start..i])?;
+        w.write_all(code)?;
+        start = i + 1;
     }
-    out
+    w.write_all(&s.as_bytes()[start..])
 }
 
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    // The annotations are built in memory and written at once.
-    let mut text = String::new();
+    // Through a buffer of a concrete type: many small writes per annotation.
+    let mut w = io::BufWriter::with_capacity(64 << 10, &mut *out);
     for d in &report.diagnostics {
         let kind = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
             Severity::Note => "notice",
         };
-        text.push_str("::");
-        text.push_str(kind);
-        text.push(' ');
+        write!(w, "::{kind} ")?;
         if let Some(file) = &d.file {
-            text.push_str("file=");
-            text.push_str(&escape_property(&file.to_string_lossy()));
-            text.push(',');
+            w.write_all(b"file=")?;
+            escape(&mut w, &file.to_string_lossy(), true)?;
+            w.write_all(b",")?;
         }
-        text.push_str("title=");
-        text.push_str(&escape_property(d.code.as_str()));
-        text.push_str("::");
-        text.push_str(&escape_data(&d.message));
+        w.write_all(b"title=")?;
+        escape(&mut w, d.code.as_str(), true)?;
+        w.write_all(b"::")?;
+        escape(&mut w, &d.message, false)?;
         if let Some(help) = &d.help {
-            text.push_str(&escape_data("\nhelp: "));
-            text.push_str(&escape_data(help));
+            w.write_all(b"%0Ahelp: ")?;
+            escape(&mut w, help, false)?;
         }
-        text.push('\n');
+        w.write_all(b"\n")?;
     }
-    out.write_all(text.as_bytes())?;
+    w.flush()?;
+    drop(w);
     super::human::render(report, false, out)
 }
 
