@@ -45,6 +45,13 @@ const CLASS_ORDER: [Class; 7] = [
 ];
 
 pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    // Through a buffer of a concrete type: a report is many small writes.
+    let mut w = io::BufWriter::with_capacity(64 << 10, out);
+    render_to(report, color, &mut w)?;
+    w.flush()
+}
+
+fn render_to<W: Write>(report: &Report, color: bool, out: &mut W) -> io::Result<()> {
     let p = Paint { on: color };
     // Each file's diagnostics, found in one pass (in report order).
     let mut by_file: std::collections::HashMap<&std::path::Path, Vec<&Diagnostic>> =
@@ -99,7 +106,7 @@ pub fn render_problems(
     render_summary(&p, report, out)
 }
 
-fn render_summary(p: &Paint, report: &Report, out: &mut dyn Write) -> io::Result<()> {
+fn render_summary<W: Write + ?Sized>(p: &Paint, report: &Report, out: &mut W) -> io::Result<()> {
     let (e, w, n) = (
         report.count(Severity::Error),
         report.count(Severity::Warning),
@@ -123,7 +130,12 @@ fn render_summary(p: &Paint, report: &Report, out: &mut dyn Write) -> io::Result
     writeln!(out, "{}", p.paint(style, &summary))
 }
 
-fn render_diag(p: &Paint, d: &Diagnostic, indent: &str, out: &mut dyn Write) -> io::Result<()> {
+fn render_diag<W: Write + ?Sized>(
+    p: &Paint,
+    d: &Diagnostic,
+    indent: &str,
+    out: &mut W,
+) -> io::Result<()> {
     let head = format!("{}[{}]", d.severity.as_str(), d.code);
     writeln!(
         out,
@@ -194,11 +206,11 @@ fn describe(f: &FileReport) -> String {
     parts.join(", ")
 }
 
-fn render_file(
+fn render_file<W: Write>(
     p: &Paint,
     f: &FileReport,
     diags: &[&Diagnostic],
-    out: &mut dyn Write,
+    out: &mut W,
 ) -> io::Result<()> {
     let bold = Style::new().effects(Effects::BOLD);
     writeln!(
@@ -239,7 +251,7 @@ fn dll_label(g: &[&ImportReport]) -> String {
 }
 
 /// The table of a file's DLLs, by class.
-fn render_imports(p: &Paint, f: &FileReport, out: &mut dyn Write) -> io::Result<()> {
+fn render_imports<W: Write>(p: &Paint, f: &FileReport, out: &mut W) -> io::Result<()> {
     // Merge descriptors that name the same DLL in another case or table.
     let mut rows: Vec<(Class, Vec<&ImportReport>)> = group_by_dll(&f.imports)
         .into_iter()
