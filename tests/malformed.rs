@@ -192,6 +192,7 @@ fn all_fixture_bytes() -> Vec<Vec<u8>> {
         "pe/msvcstyle-x86.exe",
         "pe/bundle-x64/app.exe",
         "msvc/_speedups.cp312-win_arm64.pyd",
+        "pe/c-hello-x64-signed.exe",
     ]
     .iter()
     .map(|f| read(f))
@@ -223,7 +224,7 @@ proptest! {
     /// Random byte edits of real files: Ok or Err, never a panic or a hang.
     #[test]
     fn mutated_files_never_panic(
-        which in 0usize..4,
+        which in 0usize..5,
         edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..24),
     ) {
         let bytes = mutated(which, edits);
@@ -234,7 +235,7 @@ proptest! {
     /// be the one reading all of it in memory gives, for any bytes.
     #[test]
     fn reading_by_blocks_agrees_with_reading_whole(
-        which in 0usize..4,
+        which in 0usize..5,
         edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..24),
     ) {
         let bytes = mutated(which, edits);

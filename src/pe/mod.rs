@@ -157,9 +157,11 @@ pub fn read_file(path: &Path) -> Result<Facts, PeError> {
         return Err(PeError::NotMz("the file is empty".into()));
     }
     let lazy = lazy::Lazy::new(file, len);
+    // Headers that cannot tell are read by blocks too: the parse then says what is
+    // wrong with them, as it would from a map (a folder's text files cost no map).
     let mut facts = match has_certificate_table(&lazy) {
-        Some(false) => parse_from(path, &lazy, None)?,
-        _ => {
+        Some(false) | None => parse_from(path, &lazy, None)?,
+        Some(true) => {
             let Ok(map_len) = usize::try_from(len) else {
                 return Err(PeError::Malformed(format!(
                     "the file is {len} bytes, more than this machine can map"
@@ -177,8 +179,7 @@ pub fn read_file(path: &Path) -> Result<Facts, PeError> {
     Ok(facts)
 }
 
-/// Does the file have a certificate table? None when its headers cannot tell (the
-/// full parse then says why).
+/// Does the file have a certificate table? None when its headers cannot tell.
 fn has_certificate_table<'d, R: ReadRef<'d>>(data: R) -> Option<bool> {
     let nt = check_signatures(data).ok()?;
     let magic = u16_at(data, nt as u64 + 24)?;
