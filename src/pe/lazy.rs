@@ -7,6 +7,7 @@
 //! `pread` costs a copy from the page cache and nothing else.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fs::File;
 use std::ops::Range;
 
@@ -15,12 +16,21 @@ use object::ReadRef;
 /// Blocks are this size and aligned to it (larger when one read asks for more).
 const BLOCK: u64 = 4 * 1024;
 
-/// A file and the blocks of it read so far. Blocks are never changed or dropped before
+/// A file and the pieces of it read so far. Pieces are never changed or dropped before
 /// the file is, so slices into them live as long as it does.
 pub struct Lazy {
     file: File,
     len: u64,
-    blocks: RefCell<Vec<(u64, Box<[u8]>)>>,
+    pieces: RefCell<Pieces>,
+}
+
+/// Pieces read, each a run of whole blocks, and for every block the piece holding it
+/// that reaches furthest: finding the piece for a read is one lookup, however many
+/// pieces a (crafted) file makes the reader load.
+#[derive(Default)]
+struct Pieces {
+    read: Vec<(u64, Box<[u8]>)>,
+    by_block: HashMap<u64, usize>,
 }
 
 impl Lazy {
@@ -28,7 +38,7 @@ impl Lazy {
         Lazy {
             file,
             len,
-            blocks: RefCell::new(Vec::new()),
+            pieces: RefCell::new(Pieces::default()),
         }
     }
 
@@ -36,28 +46,41 @@ impl Lazy {
         &self.file
     }
 
-    /// The bytes `start..end`, if a block read before holds them.
+    /// The bytes `start..end`, if a piece read before holds them. Every piece starts on
+    /// a block boundary, so one that holds `start` holds the start of its block, and
+    /// the one registered for that block reaches furthest.
     fn cached(&self, start: u64, end: u64) -> Option<&[u8]> {
-        let blocks = self.blocks.borrow();
-        let (at, b) = blocks
-            .iter()
-            .find(|(at, b)| *at <= start && end <= at + b.len() as u64)?;
+        let pieces = self.pieces.borrow();
+        let &i = pieces.by_block.get(&(start / BLOCK))?;
+        let (at, b) = pieces.read.get(i)?;
+        if !(*at <= start && end <= at + b.len() as u64) {
+            return None;
+        }
         let slice: &[u8] = &b[(start - at) as usize..(end - at) as usize];
-        // SAFETY: the slice points into a boxed block, whose heap bytes do not move when
-        // the vector of blocks grows and are never written or freed before `self` is.
+        // SAFETY: the slice points into a boxed piece, whose heap bytes do not move when
+        // the vector of pieces grows and are never written or freed before `self` is.
         Some(unsafe { &*std::ptr::from_ref::<[u8]>(slice) })
     }
 
-    /// Read `start..end` (clamped to the file) into a new block.
+    /// Read `start..end` (`start` on a block boundary) into a new piece.
     fn load(&self, start: u64, end: u64) -> Result<(), ()> {
         let size = usize::try_from(end - start).map_err(|_| ())?;
         let mut buf = Vec::new();
         buf.try_reserve_exact(size).map_err(|_| ())?;
         buf.resize(size, 0);
         read_exact_at(&self.file, &mut buf, start).map_err(|_| ())?;
-        self.blocks
-            .borrow_mut()
-            .push((start, buf.into_boxed_slice()));
+        let mut pieces = self.pieces.borrow_mut();
+        let i = pieces.read.len();
+        pieces.read.push((start, buf.into_boxed_slice()));
+        for block in start / BLOCK..end.div_ceil(BLOCK) {
+            let further = match pieces.by_block.get(&block) {
+                Some(&j) => pieces.read[j].0 + (pieces.read[j].1.len() as u64) < end,
+                None => true,
+            };
+            if further {
+                pieces.by_block.insert(block, i);
+            }
+        }
         Ok(())
     }
 }
