@@ -136,20 +136,13 @@ impl<W: Write + Seek> ZipOut<W> {
         Ok(())
     }
 
-    /// A file entry, deflated from `data`. `seen` gets every byte read, in order (to
-    /// hash the file in the same pass).
-    pub fn add_file(
-        &mut self,
-        name: &str,
-        mode: u32,
-        data: &mut dyn Read,
-        seen: &mut (dyn FnMut(&[u8]) + Send),
-    ) -> Result<(), Failed> {
+    /// A file entry, deflated from `data`.
+    pub fn add_file(&mut self, name: &str, mode: u32, data: &mut dyn Read) -> Result<(), Failed> {
         let offset = self.pos;
         let offset32 = fits(offset, "the zip")?;
         self.local_header(name, 8)?;
         let start = self.pos;
-        let (crc, size) = self.deflate(data, seen)?;
+        let (crc, size) = self.deflate(data)?;
         let compressed = fits(self.pos - start, name)?;
         let size = fits(size, name)?;
         let mut fields = Vec::with_capacity(12);
@@ -172,11 +165,7 @@ impl<W: Write + Seek> ZipOut<W> {
     }
 
     /// Deflate `data` in batches of pieces compressed in parallel; (crc, size).
-    fn deflate(
-        &mut self,
-        data: &mut dyn Read,
-        seen: &mut (dyn FnMut(&[u8]) + Send),
-    ) -> Result<(u32, u64), Failed> {
+    fn deflate(&mut self, data: &mut dyn Read) -> Result<(u32, u64), Failed> {
         let mut crc = crc32fast::Hasher::new();
         let mut size = 0u64;
         let mut window: Vec<u8> = Vec::new();
@@ -197,19 +186,14 @@ impl<W: Write + Seek> ZipOut<W> {
                     _ => tail(&batch[i - 1]),
                 })
                 .collect();
-            let (done, ()) = rayon::join(
-                || {
-                    (0..n.max(1))
-                        .into_par_iter()
-                        .map(|i| {
-                            let piece = batch.get(i).map_or(&[][..], Vec::as_slice);
-                            let finish = last && i + 1 >= n;
-                            compress(piece, dicts.get(i).copied().unwrap_or(&[]), finish)
-                        })
-                        .collect::<Vec<_>>()
-                },
-                || batch.iter().for_each(|p| seen(p)),
-            );
+            let done: Vec<_> = (0..n.max(1))
+                .into_par_iter()
+                .map(|i| {
+                    let piece = batch.get(i).map_or(&[][..], Vec::as_slice);
+                    let finish = last && i + 1 >= n;
+                    compress(piece, dicts.get(i).copied().unwrap_or(&[]), finish)
+                })
+                .collect();
             for out in done {
                 let (bytes, piece_crc) = out?;
                 self.put(&bytes)?;

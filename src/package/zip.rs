@@ -323,10 +323,10 @@ fn write_zip_to(
     for (name, src) in files {
         let mode = if executable(name) { 0o755 } else { 0o644 };
         let added = match src {
-            Source::Bytes(b) => zip.add_file(name, mode, &mut b.as_slice(), &mut |_| {}),
+            Source::Bytes(b) => zip.add_file(name, mode, &mut b.as_slice()),
             Source::File(p) => File::open(p)
                 .map_err(Failed::Read)
-                .and_then(|mut f| zip.add_file(name, mode, &mut f, &mut |_| {})),
+                .and_then(|mut f| zip.add_file(name, mode, &mut f)),
         };
         added.map_err(|e| match (e, src) {
             (Failed::Read(source), Source::File(p)) => PackageError::Read {
