@@ -62,13 +62,45 @@ pub struct Layout {
     pub table: (usize, usize),
 }
 
+/// The bytes of a PE file, as the signature check reads them: a few small ranges (the
+/// certificate table), and everything else once, as a stream (to hash it).
+pub trait Bytes {
+    /// The file's size in bytes.
+    fn size(&self) -> u64;
+    /// `size` bytes at `off`, or None past the end.
+    fn range(&self, off: u64, size: u64) -> Option<&[u8]>;
+    /// Feed bytes `from..to` to `f`, in pieces; false when they cannot all be read.
+    fn stream(&self, from: u64, to: u64, f: &mut dyn FnMut(&[u8])) -> bool;
+}
+
+impl Bytes for &[u8] {
+    fn size(&self) -> u64 {
+        <[u8]>::len(self) as u64
+    }
+
+    fn range(&self, off: u64, size: u64) -> Option<&[u8]> {
+        let start = usize::try_from(off).ok()?;
+        (**self).get(start..start.checked_add(usize::try_from(size).ok()?)?)
+    }
+
+    fn stream(&self, from: u64, to: u64, f: &mut dyn FnMut(&[u8])) -> bool {
+        match self.range(from, to.saturating_sub(from)) {
+            Some(b) => {
+                f(b);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// Read the signature of a signed file (`layout.table` non-empty).
-pub fn read(data: &[u8], layout: &Layout) -> Signature {
+pub fn read(data: &dyn Bytes, layout: &Layout) -> Signature {
     let (off, size) = layout.table;
-    let Some(table) = off.checked_add(size).and_then(|end| data.get(off..end)) else {
+    let Some(table) = data.range(off as u64, size as u64) else {
         return Signature::broken(format!(
             "the certificate table ({size} bytes at file offset {off:#x}) runs past the end of the file ({} bytes)",
-            data.len()
+            data.size()
         ));
     };
     let pkcs7 = match win_certificate(table, off) {
@@ -160,28 +192,30 @@ impl DigestAlg {
 }
 
 /// The Authenticode hash of `data`: everything before the certificate table but the
-/// CheckSum and the security directory entry.
-pub fn file_hash(data: &[u8], layout: &Layout, alg: &DigestAlg) -> Option<Vec<u8>> {
-    let end = layout.table.0;
-    let (c, s) = (layout.checksum, layout.security_entry);
-    if !(c + 4 <= s && s + 8 <= end && end <= data.len()) {
+/// CheckSum and the security directory entry, read as a stream.
+pub fn file_hash(data: &dyn Bytes, layout: &Layout, alg: &DigestAlg) -> Option<Vec<u8>> {
+    let end = layout.table.0 as u64;
+    let (c, s) = (layout.checksum as u64, layout.security_entry as u64);
+    if !(c + 4 <= s && s + 8 <= end && end <= data.size()) {
         return None;
     }
-    let parts = [&data[..c], &data[c + 4..s], &data[s + 8..end]];
-    Some(match alg {
-        DigestAlg::Sha1 => hash_parts::<Sha1>(&parts),
-        DigestAlg::Sha256 => hash_parts::<Sha256>(&parts),
-        DigestAlg::Sha384 => hash_parts::<Sha384>(&parts),
-        DigestAlg::Sha512 => hash_parts::<Sha512>(&parts),
-    })
+    let parts = [(0, c), (c + 4, s), (s + 8, end)];
+    match alg {
+        DigestAlg::Sha1 => hash_parts::<Sha1>(data, &parts),
+        DigestAlg::Sha256 => hash_parts::<Sha256>(data, &parts),
+        DigestAlg::Sha384 => hash_parts::<Sha384>(data, &parts),
+        DigestAlg::Sha512 => hash_parts::<Sha512>(data, &parts),
+    }
 }
 
-fn hash_parts<D: Digest>(parts: &[&[u8]]) -> Vec<u8> {
+fn hash_parts<D: Digest>(data: &dyn Bytes, parts: &[(u64, u64)]) -> Option<Vec<u8>> {
     let mut d = D::new();
-    for p in parts {
-        d.update(p);
+    for &(from, to) in parts {
+        if !data.stream(from, to, &mut |b| d.update(b)) {
+            return None;
+        }
     }
-    d.finalize().to_vec()
+    Some(d.finalize().to_vec())
 }
 
 /// The signature block of a signed PowerShell script (`# SIG # Begin signature block`,

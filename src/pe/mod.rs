@@ -2,7 +2,7 @@
 //!
 //! Reading goes through the `object` crate (zero-copy, and unlike goblin it reads the
 //! delay-load import table), over the 4 KiB blocks of the file the reader touches
-//! ([`lazy`]), or over a memory map for a signed file. Before `object` sees the bytes we check
+//! ([`lazy`]). Before `object` sees the bytes we check
 //! the DOS and NT signatures ourselves, so that the common mistakes (a text file, an
 //! ELF binary, a truncated download) get a message that says exactly what is wrong and
 //! where, instead of a generic parse error. Every error names a byte offset when one
@@ -147,9 +147,9 @@ pub struct Import {
     pub by_ordinal: usize,
 }
 
-/// Read the PE file at `path`. An unsigned file is read a block at a time, only where
-/// the reader looks ([`lazy`]); a signed one is mapped, since its Authenticode hash
-/// covers every byte. Facts own their data: nothing of the file is kept.
+/// Read the PE file at `path`, a block at a time, only where the reader looks
+/// ([`lazy`]); a signed file's hash reads the rest as a stream. Facts own their data:
+/// nothing of the file is kept.
 pub fn read_file(path: &Path) -> Result<Facts, PeError> {
     let (file, meta) = open_regular(path)?;
     let len = meta.len();
@@ -157,45 +157,9 @@ pub fn read_file(path: &Path) -> Result<Facts, PeError> {
         return Err(PeError::NotMz("the file is empty".into()));
     }
     let lazy = lazy::Lazy::new(file, len);
-    // Headers that cannot tell are read by blocks too: the parse then says what is
-    // wrong with them, as it would from a map (a folder's text files cost no map).
-    let mut facts = match has_certificate_table(&lazy) {
-        Some(false) | None => parse_from(path, &lazy, None)?,
-        Some(true) => {
-            let Ok(map_len) = usize::try_from(len) else {
-                return Err(PeError::Malformed(format!(
-                    "the file is {len} bytes, more than this machine can map"
-                )));
-            };
-            // SAFETY: the map is read-only and lives only for this call. Another
-            // process truncating the file while we read it could fault; that is the
-            // accepted cost of mmap in every binary tool (ripgrep, object's own
-            // examples), and only signed files are mapped.
-            let map = unsafe { memmap2::MmapOptions::new().len(map_len).map(lazy.file())? };
-            parse(path, &map)?
-        }
-    };
+    let mut facts = parse_from(path, &lazy, &lazy)?;
     facts.file_id = file_id(&meta);
     Ok(facts)
-}
-
-/// Does the file have a certificate table? None when its headers cannot tell.
-fn has_certificate_table<'d, R: ReadRef<'d>>(data: R) -> Option<bool> {
-    let nt = check_signatures(data).ok()?;
-    let magic = u16_at(data, nt as u64 + 24)?;
-    let dirs = nt as u64
-        + 24
-        + match magic {
-            pe::IMAGE_NT_OPTIONAL_HDR32_MAGIC => 96,
-            pe::IMAGE_NT_OPTIONAL_HDR64_MAGIC => 112,
-            _ => return None,
-        };
-    let count = u32_at(data, dirs - 4)?;
-    if count as usize <= pe::IMAGE_DIRECTORY_ENTRY_SECURITY {
-        return Some(false);
-    }
-    let entry = dirs + 8 * pe::IMAGE_DIRECTORY_ENTRY_SECURITY as u64;
-    Some(u32_at(data, entry)? != 0 && u32_at(data, entry + 4)? != 0)
 }
 
 fn u16_at<'d, R: ReadRef<'d>>(data: R, at: u64) -> Option<u16> {
@@ -227,15 +191,15 @@ pub fn looks_like_pe(head: &[u8]) -> bool {
 
 /// Read a PE image from memory. `path` is only recorded in the result.
 pub fn parse(path: &Path, data: &[u8]) -> Result<Facts, PeError> {
-    parse_from(path, data, Some(data))
+    parse_from(path, data, &data)
 }
 
-/// Read a PE image from `data`; `whole` is every byte of it in memory, which a signed
-/// image needs (to hash it).
+/// Read a PE image from `data`; `bytes` is the same file as the signature check reads
+/// it (to hash it).
 fn parse_from<'d, R: ReadRef<'d>>(
     path: &Path,
     data: R,
-    whole: Option<&[u8]>,
+    bytes: &dyn authenticode::Bytes,
 ) -> Result<Facts, PeError> {
     let nt_offset = check_signatures(data)?;
     let magic = u16_at(data, nt_offset as u64 + 24).ok_or_else(|| {
@@ -246,10 +210,10 @@ fn parse_from<'d, R: ReadRef<'d>>(
     })?;
     match magic {
         pe::IMAGE_NT_OPTIONAL_HDR32_MAGIC => {
-            read_image::<pe::ImageNtHeaders32, R>(path, data, whole, nt_offset + 24)
+            read_image::<pe::ImageNtHeaders32, R>(path, data, bytes, nt_offset + 24)
         }
         pe::IMAGE_NT_OPTIONAL_HDR64_MAGIC => {
-            read_image::<pe::ImageNtHeaders64, R>(path, data, whole, nt_offset + 24)
+            read_image::<pe::ImageNtHeaders64, R>(path, data, bytes, nt_offset + 24)
         }
         other => Err(PeError::Malformed(format!(
             "unknown optional header magic {other:#06x} at offset {:#x} (expected 0x10b for PE32 or 0x20b for PE32+)",
@@ -345,7 +309,7 @@ fn malformed(e: object::Error) -> PeError {
 fn read_image<'d, Pe: ImageNtHeaders, R: ReadRef<'d>>(
     path: &Path,
     data: R,
-    whole: Option<&[u8]>,
+    bytes: &dyn authenticode::Bytes,
     optional: usize,
 ) -> Result<Facts, PeError> {
     let file = Headers::<Pe>::parse(data).map_err(malformed)?;
@@ -361,19 +325,7 @@ fn read_image<'d, Pe: ImageNtHeaders, R: ReadRef<'d>>(
         cfg: dll_chars & pe::IMAGE_DLLCHARACTERISTICS_GUARD_CF.0 != 0,
         force_integrity: dll_chars & pe::IMAGE_DLLCHARACTERISTICS_FORCE_INTEGRITY.0 != 0,
     };
-    let signature = match whole {
-        Some(whole) => signature(&file, whole, optional),
-        // Read a block at a time because the headers said unsigned; they changed.
-        None if file
-            .data_directory(pe::IMAGE_DIRECTORY_ENTRY_SECURITY)
-            .is_some_and(|d| d.virtual_address.get(LE) != 0 && d.size.get(LE) != 0) =>
-        {
-            return Err(PeError::Malformed(
-                "the file changed while it was read".into(),
-            ));
-        }
-        None => None,
-    };
+    let signature = signature(&file, bytes, optional);
     let (version, manifest) = hygiene::resources(&file, data);
     let sections = hygiene::sections(&file, data);
     // A broken debug directory is not worth refusing the file over: no PDB path.
@@ -459,7 +411,7 @@ fn pdb_path<'d, Pe: ImageNtHeaders, R: ReadRef<'d>>(
 /// the file offset of the optional header.
 fn signature<'d, Pe: ImageNtHeaders>(
     file: &Headers<'d, Pe>,
-    data: &[u8],
+    data: &dyn authenticode::Bytes,
     optional: usize,
 ) -> Option<Signature> {
     let table = file
