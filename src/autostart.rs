@@ -10,6 +10,7 @@ use crate::config::{CliConfig, ConfigError, Origin, RunKeyConfig, TaskConfig};
 use crate::service::DIR_PLACEHOLDER;
 use crate::service::cmd::{
     ADMIN_CHECK, BASE_HEADER, FOOTER, XMLDIR_PLACEHOLDER, arg, ascii_comment, crlf, fail_if, line,
+    or_fail,
 };
 use crate::service::quote::{Unrepresentable, argv, argv_quoted, ps_literal};
 use crate::task::Task;
@@ -210,21 +211,18 @@ fn run_key_install(s: &mut String, a: &Autostart) -> Result<(), Unrepresentable>
     ));
     let key = format!("{}\\{RUN_KEY}", scope.hive());
     let data = a.command_line().unwrap_or_default();
-    s.push_str(&line(|v| {
-        Ok(format!(
-            "reg add {} /v {} /t REG_SZ /d {} /f >\"%WPK_TMP%\" 2>&1",
-            v(&arg(&key))?,
-            v(&arg(name))?,
-            v(&arg(&data))?
-        ))
-    })?);
-    s.push('\n');
-    s.push_str(&fail_if(
-        "if errorlevel 1",
-        true,
+    or_fail(
+        s,
+        &line(|v| {
+            Ok(format!(
+                "reg add {} /v {} /t REG_SZ /d {} /f >\"%WPK_TMP%\" 2>&1",
+                v(&arg(&key))?,
+                v(&arg(name))?,
+                v(&arg(&data))?
+            ))
+        })?,
         "could not add the Run entry",
-        1,
-    ));
+    );
     s.push_str(&line(|v| {
         Ok(format!("echo {} starts at every logon", v(exe)?))
     })?);
@@ -291,19 +289,16 @@ fn task_install(s: &mut String, t: &Task) -> Result<(), Unrepresentable> {
     // schtasks reads UTF-16 LE, not UTF-8: `cmd /u` writes UTF-16 LE, its `set /p`
     // the byte-order mark (U+FEFF, in this UTF-8 script), its `type` the body.
     s.push_str("cmd /u /c \"<nul set /p \"=\u{feff}\"\" >\"%WPK_XML%.bom\"\ncmd /u /c type \"%WPK_XML%.txt\" >\"%WPK_XML%.utf16\"\ncopy /b \"%WPK_XML%.bom\" + \"%WPK_XML%.utf16\" \"%WPK_XML%.xml\" >nul\n");
-    s.push_str(&line(|v| {
-        Ok(format!(
-            "schtasks /create /xml \"%WPK_XML%.xml\" /tn {} /f >\"%WPK_TMP%\" 2>&1",
-            v(&arg(&t.name))?
-        ))
-    })?);
-    s.push('\n');
-    s.push_str(&fail_if(
-        "if errorlevel 1",
-        true,
+    or_fail(
+        s,
+        &line(|v| {
+            Ok(format!(
+                "schtasks /create /xml \"%WPK_XML%.xml\" /tn {} /f >\"%WPK_TMP%\" 2>&1",
+                v(&arg(&t.name))?
+            ))
+        })?,
         "schtasks could not register the task",
-        1,
-    ));
+    );
     s.push_str(
         "del \"%WPK_XML%.txt\" \"%WPK_XML%.bom\" \"%WPK_XML%.utf16\" \"%WPK_XML%.xml\" >nul 2>&1\n",
     );

@@ -42,10 +42,6 @@ impl Lazy {
         }
     }
 
-    pub fn file(&self) -> &File {
-        &self.file
-    }
-
     /// The bytes `start..end`, if a piece read before holds them. Every piece starts on
     /// a block boundary, so one that holds `start` holds the start of its block, and
     /// the one registered for that block reaches furthest.

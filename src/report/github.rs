@@ -44,7 +44,7 @@ fn escape<W: Write>(w: &mut W, s: &str, property: bool) -> io::Result<()> {
 
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     // Through a buffer of a concrete type: many small writes per annotation.
-    let mut w = io::BufWriter::with_capacity(64 << 10, &mut *out);
+    let mut w = io::BufWriter::with_capacity(64 << 10, out);
     for d in &report.diagnostics {
         let kind = match d.severity {
             Severity::Error => "error",
@@ -67,9 +67,8 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
         w.write_all(b"\n")?;
     }
-    w.flush()?;
-    drop(w);
-    super::human::render(report, false, out)
+    super::human::render_to(report, false, &mut w)?;
+    w.flush()
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ pub fn render(report: &Report, color: bool, out: &mut dyn Write) -> io::Result<(
     w.flush()
 }
 
-fn render_to<W: Write>(report: &Report, color: bool, out: &mut W) -> io::Result<()> {
+pub(super) fn render_to<W: Write>(report: &Report, color: bool, out: &mut W) -> io::Result<()> {
     let p = Paint { on: color };
     // Each file's diagnostics, found in one pass (in report order).
     let mut by_file: std::collections::HashMap<&std::path::Path, Vec<&Diagnostic>> =

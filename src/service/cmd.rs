@@ -370,6 +370,14 @@ pub(crate) fn fail_if(condition: &str, show_output: bool, message: &str, rc: u8)
     )
 }
 
+/// Append `command` as a line, then stop the script with `message` (and the command's
+/// output) when it fails.
+pub(crate) fn or_fail(s: &mut String, command: &str, message: &str) {
+    s.push_str(command);
+    s.push('\n');
+    s.push_str(&fail_if("if errorlevel 1", true, message, 1));
+}
+
 /// Stop the service and wait for STOPPED (both scripts do this before changing it).
 fn stop_and_wait(stop_line: String) -> String {
     format!(
@@ -481,14 +489,7 @@ fn install_create(s: &mut String, svc: &Service) -> Result<(), Unrepresentable> 
             sc_settings(svc, false, v)?
         ))
     })?;
-    s.push_str(&pw(create));
-    s.push('\n');
-    s.push_str(&fail_if(
-        "if errorlevel 1",
-        true,
-        "sc.exe could not create the service",
-        1,
-    ));
+    or_fail(s, &pw(create), "sc.exe could not create the service");
     s.push_str(":configured\n");
     Ok(())
 }
@@ -616,20 +617,17 @@ fn install_folders(s: &mut String, svc: &Service) -> Result<(), Unrepresentable>
             "could not create a data folder",
             1,
         ));
-        s.push_str(&line(|v| {
-            Ok(format!(
-                "icacls {} /grant {} >\"%WPK_TMP%\" 2>&1",
-                v(&arg(d))?,
-                v(&arg(&principal))?
-            ))
-        })?);
-        s.push('\n');
-        s.push_str(&fail_if(
-            "if errorlevel 1",
-            true,
+        or_fail(
+            s,
+            &line(|v| {
+                Ok(format!(
+                    "icacls {} /grant {} >\"%WPK_TMP%\" 2>&1",
+                    v(&arg(d))?,
+                    v(&arg(&principal))?
+                ))
+            })?,
             "icacls could not let the service's account modify a data folder",
-            1,
-        ));
+        );
         s.push_str(&line(|v| {
             Ok(format!(
                 "echo Folder {} may be modified by {}",
@@ -649,20 +647,17 @@ fn install_event_log(s: &mut String, svc: &Service) -> Result<(), Unrepresentabl
     };
     let key = event_log_key(source);
     let exe = format!("{DIR_PLACEHOLDER}\\{}", svc.exe);
-    s.push_str(&line(|v| {
-        Ok(format!(
-            "reg add {} /v EventMessageFile /t REG_EXPAND_SZ /d {} /f >\"%WPK_TMP%\" 2>&1",
-            v(&arg(&key))?,
-            v(&arg(&exe))?
-        ))
-    })?);
-    s.push('\n');
-    s.push_str(&fail_if(
-        "if errorlevel 1",
-        true,
+    or_fail(
+        s,
+        &line(|v| {
+            Ok(format!(
+                "reg add {} /v EventMessageFile /t REG_EXPAND_SZ /d {} /f >\"%WPK_TMP%\" 2>&1",
+                v(&arg(&key))?,
+                v(&arg(&exe))?
+            ))
+        })?,
         "could not register the Event Log source",
-        1,
-    ));
+    );
     s.push_str(&line(|v| {
         Ok(format!(
             "reg add {} /v TypesSupported /t REG_DWORD /d 7 /f >nul",
@@ -764,14 +759,11 @@ pub fn uninstall(svc: &Service, package: &str, version: &str) -> Result<String, 
     ));
     s.push_str("  goto leftovers\n)\n");
     s.push_str(&stop_and_wait(name("sc.exe stop {name} >nul 2>&1")?));
-    s.push_str(&name("sc.exe delete {name} >\"%WPK_TMP%\" 2>&1")?);
-    s.push('\n');
-    s.push_str(&fail_if(
-        "if errorlevel 1",
-        true,
+    or_fail(
+        &mut s,
+        &name("sc.exe delete {name} >\"%WPK_TMP%\" 2>&1")?,
         "sc.exe could not delete the service",
-        1,
-    ));
+    );
     s.push_str(&name("echo Service {name} is removed")?);
     s.push_str("\n:leftovers\n");
     uninstall_leftovers(&mut s, svc)?;
