@@ -2,13 +2,13 @@
 """Generate src/dlls/system-dlls.txt from the vanilla-Windows DLL lists.
 
 Usage: scripts/gen-system-dlls.py [DATA_DIR] [--stdout]
-       (default DATA_DIR: ../shared/data/windows-system-dlls)
+       (default DATA_DIR: data/windows-system-dlls of this repository)
 
 Each DLL name (lower-cased) gets a bit mask: bit (arch * 5 + release), where
 arch 0 = x86_64 (System32 of x64 Windows), 1 = x86 (SysWOW64 of x64 Windows),
 2 = aarch64 (System32 of arm64 Windows), and release 0..4 = 7 SP1, 8, 8.1, 10, 11.
 One line per DLL, `name mask` (mask in hex), sorted by name so the classifier can
-binary-search the table. The output is committed (the build never reads ../shared)
+binary-search the table. The output is committed (the build never reads the lists)
 and embedded with include_str!; tests/dll_tables.rs fails when it is stale.
 """
 import os
@@ -51,7 +51,7 @@ def main() -> int:
     args = [a for a in sys.argv[1:] if a != "--stdout"]
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(here)
-    data = args[0] if args else os.path.join(root, "..", "shared", "data", "windows-system-dlls")
+    data = args[0] if args else os.path.join(root, "data", "windows-system-dlls")
     text = render(data)
     if "--stdout" in sys.argv:
         sys.stdout.write(text)
