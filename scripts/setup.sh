@@ -2,8 +2,9 @@
 # Install what cargo-winpkg's example and test suite need on Debian/Ubuntu:
 # the Windows Rust targets, mingw-w64 (to link *-windows-gnu), LLVM/lld/clang (reference
 # PE tools, fixture building), osslsigncode, and Wine (a real service control manager for
-# `cargo winpkg verify --wine`, sandboxed by bubblewrap), and Info-ZIP unzip (an
-# independent reader of the zips). Idempotent: installs only what is missing.
+# `cargo winpkg verify --wine`, sandboxed by bubblewrap), Info-ZIP unzip (an
+# independent reader of the zips) and xmllint (checks the task XML against its schema).
+# Idempotent: installs only what is missing.
 set -euo pipefail
 
 need_apt=()
@@ -22,6 +23,7 @@ have wine || need_apt+=(wine wine64)
 have python3 || need_apt+=(python3)
 have bwrap || need_apt+=(bubblewrap)
 have unzip || need_apt+=(unzip)
+have xmllint || need_apt+=(libxml2-utils)
 
 if ((${#need_apt[@]})); then
     sudo=()

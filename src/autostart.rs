@@ -25,8 +25,6 @@ impl Scope {
 }
 
 const RUN_KEY: &str = "Software\\Microsoft\\Windows\\CurrentVersion\\Run";
-const USER_ENV: &str = "HKCU\\Environment";
-const MACHINE_ENV: &str = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager\\Environment";
 
 /// How the package's program starts, when it is not a service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,9 +75,41 @@ impl Autostart {
     }
 }
 
-/// Validate `[package.metadata.winpkg.run-key]`, `[...task]` and `[...cli]`: at most one
-/// of run-key, task and cli.path (the service table is checked against them by the
-/// caller). `description`: the package's, the task's default.
+/// A package starts its program one way. `declared`: for each way-to-run table the
+/// config has (`service`, `task`, `run-key`, `cli.path`), an error pointing at it. With
+/// two or more, the error is at the one written last (a member's table after one it
+/// inherits from the workspace, else the later line) and names both.
+pub fn one_way(mut declared: Vec<ConfigError>) -> Result<(), ConfigError> {
+    if declared.len() < 2 {
+        return Ok(());
+    }
+    declared.sort_by_key(|e| (e.key.starts_with("package."), e.line));
+    let table = |e: &ConfigError| match e.key.strip_suffix(".path") {
+        Some(cli) => format!("[{cli}] path"),
+        None => format!("[{}]", e.key),
+    };
+    let place = |e: &ConfigError| match e.line {
+        Some(l) => format!("{} (line {l})", table(e)),
+        None => table(e),
+    };
+    let mut second = declared.swap_remove(1);
+    let first = &declared[0];
+    second.message = format!(
+        "a package starts its program one way, but {} and {} (here) both say how",
+        place(first),
+        table(&second)
+    );
+    second.help = Some(format!(
+        "keep one of {} and {} (see the README's table of ways to run)",
+        table(first),
+        table(&second)
+    ));
+    Err(second)
+}
+
+/// Validate `[package.metadata.winpkg.run-key]`, `[...task]` and `[...cli]` (at most one
+/// of them: [`one_way`]; the service table is the caller's to add to that rule).
+/// `description`: the package's, the task's default.
 pub fn from_config(
     run_key: Option<&RunKeyConfig>,
     task: Option<&TaskConfig>,
@@ -89,25 +119,23 @@ pub fn from_config(
     exe: &str,
     origin: &Origin,
 ) -> Result<Option<Autostart>, ConfigError> {
+    let at = |key: &str| origin.error(key, String::new(), None);
+    one_way(
+        [
+            (task.is_some(), "task"),
+            (run_key.is_some(), "run-key"),
+            (cli.is_some_and(|c| c.path.is_some()), "cli.path"),
+        ]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, key)| at(key))
+        .collect(),
+    )?;
     if let Some(t) = task {
-        if run_key.is_some() || cli.is_some_and(|c| c.path.is_some()) {
-            return Err(origin.error(
-                "task",
-                "a package starts its program one way: this one has a run-key or cli.path table too".into(),
-                Some("keep one of [package.metadata.winpkg.task], [...run-key] and [...cli] (see the README's table of ways to run)".into()),
-            ));
-        }
         return crate::task::from_config(t, package, description, exe, origin)
             .map(|t| Some(Autostart::Task(t)));
     }
     if let Some(r) = run_key {
-        if cli.is_some_and(|c| c.path.is_some()) {
-            return Err(origin.error(
-                "cli.path",
-                "a package with a run-key starts its program at logon; `cli.path` is for command-line tools: declare one way to run".into(),
-                Some("remove [package.metadata.winpkg.cli] or [package.metadata.winpkg.run-key]".into()),
-            ));
-        }
         let name = r.name.clone().unwrap_or_else(|| package.to_string());
         if name.is_empty()
             || name.chars().count() > 255
@@ -183,8 +211,7 @@ fn cmd_script(
     match (a, install) {
         (Autostart::RunKey { .. }, true) => run_key_install(&mut s, a)?,
         (Autostart::RunKey { .. }, false) => run_key_uninstall(&mut s, a)?,
-        (Autostart::Path { scope }, true) => path_install(&mut s, *scope),
-        (Autostart::Path { scope }, false) => path_uninstall(&mut s, *scope),
+        (Autostart::Path { scope }, _) => path_edit(&mut s, *scope, install)?,
         (Autostart::Task(t), true) => task_install(&mut s, t)?,
         (Autostart::Task(t), false) => task_uninstall(&mut s, t)?,
     }
@@ -278,7 +305,7 @@ fn task_install(s: &mut String, t: &Task) -> Result<(), Unrepresentable> {
         "extract the package into a folder, not the root of a drive",
         1,
     ));
-    s.push_str("for /f \"delims=\" %%Z in (\"%~dp0.\") do set \"WPK_XDIR=%%~fZ\"\nset \"WPK_XDIR=%WPK_XDIR:&=&amp;%\"\nset \"WPK_XML=%TEMP%\\winpkg-task-%RANDOM%%RANDOM%\"\ntype nul >\"%WPK_XML%.txt\"\n");
+    s.push_str("for %%Z in (\"%~dp0.\") do set \"WPK_XDIR=%%~fZ\"\nset \"WPK_XDIR=%WPK_XDIR:&=&amp;%\"\nset \"WPK_XML=%TEMP%\\winpkg-task-%RANDOM%%RANDOM%\"\ntype nul >\"%WPK_XML%.txt\"\n");
     for x in t.xml() {
         let x = x.replace(DIR_PLACEHOLDER, XMLDIR_PLACEHOLDER);
         s.push_str(&line(|v| {
@@ -324,108 +351,61 @@ fn task_uninstall(s: &mut String, t: &Task) -> Result<(), Unrepresentable> {
     Ok(())
 }
 
-/// The registry key of the PATH value for `scope`.
-fn env_key(scope: Scope) -> &'static str {
-    match scope {
-        Scope::User => USER_ENV,
-        Scope::Machine => MACHINE_ENV,
+/// Where the PATH helper lies in the package: a folder of its own, so that it does not
+/// land on PATH itself when the install folder does.
+pub const PATH_HELPER: &str = "winpkg/winpkg-path.exe";
+
+/// The PATH helper (source: assets/pathedit.c): x64, and x86 for the other targets (x86
+/// runs on every Windows for arm64 too).
+const PATH_HELPER_X64: &[u8] = include_bytes!("../assets/winpkg-path-x64.exe");
+const PATH_HELPER_X86: &[u8] = include_bytes!("../assets/winpkg-path-x86.exe");
+
+/// The PATH helper's bytes for a target architecture (`x86_64`, `i686`, `aarch64`).
+pub fn path_helper(arch: &str) -> &'static [u8] {
+    if arch == "x86_64" {
+        PATH_HELPER_X64
+    } else {
+        PATH_HELPER_X86
     }
 }
 
-/// Add the install folder to PATH in the registry, once: read the value with reg query
-/// (never through setx, which truncates at 1024 characters), and write it back with its
-/// type kept. The value only ever appears inside double quotes, where `&`, `|`, `<`,
-/// `>` and `^` are plain text; a PATH with a double quote in it is refused (use
-/// install.ps1), and so is an install folder with `!` or `^`. (Wine's cmd knows no
-/// `!var:x=y!`: only `%var:x=y%` forms are used.)
-fn path_install(s: &mut String, scope: Scope) {
-    let key = env_key(scope);
-    s.push_str(&path_read(key));
-    s.push_str(
-        r#"if "%WPK_NEW%"=="%WPK_T%" goto path_add
-echo %WPK_DIR% is on PATH already
-goto end
-:path_add
-if defined WPK_OLD (set "WPK_NEW=%WPK_OLD%;%WPK_DIR%") else (set "WPK_NEW=%WPK_DIR%")
-"#,
-    );
-    s.push_str(&path_write(
-        key,
-        "add the folder to",
-        "Added %WPK_DIR% to PATH: new command prompts find its programs",
+/// The word the PATH helper takes for `scope`.
+fn scope_word(scope: Scope) -> &'static str {
+    match scope {
+        Scope::User => "user",
+        Scope::Machine => "machine",
+    }
+}
+
+/// Add the install folder to PATH, or remove it, through the PATH helper. The helper
+/// finds the folder from its own file name and edits the value through the registry
+/// API, so neither the folder's name nor PATH's text is ever parsed by cmd.exe (which
+/// would run `&` in a folder name, and loses entries when it slices PATH as `%VAR%`
+/// text). Its exit code is the script's (5: not elevated, for the machine's PATH).
+fn path_edit(s: &mut String, scope: Scope, install: bool) -> Result<(), Unrepresentable> {
+    let verb = if install { "add" } else { "remove" };
+    let helper = format!("{DIR_PLACEHOLDER}\\{}", PATH_HELPER.replace('/', "\\"));
+    // Checked first, on a line of its own: a package missing its helper is named, and
+    // a script whose own folder cmd cannot read back (Wine's cmd drops a `%` from
+    // `%~dp0`) stops here instead of on a line it cannot parse.
+    s.push_str(&fail_if(
+        &format!("if not exist \"%~dp0{}\"", PATH_HELPER.replace('/', "\\")),
+        false,
+        &format!(
+            "{} is missing beside this script: extract the whole package again",
+            PATH_HELPER.replace('/', "\\")
+        ),
+        1,
     ));
-}
-
-/// Remove exactly the install folder's entry from PATH.
-fn path_uninstall(s: &mut String, scope: Scope) {
-    let key = env_key(scope);
-    s.push_str(&path_read(key));
-    s.push_str(
-        r#"if not "%WPK_NEW%"=="%WPK_T%" goto path_remove
-echo %WPK_DIR% is not on PATH: nothing to do
-goto end
-:path_remove
-set "WPK_NEW=%WPK_NEW:~1,-1%"
-"#,
-    );
-    s.push_str(&path_write(
-        key,
-        "remove the folder from",
-        "Removed %WPK_DIR% from PATH",
-    ));
-}
-
-/// Write WPK_NEW back as PATH, with the type it had.
-fn path_write(key: &str, what: &str, done: &str) -> String {
-    format!(
-        r#"rem A trailing backslash would escape the closing quote for reg.exe: double it.
-if "%WPK_NEW:~-1%"=="\" set "WPK_NEW=%WPK_NEW%\"
-reg add "{key}" /v Path /t %WPK_TYPE% /d "%WPK_NEW%" /f >"%WPK_TMP%" 2>&1
-if errorlevel 1 (
-  type "%WPK_TMP%"
-  echo error: could not {what} PATH
-  set "WPK_RC=1"
-  goto end
-)
-echo {done}
-"#
-    )
-}
-
-/// Read PATH and its type from `key` into WPK_OLD and WPK_TYPE (FOR variables are not
-/// parsed again when they are set), check what the edit needs, and leave in WPK_T the
-/// PATH between semicolons and in WPK_NEW the same without the install folder's entry.
-fn path_read(key: &str) -> String {
-    format!(
-        r#"set "WPK_OLD="
-set "WPK_TYPE=REG_EXPAND_SZ"
-for /f "skip=2 tokens=2,*" %%A in ('reg query "{key}" /v Path 2^>nul') do set "WPK_TYPE=%%A"
-for /f "skip=2 tokens=2,*" %%A in ('reg query "{key}" /v Path 2^>nul') do set "WPK_OLD=%%B"
-set "WPK_DIR=%~dp0"
-set "WPK_DIR=%WPK_DIR:~0,-1%"
-set "WPK_CHECK=%WPK_DIR:!=%"
-set "WPK_CHECK=%WPK_CHECK:^=%"
-if not "%WPK_CHECK%"=="%WPK_DIR%" goto path_bad_dir
-rem A double quote in PATH would end the quotes the value is used in: look for one
-rem through a file, written from the FOR variable (never parsed).
-echo X>"%WPK_TMP%"
-for /f "skip=2 tokens=2,*" %%A in ('reg query "{key}" /v Path 2^>nul') do >"%WPK_TMP%" echo X%%B
-find """" "%WPK_TMP%" >nul 2>&1
-if not errorlevel 1 (
-  echo error: PATH holds a double quote, which this script cannot edit safely: use install.ps1, or edit PATH by hand
-  set "WPK_RC=1"
-  goto end
-)
-set "WPK_T=;%WPK_OLD%;"
-call set "WPK_NEW=%%WPK_T:;%WPK_DIR%;=;%%"
-goto path_checked
-:path_bad_dir
-echo error: the install folder's path has a ! or ^^ which this script cannot put on PATH safely: move the folder, or use install.ps1
-set "WPK_RC=1"
-goto end
-:path_checked
-"#
-    )
+    s.push_str(&line(|v| {
+        Ok(format!(
+            "{} {verb} {}",
+            v(&arg(&helper))?,
+            scope_word(scope)
+        ))
+    })?);
+    s.push_str("\nset \"WPK_RC=%ERRORLEVEL%\"\n");
+    Ok(())
 }
 
 fn ps1_script(a: &Autostart, package: &str, version: &str, install: bool) -> String {
@@ -447,7 +427,7 @@ fn ps1_script(a: &Autostart, package: &str, version: &str, install: bool) -> Str
     };
     match a {
         Autostart::RunKey { .. } => ps1_run_key(&mut s, a, hive, install),
-        Autostart::Path { scope } => ps1_path(&mut s, *scope, hive, install),
+        Autostart::Path { scope } => ps1_path(&mut s, *scope, install),
         Autostart::Task(t) => ps1_task(&mut s, t, install),
     }
     s.push_str("exit 0\n");
@@ -507,28 +487,13 @@ fn ps1_run_key(s: &mut String, a: &Autostart, hive: &str, install: bool) {
     }
 }
 
-fn ps1_path(s: &mut String, scope: Scope, hive: &str, install: bool) {
-    let target = match scope {
-        Scope::User => "User",
-        Scope::Machine => "Machine",
-    };
-    // The raw value (unexpanded %VARS%) is read and written: Environment's
-    // GetEnvironmentVariable would expand them for good.
-    let key = match scope {
-        Scope::User => "Environment",
-        Scope::Machine => "SYSTEM\\CurrentControlSet\\Control\\Session Manager\\Environment",
-    };
+/// The same PATH helper as install.cmd runs: one implementation of the edit.
+fn ps1_path(s: &mut String, scope: Scope, install: bool) {
     s.push_str(&format!(
-        "$key = [Microsoft.Win32.Registry]::{hive}.OpenSubKey({}, $true)\n$old = [string]$key.GetValue('Path', '', [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)\n$entries = @($old -split ';' | Where-Object {{ $_ -ne '' }})\n",
-        ps_literal(key)
-    ));
-    if install {
-        s.push_str("if ($entries -contains $dir) { Write-Host \"$dir is on PATH already\" } else {\n    $key.SetValue('Path', (($entries + $dir) -join ';'), [Microsoft.Win32.RegistryValueKind]::ExpandString)\n    Write-Host \"Added $dir to PATH: new shells find its programs\"\n}\n");
-    } else {
-        s.push_str("$kept = @($entries | Where-Object { $_ -ne $dir })\nif ($kept.Count -eq $entries.Count) { Write-Host \"$dir is not on PATH: nothing to do\" } else {\n    $key.SetValue('Path', ($kept -join ';'), [Microsoft.Win32.RegistryValueKind]::ExpandString)\n    Write-Host \"Removed $dir from PATH\"\n}\n");
-    }
-    s.push_str(&format!(
-        "$key.Close()\n# Tell running programs (Explorer) that the environment changed.\n[Environment]::SetEnvironmentVariable('WINPKG_REFRESH', $null, '{target}')\n"
+        "& (Join-Path $dir {}) {} {}\nexit $LASTEXITCODE\n",
+        ps_literal(&PATH_HELPER.replace('/', "\\")),
+        if install { "add" } else { "remove" },
+        scope_word(scope)
     ));
 }
 

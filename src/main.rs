@@ -128,7 +128,8 @@ fn run_verify(args: VerifyArgs) -> Result<Done, Error> {
         expect_exit: args.expect_exit,
     };
     let human = args.format == BuildFormat::Human;
-    let color = ui::color_on(ColorChoice::Auto, std::io::stderr().is_terminal());
+    // The step lines go to stdout.
+    let color = ui::color_on(ColorChoice::Auto, std::io::stdout().is_terminal());
     let progress = |s: &verify::Step| {
         if human {
             ui::verify_step(s, color);

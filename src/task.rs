@@ -228,7 +228,8 @@ impl Task {
         if let Some(d) = &self.description {
             x.push(format!("<Description>{}</Description>", e(d)));
         }
-        x.push(format!("<URI>\\{}</URI>", e(&self.name)));
+        // No <URI>: schtasks names the task from /tn and writes the URI itself, and a
+        // name with `%` or `^` is no valid xs:anyURI, which the schema asks for.
         x.push("</RegistrationInfo>".into());
         x.push("<Triggers>".into());
         let start = format!("2000-01-01T{:02}:{:02}:00", self.at.0, self.at.1);
@@ -257,8 +258,11 @@ impl Task {
         };
         x.push(match self.run_as {
             RunAs::System => format!("<Principal id=\"Author\"><UserId>S-1-5-18</UserId><RunLevel>{level}</RunLevel></Principal>"),
-            RunAs::LocalService => format!("<Principal id=\"Author\"><UserId>S-1-5-19</UserId><LogonType>ServiceAccount</LogonType><RunLevel>{level}</RunLevel></Principal>"),
-            RunAs::NetworkService => format!("<Principal id=\"Author\"><UserId>S-1-5-20</UserId><LogonType>ServiceAccount</LogonType><RunLevel>{level}</RunLevel></Principal>"),
+            // Built-in service accounts by SID, with no LogonType: the schema's logonType
+            // has no word for them (`ServiceAccount` is refused), and this is how
+            // Windows exports its own tasks that run as these accounts.
+            RunAs::LocalService => format!("<Principal id=\"Author\"><UserId>S-1-5-19</UserId><RunLevel>{level}</RunLevel></Principal>"),
+            RunAs::NetworkService => format!("<Principal id=\"Author\"><UserId>S-1-5-20</UserId><RunLevel>{level}</RunLevel></Principal>"),
             // Builtin\Users: whoever logs on, in their own session.
             RunAs::User => format!("<Principal id=\"Author\"><GroupId>S-1-5-32-545</GroupId><RunLevel>{level}</RunLevel></Principal>"),
         });

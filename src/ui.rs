@@ -14,12 +14,18 @@ use cargo_winpkg::verify::Step;
 
 use crate::cli::ColorChoice;
 
-/// Colour on the stream that `terminal` says is (or is not) a terminal.
+/// Colour on one stream, `terminal` saying whether that stream (not another) is a
+/// terminal: `--color always|never` first, then `CARGO_TERM_COLOR` (as cargo reads it),
+/// then `NO_COLOR`, then whether the stream is a terminal.
 pub fn color_on(choice: ColorChoice, terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
+        ColorChoice::Auto => match std::env::var("CARGO_TERM_COLOR").as_deref() {
+            Ok("always") => true,
+            Ok("never") => false,
+            _ => terminal && std::env::var_os("NO_COLOR").is_none(),
+        },
     }
 }
 
@@ -72,7 +78,7 @@ impl Ui {
             quiet,
             verbose,
             color: color_on(choice, std::io::stderr().is_terminal()),
-            report_color: color_on(choice, std::io::stderr().is_terminal()),
+            report_color: color_on(choice, std::io::stdout().is_terminal()),
             human,
             busy: RefCell::new(None),
         }

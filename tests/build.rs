@@ -786,3 +786,154 @@ fn run_key_arguments_that_look_relative_are_pointed_out() {
     );
     assert!(!r.stderr.contains("args[2]"), "{}", r.stderr);
 }
+
+/// The table of each way to run, as a user writes it.
+fn way_table(way: &str) -> &'static str {
+    match way {
+        "service" => "[package.metadata.winpkg.service]\nname = \"svc\"\n",
+        "task" => "[package.metadata.winpkg.task]\ntrigger = \"boot\"\n",
+        "run-key" => "[package.metadata.winpkg.run-key]\nscope = \"user\"\n",
+        _ => "[package.metadata.winpkg.cli]\npath = \"user\"\n",
+    }
+}
+
+/// Two ways to run, `first` written before `second`: the error names both tables and
+/// points at the line of the second, before anything is built.
+fn two_ways(first: &str, second: &str) {
+    let head = "[package.metadata.winpkg]\ntarget = \"x86_64-pc-windows-gnu\"\nbin = \"one\"\n\n";
+    let d = temp_crate(&format!(
+        "{head}{}\n{}",
+        way_table(first),
+        way_table(second)
+    ));
+    let text = std::fs::read_to_string(d.path().join("Cargo.toml")).unwrap();
+    let header = |way: &str| {
+        let name = if way == "cli" { "cli" } else { way };
+        format!("[package.metadata.winpkg.{name}]")
+    };
+    let line = text.lines().position(|l| l == header(second)).unwrap() + 1;
+    let r = build(&d.path().join("Cargo.toml"), &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("one way"), "{}", r.stderr);
+    for way in [first, second] {
+        assert!(r.stderr.contains(&header(way)), "{way} named: {}", r.stderr);
+    }
+    // The second table's line: its header, or (cli) the `path` key under it.
+    let at = |n: usize| format!("Cargo.toml:{n}\n");
+    assert!(
+        r.stderr.contains(&at(line)) || (second == "cli" && r.stderr.contains(&at(line + 1))),
+        "line {line} of the second table ({second}): {}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("Building"), "{}", r.stderr);
+}
+
+macro_rules! two_ways_tests {
+    ($($name:ident: $first:literal then $second:literal,)*) => {
+        $(
+            #[test]
+            fn $name() {
+                two_ways($first, $second);
+            }
+        )*
+    };
+}
+
+two_ways_tests! {
+    service_then_task: "service" then "task",
+    task_then_service: "task" then "service",
+    service_then_run_key: "service" then "run-key",
+    run_key_then_service: "run-key" then "service",
+    service_then_cli: "service" then "cli",
+    cli_then_service: "cli" then "service",
+    task_then_run_key: "task" then "run-key",
+    run_key_then_task: "run-key" then "task",
+    task_then_cli: "task" then "cli",
+    cli_then_task: "cli" then "task",
+    run_key_then_cli: "run-key" then "cli",
+    cli_then_run_key: "cli" then "run-key",
+}
+
+/// Run `cargo-winpkg ARGS > out.txt` with stderr on a pseudo-terminal (util-linux
+/// `script`), as `cargo winpkg ... > report.txt` in a terminal does: (what reached the
+/// terminal, what reached the file).
+fn with_stderr_on_a_terminal(args: &[&str], env: &[(&str, &str)]) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out.txt");
+    let exe = assert_cmd::cargo::cargo_bin("cargo-winpkg");
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+    let line = format!(
+        "{} {} > {}",
+        quote(&exe.to_string_lossy()),
+        args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "),
+        quote(&file.to_string_lossy())
+    );
+    let mut c = std::process::Command::new("script");
+    c.args(["-qec", &line, "/dev/null"])
+        .env_remove("NO_COLOR")
+        .env_remove("CARGO_TERM_COLOR")
+        .env_remove("CLICOLOR_FORCE");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.output().expect("script (util-linux) runs");
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        std::fs::read_to_string(&file).unwrap_or_default(),
+    )
+}
+
+/// Each stream's colour is decided from that stream: the report on stdout, redirected
+/// to a file, has no escape codes while the stage lines on the terminal are coloured;
+/// `--color always` colours the file too, and `CARGO_TERM_COLOR=never` the terminal not.
+#[test]
+fn a_redirected_report_has_no_colour() {
+    let manifest = root().join("examples/hello-service/Cargo.toml");
+    let r = build(&manifest, &["--release"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let target = shared_target();
+    let args = [
+        "winpkg",
+        "--manifest-path",
+        manifest.to_str().unwrap(),
+        "--target-dir",
+        target.to_str().unwrap(),
+        "--release",
+        "--no-build",
+        "-v",
+    ];
+    // A colour (SGR) sequence: ESC [ digits and semicolons, then `m` (a spinner's
+    // clear-line sequence is no colour).
+    let coloured = |s: &str| {
+        s.split('\u{1b}').skip(1).any(|p| {
+            p.strip_prefix('[').is_some_and(|p| {
+                let end = p.find(|c: char| !c.is_ascii_digit() && c != ';');
+                end.is_some_and(|e| p[e..].starts_with('m'))
+            })
+        })
+    };
+    let (terminal, file) = with_stderr_on_a_terminal(&args, &[]);
+    assert!(file.contains("hello-service.exe"), "the report: {file}");
+    assert!(
+        !coloured(&file),
+        "colour in the redirected report: {file:?}"
+    );
+    assert!(
+        coloured(&terminal),
+        "the terminal's stage lines: {terminal:?}"
+    );
+    let mut always = args.to_vec();
+    always.extend(["--color", "always"]);
+    let (_, file) = with_stderr_on_a_terminal(&always, &[]);
+    assert!(coloured(&file), "--color always: {file:?}");
+    let (terminal, _) = with_stderr_on_a_terminal(&args, &[("CARGO_TERM_COLOR", "never")]);
+    assert!(!coloured(&terminal), "CARGO_TERM_COLOR=never: {terminal:?}");
+    // check, likewise.
+    let exe = target.join("x86_64-pc-windows-gnu/release/hello-service.exe");
+    let (terminal, file) =
+        with_stderr_on_a_terminal(&["winpkg", "check", exe.to_str().unwrap()], &[]);
+    assert!(
+        file.contains("hello-service.exe") && !coloured(&file),
+        "{file:?} {terminal:?}"
+    );
+}

@@ -840,3 +840,95 @@ fn build_output_is_a_summary_unless_asked_for_more() {
     assert!(stdout.is_empty(), "{stdout}");
     assert!(!stderr.contains("Packaged"), "{stderr}");
 }
+
+/// The PATH helpers in assets/ are what assets/make.sh builds from pathedit.c and
+/// pathedit.rc, byte for byte: the binaries that ship in users' packages come from the
+/// source in this repository.
+#[test]
+fn the_path_helpers_are_built_from_their_source() {
+    let out = tempfile::tempdir().unwrap();
+    let r = std::process::Command::new("bash")
+        .arg(root().join("assets/make.sh"))
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    for name in ["winpkg-path-x64.exe", "winpkg-path-x86.exe"] {
+        let built = std::fs::read(out.path().join(name)).unwrap();
+        let committed = std::fs::read(root().join("assets").join(name)).unwrap();
+        assert!(
+            built == committed,
+            "assets/{name} is stale: run assets/make.sh"
+        );
+    }
+}
+
+/// A command-line tool's package ships the PATH helper in a folder of its own (so it
+/// does not go on PATH itself), listed in SHA256SUMS and service.json, and checked with
+/// the rest: it needs nothing but Windows's own DLLs. Its name is reserved.
+#[test]
+fn a_cli_package_ships_the_path_helper() {
+    let d = temp_crate("[package.metadata.winpkg.cli]\npath = \"user\"\n");
+    let out = tempfile::tempdir().unwrap();
+    let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let z = zip_path(&r.json());
+    let files = read_zip(&z);
+    let (helper, _, _) = &files["winpkg/winpkg-path.exe"];
+    assert!(
+        helper == &std::fs::read(root().join("assets/winpkg-path-x64.exe")).unwrap(),
+        "the x64 helper for an x86_64 target"
+    );
+    let (sums, _, _) = &files["SHA256SUMS"];
+    let sums = String::from_utf8_lossy(sums);
+    assert!(
+        sums.lines().any(|l| l.ends_with(" winpkg/winpkg-path.exe")
+            && l.starts_with(&cargo_winpkg::package::sha256_hex(helper))),
+        "{sums}"
+    );
+    let (manifest, _, _) = &files["service.json"];
+    let manifest: Value = serde_json::from_slice(manifest).unwrap();
+    assert!(
+        manifest["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["path"] == "winpkg/winpkg-path.exe"),
+        "{manifest}"
+    );
+    let bundle = &r.json()["packages"][0]["bundle_check"];
+    let checked = bundle["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("winpkg-path.exe"))
+        .unwrap_or_else(|| panic!("the helper is checked with the bundle: {bundle}"));
+    let dlls: Vec<String> = checked["imports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            format!(
+                "{} {}",
+                i["dll"].as_str().unwrap().to_lowercase(),
+                i["class"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        dlls,
+        [
+            "advapi32.dll \"system\"",
+            "kernel32.dll \"system\"",
+            "user32.dll \"system\""
+        ]
+    );
+    // An include cannot take its name.
+    let d = temp_crate(
+        "include = [{ src = \"one.txt\", dest = \"winpkg/winpkg-path.exe\" }]\n[package.metadata.winpkg.cli]\npath = \"user\"\n",
+    );
+    std::fs::write(d.path().join("one.txt"), "1").unwrap();
+    let r = package(&d.path().join("Cargo.toml"), out.path(), &[], &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("include[0]"), "{}", r.stderr);
+}

@@ -117,12 +117,7 @@ fn snapshots_of_every_generated_file() {
     insta::assert_snapshot!("service.json", cargo_winpkg::package::manifest::to_json(&m));
 
     // The shawl form of a console program.
-    let mut c = rich();
-    c.mode = None;
-    c.account = Some("NetworkService".into());
-    c.sid_type = None;
-    c.working_dir = Some("{dir}\\data".into());
-    c.stop_timeout = Some("15s".into());
+    let mut c = rich_shawl();
     c.log_rotate = Some("1MiB".into());
     c.log_retain = Some(4);
     c.log_output = Some(false);
@@ -146,15 +141,12 @@ fn eval_line(line: &str, dir: &str) -> String {
         if let Some(r) = rest.strip_prefix("for /f \"delims=\" %%Q in ('echo ^\"') do ") {
             vars.insert('Q', "\"".into());
             rest = r;
-        } else if let Some(r) = rest.strip_prefix("for /f \"delims=\" %%Z in (\"%~dp0.\") do ") {
+        } else if let Some(r) = rest.strip_prefix("for %%Z in (\"%~dp0.\") do ") {
             rest = r;
-        } else if let Some(r) =
-            rest.strip_prefix("for /f \"delims=\" %%P in (\"%ProgramData%\") do ")
-        {
+        } else if let Some(r) = rest.strip_prefix("for %%P in (\"%ProgramData%\") do ") {
             vars.insert('P', PROGRAMDATA.into());
             rest = r;
-        } else if let Some(r) = rest.strip_prefix("for /f \"delims=\" %%X in (\"%WPK_XDIR%\") do ")
-        {
+        } else if let Some(r) = rest.strip_prefix("for %%X in (\"%WPK_XDIR%\") do ") {
             // The install folder as install.cmd XML-escapes it.
             vars.insert('X', dir.replace('&', "&amp;"));
             rest = r;
@@ -195,6 +187,11 @@ fn eval_line(line: &str, dir: &str) -> String {
         if let Some(a) = after.strip_prefix("~fZ") {
             out.push_str(dir);
             r = a;
+        } else if let Some(c) = after.strip_prefix('~').and_then(|a| a.chars().next()) {
+            // A plain FOR item's variable, its quotes taken off (%%~P, %%~X).
+            assert!("PX".contains(c), "%%~{c} in {line}");
+            out.push_str(&vars[&c]);
+            r = &after[2..];
         } else {
             let c = after.chars().next().unwrap();
             out.push_str(
@@ -483,7 +480,8 @@ fn task_xml_follows_the_schema_rules() {
         txt("Description"),
         "Cleans <old> files & \"temp\" ones; 100% ^safe^ !"
     );
-    assert_eq!(txt("URI"), "\\ACME Nightly & 'Co' 100%");
+    // The task's name reaches schtasks as /tn (install_cmd_writes_the_task_xml_literally).
+    assert!(root.descendants().all(|n| !n.has_tag_name("URI")), "{text}");
     let triggers: Vec<&str> = find("Triggers")
         .children()
         .filter(|n| n.is_element())
@@ -612,4 +610,229 @@ fn task_rules_are_checked_at_their_keys() {
         }),
         Ok(())
     );
+}
+
+/// Variables whose text comes from outside the script (a folder, the user's name in
+/// `%TEMP%`, an argument): cmd.exe parses their expanded text, so they may only stand
+/// inside double quotes, where `& | < > ^ ( )` are plain text.
+const OUTSIDE_TEXT: &[&str] = &[
+    "~dp0",
+    "~d0",
+    "~1",
+    "TEMP",
+    "WPK_TMP",
+    "WPK_XML",
+    "WPK_XDIR",
+    "ProgramData",
+];
+/// Variables that only ever hold numbers or fixed words the script set itself.
+const OWN_WORDS: &[&str] = &["WPK_RC", "ERRORLEVEL", "WPK_N", "RANDOM", "WPK_OLDCP", "~2"];
+
+/// Check every `%...%` expansion of one generated .cmd line (FOR variables, `%%x`, are
+/// data cmd.exe never parses again, and are skipped): an expansion of outside text
+/// stands inside double quotes; every other one is of the script's own words.
+fn assert_expansions_are_data(line: &str) {
+    let chars: Vec<char> = line.chars().collect();
+    let mut quoted = false;
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            // Outside quotes a caret escapes the next character (`^"` opens nothing).
+            '^' if !quoted => i += 1,
+            '"' => quoted = !quoted,
+            '%' if chars.get(i + 1) == Some(&'%') => {
+                // A FOR variable (%%x, or %%~fx / %%~X with modifiers), else a `%%`
+                // that stands for one percent sign.
+                let j = i + 2;
+                let alpha = |k: usize| chars.get(k).is_some_and(|c| c.is_ascii_alphabetic());
+                if alpha(j) {
+                    i = j;
+                } else if chars.get(j) == Some(&'~') {
+                    let mut k = j + 1;
+                    while chars.get(k).is_some_and(|c| "fdpnxsatz".contains(*c)) && alpha(k + 1) {
+                        k += 1;
+                    }
+                    i = if alpha(k) { k } else { i + 1 };
+                } else {
+                    i += 1;
+                }
+            }
+            '%' => {
+                let rest: String = chars[i + 1..].iter().collect();
+                let name = if rest.starts_with('~') {
+                    let end = rest.find(|c: char| c.is_ascii_digit()).unwrap() + 1;
+                    rest[..end].to_string()
+                } else {
+                    let end = rest
+                        .find('%')
+                        .unwrap_or_else(|| panic!("an unclosed % in {line}"));
+                    rest[..end].to_string()
+                };
+                let base = name.split(':').next().unwrap();
+                if OUTSIDE_TEXT.contains(&base) {
+                    assert!(quoted, "%{name}% outside double quotes in: {line}");
+                } else {
+                    assert!(OWN_WORDS.contains(&base), "%{name}% in: {line}");
+                }
+                i += name.chars().count() + usize::from(!rest.starts_with('~'));
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    assert!(!quoted, "an unbalanced double quote in: {line}");
+}
+
+/// Every line of every generated .cmd (service, shawl service, Run key, task, PATH in
+/// both scopes), echo lines and messages among them: text from outside the script
+/// reaches cmd.exe only as data.
+#[test]
+fn every_cmd_line_takes_outside_text_as_data() {
+    use cargo_winpkg::autostart::{self, Autostart, Scope};
+    use cargo_winpkg::config::RunKeyConfig;
+    let mut scripts = Vec::new();
+    let rich = svc(&rich(), true);
+    let mut c = rich_shawl();
+    c.name = Some("acme & co".into());
+    let shawl = svc(&c, false);
+    for s in [&rich, &shawl] {
+        scripts.push(cmd::install(s, "acme", "1").unwrap());
+        scripts.push(cmd::uninstall(s, "acme", "1").unwrap());
+    }
+    let run_key = RunKeyConfig {
+        name: Some("ACME & \"Tray\" 100% ^!".into()),
+        scope: Some(Scope::Machine),
+        args: Some(vec!["{dir}\\x & y".into(), "%PATH% ^ !x!".into()]),
+        start_now: Some(true),
+    };
+    let ways = [
+        autostart::from_config(Some(&run_key), None, None, "a", None, "a.exe", &origin())
+            .unwrap()
+            .unwrap(),
+        Autostart::Task(nightly()),
+        Autostart::Path { scope: Scope::User },
+        Autostart::Path {
+            scope: Scope::Machine,
+        },
+    ];
+    for a in &ways {
+        let [install, uninstall, ..] = autostart::scripts(a, "acme", "1").unwrap();
+        scripts.push(install);
+        scripts.push(uninstall);
+    }
+    for script in &scripts {
+        for line in script.lines() {
+            assert_expansions_are_data(line);
+        }
+        // Messages print user text through FOR variables only: an echo's fixed words
+        // hold no expansion but the script's own.
+        for line in script
+            .lines()
+            .filter(|l| l.trim_start().starts_with("echo "))
+        {
+            assert!(
+                !OUTSIDE_TEXT.iter().any(|v| line.contains(&format!("%{v}"))),
+                "{line}"
+            );
+        }
+    }
+}
+
+/// The shawl form of the rich service.
+fn rich_shawl() -> ServiceConfig {
+    let mut c = rich();
+    c.mode = None;
+    c.account = Some("NetworkService".into());
+    c.sid_type = None;
+    c.working_dir = Some("{dir}\\data".into());
+    c.stop_timeout = Some("15s".into());
+    c
+}
+
+/// Every task XML the generator can write validates against the Task Scheduler schema
+/// (tests/schemas/task.xsd, checked by xmllint): each trigger with each account that
+/// may go with it, highest or not, with and without restarts, a time limit, arguments,
+/// a description and a user, with hostile strings and the install folder put in as the
+/// install scripts put it in. The files are UTF-16 with a byte-order mark, as
+/// schtasks reads them.
+#[test]
+fn every_task_xml_validates_against_the_schema() {
+    use cargo_winpkg::config::{RunAs, TaskConfig, Trigger};
+    let dir = tempfile::tempdir().unwrap();
+    let install_dir = "C:\\Program Files (x86)\\A&B 100% ^!x! é中";
+    let mut files = Vec::new();
+    for trigger in [
+        Trigger::Boot,
+        Trigger::Logon,
+        Trigger::Daily,
+        Trigger::Hourly,
+    ] {
+        for run_as in [
+            RunAs::System,
+            RunAs::LocalService,
+            RunAs::NetworkService,
+            RunAs::User,
+        ] {
+            if run_as == RunAs::User && trigger != Trigger::Logon {
+                continue;
+            }
+            for (variant, rich) in [false, true].into_iter().enumerate() {
+                let at = matches!(trigger, Trigger::Daily | Trigger::Hourly);
+                let cfg = TaskConfig {
+                    name: Some(
+                        if rich {
+                            "Nightly & Co 'y' 100% ^!é"
+                        } else {
+                            "n"
+                        }
+                        .into(),
+                    ),
+                    description: rich.then(|| "Cleans <old> & \"temp\" 'files' 100% ^!é中".into()),
+                    trigger: Some(trigger),
+                    at: (at && rich).then(|| "23:59".into()),
+                    user: (trigger == Trigger::Logon && rich).then(|| "DOM\\a&b ü".into()),
+                    run_as: Some(run_as),
+                    highest: Some(rich),
+                    restart_count: Some(if rich { 999 } else { 0 }),
+                    restart_interval: rich.then(|| "31d".into()),
+                    time_limit: rich.then(|| "26h".into()),
+                    args: rich.then(|| {
+                        vec![
+                            "--root".into(),
+                            "{dir}\\data & <x>".into(),
+                            "a \"quoted\" ]]> arg".into(),
+                        ]
+                    }),
+                };
+                let t = cargo_winpkg::task::from_config(&cfg, "acme", None, "acme.exe", &origin())
+                    .unwrap_or_else(|e| panic!("{trigger:?} {run_as:?}: {}", e.message));
+                let text = t
+                    .xml()
+                    .join("\r\n")
+                    .replace("{dir}", &install_dir.replace('&', "&amp;"));
+                let mut bytes = vec![0xff, 0xfe];
+                bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+                let path = dir
+                    .path()
+                    .join(format!("{trigger:?}-{run_as:?}-{variant}.xml"));
+                std::fs::write(&path, bytes).unwrap();
+                files.push(path);
+            }
+        }
+    }
+    assert_eq!(files.len(), 26);
+    let out = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(common_root().join("tests/schemas/task.xsd"))
+        .args(&files)
+        .output()
+        .expect("xmllint runs (scripts/setup.sh installs libxml2-utils)");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(text.matches(" validates").count(), files.len(), "{text}");
+}
+
+fn common_root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -795,13 +795,7 @@ fn a_signed_stamped_service_verifies_installs_and_runs() {
 
 /// Extract `zip` into `C:\Program Files\hello` of `prefix`; that folder on the host.
 fn extract_to_program_files(prefix: &Prefix, zip: &Path) -> PathBuf {
-    let dir = prefix.drive_c().join("Program Files").join("hello");
-    std::fs::create_dir_all(&dir).unwrap();
-    zip::ZipArchive::new(std::fs::File::open(zip).unwrap())
-        .unwrap()
-        .extract(&dir)
-        .unwrap();
-    dir
+    extract_to(prefix, zip, "C:\\Program Files\\hello")
 }
 
 /// Run `C:\Program Files\hello\NAME ARGS` under Wine's cmd, with more environment.
@@ -1085,74 +1079,209 @@ fn package_twobins_with(table: &str) -> (tempfile::TempDir, Run) {
     (tmp, r)
 }
 
-/// HKCU\Environment's Path as Wine's registry holds it, or None.
-fn user_path(prefix: &Prefix) -> Option<String> {
-    prefix
-        .registry_values("HKEY_CURRENT_USER", "Environment")
+/// Extract `zip` into the Windows folder `win_dir` (under C:) of `prefix`.
+fn extract_to(prefix: &Prefix, zip: &Path, win_dir: &str) -> PathBuf {
+    let rel = win_dir
+        .strip_prefix("C:\\")
+        .unwrap_or_else(|| panic!("{win_dir} is not on C:"));
+    let dir = prefix.drive_c().join(rel.replace('\\', "/"));
+    std::fs::create_dir_all(&dir).unwrap();
+    zip::ZipArchive::new(std::fs::File::open(zip).unwrap())
         .unwrap()
-        .get("Path")
-        .cloned()
+        .extract(&dir)
+        .unwrap();
+    dir
 }
 
-/// A command-line tool (`[package.metadata.winpkg.cli] path = "user"`): install.cmd
-/// adds its folder to the user's PATH once, keeping every other entry exactly (`&`,
-/// `^`, `|`, `<>`, parentheses, a PATH longer than setx's 1024 characters) and the
-/// value's type;
-/// uninstall.cmd removes exactly that entry.
+/// Run NAME in the Windows folder `win_dir` as a user at a prompt does: `cd` into the
+/// folder, then `NAME` (the folder reaches cmd as data, through a FOR variable).
+fn run_in(prefix: &Prefix, win_dir: &str, name: &str) -> (i32, String) {
+    let cd = cargo_winpkg::service::cmd::safe_line("cd /d {0}", &[win_dir]).unwrap();
+    prefix
+        .run_batch(&format!("{cd}\ncmd /c {name}"), Duration::from_secs(120))
+        .unwrap()
+}
+
+/// PATH in `key` as stored: its type word and its text, or None when there is no value.
+fn stored_path(prefix: &Prefix, parent: &str, key: &str) -> Option<(String, String)> {
+    let text = prefix
+        .registry_values(parent, key)
+        .unwrap()
+        .into_iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("path"))?
+        .1;
+    let (_, out) = prefix
+        .wine(
+            &["reg", "query", &format!("{parent}\\{key}"), "/v", "Path"],
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    let kind = if out.contains("REG_EXPAND_SZ") {
+        "REG_EXPAND_SZ"
+    } else if out.contains("REG_SZ") {
+        "REG_SZ"
+    } else {
+        panic!("the type of PATH in {out}")
+    };
+    Some((kind.to_string(), text))
+}
+
+/// Set (or, with None, delete) the user's PATH, byte for byte.
+fn set_user_path(prefix: &Prefix, value: Option<(&str, &str)>) {
+    let (code, text) = match value {
+        Some((kind, v)) => prefix
+            .run_with(
+                &format!("reg add HKCU\\Environment /v Path /t {kind} /d {{0}} /f"),
+                &[v],
+                Duration::from_secs(60),
+            )
+            .unwrap(),
+        None => prefix
+            .run_batch(
+                "reg delete HKCU\\Environment /v Path /f",
+                Duration::from_secs(60),
+            )
+            .unwrap(),
+    };
+    assert!(code == 0 || value.is_none(), "{text}");
+    assert_eq!(
+        stored_path(prefix, "HKEY_CURRENT_USER", "Environment"),
+        value.map(|(k, v)| (k.to_string(), v.to_string())),
+        "the PATH the test set"
+    );
+}
+
+/// Files or folders named `needle` under `dir` (what an injected `mkdir` would make).
+fn made_by_injection(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if e.file_name().to_string_lossy().eq_ignore_ascii_case(needle) {
+            found.push(p.clone());
+        }
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            found.extend(made_by_injection(&p, needle));
+        }
+    }
+    found
+}
+
+/// A command-line tool (`[package.metadata.winpkg.cli] path = "user"`) installed from a
+/// folder whose name is cmd.exe syntax (`&mkdir pwned&`, parentheses, `%PATH%`, `^`,
+/// `!`): install.cmd runs nothing from the name, adds the folder to the user's PATH
+/// once, and uninstall.cmd removes exactly that entry. For every kind of PATH a user
+/// has (empty entries, a trailing `;`, quotes, `%VAR%` in REG_EXPAND_SZ, `&`, `(x86)`,
+/// spaces, non-ASCII, over 2047 characters, REG_SZ, no PATH at all), the value read
+/// back from the registry after install is the old one plus the folder, and after
+/// uninstall the old one, byte for byte, with its type.
 #[test]
 fn a_cli_tool_goes_on_path_once_and_comes_off_exactly() {
     let (_tmp, r) = package_twobins_with("\n[package.metadata.winpkg.cli]\npath = \"user\"\n");
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("is a command-line tool"), "{}", r.stderr);
     let prefix = Prefix::create().expect("a Wine prefix");
-    extract_to_program_files(&prefix, &zip_path(&r.json()));
-    let long: String = (0..90).map(|i| format!("C:\\tools\\t{i:03};")).collect();
-    // (No `%VAR%` entry: Wine's cmd expands `%` in an expanded value again, which
-    // Windows's does not, so it would write such an entry back expanded.)
-    let old = format!("{long}C:\\A&B;C:\\x^y;C:\\(x86) | <y>");
-    assert!(old.len() > 1024);
-    let (code, text) = prefix
-        .run_with(
-            "reg add HKCU\\Environment /v Path /t REG_EXPAND_SZ /d {0} /f",
-            &[&old],
-            Duration::from_secs(60),
-        )
-        .unwrap();
-    assert_eq!(code, 0, "{text}");
-    assert_eq!(user_path(&prefix).as_deref(), Some(old.as_str()));
-    let ours = format!("{old};C:\\Program Files\\hello");
-    for round in 0..2 {
-        let (code, text) = run_installed(&prefix, "install.cmd", "", &[]);
-        assert_eq!(code, 0, "{text}");
-        if round == 1 {
-            assert!(text.contains("is on PATH already"), "{text}");
+    // (`%NAME%` is left out: Wine's cmd expands `%` again in the expanded `%~dp0`,
+    // which Windows's does not, so the scripts could not find their own folder there.)
+    let folder = "C:\\Tools (x86) &mkdir pwned& ^!x!\\cli";
+    extract_to(&prefix, &zip_path(&r.json()), folder);
+    let long: String = (0..200).map(|i| format!("C:\\tools\\t{i:03};")).collect();
+    let long = format!("{long}C:\\end");
+    assert!(long.len() > 2047);
+    let cases: Vec<Option<(&str, String)>> = vec![
+        Some(("REG_EXPAND_SZ", "C:\\a;;C:\\b".into())),
+        Some(("REG_EXPAND_SZ", "C:\\a;C:\\b;".into())),
+        Some(("REG_EXPAND_SZ", "\"C:\\quoted & dir\";C:\\b".into())),
+        Some((
+            "REG_EXPAND_SZ",
+            "%USERPROFILE%\\AppData\\Local\\Microsoft\\WindowsApps;%SystemRoot%\\x;C:\\u%".into(),
+        )),
+        Some((
+            "REG_EXPAND_SZ",
+            "C:\\R&D;C:\\Program Files (x86)\\x y;C:\\Ünï 中文;C:\\x^y!z!;C:\\a|b<c>".into(),
+        )),
+        Some(("REG_EXPAND_SZ", long.clone())),
+        Some(("REG_SZ", "C:\\plain;D:\\x".into())),
+        Some(("REG_EXPAND_SZ", ";".into())),
+        None,
+    ];
+    for case in &cases {
+        let old = case.as_ref().map(|(k, v)| (*k, v.as_str()));
+        set_user_path(&prefix, old);
+        let ours = match old {
+            None => ("REG_EXPAND_SZ".to_string(), folder.to_string()),
+            Some((k, v)) if v.ends_with(';') => (k.to_string(), format!("{v}{folder};")),
+            Some((k, v)) => (k.to_string(), format!("{v};{folder}")),
+        };
+        for round in 0..2 {
+            let (code, text) = run_in(&prefix, folder, "install.cmd");
+            assert_eq!(code, 0, "{old:?}: {text}");
+            let said = if round == 0 {
+                format!("Added {folder} to PATH")
+            } else {
+                format!("{folder} is on PATH already")
+            };
+            assert!(text.contains(&said), "{old:?}, round {round}: {text}");
+            assert_eq!(
+                stored_path(&prefix, "HKEY_CURRENT_USER", "Environment"),
+                Some(ours.clone()),
+                "{old:?}, install round {round}: {text}"
+            );
         }
+        let (code, text) = run_in(&prefix, folder, "uninstall.cmd");
+        assert_eq!(code, 0, "{old:?}: {text}");
+        assert!(
+            text.contains(&format!("Removed {folder} from PATH")),
+            "{text}"
+        );
+        let after = stored_path(&prefix, "HKEY_CURRENT_USER", "Environment");
+        let before = old.map(|(k, v)| (k.to_string(), v.to_string()));
+        assert_eq!(after, before, "{old:?}: {text}");
+        // Entry by entry, too (the same when the whole value is).
+        let entries = |v: &Option<(String, String)>| {
+            v.as_ref()
+                .map(|(_, t)| t.split(';').map(String::from).collect::<Vec<_>>())
+        };
+        assert_eq!(entries(&after), entries(&before));
+        let (code, text) = run_in(&prefix, folder, "uninstall.cmd");
+        assert_eq!(code, 0, "{text}");
+        assert!(text.contains("is not on PATH: nothing to do"), "{text}");
         assert_eq!(
-            user_path(&prefix).as_deref(),
-            Some(ours.as_str()),
-            "round {round}: {text}"
+            stored_path(&prefix, "HKEY_CURRENT_USER", "Environment"),
+            before
         );
     }
-    let (code, text) = run_installed(&prefix, "uninstall.cmd", "", &[]);
+    // The folder already on PATH, written by hand with a trailing backslash and in
+    // other case: install adds nothing; uninstall removes that one entry.
+    let by_hand = format!("C:\\a;{}\\;C:\\b", folder.to_uppercase());
+    set_user_path(&prefix, Some(("REG_EXPAND_SZ", &by_hand)));
+    let (code, text) = run_in(&prefix, folder, "install.cmd");
     assert_eq!(code, 0, "{text}");
-    assert_eq!(user_path(&prefix).as_deref(), Some(old.as_str()));
-    let (code, text) = run_installed(&prefix, "uninstall.cmd", "", &[]);
+    assert!(text.contains("is on PATH already"), "{text}");
+    let (code, text) = run_in(&prefix, folder, "uninstall.cmd");
     assert_eq!(code, 0, "{text}");
-    assert!(text.contains("is not on PATH: nothing to do"), "{text}");
-    // A PATH with a double quote cannot be edited safely in cmd: refused, unchanged.
-    let quoted = "\"C:\\quoted & dir\";C:\\b";
-    let (code, text) = prefix
-        .run_with(
-            "reg add HKCU\\Environment /v Path /t REG_EXPAND_SZ /d {0} /f",
-            &[quoted],
-            Duration::from_secs(60),
-        )
-        .unwrap();
-    assert_eq!(code, 0, "{text}");
-    let (code, text) = run_installed(&prefix, "install.cmd", "", &[]);
-    assert_eq!(code, 1, "{text}");
-    assert!(text.contains("PATH holds a double quote"), "{text}");
-    assert_eq!(user_path(&prefix).as_deref(), Some(quoted));
+    assert_eq!(
+        stored_path(&prefix, "HKEY_CURRENT_USER", "Environment"),
+        Some(("REG_EXPAND_SZ".into(), "C:\\a;C:\\b".into()))
+    );
+    // A `%` in the folder: Wine's cmd drops it from `%~dp0` (Windows's keeps it), so
+    // there the scripts cannot find the helper: they fail loudly and write nothing.
+    let percent = "C:\\Tools 100%\\cli";
+    extract_to(&prefix, &zip_path(&r.json()), percent);
+    set_user_path(&prefix, Some(("REG_EXPAND_SZ", "C:\\a;;C:\\b")));
+    let (code, text) = run_in(&prefix, percent, "install.cmd");
+    assert_ne!(code, 0, "{text}");
+    assert_eq!(
+        stored_path(&prefix, "HKEY_CURRENT_USER", "Environment"),
+        Some(("REG_EXPAND_SZ".into(), "C:\\a;;C:\\b".into()))
+    );
+    // Nothing ran from the folder's name, anywhere.
+    let cwd = std::env::current_dir().unwrap();
+    for root in [prefix.drive_c(), cwd] {
+        assert_eq!(made_by_injection(&root, "pwned"), Vec::<PathBuf>::new());
+    }
 }
 
 /// The example service with its event log: install registers the source "hello-service"
@@ -1283,11 +1412,9 @@ fn machine_scope_path() {
             .or(None)
             .cloned()
     };
-    // Wine's machine PATH holds `%SystemRoot%` entries, and Wine's cmd expands `%` in
-    // an expanded value again (Windows's does not): compare with them expanded.
-    let before = machine_path()
-        .unwrap_or_else(|| panic!("Wine's machine PATH"))
-        .replace("%SystemRoot%", "C:\\windows");
+    // Wine's machine PATH holds `%SystemRoot%` entries: they stay as they are.
+    let before = machine_path().unwrap_or_else(|| panic!("Wine's machine PATH"));
+    assert!(before.contains("%SystemRoot%"), "{before}");
     let (code, text) = run_installed(&prefix, "install.cmd", "", &[]);
     assert_eq!(code, 0, "{text}");
     assert_eq!(

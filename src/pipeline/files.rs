@@ -25,10 +25,16 @@ pub fn includes(
     exe_name: &str,
 ) -> Result<Vec<(String, PathBuf)>, BuildError> {
     let mut out: Vec<(String, PathBuf)> = Vec::new();
-    let reserved: Vec<&str> = [SHA256SUMS, SERVICE_JSON, exe_name, "shawl.exe"]
-        .into_iter()
-        .chain(SCRIPTS)
-        .collect();
+    let reserved: Vec<&str> = [
+        SHA256SUMS,
+        SERVICE_JSON,
+        exe_name,
+        "shawl.exe",
+        crate::autostart::PATH_HELPER,
+    ]
+    .into_iter()
+    .chain(SCRIPTS)
+    .collect();
     let workspace = workspace.canonicalize().unwrap_or(workspace.to_path_buf());
     for (i, inc) in cfg.include.iter().flatten().enumerate() {
         let key = format!("include[{i}]");

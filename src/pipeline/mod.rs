@@ -168,6 +168,18 @@ pub enum BuildError {
     },
 }
 
+impl BuildError {
+    /// For `map_err`: an I/O error while doing `action` to `path`.
+    pub fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> BuildError {
+        let path = path.to_path_buf();
+        move |source| BuildError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}
+
 /// One package's result, also the JSON summary's entries.
 #[derive(Debug, Serialize)]
 pub struct Outcome {
@@ -295,7 +307,12 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
         .first()
         .is_some_and(|f| f.service_dispatcher);
     let (shawl, extra) = wrapper(plan, service.as_ref(), dispatcher, ui)?;
-    let files = stage::pe_files(plan, &exe, &dlls, shawl);
+    let mut helpers: Vec<(String, PathBuf)> =
+        shawl.map(|s| ("shawl.exe".into(), s)).into_iter().collect();
+    if let Some(crate::autostart::Autostart::Path { .. }) = &plan.autostart {
+        helpers.push((crate::autostart::PATH_HELPER.into(), path_helper(plan)?));
+    }
+    let files = stage::pe_files(plan, &exe, &dlls, helpers);
     let staged = stage::stage(plan, &files)?;
     summary::stamp(plan, &staged, ui);
     summary::signing(plan, &staged, ui);
@@ -340,6 +357,27 @@ fn clean_leftovers(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) {
             );
         }
     }
+}
+
+/// The PATH helper for the target, written once into the winpkg folder (atomically, and
+/// again only when its bytes changed), so it is staged, signed and checked like every
+/// other PE file that ships.
+fn path_helper(plan: &Plan) -> Result<PathBuf, BuildError> {
+    let bytes = crate::autostart::path_helper(plan.target.arch());
+    let path = plan
+        .winpkg_dir
+        .join(format!("winpkg-path-{}.exe", plan.target.arch()));
+    if std::fs::read(&path).is_ok_and(|b| b == bytes) {
+        return Ok(path);
+    }
+    let io = BuildError::io;
+    std::fs::create_dir_all(&plan.winpkg_dir).map_err(io("create", &plan.winpkg_dir))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&plan.winpkg_dir)
+        .map_err(io("create a temporary file in", &plan.winpkg_dir))?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(io("write", tmp.path()))?;
+    tmp.persist(&path)
+        .map_err(|e| io("write", &path)(e.error))?;
+    Ok(path)
 }
 
 /// Files to ship that are not PE files: (name in the package, file).

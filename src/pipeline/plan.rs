@@ -186,15 +186,32 @@ pub fn rustflags(
     flags
 }
 
-/// A Run key or PATH entry, when the package is not a service; a service table together
-/// with either is an error (a package starts its program one way).
+/// A Run key, PATH entry or task, when the package is not a service. One way to run:
+/// the service table counts with the others ([`crate::autostart::one_way`]), each
+/// table's place looked up where it was written (package or workspace).
 fn way_to_run(
     cfg: &Config,
     origin: &Origin,
     pkg: &Package,
     exe_name: &str,
 ) -> Result<Option<crate::autostart::Autostart>, BuildError> {
-    let autostart = crate::autostart::from_config(
+    let declared = [
+        (cfg.service.is_some(), "service"),
+        (cfg.task.is_some(), "task"),
+        (cfg.run_key.is_some(), "run-key"),
+        (
+            cfg.cli.as_ref().is_some_and(|c| c.path.is_some()),
+            "cli.path",
+        ),
+    ];
+    crate::autostart::one_way(
+        declared
+            .into_iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, key)| cfg.error(origin, key, String::new(), None))
+            .collect(),
+    )?;
+    Ok(crate::autostart::from_config(
         cfg.run_key.as_ref(),
         cfg.task.as_ref(),
         cfg.cli.as_ref(),
@@ -209,26 +226,7 @@ fn way_to_run(
             },
             origin,
         ),
-    )?;
-    if cfg.service.is_some() && (cfg.run_key.is_some() || cfg.task.is_some() || autostart.is_some())
-    {
-        let key = if cfg.run_key.is_some() {
-            "run-key"
-        } else if cfg.task.is_some() {
-            "task"
-        } else {
-            "cli.path"
-        };
-        return Err(cfg
-            .error(
-                origin,
-                key,
-                "a package starts its program one way: this one has a service table too".into(),
-                Some("keep [package.metadata.winpkg.service] for a service, or the run-key/cli table for a logon agent or a command-line tool (see the README's table of ways to run)".into()),
-            )
-            .into());
-    }
-    Ok(autostart)
+    )?)
 }
 
 /// The install scripts can be written for this service, whichever mode the built exe

@@ -25,12 +25,12 @@ pub struct Staged {
 }
 
 /// The PE files to ship, by their name in the package: the exe, each DLL once (by
-/// name, case-insensitively), then shawl.exe.
+/// name, case-insensitively), then the helpers (shawl.exe, the PATH helper).
 pub fn pe_files(
     plan: &Plan,
     exe: &std::path::Path,
     dlls: &[PathBuf],
-    shawl: Option<PathBuf>,
+    helpers: Vec<(String, PathBuf)>,
 ) -> Vec<(String, PathBuf)> {
     let mut files: Vec<(String, PathBuf)> = vec![(plan.exe_name.clone(), exe.to_path_buf())];
     for d in dlls {
@@ -43,23 +43,14 @@ pub fn pe_files(
         }
         files.push((name, d.clone()));
     }
-    if let Some(s) = shawl {
-        files.push(("shawl.exe".into(), s));
-    }
+    files.extend(helpers);
     files
 }
 
 /// Copy `files` into a staging folder under `plan.winpkg_dir`, strip the DLL copies when
 /// the config asks, and check the copies as a bundle.
 pub fn stage(plan: &Plan, files: &[(String, PathBuf)]) -> Result<Staged, BuildError> {
-    let io = |action: &'static str, path: &std::path::Path| {
-        let path = path.to_path_buf();
-        move |source| BuildError::Io {
-            action,
-            path,
-            source,
-        }
-    };
+    let io = BuildError::io;
     std::fs::create_dir_all(&plan.winpkg_dir).map_err(io("create", &plan.winpkg_dir))?;
     let dir = tempfile::Builder::new()
         .prefix(&crate::package::leftovers::stage_prefix())
@@ -70,6 +61,9 @@ pub fn stage(plan: &Plan, files: &[(String, PathBuf)]) -> Result<Staged, BuildEr
     let mut stamped = None;
     for (i, (name, src)) in files.iter().enumerate() {
         let dst = dir.path().join(name);
+        if let Some(parent) = dst.parent() {
+            std::fs::create_dir_all(parent).map_err(io("create", parent))?;
+        }
         // A hard link costs no copy; a copy when the link cannot be made, or when the
         // staged file will be edited (stripped, signed), which must never touch the
         // original.

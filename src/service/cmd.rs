@@ -8,7 +8,7 @@
 //! (`%%a`), which cmd.exe substitutes after it has parsed the line and never parses again:
 //!
 //! ```text
-//! for /f "delims=" %%Q in ('echo ^"') do for /f "delims=" %%Z in ("%~dp0.") do
+//! for /f "delims=" %%Q in ('echo ^"') do for %%Z in ("%~dp0.") do
 //!   for /f "tokens=2-3 delims=~" %%a in ("X~~my service~") do sc.exe query %%Q%%a%%Q
 //! ```
 //!
@@ -21,7 +21,10 @@
 //! - The delimiter (`~` here) is chosen per value from characters the value does not
 //!   contain; a leading `X` token keeps FOR from skipping a line that starts with `;`.
 //! - `%%~fZ` is the install folder (the script's folder, without a trailing backslash):
-//!   `{dir}` in a value becomes `%%~fZ` the same way quotes become `%%Q`.
+//!   `{dir}` in a value becomes `%%~fZ` the same way quotes become `%%Q`. Folders come in
+//!   through plain `FOR` over one quoted item, not `FOR /F`: Wine's cmd ends a `FOR /F`
+//!   set at a `)` even inside quotes (a folder such as `C:\Tools (x86)`), its plain `FOR`
+//!   does not; Windows's cmd reads both right.
 //!
 //! Non-ASCII text: the script is UTF-8 and switches the console to code page 65001 before
 //! any line with user text; messages print through the same token variables.
@@ -136,8 +139,8 @@ impl Line {
             for s in &segs {
                 out.push_str(match s {
                     Seg::Quote => "%%Q",
-                    Seg::ProgramData => "%%P",
-                    Seg::XmlDir => "%%X",
+                    Seg::ProgramData => "%%~P",
+                    Seg::XmlDir => "%%~X",
                     _ => "%%~fZ",
                 });
             }
@@ -186,11 +189,11 @@ impl Line {
                 }
                 Seg::ProgramData => {
                     literal.push(delim);
-                    out.push_str("%%P");
+                    out.push_str("%%~P");
                 }
                 Seg::XmlDir => {
                     literal.push(delim);
-                    out.push_str("%%X");
+                    out.push_str("%%~X");
                 }
             }
         }
@@ -204,17 +207,17 @@ impl Line {
 
     fn finish(self, command: &str) -> Result<String, Unrepresentable> {
         let programdata = if self.programdata {
-            "for /f \"delims=\" %%P in (\"%ProgramData%\") do "
+            "for %%P in (\"%ProgramData%\") do "
         } else {
             ""
         };
         let xmldir = if self.xmldir {
-            "for /f \"delims=\" %%X in (\"%WPK_XDIR%\") do "
+            "for %%X in (\"%WPK_XDIR%\") do "
         } else {
             ""
         };
         let line = format!(
-            "for /f \"delims=\" %%Q in ('echo ^\"') do for /f \"delims=\" %%Z in (\"%~dp0.\") do {programdata}{xmldir}{}{command}",
+            "for /f \"delims=\" %%Q in ('echo ^\"') do for %%Z in (\"%~dp0.\") do {programdata}{xmldir}{}{command}",
             self.fors
         );
         if line.chars().count() > MAX_LINE {
@@ -318,7 +321,7 @@ set "WPK_TMP=%TEMP%\winpkg-%RANDOM%%RANDOM%.txt"
 /// Leave with exit code 5 unless running elevated.
 pub(crate) const ADMIN_CHECK: &str = r#"reg add "HKLM\SOFTWARE\cargo-winpkg-admin-check" /f >nul 2>&1
 if errorlevel 1 (
-  echo error: %~nx0 needs administrator rights: run it from an elevated command prompt ^(Run as administrator^)
+  echo error: this script needs administrator rights: run it from an elevated command prompt ^(Run as administrator^)
   set "WPK_RC=5"
   goto end
 )
