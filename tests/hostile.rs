@@ -327,12 +327,14 @@ fn one_bad_file_hides_nothing_and_exits_2() {
 }
 
 /// A file the user may not read is not skipped silently (run as `nobody`, since root
-/// reads everything).
+/// reads everything). The folder and a copy of the program are in the system's temporary
+/// folder, which `nobody` can reach wherever the repository is cloned (a clone under
+/// root's home, or in a `mktemp -d` folder, is closed to other users).
 #[test]
 fn a_file_the_user_cannot_read_is_unreadable_pe() {
     let dir = tempfile::Builder::new()
         .prefix("unreadable-")
-        .tempdir_in(root().join("target"))
+        .tempdir()
         .unwrap();
     std::fs::copy(fixture("pe/c-hello-x64.exe"), dir.path().join("ok.exe")).unwrap();
     let secret = dir.path().join("secret.exe");
@@ -340,7 +342,10 @@ fn a_file_the_user_cannot_read_is_unreadable_pe() {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let exe = assert_cmd::cargo::cargo_bin("cargo-winpkg");
+    let bin = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(bin.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = bin.path().join("cargo-winpkg");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("cargo-winpkg"), &exe).unwrap();
     let mut cmd = std::process::Command::new("setpriv");
     if unsafe_is_root() {
         cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
