@@ -7,12 +7,11 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::config::Scope;
 use crate::config::{CliConfig, ConfigError, Origin, RunKeyConfig, TaskConfig};
-use crate::service::DIR_PLACEHOLDER;
-use crate::service::cmd::{
-    ADMIN_CHECK, BASE_HEADER, FOOTER, XMLDIR_PLACEHOLDER, arg, ascii_comment, crlf, fail_if, line,
-    or_fail,
+use crate::script::cmd::{
+    ADMIN_CHECK, BASE_HEADER, FOOTER, arg, ascii_comment, fail_if, line, or_fail,
 };
-use crate::service::quote::{Unrepresentable, argv, argv_quoted, ps_literal};
+use crate::script::quote::{Unrepresentable, argv_folder_aware, argv_quoted, ps_literal};
+use crate::script::{DIR_PLACEHOLDER, XMLDIR_PLACEHOLDER, crlf};
 use crate::task::Task;
 
 impl Scope {
@@ -57,11 +56,7 @@ impl Autostart {
         let mut line = argv_quoted(&format!("{DIR_PLACEHOLDER}\\{exe}"));
         for a in args {
             line.push(' ');
-            if a.contains(DIR_PLACEHOLDER) {
-                line.push_str(&argv_quoted(a));
-            } else {
-                line.push_str(&argv(a));
-            }
+            line.push_str(&argv_folder_aware(a));
         }
         Some(line)
     }
@@ -150,14 +145,9 @@ pub fn from_config(
         }
         let args = r.args.clone().unwrap_or_default();
         for (i, a) in args.iter().enumerate() {
-            if a.chars().any(|c| c.is_control() && c != '\t') {
-                return Err(origin.error(
-                    &format!("run-key.args[{i}]"),
-                    "contains a line break or control character, which a Run value cannot carry"
-                        .into(),
-                    None,
-                ));
-            }
+            crate::script::check_text(a).map_err(|e| {
+                origin.error(&format!("run-key.args[{i}]"), e.describe().into(), None)
+            })?;
         }
         return Ok(Some(Autostart::RunKey {
             name,
@@ -431,8 +421,7 @@ fn ps1_script(a: &Autostart, package: &str, version: &str, install: bool) -> Str
         Autostart::Task(t) => ps1_task(&mut s, t, install),
     }
     s.push_str("exit 0\n");
-    let lf = s.replace("\r\n", "\n");
-    format!("\u{feff}{}", lf.replace('\n', "\r\n"))
+    crate::script::ps1_text(&s)
 }
 
 fn ps1_run_key(s: &mut String, a: &Autostart, hive: &str, install: bool) {
@@ -461,11 +450,7 @@ fn ps1_run_key(s: &mut String, a: &Autostart, hive: &str, install: bool) {
                 .iter()
                 .map(|x| {
                     // Quoted for the program's argument parser, as in the Run value.
-                    let q = if x.contains(DIR_PLACEHOLDER) {
-                        argv_quoted(x)
-                    } else {
-                        argv(x)
-                    };
+                    let q = argv_folder_aware(x);
                     format!("{}.Replace('{{dir}}', $dir)", ps_literal(&q))
                 })
                 .collect();

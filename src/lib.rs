@@ -19,6 +19,7 @@ pub mod package;
 pub mod pe;
 pub mod pipeline;
 pub mod report;
+pub mod script;
 pub mod service;
 pub mod target;
 pub mod task;

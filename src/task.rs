@@ -8,8 +8,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, Origin, RunAs, TaskConfig, Trigger};
-use crate::service::quote::{argv, argv_quoted};
-use crate::service::{DIR_PLACEHOLDER, parse_duration_ms};
+use crate::script::DIR_PLACEHOLDER;
+use crate::script::quote::argv_folder_aware;
+use crate::service::parse_duration_ms;
 
 /// A validated scheduled task.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,14 +63,8 @@ pub fn from_config(
         .description
         .clone()
         .or_else(|| description.map(String::from));
-    if description
-        .as_deref()
-        .is_some_and(|d| d.chars().any(char::is_control))
-    {
-        return Err(err(
-            "description",
-            "contains a line break or control character: write it on one line".into(),
-        ));
+    if let Some(d) = description.as_deref() {
+        crate::script::check_text(d).map_err(|e| err("description", e.describe().into()))?;
     }
     let (trigger, at, run_as) = schedule(cfg, &err)?;
     let restart_count = cfg.restart_count.unwrap_or(3);
@@ -95,12 +90,8 @@ pub fn from_config(
     };
     let args = cfg.args.clone().unwrap_or_default();
     for (i, a) in args.iter().enumerate() {
-        if a.chars().any(char::is_control) {
-            return Err(err(
-                &format!("args[{i}]"),
-                "contains a line break or control character".into(),
-            ));
-        }
+        crate::script::check_text(a)
+            .map_err(|e| err(&format!("args[{i}]"), e.describe().into()))?;
     }
     Ok(Task {
         name,
@@ -203,13 +194,7 @@ impl Task {
     pub fn arguments(&self) -> String {
         self.args
             .iter()
-            .map(|a| {
-                if a.contains(DIR_PLACEHOLDER) {
-                    argv_quoted(a)
-                } else {
-                    argv(a)
-                }
-            })
+            .map(|a| argv_folder_aware(a))
             .collect::<Vec<_>>()
             .join(" ")
     }

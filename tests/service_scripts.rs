@@ -129,7 +129,7 @@ fn snapshots_of_every_generated_file() {
     );
 }
 
-use cargo_winpkg::service::quote::split;
+use cargo_winpkg::script::quote::split;
 
 /// Evaluate one generated line the way cmd.exe does for this restricted shape: FOR /F
 /// over quoted literals, then token substitution into the command (never re-parsed).
@@ -291,7 +291,7 @@ proptest! {
 
     #[test]
     fn ps1_literals_round_trip(text in "\\PC{0,32}|['‘’‚‛\"$`]{0,12}") {
-        let lit = cargo_winpkg::service::quote::ps_literal(&text);
+        let lit = cargo_winpkg::script::quote::ps_literal(&text);
         // A single-quoted PowerShell string: quote characters (any of the four) double.
         let inner = &lit[1..lit.len() - 1];
         let mut out = String::new();

@@ -189,7 +189,7 @@ args = ["--greeting", {}, "--log", "{{dir}}\\special.log"]
     let dir = v["install_dir"].as_str().unwrap();
     let image = reg["ImagePath"].as_str().unwrap();
     assert_eq!(
-        cargo_winpkg::service::quote::split(image),
+        cargo_winpkg::script::quote::split(image),
         [
             format!("{dir}\\hello-service.exe"),
             "--greeting".into(),
@@ -800,7 +800,7 @@ fn extract_to_program_files(prefix: &Prefix, zip: &Path) -> PathBuf {
 
 /// Run `C:\Program Files\hello\NAME ARGS` under Wine's cmd, with more environment.
 fn run_installed(prefix: &Prefix, name: &str, args: &str, env: &[(&str, &str)]) -> (i32, String) {
-    let line = cargo_winpkg::service::cmd::safe_line(
+    let line = cargo_winpkg::script::cmd::safe_line(
         &format!("cmd /c {{0}}{args}"),
         &[&format!("C:\\Program Files\\hello\\{name}")],
     )
@@ -1096,7 +1096,7 @@ fn extract_to(prefix: &Prefix, zip: &Path, win_dir: &str) -> PathBuf {
 /// Run NAME in the Windows folder `win_dir` as a user at a prompt does: `cd` into the
 /// folder, then `NAME` (the folder reaches cmd as data, through a FOR variable).
 fn run_in(prefix: &Prefix, win_dir: &str, name: &str) -> (i32, String) {
-    let cd = cargo_winpkg::service::cmd::safe_line("cd /d {0}", &[win_dir]).unwrap();
+    let cd = cargo_winpkg::script::cmd::safe_line("cd /d {0}", &[win_dir]).unwrap();
     prefix
         .run_batch(&format!("{cd}\ncmd /c {name}"), Duration::from_secs(120))
         .unwrap()

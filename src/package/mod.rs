@@ -169,7 +169,7 @@ pub const SCRIPTS: [&str; 4] = [INSTALL_CMD, UNINSTALL_CMD, INSTALL_PS1, UNINSTA
 /// The generated scripts of a service, by name.
 fn scripts(svc: &Service, name: &str, version: &str) -> Result<[Vec<u8>; 4], PackageError> {
     let unrep = |file: &'static str| {
-        move |e: service::quote::Unrepresentable| PackageError::Unrepresentable {
+        move |e: crate::script::quote::Unrepresentable| PackageError::Unrepresentable {
             file,
             reason: e.reason.to_string(),
         }

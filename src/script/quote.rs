@@ -4,6 +4,8 @@
 //! - [`argv`]: one argument for a Windows program's command line, as the Microsoft C
 //!   runtime (and `CommandLineToArgvW`, and Rust's `std::env::args`) split it.
 //! - [`split`]: the inverse of [`argv_line`], to read a command line back.
+//! - [`argv_folder_aware`]: as [`argv`], and always quoted when the argument holds a
+//!   folder placeholder (the folder may hold spaces once it is put in).
 //! - cmd.exe text is written by `cmd.rs` (FOR /F literals), not here.
 //! - [`ps_literal`]: a PowerShell single-quoted string.
 
@@ -47,6 +49,16 @@ pub fn argv_quoted(arg: &str) -> String {
     out.extend(std::iter::repeat_n('\\', backslashes * 2));
     out.push('"');
     out
+}
+
+/// As [`argv`], but always quoted when `arg` holds `{dir}` or `{programdata}`: the
+/// folder put in at install time may hold spaces. Every writer quotes arguments so.
+pub fn argv_folder_aware(arg: &str) -> String {
+    if arg.contains(super::DIR_PLACEHOLDER) || arg.contains(super::PROGRAMDATA_PLACEHOLDER) {
+        argv_quoted(arg)
+    } else {
+        argv(arg)
+    }
 }
 
 /// A whole command line from arguments.

@@ -4,7 +4,6 @@
 pub mod cmd;
 pub mod model;
 pub mod ps1;
-pub mod quote;
 mod validate;
 
 pub use model::*;

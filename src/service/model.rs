@@ -4,17 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::quote;
+use crate::script::quote;
+use crate::script::{DIR_PLACEHOLDER, PROGRAMDATA_PLACEHOLDER};
 // The words of the config that the model keeps as they are.
 pub use crate::config::words::{Action, ErrorControl, Mode, SidType, StartType};
-
-/// Replaced at install time by the folder the package was extracted to (no trailing
-/// backslash).
-pub const DIR_PLACEHOLDER: &str = "{dir}";
-
-/// Replaced at install time by the machine's ProgramData folder (`%ProgramData%`,
-/// usually `C:\ProgramData`): where services keep data that outlives an update.
-pub const PROGRAMDATA_PLACEHOLDER: &str = "{programdata}";
 
 /// The account the service runs as.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -252,11 +245,7 @@ pub fn image_path_template(svc: &Service) -> String {
     let mut line = quote::argv_quoted(&argv[0]);
     for a in &argv[1..] {
         line.push(' ');
-        if a.contains(DIR_PLACEHOLDER) || a.contains(PROGRAMDATA_PLACEHOLDER) {
-            line.push_str(&quote::argv_quoted(a));
-        } else {
-            line.push_str(&quote::argv(a));
-        }
+        line.push_str(&quote::argv_folder_aware(a));
     }
     line
 }

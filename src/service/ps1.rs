@@ -4,15 +4,10 @@
 //! Windows PowerShell 5.1 does not escape quotes in arguments it passes to native
 //! programs, so sc.exe is started with a command line the script quotes itself
 //! (`Join-Arguments`, the C runtime's rules) through `Start-Process`, which passes a
-//! single argument string verbatim. (See [`crate::service::quote`].)
+//! single argument string verbatim. (See [`crate::script::quote`].)
 
-use crate::service::quote::ps_literal;
+use crate::script::quote::ps_literal;
 use crate::service::{Mode, Service, StartType, image_path_template};
-
-fn bom_crlf(text: &str) -> String {
-    let lf = text.replace("\r\n", "\n");
-    format!("\u{feff}{}", lf.replace('\n', "\r\n"))
-}
 
 const HELPERS: &str = r#"$ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
@@ -120,7 +115,7 @@ pub fn install(svc: &Service, package: &str, version: &str) -> String {
         s.push_str("$svc = Get-ExactService $name\n$svc.Start()\n$svc.WaitForStatus('Running', [TimeSpan]::FromSeconds(60))\n# Still running a few seconds later: a service that fails at once is not reported as running.\nStart-Sleep -Seconds 3\n$svc.Refresh()\nif ($svc.Status -ne 'Running') { Write-Host \"error: the service stopped right after it started (now $($svc.Status)): run the program by hand to see why\"; exit 1 }\nWrite-Host \"Service $name is running\"\n");
     }
     s.push_str("exit 0\n");
-    bom_crlf(&s)
+    crate::script::ps1_text(&s)
 }
 
 /// Description, recovery, SID type, privileges, environment and pre-shutdown timeout.
@@ -238,5 +233,5 @@ pub fn uninstall(svc: &Service, package: &str, version: &str) -> String {
         ));
     }
     s.push_str("exit 0\n");
-    bom_crlf(&s)
+    crate::script::ps1_text(&s)
 }

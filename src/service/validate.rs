@@ -4,10 +4,11 @@
 use std::fmt;
 
 use super::model::{
-    Account, Action, Advice, DIR_PLACEHOLDER, ErrorControl, Mode, PROGRAMDATA_PLACEHOLDER,
-    Recovery, RecoveryAction, Service, ShawlLog, SidType, StartType,
+    Account, Action, Advice, ErrorControl, Mode, Recovery, RecoveryAction, Service, ShawlLog,
+    SidType, StartType,
 };
 use crate::config::{ConfigError, EventLogConfig, Origin, RecoveryConfig, ServiceConfig};
+use crate::script::{DIR_PLACEHOLDER, PROGRAMDATA_PLACEHOLDER};
 
 /// The error a native-mode service gets when its exe does not run the dispatcher.
 pub const NOT_A_SERVICE: &str = "not-a-service";
@@ -503,27 +504,12 @@ fn check_text(text: &str, max: usize) -> Result<(), Invalid> {
     if text.chars().count() > max {
         return invalid(format!("longer than {max} characters"));
     }
-    if text.contains(['\r', '\n']) {
-        return invalid(
-            "contains a line break, which sc.exe and install.cmd cannot pass on: write it on one line",
-        );
-    }
-    if text.chars().any(|c| c.is_control() && c != '\t') {
-        return invalid("contains control characters");
-    }
-    Ok(())
+    check_arg(text)
 }
 
+/// The script toolkit's one rule for text ([`crate::script::check_text`]).
 fn check_arg(arg: &str) -> Result<(), Invalid> {
-    if arg.contains(['\r', '\n']) {
-        return invalid(
-            "contains a line break: a Windows service's command line cannot carry one through install.cmd",
-        );
-    }
-    if arg.chars().any(|c| c.is_control() && c != '\t') {
-        return invalid("contains control characters");
-    }
-    Ok(())
+    crate::script::check_text(arg).or_else(|e| invalid(e.describe()))
 }
 
 fn parse_account(a: &str) -> Result<Account, Invalid> {

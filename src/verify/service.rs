@@ -15,7 +15,8 @@ use super::wine::Prefix;
 use super::{CheckResult, Failed, Options, Run, Verification, VerifyError};
 use crate::package::manifest::{Manifest, ServiceInfo};
 use crate::package::{INSTALL_CMD, UNINSTALL_CMD};
-use crate::service::{DIR_PLACEHOLDER, StartType};
+use crate::script::DIR_PLACEHOLDER;
+use crate::service::StartType;
 
 /// Everything the Wine steps need, as data: the parent hands it to the sandboxed
 /// child as JSON.
@@ -223,7 +224,7 @@ fn run_program(run: &mut Run, ctx: &Ctx, args: &[String], expect: i32) -> Result
     let mut values: Vec<&str> = vec![&exe];
     values.extend(args.iter().map(String::as_str));
     let template: Vec<String> = (0..values.len()).map(|i| format!("{{{i}}}")).collect();
-    let line = crate::service::cmd::safe_line(&template.join(" "), &values)
+    let line = crate::script::cmd::safe_line(&template.join(" "), &values)
         .map_err(|e| VerifyError::Input(format!("--run: {}", e.reason)))?;
     let body = format!("{line}\necho winpkg-exit-code=%errorlevel%");
     let (_, out) =

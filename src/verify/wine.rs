@@ -307,7 +307,7 @@ impl Prefix {
     /// Run batch-file text under Wine's cmd.exe (written as UTF-8, read as UTF-8 in this
     /// prefix). Text that is not ASCII cannot go through Wine's own command line
     /// reliably (it is converted with the host's locale), so anything with user text
-    /// runs this way, quoted by [`crate::service::cmd::safe_line`].
+    /// runs this way, quoted by [`crate::script::cmd::safe_line`].
     pub fn run_batch(&self, body: &str, timeout: Duration) -> Result<(i32, String), WineError> {
         self.run_batch_env(body, timeout, &[])
     }
@@ -339,7 +339,7 @@ impl Prefix {
         values: &[&str],
         timeout: Duration,
     ) -> Result<(i32, String), WineError> {
-        let line = crate::service::cmd::safe_line(template, values)
+        let line = crate::script::cmd::safe_line(template, values)
             .map_err(|e| WineError::Failed(e.reason.to_string()))?;
         self.run_batch(&line, timeout)
     }
