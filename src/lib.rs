@@ -20,9 +20,7 @@ pub mod pe;
 pub mod pipeline;
 pub mod report;
 pub mod script;
-pub mod service;
 pub mod target;
-pub mod task;
 pub mod verify;
 mod words;
 

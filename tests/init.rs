@@ -98,5 +98,6 @@ fn init_with_service_writes_a_valid_service_table() {
         kind: cargo_winpkg::config::OriginKind::Package,
         manifest: manifest.clone(),
     };
-    cargo_winpkg::service::from_config(&svc, "second.exe", Some(false), &origin).unwrap();
+    cargo_winpkg::autostart::service::from_config(&svc, "second.exe", Some(false), &origin)
+        .unwrap();
 }

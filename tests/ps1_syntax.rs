@@ -4,9 +4,9 @@
 //! test can make. A syntax check is not execution, but it catches a generator that
 //! breaks quoting.
 
+use cargo_winpkg::autostart::service::{self, ps1};
 use cargo_winpkg::autostart::{self, Autostart, Scope};
 use cargo_winpkg::config::{EventLogConfig, Origin, OriginKind, RunKeyConfig, ServiceConfig};
-use cargo_winpkg::service::{self, ps1};
 use proptest::prelude::*;
 
 /// The first syntax error of `script`, if any: (row, the text around it).
@@ -105,7 +105,8 @@ fn every_generated_script_parses() {
         args: Some(vec![hostile.into(), "{dir}\\x".into()]),
         ..Default::default()
     };
-    let t = cargo_winpkg::task::from_config(&task, "p", None, "app.exe", &origin()).unwrap();
+    let t =
+        cargo_winpkg::autostart::task::from_config(&task, "p", None, "app.exe", &origin()).unwrap();
     let scripts = autostart::scripts(&Autostart::Task(t), "p", "1").unwrap();
     assert_parses("task install.ps1", &scripts[2]);
     assert_parses("task uninstall.ps1", &scripts[3]);

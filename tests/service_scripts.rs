@@ -1,11 +1,11 @@
 //! The generated service files: snapshots for a rich service table, and properties
 //! that hold for any string a user can write.
 
+use cargo_winpkg::autostart::service::{
+    self, Action, ErrorControl, Mode, Service, SidType, StartType, cmd, ps1,
+};
 use cargo_winpkg::config::{
     ActionConfig, EventLogConfig, Origin, OriginKind, RecoveryConfig, ServiceConfig,
-};
-use cargo_winpkg::service::{
-    self, Action, ErrorControl, Mode, Service, SidType, StartType, cmd, ps1,
 };
 use proptest::prelude::*;
 
@@ -507,8 +507,9 @@ fn task_xml_follows_the_schema_rules() {
     );
 }
 
-fn nightly() -> cargo_winpkg::task::Task {
-    cargo_winpkg::task::from_config(&task_cfg(), "acme", None, "acme.exe", &origin()).unwrap()
+fn nightly() -> cargo_winpkg::autostart::task::Task {
+    cargo_winpkg::autostart::task::from_config(&task_cfg(), "acme", None, "acme.exe", &origin())
+        .unwrap()
 }
 
 /// install.cmd writes the task's XML line by line: the cmd model rebuilds exactly the
@@ -563,7 +564,7 @@ fn task_rules_are_checked_at_their_keys() {
     let check = |f: &dyn Fn(&mut cargo_winpkg::config::TaskConfig)| {
         let mut c = task_cfg();
         f(&mut c);
-        cargo_winpkg::task::from_config(&c, "acme", None, "a.exe", &origin())
+        cargo_winpkg::autostart::task::from_config(&c, "acme", None, "a.exe", &origin())
             .map(|_| ())
             .map_err(|e| e.key)
     };
@@ -804,8 +805,14 @@ fn every_task_xml_validates_against_the_schema() {
                         ]
                     }),
                 };
-                let t = cargo_winpkg::task::from_config(&cfg, "acme", None, "acme.exe", &origin())
-                    .unwrap_or_else(|e| panic!("{trigger:?} {run_as:?}: {}", e.message));
+                let t = cargo_winpkg::autostart::task::from_config(
+                    &cfg,
+                    "acme",
+                    None,
+                    "acme.exe",
+                    &origin(),
+                )
+                .unwrap_or_else(|e| panic!("{trigger:?} {run_as:?}: {}", e.message));
                 let text = t
                     .xml()
                     .join("\r\n")

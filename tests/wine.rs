@@ -531,9 +531,14 @@ fn install_cmd_fails_for_a_service_that_stops_right_after_starting() {
         kind: OriginKind::Package,
         manifest: "/nonexistent/Cargo.toml".into(),
     };
-    let (svc, _) =
-        cargo_winpkg::service::from_config(&cfg, "service-stops.exe", Some(true), &origin).unwrap();
-    let script = cargo_winpkg::service::cmd::install(&svc, "stops", "1.0.0").unwrap();
+    let (svc, _) = cargo_winpkg::autostart::service::from_config(
+        &cfg,
+        "service-stops.exe",
+        Some(true),
+        &origin,
+    )
+    .unwrap();
+    let script = cargo_winpkg::autostart::service::cmd::install(&svc, "stops", "1.0.0").unwrap();
     let prefix = Prefix::create().expect("a Wine prefix");
     let dir = prefix.drive_c().join("stops");
     std::fs::create_dir_all(&dir).unwrap();

@@ -6,8 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::autostart::service::{Service, image_path_template};
 use crate::dlls::Class;
-use crate::service::{Service, image_path_template};
 
 pub const FORMAT: &str = "cargo-winpkg-service";
 pub const FORMAT_VERSION: u32 = 1;

@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::autostart::service::{self, Service};
 use crate::check::{Report, Severity};
 use crate::dlls::Class;
-use crate::service::{self, Service};
 use manifest::{
     DllReport, FileEntry, FileSignature, ImportEntry, Manifest, PackageInfo, ServiceInfo,
 };

@@ -16,12 +16,12 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::autostart::service::{self, Mode};
 use crate::check::{self, CheckOptions, InputError, Report, Severity};
 use crate::config::{Builder, ConfigError};
 use crate::events::Listener;
 use crate::package::bundle::{self, BundleError, Shawl};
 use crate::package::{self, PackageError, PackageOutcome};
-use crate::service::{self, Mode};
 use plan::Plan;
 
 /// `--color`, as cargo takes it.

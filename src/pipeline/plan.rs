@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use cargo_metadata::{Metadata, Package};
 
 use super::{BuildError, BuildOptions, files};
+use crate::autostart::service;
 use crate::check::Policy;
 use crate::config::{self, Builder, Config, ConfigError, Origin, OriginKind};
 use crate::package::sign::Signer;
-use crate::service;
 use crate::target::{Env, Target};
 
 /// Everything one package's run needs, decided before anything is built.

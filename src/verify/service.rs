@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 use super::offline::{Package, inside};
 use super::wine::Prefix;
 use super::{CheckResult, Failed, Options, Run, Verification, VerifyError};
+use crate::autostart::service::StartType;
 use crate::package::manifest::{Manifest, ServiceInfo};
 use crate::package::{INSTALL_CMD, UNINSTALL_CMD};
 use crate::script::DIR_PLACEHOLDER;
-use crate::service::StartType;
 
 /// Everything the Wine steps need, as data: the parent hands it to the sandboxed
 /// child as JSON.

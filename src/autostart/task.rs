@@ -7,10 +7,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::script::XMLDIR_PLACEHOLDER;
+use crate::script::cmd::{arg, fail_if, line, or_fail};
+use crate::script::quote::{Unrepresentable, ps_literal};
+
+use crate::autostart::service::parse_duration_ms;
 use crate::config::{ConfigError, Origin, RunAs, TaskConfig, Trigger};
 use crate::script::DIR_PLACEHOLDER;
 use crate::script::quote::argv_folder_aware;
-use crate::service::parse_duration_ms;
 
 /// A validated scheduled task.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -287,6 +291,79 @@ impl Task {
         x.push("</Actions>".into());
         x.push("</Task>".into());
         x
+    }
+}
+
+/// Write the task's XML (the install folder XML-escaped) to a temporary file, line by
+/// line through FOR variables, and register it with schtasks.
+pub(super) fn install(s: &mut String, t: &Task) -> Result<(), Unrepresentable> {
+    s.push_str(&fail_if(
+        "if \"%~dp0\"==\"%~d0\\\"",
+        false,
+        "extract the package into a folder, not the root of a drive",
+        1,
+    ));
+    s.push_str("for %%Z in (\"%~dp0.\") do set \"WPK_XDIR=%%~fZ\"\nset \"WPK_XDIR=%WPK_XDIR:&=&amp;%\"\nset \"WPK_XML=%TEMP%\\winpkg-task-%RANDOM%%RANDOM%\"\ntype nul >\"%WPK_XML%.txt\"\n");
+    for x in t.xml() {
+        let x = x.replace(DIR_PLACEHOLDER, XMLDIR_PLACEHOLDER);
+        s.push_str(&line(|v| {
+            Ok(format!(">>\"%WPK_XML%.txt\" echo {}", v(&x)?))
+        })?);
+        s.push('\n');
+    }
+    // schtasks reads UTF-16 LE, not UTF-8: `cmd /u` writes UTF-16 LE, its `set /p`
+    // the byte-order mark (U+FEFF, in this UTF-8 script), its `type` the body.
+    s.push_str("cmd /u /c \"<nul set /p \"=\u{feff}\"\" >\"%WPK_XML%.bom\"\ncmd /u /c type \"%WPK_XML%.txt\" >\"%WPK_XML%.utf16\"\ncopy /b \"%WPK_XML%.bom\" + \"%WPK_XML%.utf16\" \"%WPK_XML%.xml\" >nul\n");
+    or_fail(
+        s,
+        &line(|v| {
+            Ok(format!(
+                "schtasks /create /xml \"%WPK_XML%.xml\" /tn {} /f >\"%WPK_TMP%\" 2>&1",
+                v(&arg(&t.name))?
+            ))
+        })?,
+        "schtasks could not register the task",
+    );
+    s.push_str(
+        "del \"%WPK_XML%.txt\" \"%WPK_XML%.bom\" \"%WPK_XML%.utf16\" \"%WPK_XML%.xml\" >nul 2>&1\n",
+    );
+    s.push_str(&line(|v| {
+        Ok(format!("echo Task {} is registered", v(&t.name)?))
+    })?);
+    s.push('\n');
+    Ok(())
+}
+
+pub(super) fn uninstall(s: &mut String, t: &Task) -> Result<(), Unrepresentable> {
+    s.push_str(&line(|v| {
+        Ok(format!(
+            "schtasks /delete /tn {} /f >nul 2>&1",
+            v(&arg(&t.name))?
+        ))
+    })?);
+    s.push('\n');
+    s.push_str(&line(|v| {
+        Ok(format!("echo Task {} is removed", v(&t.name)?))
+    })?);
+    s.push('\n');
+    Ok(())
+}
+
+/// The task's XML with the folder put in, written as UTF-16 (what schtasks expects),
+/// registered and the file removed; or the task deleted.
+pub(super) fn ps1(s: &mut String, t: &Task, install: bool) {
+    s.push_str(&format!("$name = {}\n", ps_literal(&t.name)));
+    let schtasks = "$schtasks = Join-Path $env:SystemRoot 'System32\\schtasks.exe'\n";
+    s.push_str(schtasks);
+    if install {
+        let lines: Vec<String> = t.xml().iter().map(|l| ps_literal(l)).collect();
+        s.push_str(&format!(
+            "$xml = (@({}) -join \"`r`n\").Replace('{{dir}}', [Security.SecurityElement]::Escape($dir))\n",
+            lines.join(", ")
+        ));
+        s.push_str("$file = Join-Path $env:TEMP ('winpkg-task-' + [guid]::NewGuid().ToString() + '.xml')\n[IO.File]::WriteAllText($file, $xml, [Text.Encoding]::Unicode)\n$p = Start-Process -FilePath $schtasks -ArgumentList ('/create /xml \"' + $file + '\" /tn \"' + $name + '\" /f') -NoNewWindow -Wait -PassThru\nRemove-Item -LiteralPath $file\nif ($p.ExitCode -ne 0) { throw \"schtasks could not register the task (exit code $($p.ExitCode))\" }\nWrite-Host \"Task $name is registered\"\n");
+    } else {
+        s.push_str("Start-Process -FilePath $schtasks -ArgumentList ('/delete /tn \"' + $name + '\" /f') -NoNewWindow -Wait | Out-Null\nWrite-Host \"Task $name is removed\"\n");
     }
 }
 

@@ -6,8 +6,8 @@
 //! (`Join-Arguments`, the C runtime's rules) through `Start-Process`, which passes a
 //! single argument string verbatim. (See [`crate::script::quote`].)
 
+use crate::autostart::service::{Mode, Service, StartType, image_path_template};
 use crate::script::quote::ps_literal;
-use crate::service::{Mode, Service, StartType, image_path_template};
 
 const HELPERS: &str = r#"$ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0

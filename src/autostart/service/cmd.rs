@@ -1,13 +1,13 @@
 //! install.cmd and uninstall.cmd of a service: sc.exe driven by cmd.exe, on every Windows
 //! and Wine, written with the script toolkit's FOR-variable lines ([`crate::script::cmd`]).
 
+use crate::autostart::service::{Mode, Service, StartType, image_path_template};
 use crate::script::DIR_PLACEHOLDER;
 use crate::script::cmd::{
     ADMIN_CHECK, BASE_HEADER, FOOTER, arg, ascii_comment, fail_if, line, or_fail,
 };
 use crate::script::crlf;
 use crate::script::quote::Unrepresentable;
-use crate::service::{Mode, Service, StartType, image_path_template};
 
 /// The sc.exe arguments shared by `create` and `config`.
 fn sc_settings(
