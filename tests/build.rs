@@ -2,11 +2,9 @@
 //! fixtures/crates for x86_64-pc-windows-gnu (mingw-w64 links them), sharing one target
 //! directory so that each crate compiles once per test run.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn manifest(krate: &str) -> PathBuf {

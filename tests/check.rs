@@ -2,9 +2,7 @@
 //! (fixtures/make.sh), MSVC-built .pyd files from a PyPI wheel, and the mingw-w64
 //! runtime DLLs of the installed toolchain.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 #[test]
@@ -584,17 +582,17 @@ fn names_outside_the_import_directorys_section_are_read() {
         .map(|n| n.as_bytes().to_vec())
         .collect();
     let dlls = [
-        common::synth::SynthDll {
+        crate::common::synth::SynthDll {
             name: b"KERNEL32.dll".to_vec(),
             thunks: vec![0, 1],
         },
-        common::synth::SynthDll {
+        crate::common::synth::SynthDll {
             name: b"renamed-third-party.dll".to_vec(),
             thunks: vec![2],
         },
     ];
     let exe = dir.path().join("split.exe");
-    std::fs::write(&exe, common::synth::pe64_split(&dlls, &names)).unwrap();
+    std::fs::write(&exe, crate::common::synth::pe64_split(&dlls, &names)).unwrap();
     let llvm = std::process::Command::new("llvm-readobj")
         .arg("--coff-imports")
         .arg(&exe)

@@ -1,13 +1,11 @@
 //! Second opinions on every fixture: goblin for the normal import table, and LLVM's
 //! `llvm-readobj --coff-imports` for both tables (goblin does not read delay-load imports).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common::*;
 use cargo_winpkg::pe::{ImportedFunction, PeFormat};
-use common::*;
 
 fn all_fixtures() -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -1,10 +1,8 @@
 //! Documentation and generated data that must not drift from the code.
 
-mod common;
-
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 /// README.md's table of diagnostic codes is exactly the one the code has
 /// (`check::codes::CODES`: name, default level, summary, fix).

@@ -2,11 +2,9 @@
 //! sizes. Nothing may be written outside verify's own scratch folder, no later step may
 //! run on a zip whose names failed, and memory stays bounded.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn verify_json(zip: &Path, extra: &[&str]) -> (i32, Value) {

@@ -2,12 +2,10 @@
 //! and openssl), version information, packers, exploit mitigations, PDB paths and
 //! debug info, on real PE files and real files given a packer's layout.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use goblin::pe::PE;
 
 fn file0(v: &serde_json::Value) -> &serde_json::Value {

@@ -1,8 +1,6 @@
 //! `cargo winpkg init` on a fresh crate, then the build it sets up.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn fresh_crate() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -1,11 +1,9 @@
 //! Bad input: every non-PE or broken PE file gets exit code 2 and a message that names
 //! the file and says what is wrong and where; nothing panics, whatever the bytes.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use proptest::prelude::*;
 
 fn read(rel: &str) -> Vec<u8> {

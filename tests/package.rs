@@ -1,12 +1,10 @@
 //! Packaging real cross-built crates and reading the zips back.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// Every entry of a zip, with its bytes and its DOS timestamp.

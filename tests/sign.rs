@@ -2,12 +2,10 @@
 //! certificate, verified by osslsigncode and read back by `check` and service.json;
 //! VERSIONINFO stamped from Cargo.toml.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
+use crate::common::*;
 use base64::Engine;
-use common::*;
 use serde_json::Value;
 
 /// A copy of the example in `dir` with `table` appended to its Cargo.toml.

@@ -2,13 +2,11 @@
 //! into a copy with one more section, and everything it had stays where a reader finds
 //! it (sections, resources, overlay, COFF string table, checksum).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common::*;
 use cargo_winpkg::package::stamp::{APP_MANIFEST, Stamp, Versions, stamp};
-use common::*;
 
 fn wine_exe(name: &str) -> PathBuf {
     [

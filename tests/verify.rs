@@ -1,12 +1,10 @@
 //! `cargo winpkg verify ZIP` offline, on real packages and on broken ones.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn verify_json(zip: &Path) -> (i32, Value) {

@@ -437,19 +437,39 @@ impl Prefix {
         parent: &str,
         name: &str,
     ) -> Result<std::collections::BTreeMap<String, String>, WineError> {
-        let key = parent;
-        let section = format!("{parent}\\{name}");
+        let text = self.export(parent, name)?;
+        Ok(parse_reg(&text, &format!("{parent}\\{name}")))
+    }
+
+    /// As [`Prefix::registry_values`], with each value's type (`REG_SZ`,
+    /// `REG_EXPAND_SZ`, `REG_DWORD`, `REG_MULTI_SZ`, `REG_BINARY`), read from the same
+    /// export: one regedit run, whose file is read back (console output under a loaded
+    /// Wine can come back empty).
+    pub fn registry_values_typed(
+        &self,
+        parent: &str,
+        name: &str,
+    ) -> Result<std::collections::BTreeMap<String, (&'static str, String)>, WineError> {
+        let text = self.export(parent, name)?;
+        Ok(parse_reg_typed(&text, &format!("{parent}\\{name}")))
+    }
+
+    /// `parent` exported by regedit, as text.
+    fn export(&self, parent: &str, name: &str) -> Result<String, WineError> {
         let mut last = String::new();
         // Up to two tries: a loaded machine can make one export time out.
         for _ in 0..2 {
             let file = format!("winpkg-{}.reg", rand_suffix());
             let win_path = format!("C:\\{file}");
             let host = self.drive_c().join(&file);
-            match self.wine(&["regedit", "/E", &win_path, key], Duration::from_secs(60)) {
+            match self.wine(
+                &["regedit", "/E", &win_path, parent],
+                Duration::from_secs(60),
+            ) {
                 Ok((code, out)) => match std::fs::read(&host) {
                     Ok(bytes) => {
                         let _ = std::fs::remove_file(&host);
-                        return Ok(parse_reg(&decode_utf16(&bytes), &section));
+                        return Ok(decode_utf16(&bytes));
                     }
                     Err(_) => last = format!("regedit exit code {code}: {}", out.trim()),
                 },
@@ -580,6 +600,17 @@ fn decode_utf16(bytes: &[u8]) -> String {
 /// Read the values of the `[...\Services\NAME]` section of a .reg export.
 /// The values of the section of key `path` (compared case-insensitively).
 fn parse_reg(text: &str, path: &str) -> std::collections::BTreeMap<String, String> {
+    parse_reg_typed(text, path)
+        .into_iter()
+        .map(|(k, (_, v))| (k, v))
+        .collect()
+}
+
+/// As [`parse_reg`], with each value's type (`REG_SZ`, `REG_EXPAND_SZ`, ...).
+fn parse_reg_typed(
+    text: &str,
+    path: &str,
+) -> std::collections::BTreeMap<String, (&'static str, String)> {
     let mut out = std::collections::BTreeMap::new();
     let header = format!("[{}]", path.to_lowercase());
     let mut in_section = false;
@@ -605,18 +636,25 @@ fn parse_reg(text: &str, path: &str) -> std::collections::BTreeMap<String, Strin
         if !in_section || !l.starts_with('"') {
             continue;
         }
-        let Some((key, value)) = split_reg_line(&l) else {
+        let Some((key, kind, value)) = split_reg_line(&l) else {
             continue;
         };
-        out.insert(key, value);
+        out.insert(key, (kind, value));
     }
     out
 }
 
-/// `"Key"=value` -> (Key, value text).
-fn split_reg_line(l: &str) -> Option<(String, String)> {
+/// `"Key"=value` -> (Key, its type, value text).
+fn split_reg_line(l: &str) -> Option<(String, &'static str, String)> {
     let (key, rest) = read_reg_string(l)?;
     let rest = rest.strip_prefix('=')?;
+    let kind = match rest {
+        r if r.starts_with('"') => "REG_SZ",
+        r if r.starts_with("dword:") => "REG_DWORD",
+        r if r.starts_with("hex(2):") => "REG_EXPAND_SZ",
+        r if r.starts_with("hex(7):") => "REG_MULTI_SZ",
+        _ => "REG_BINARY",
+    };
     let value = if rest.starts_with('"') {
         read_reg_string(rest)?.0
     } else if let Some(hex) = rest.strip_prefix("dword:") {
@@ -642,7 +680,7 @@ fn split_reg_line(l: &str) -> Option<(String, String)> {
     } else {
         rest.to_string()
     };
-    Some((key, value))
+    Some((key, kind, value))
 }
 
 /// A quoted .reg string at the start of `s` (with `\\` and `\"` escapes) and the rest.

@@ -1,0 +1,21 @@
+//! The integration tests, one binary (as ripgrep does): a change to the library links
+//! one test program instead of one per file. Each module is one area; `common` holds
+//! the helpers they share. The Wine tests are a second binary (tests/wine/main.rs):
+//! they start Wine prefixes, and run after these rather than among their builds.
+
+mod common;
+
+mod build;
+mod check;
+mod differential;
+mod docs;
+mod hostile;
+mod hygiene;
+mod init;
+mod malformed;
+mod package;
+mod ps1_syntax;
+mod service_scripts;
+mod sign;
+mod stamp;
+mod verify;

@@ -1,0 +1,306 @@
+//! `verify --wine` itself: its sandbox, cleanup, `--run`, and what it refuses.
+
+use super::*;
+
+/// A package whose install.cmd attacks the machine that verifies it: through Wine's
+/// Z: drive, through `\\?\unix\` paths, and by starting host programs. Offline it is
+/// flawless (its checksums and service.json match), so only the sandbox stands between
+/// it and the host. Without the sandbox (--no-sandbox) the host-program attack works,
+/// which shows the sandboxed run is what stops it.
+#[test]
+fn a_hostile_install_script_cannot_touch_the_host() {
+    let out = tempfile::tempdir().unwrap();
+    let zip = example_zip(out.path());
+    // Outside /tmp (the sandbox has a private one): a folder of the project's.
+    let host = tempfile::Builder::new()
+        .prefix("hostile-")
+        .tempdir_in(root().join("target"))
+        .unwrap();
+    let unix = host.path().display().to_string();
+    let win = unix.replace('/', "\\");
+    let script = format!(
+        "@echo off\r\n\
+         echo pwned> \"Z:{win}\\via-z.txt\"\r\n\
+         echo pwned> \"\\\\?\\unix{win}\\via-unix.txt\"\r\n\
+         start /wait /unix /bin/sh -c \"touch {unix}/via-sh\"\r\n\
+         start /wait /unix /usr/bin/touch {unix}/via-touch\r\n\
+         echo done\r\n\
+         exit /b 0\r\n"
+    );
+    let crafted = out.path().join("hostile.zip");
+    craft_package(&zip, &crafted, &[("install.cmd", script.into_bytes())]);
+
+    // Offline, it passes: the attack is in what it runs.
+    let r = run(["verify".as_ref(), crafted.as_os_str()]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+
+    // The script installs no service: a short wait for one that never comes.
+    let r = run([
+        "verify".as_ref(),
+        "--wine".as_ref(),
+        "--timeout".as_ref(),
+        "5".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        crafted.as_os_str(),
+    ]);
+    assert_eq!(r.code, 1, "the service was never installed: {}", r.stdout);
+    let written: Vec<_> = std::fs::read_dir(host.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(written.is_empty(), "the sandboxed run wrote {written:?}");
+
+    // The control: the same package without the sandbox reaches the host.
+    let r = run([
+        "verify".as_ref(),
+        "--wine".as_ref(),
+        "--no-sandbox".as_ref(),
+        "--timeout".as_ref(),
+        "5".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        crafted.as_os_str(),
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        host.path().join("via-touch").exists() || host.path().join("via-sh").exists(),
+        "without the sandbox the attack should work, or this test proves nothing"
+    );
+    // Even without the sandbox there is no Z: drive.
+    assert!(!host.path().join("via-z.txt").exists());
+}
+
+/// Every process whose environment mentions `needle` (Wine's processes carry their
+/// WINEPREFIX, which is under the test's own TMPDIR).
+fn processes_mentioning(needle: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .map(|env| String::from_utf8_lossy(&env).contains(needle))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// SIGTERM or SIGINT while the service runs: verify stops every process it started and
+/// removes every folder it made, with the sandbox and without.
+#[test]
+fn an_interrupted_verify_leaves_nothing_running_or_behind() {
+    use std::io::BufRead;
+    let out = tempfile::tempdir().unwrap();
+    let zip = example_zip(out.path());
+    for (extra, signal) in [(None, libc::SIGTERM), (Some("--no-sandbox"), libc::SIGINT)] {
+        let tmp = tempfile::Builder::new()
+            .prefix("interrupted-")
+            .tempdir_in(root().join("target"))
+            .unwrap();
+        let mut child = winpkg()
+            .args(["verify", "--wine"])
+            .args(extra)
+            .arg(&zip)
+            .env("TMPDIR", tmp.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut seen = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let running = line.contains("service RUNNING");
+            seen.push(line);
+            if running {
+                break;
+            }
+        }
+        let needle = tmp.path().display().to_string();
+        assert!(
+            !processes_mentioning(&needle).is_empty(),
+            "{extra:?}: Wine runs before the signal: {seen:?}"
+        );
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "{extra:?}: {seen:?}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !processes_mentioning(&needle).is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert_eq!(
+            processes_mentioning(&needle),
+            Vec::<u32>::new(),
+            "{extra:?}"
+        );
+        let left: Vec<_> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "{extra:?} left {left:?}");
+    }
+}
+
+/// A console program that exits at once with code 3, wrapped by shawl: shawl itself
+/// stays RUNNING (and its command line names the program), but the program never runs.
+/// verify must fail and say how the program ended.
+#[test]
+fn a_wrapped_program_that_exits_at_once_fails_verify() {
+    let d = tempfile::tempdir().unwrap();
+    let src = fixture("crates/ticker");
+    std::fs::create_dir_all(d.path().join("src")).unwrap();
+    std::fs::copy(src.join("src/main.rs"), d.path().join("src/main.rs")).unwrap();
+    let toml = std::fs::read_to_string(src.join("Cargo.toml"))
+        .unwrap()
+        .replace(
+            "args = [\"--every\", \"1\"]",
+            "args = [\"--exit-with\", \"3\"]",
+        );
+    assert!(toml.contains("--exit-with"));
+    std::fs::write(d.path().join("Cargo.toml"), toml).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let r = package(
+        &d.path().join("Cargo.toml"),
+        out.path(),
+        &["--release"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (code, v, _kept) = verify_wine(&zip_path(&r.json()));
+    assert_eq!(code, 1, "{v:#}");
+    let alive = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "process alive")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(alive["ok"], false, "{v:#}");
+    let detail = alive["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("ticker.exe does not keep running"),
+        "{detail}"
+    );
+    let log = detail
+        .split("shawl's log: ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("shawl's log is quoted: {detail}"));
+    assert!(
+        log.contains('3'),
+        "shawl's log names the exit code: {detail}"
+    );
+}
+
+fn verify_run(zip: &Path, extra: &[&str]) -> (i32, Value) {
+    // The zip before `--`: what follows it goes to the program.
+    let mut args: Vec<std::ffi::OsString> = vec!["verify".into(), "--wine".into()];
+    args.extend(["--format".into(), "json".into()]);
+    args.push(zip.as_os_str().to_os_string());
+    args.extend(extra.iter().map(|a| a.into()));
+    let r = run(args);
+    (r.code, r.json())
+}
+
+fn run_step(v: &Value) -> Value {
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "run program")
+        .cloned()
+        .unwrap_or_else(|| panic!("{v:#}"))
+}
+
+/// A package without a service (a CLI tool): --run smoke-tests its program under Wine,
+/// its exit code, and that every DLL it needs loads.
+#[test]
+fn a_cli_package_is_smoke_tested_with_run() {
+    let out = tempfile::tempdir().unwrap();
+    let r = package(&fixture("crates/twobins/Cargo.toml"), out.path(), &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let zip = zip_path(&r.json());
+
+    // Without --run, the way forward is named.
+    let o = run(["verify".as_ref(), "--wine".as_ref(), zip.as_os_str()]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("--run"), "{}", o.stderr);
+
+    let (code, v) = verify_run(&zip, &["--run", "--", "--any", "a r g"]);
+    assert_eq!(code, 0, "{v:#}");
+    let step = run_step(&v);
+    assert!(
+        step["detail"].as_str().unwrap().contains("exited with 0"),
+        "{step}"
+    );
+    assert!(
+        step["detail"].as_str().unwrap().contains("second"),
+        "its output: {step}"
+    );
+
+    let (code, v) = verify_run(&zip, &["--run", "--expect-exit", "3"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert!(
+        run_step(&v)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("exited with 0, not 3"),
+        "{v:#}"
+    );
+
+    // A bundled DLL of the right name but without the functions the program imports:
+    // the offline closure cannot see it, the loader can.
+    let r = package(&fixture("crates/cppdep/Cargo.toml"), out.path(), &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let crafted = out.path().join("wrong-runtime.zip");
+    craft_package(
+        &zip_path(&r.json()),
+        &crafted,
+        &[(
+            "libstdc++-6.dll",
+            std::fs::read(fixture("pe/bundle-x64/thirdparty.dll")).unwrap(),
+        )],
+    );
+    let (code, v) = verify_run(&crafted, &["--run"]);
+    assert_eq!(code, 1, "{v:#}");
+    let d = run_step(&v)["detail"].as_str().unwrap().to_string();
+    assert!(d.contains("did not load"), "{d}");
+}
+
+/// A 32-bit package under 64-bit-only Wine (Debian's wine64 without wine32:i386) used
+/// to wait 30 s and report STOPPED; now verify finds out first and names the package
+/// to install (exit 2). With 32-bit Wine present, the i686 build runs end to end.
+#[test]
+fn a_32_bit_package_needs_32_bit_wine() {
+    let out = tempfile::tempdir().unwrap();
+    let r = package(
+        &fixture("crates/twobins/Cargo.toml"),
+        out.path(),
+        &["--target", "i686-pc-windows-gnu"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let zip = zip_path(&r.json());
+    assert_eq!(
+        r.json()["packages"][0]["check"]["files"][0]["machine"],
+        "x86"
+    );
+    let o = run([
+        "verify".as_ref(),
+        "--wine".as_ref(),
+        "--run".as_ref(),
+        zip.as_os_str(),
+    ]);
+    // Debian's 32-bit Wine loader; without it only 64-bit programs run.
+    if Path::new("/usr/lib/wine/wine").exists() {
+        assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    } else {
+        assert_eq!(o.code, 2, "{}{}", o.stdout, o.stderr);
+        assert!(
+            o.stderr.contains("runs only 64-bit programs"),
+            "{}",
+            o.stderr
+        );
+        assert!(o.stderr.contains("wine32:i386"), "{}", o.stderr);
+    }
+}
