@@ -77,7 +77,7 @@ fn run_size(args: SizeArgs) -> Result<Done, Error> {
     if human {
         let mut out = std::io::stdout().lock();
         for r in &reports {
-            let _ = pipeline::size::render(r, &mut out);
+            let _ = pipeline::sizing::render(r, &mut out);
         }
     } else {
         print_json(&reports);

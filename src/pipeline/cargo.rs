@@ -12,7 +12,8 @@ use std::process::{Command, Stdio};
 
 use cargo_metadata::{Message, Metadata, MetadataCommand};
 
-use super::{BuildError, CargoFlags, ColorChoice};
+use super::error::BuildError;
+use super::options::{CargoFlags, ColorChoice};
 use crate::config::Builder;
 use crate::events::Listener;
 use crate::target::{Target, cargo_program};

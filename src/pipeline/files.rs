@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::BuildError;
+use super::error::BuildError;
 use crate::config::{Config, ConfigError, Include, Origin};
 use crate::package::{self, PackageError, SCRIPTS, SERVICE_JSON, SHA256SUMS};
 

@@ -3,212 +3,32 @@
 //! the caller's [`Listener`].
 
 pub mod cargo;
+mod error;
 mod files;
+mod helpers;
+mod notices;
+mod options;
+mod outcome;
 pub mod plan;
 pub mod preflight;
-pub mod size;
-pub mod stage;
-mod summary;
+pub mod sizing;
+pub mod staging;
 pub mod trust;
+
+pub use error::BuildError;
+pub use options::{BuildOptions, CargoFlags, ColorChoice};
+pub use outcome::{Outcome, Summary};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use serde::Serialize;
-
-use crate::autostart::service::{self, Mode};
+use crate::autostart::service;
 use crate::check::{self, CheckOptions, InputError, Report, Severity};
-use crate::config::{Builder, ConfigError};
+use crate::config::Builder;
 use crate::events::Listener;
-use crate::package::bundle::{self, BundleError, Shawl};
+use crate::package::bundle;
 use crate::package::{self, PackageError, PackageOutcome};
 use plan::Plan;
-
-/// `--color`, as cargo takes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ColorChoice {
-    #[default]
-    Auto,
-    Always,
-    Never,
-}
-
-/// The flags forwarded to cargo.
-#[derive(Debug, Clone, Default)]
-pub struct CargoFlags {
-    pub release: bool,
-    pub profile: Option<String>,
-    pub features: Vec<String>,
-    pub all_features: bool,
-    pub no_default_features: bool,
-    pub manifest_path: Option<PathBuf>,
-    pub target_dir: Option<PathBuf>,
-    pub locked: bool,
-    pub frozen: bool,
-    pub offline: bool,
-    /// `--config KEY=VALUE` (or a file).
-    pub config: Vec<String>,
-    pub verbose: u8,
-    pub quiet: bool,
-    pub color: ColorChoice,
-}
-
-impl CargoFlags {
-    /// The profile, as cargo calls it: `release`, `dev`, or a custom one.
-    pub fn profile_name(&self) -> String {
-        match (&self.profile, self.release) {
-            (Some(p), _) => p.clone(),
-            (None, true) => "release".into(),
-            (None, false) => "dev".into(),
-        }
-    }
-
-    /// The profile's output folder name, as cargo names it.
-    pub fn profile_dir(&self) -> String {
-        match self.profile.as_deref() {
-            Some("dev") | Some("test") => "debug".into(),
-            Some("bench") => "release".into(),
-            Some(p) => p.into(),
-            None if self.release => "release".into(),
-            None => "debug".into(),
-        }
-    }
-}
-
-/// What `cargo winpkg` was asked to do, validated (the CLI builds it from argv).
-#[derive(Debug, Clone, Default)]
-pub struct BuildOptions {
-    pub cargo: CargoFlags,
-    /// Overrides `target` from the config.
-    pub target: Option<String>,
-    /// `-p`: the packages to build.
-    pub packages: Vec<String>,
-    /// Overrides `bin` from the config.
-    pub bin: Option<String>,
-    /// Use the exe already built.
-    pub no_build: bool,
-    /// The folder for the zip (default `<target-dir>/winpkg`).
-    pub output: Option<PathBuf>,
-    /// Package even when the check finds errors.
-    pub no_fail: bool,
-    /// `--sign` (Some(true)) / `--no-sign` (Some(false)); None: sign when the config
-    /// has a sign table.
-    pub sign: Option<bool>,
-    pub builder: Option<Builder>,
-}
-
-/// Why a build run stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    #[error("cargo metadata failed: {0}")]
-    Metadata(String),
-    #[error("package `{spec}` is not a member of the workspace; the members are: {members}")]
-    NoSuchPackage { spec: String, members: String },
-    #[error(
-        "this is a virtual workspace and no member has a [package.metadata.winpkg] table; pick one with -p ({members})"
-    )]
-    NoTableInWorkspace { members: String },
-    #[error("{from} names `{bin}`, which is not a binary of package `{package}`; {choices}")]
-    NoSuchBin {
-        from: &'static str,
-        bin: String,
-        package: String,
-        choices: String,
-    },
-    #[error("package `{0}` has no binary target to package")]
-    NoBin(String),
-    #[error(
-        "package `{package}` has several binaries; choose one with --bin or `bin = \"...\"` in [package.metadata.winpkg] ({choices})"
-    )]
-    SeveralBins { package: String, choices: String },
-    #[error("archive-name `{0}` must be a file name, not a path (use --output for the folder)")]
-    ArchivePath(String),
-    #[error("archive-name: {0}")]
-    ArchiveName(PackageError),
-    #[error("cannot build {package} for {target}: {missing}")]
-    Preflight {
-        package: String,
-        target: String,
-        missing: preflight::Missing,
-    },
-    #[error(
-        "--no-build: there is no built {bin} (expected {}); run without --no-build first",
-        path.display()
-    )]
-    NotBuilt { bin: String, path: PathBuf },
-    #[error("cannot run {0}: {1}")]
-    Spawn(String, std::io::Error),
-    /// Cargo (or the compiler) failed and said why: exit with its code.
-    #[error("cargo build failed (exit code {0})")]
-    Cargo(i32),
-    #[error("cargo finished but reported no executable for bin `{0}`")]
-    NoArtifact(String),
-    #[error("{0}")]
-    Config(#[from] ConfigError),
-    /// PE files the check could not read.
-    #[error("{}", check::describe_input_errors(.0))]
-    Input(Vec<InputError>),
-    #[error("{0}")]
-    Bundle(#[from] BundleError),
-    #[error("{0}")]
-    Package(#[from] PackageError),
-    #[error("{0}")]
-    Stamp(#[from] crate::package::stamp::StampError),
-    #[error("{0}")]
-    Sign(#[from] crate::package::sign::SignError),
-    #[error(
-        "--sign: package `{0}` has no [package.metadata.winpkg.sign] table saying where the key is (see the README, Signing)"
-    )]
-    NoSignTable(String),
-    #[error("cannot {action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
-
-impl BuildError {
-    /// For `map_err`: an I/O error while doing `action` to `path`.
-    pub fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> BuildError {
-        let path = path.to_path_buf();
-        move |source| BuildError::Io {
-            action,
-            path,
-            source,
-        }
-    }
-}
-
-/// One package's result, also the JSON summary's entries.
-#[derive(Debug, Serialize)]
-pub struct Outcome {
-    pub package: String,
-    pub version: String,
-    pub target: String,
-    pub bin: String,
-    pub exe: PathBuf,
-    /// The DLL check of the exe (and the DLLs it resolved to).
-    pub check: Report,
-    /// The zip, when one was written.
-    pub archive: Option<PackageOutcome>,
-    /// The check of everything the zip ships, staged as it will be extracted.
-    pub bundle_check: Option<Report>,
-}
-
-impl Outcome {
-    pub fn has_errors(&self) -> bool {
-        self.check.has_errors() || self.bundle_check.as_ref().is_some_and(Report::has_errors)
-    }
-}
-
-/// What the whole run did.
-#[derive(Debug, Serialize)]
-pub struct Summary {
-    pub packages: Vec<Outcome>,
-    /// No error-level diagnostic anywhere.
-    pub ok: bool,
-}
 
 fn elapsed(start: Instant) -> String {
     format!("{:.1}s", start.elapsed().as_secs_f64())
@@ -247,7 +67,7 @@ pub fn size(
     opts: &BuildOptions,
     try_levers: bool,
     ui: &dyn Listener,
-) -> Result<Vec<size::SizeReport>, BuildError> {
+) -> Result<Vec<sizing::SizeReport>, BuildError> {
     // Measuring signs nothing, so it needs no signing secrets.
     let opts = &BuildOptions {
         sign: Some(false),
@@ -258,17 +78,17 @@ pub fn size(
     for pkg in plan::select_packages(&meta, &opts.packages)? {
         let plan = plan::plan(opts, &meta, pkg)?;
         let exe = build(opts, &plan, ui)?;
-        let breakdown = size::breakdown(&exe)
+        let breakdown = sizing::breakdown(&exe)
             .map_err(|e| BuildError::Input(vec![InputError::new(&exe, &e, None)]))?;
         let profile = opts.cargo.profile_name();
         let trials = if try_levers {
-            size::trials(opts, &plan, &breakdown, ui)?
+            sizing::trials(opts, &plan, &breakdown, ui)?
         } else {
             Vec::new()
         };
-        reports.push(size::SizeReport {
+        reports.push(sizing::SizeReport {
             package: pkg.name.to_string(),
-            unset_levers: size::unset_levers(&plan.workspace_manifest, &profile),
+            unset_levers: sizing::unset_levers(&plan.workspace_manifest, &profile),
             profile,
             breakdown,
             trials,
@@ -281,7 +101,7 @@ pub fn size(
 fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Outcome, BuildError> {
     let pkg = plan.package;
     let exe = build(opts, plan, ui)?;
-    summary::size(opts, plan, &exe, ui);
+    notices::size(opts, plan, &exe, ui);
     let report = check_exe(plan, &exe, ui)?;
     let mut outcome = Outcome {
         package: pkg.name.to_string(),
@@ -306,16 +126,19 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
         .files
         .first()
         .is_some_and(|f| f.service_dispatcher);
-    let (shawl, extra) = wrapper(plan, service.as_ref(), dispatcher, ui)?;
-    let mut helpers: Vec<(String, PathBuf)> =
+    let (shawl, extra) = helpers::wrapper(plan, service.as_ref(), dispatcher, ui)?;
+    let mut beside: Vec<(String, PathBuf)> =
         shawl.map(|s| ("shawl.exe".into(), s)).into_iter().collect();
     if let Some(crate::autostart::Autostart::Path { .. }) = &plan.autostart {
-        helpers.push((crate::autostart::PATH_HELPER.into(), path_helper(plan)?));
+        beside.push((
+            crate::autostart::PATH_HELPER.into(),
+            helpers::path_helper(plan)?,
+        ));
     }
-    let files = stage::pe_files(plan, &exe, &dlls, helpers);
-    let staged = stage::stage(plan, &files)?;
-    summary::stamp(plan, &staged, ui);
-    summary::signing(plan, &staged, ui);
+    let files = staging::pe_files(plan, &exe, &dlls, beside);
+    let staged = staging::stage(plan, &files)?;
+    notices::stamp(plan, &staged, ui);
+    notices::signing(plan, &staged, ui);
     let bundle_failed = staged.report.has_errors();
     if bundle_failed {
         ui.error("the files to ship do not resolve as a bundle:");
@@ -326,7 +149,7 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
         return Ok(outcome);
     }
     if !bundle_failed {
-        summary::trust(&staged.report, ui);
+        notices::trust(&staged.report, ui);
     }
     let archive = write_package(opts, plan, &staged, service.as_ref(), &extra, ui)?;
     ui.stage(
@@ -357,99 +180,6 @@ fn clean_leftovers(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) {
             );
         }
     }
-}
-
-/// The PATH helper for the target, written once into the winpkg folder (atomically, and
-/// again only when its bytes changed), so it is staged, signed and checked like every
-/// other PE file that ships.
-fn path_helper(plan: &Plan) -> Result<PathBuf, BuildError> {
-    let bytes = crate::autostart::path_helper(plan.target.arch());
-    let path = plan
-        .winpkg_dir
-        .join(format!("winpkg-path-{}.exe", plan.target.arch()));
-    if std::fs::read(&path).is_ok_and(|b| b == bytes) {
-        return Ok(path);
-    }
-    let io = BuildError::io;
-    std::fs::create_dir_all(&plan.winpkg_dir).map_err(io("create", &plan.winpkg_dir))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&plan.winpkg_dir)
-        .map_err(io("create a temporary file in", &plan.winpkg_dir))?;
-    std::io::Write::write_all(&mut tmp, bytes).map_err(io("write", tmp.path()))?;
-    tmp.persist(&path)
-        .map_err(|e| io("write", &path)(e.error))?;
-    Ok(path)
-}
-
-/// Files to ship that are not PE files: (name in the package, file).
-type Extra = Vec<(String, PathBuf)>;
-
-/// shawl.exe and its licence for a wrapped service, saying why it is wrapped; for a
-/// crate without a service table, a note that it ships as a plain program.
-fn wrapper(
-    plan: &Plan,
-    service: Option<&service::Service>,
-    dispatcher: bool,
-    ui: &dyn Listener,
-) -> Result<(Option<PathBuf>, Extra), BuildError> {
-    let Some(svc) = service else {
-        if let Some(crate::autostart::Autostart::RunKey { args, .. }) = &plan.autostart {
-            for (i, a) in args
-                .iter()
-                .enumerate()
-                .filter(|(_, a)| service::looks_relative(a))
-            {
-                ui.warning(&format!(
-                    "[package.metadata.winpkg.run-key] args[{i}]: `{a}` looks like a relative path, but a program started from the Run key does not start in its own folder: write {{dir}}\\... instead"
-                ));
-            }
-        }
-        let how = match &plan.autostart {
-            Some(crate::autostart::Autostart::RunKey { scope, .. }) => format!(
-                "starts at every logon of {} through the Run key (install.cmd adds it)",
-                if *scope == crate::autostart::Scope::User {
-                    "the installing user"
-                } else {
-                    "any user"
-                }
-            ),
-            Some(crate::autostart::Autostart::Path { .. }) => {
-                "is a command-line tool: install.cmd puts its folder on PATH".to_string()
-            }
-            Some(crate::autostart::Autostart::Task(t)) => format!(
-                "runs as the scheduled task `{}` (install.cmd registers it)",
-                t.name
-            ),
-            None => "is packaged as a plain program (no install scripts)".to_string(),
-        };
-        ui.stage(
-            "Note",
-            &format!(
-                "{} {how}; smoke-test the zip with `cargo winpkg verify --wine --run ZIP -- ARGS`",
-                plan.exe_name
-            ),
-        );
-        return Ok((None, Vec::new()));
-    };
-    if svc.mode != Mode::Shawl {
-        return Ok((None, Vec::new()));
-    }
-    let why = if dispatcher {
-        "as `mode = \"shawl\"` asks"
-    } else {
-        "it does not run the service dispatcher (a console program), so shawl talks to the service manager for it"
-    };
-    ui.stage("Wrapping", &format!("{} with shawl: {why}", plan.exe_name));
-    let exe = shawl(plan, ui)?;
-    // shawl is MIT-licensed: its licence text ships with it.
-    let mut extra = Vec::new();
-    match bundle::shawl_licence(&exe) {
-        Some(l) => extra.push(("shawl-LICENSE.txt".to_string(), l)),
-        None => ui.warning(&format!(
-            "no licence text beside {} (shawl is MIT-licensed: ship its LICENSE with it)",
-            exe.display()
-        )),
-    }
-    Ok((Some(exe), extra))
 }
 
 /// The exe: built by cargo, or (`--no-build`) the one already in the target folder.
@@ -563,38 +293,11 @@ fn service_model(
     Ok(Some(svc))
 }
 
-/// shawl.exe for a wrapped service: configured, cached, or built once now.
-fn shawl(plan: &Plan, ui: &dyn Listener) -> Result<PathBuf, BuildError> {
-    let configured = plan
-        .cfg
-        .service
-        .as_ref()
-        .and_then(|s| s.shawl.as_ref())
-        .map(|p| plan.manifest_dir.join(p));
-    let cache = bundle::user_cache(&plan.winpkg_dir);
-    match bundle::find_shawl(&plan.target, configured.as_deref(), &cache)? {
-        Shawl::Ready(exe) => Ok(exe),
-        Shawl::Build { root, exe } => {
-            ui.stage(
-                "Building",
-                &format!(
-                    "shawl.exe {} for {} (once; cached in {})",
-                    bundle::SHAWL_VERSION,
-                    plan.target,
-                    root.display()
-                ),
-            );
-            bundle::build_shawl(&plan.target, &root, &exe)?;
-            Ok(exe)
-        }
-    }
-}
-
 /// Write the zip from the staged files.
 fn write_package(
     opts: &BuildOptions,
     plan: &Plan,
-    staged: &stage::Staged,
+    staged: &staging::Staged,
     service: Option<&service::Service>,
     extra: &[(String, PathBuf)],
     ui: &dyn Listener,

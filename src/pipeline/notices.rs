@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
+use super::options::BuildOptions;
 use super::plan::Plan;
-use super::{BuildOptions, size as sizes, stage};
+use super::{sizing as sizes, staging};
 use crate::check::{self, Report, Severity};
 use crate::events::Listener;
 
@@ -70,7 +71,7 @@ pub(super) fn trust(staged: &Report, ui: &dyn Listener) {
 }
 
 /// Say what was signed, and warn when signatures carry no timestamp.
-pub(super) fn signing(plan: &Plan, staged: &stage::Staged, ui: &dyn Listener) {
+pub(super) fn signing(plan: &Plan, staged: &staging::Staged, ui: &dyn Listener) {
     let Some(signer) = &plan.signer else {
         return;
     };
@@ -100,7 +101,7 @@ pub(super) fn signing(plan: &Plan, staged: &stage::Staged, ui: &dyn Listener) {
 }
 
 /// Say what went into the exe's resources, and what it kept of its own.
-pub(super) fn stamp(plan: &Plan, staged: &stage::Staged, ui: &dyn Listener) {
+pub(super) fn stamp(plan: &Plan, staged: &staging::Staged, ui: &dyn Listener) {
     let Some(done) = &staged.stamped else {
         return;
     };

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use cargo_metadata::{Metadata, Package};
 
-use super::{BuildError, BuildOptions, files};
+use super::error::BuildError;
+use super::files;
+use super::options::BuildOptions;
 use crate::autostart::service;
 use crate::check::Policy;
 use crate::config::{self, Builder, Config, ConfigError, Origin, OriginKind};

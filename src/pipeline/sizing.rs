@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::cargo;
+use super::error::BuildError;
+use super::options::BuildOptions;
 use super::plan::Plan;
-use super::{BuildError, BuildOptions, cargo};
 use crate::events::Listener;
 use crate::pe::{self, PeError, SectionBytes};
 

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::BuildError;
+use super::error::BuildError;
 use super::plan::Plan;
 use crate::check::{self, CheckOptions, Report};
 use crate::package::bundle;

@@ -1,0 +1,38 @@
+//! What a build run did: per package, and for the whole run (also the JSON summary).
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::check::Report;
+use crate::package::PackageOutcome;
+
+/// One package's result, also the JSON summary's entries.
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    pub package: String,
+    pub version: String,
+    pub target: String,
+    pub bin: String,
+    pub exe: PathBuf,
+    /// The DLL check of the exe (and the DLLs it resolved to).
+    pub check: Report,
+    /// The zip, when one was written.
+    pub archive: Option<PackageOutcome>,
+    /// The check of everything the zip ships, staged as it will be extracted.
+    pub bundle_check: Option<Report>,
+}
+
+impl Outcome {
+    pub fn has_errors(&self) -> bool {
+        self.check.has_errors() || self.bundle_check.as_ref().is_some_and(Report::has_errors)
+    }
+}
+
+/// What the whole run did.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub packages: Vec<Outcome>,
+    /// No error-level diagnostic anywhere.
+    pub ok: bool,
+}
