@@ -12,6 +12,24 @@ pub const EXIT_FINDINGS: u8 = 1;
 /// Exit code for usage and input errors.
 pub const EXIT_USAGE: u8 = 2;
 
+/// Arguments clap accepts that the command cannot use: exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error("{0}")]
+    MinWindows(#[from] crate::dlls::UnknownRelease),
+    #[error("{0}")]
+    Allow(#[from] crate::check::policy::BadPattern),
+    #[error("{0}")]
+    Code(#[from] crate::check::codes::UnknownCode),
+    #[error("{0}")]
+    Host(#[source] crate::UnknownWord),
+    #[error("--dll-dir {}: not a folder", .0.display())]
+    DllDirNotAFolder(std::path::PathBuf),
+    /// The report could not be written to stdout (not a closed pipe: that is quiet).
+    #[error("cannot write the report: {0}")]
+    WriteReport(std::io::Error),
+}
+
 /// Any error a command can end with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -25,7 +43,7 @@ pub enum Error {
     Init(Box<InitError>),
     /// Arguments that parse but make no sense (`--dll-dir` that is not a folder...).
     #[error("{0}")]
-    Usage(String),
+    Usage(#[from] UsageError),
     /// The reader of our output went away (`| head`): not worth a message.
     #[error("the output was closed")]
     OutputClosed,

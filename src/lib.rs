@@ -24,5 +24,7 @@ pub mod target;
 pub mod verify;
 mod words;
 
+pub use words::UnknownWord;
+
 pub use check::{CheckOptions, Report, check};
 pub use error::Error;

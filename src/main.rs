@@ -11,7 +11,7 @@ use clap::Parser;
 
 use cargo_winpkg::check::{self, AllowRule, CheckOptions, Code, Level, Policy};
 use cargo_winpkg::dlls::Release;
-use cargo_winpkg::error::{EXIT_FINDINGS, EXIT_USAGE};
+use cargo_winpkg::error::{EXIT_FINDINGS, EXIT_USAGE, UsageError};
 use cargo_winpkg::report::{self, Format};
 use cargo_winpkg::{Error, init, pipeline, verify};
 use cli::{
@@ -107,7 +107,7 @@ fn run_verify(args: VerifyArgs) -> Result<Done, Error> {
     let min_windows = args
         .min_windows
         .parse::<Release>()
-        .map_err(|e| Error::Usage(e.to_string()))?;
+        .map_err(UsageError::from)?;
     let opts = verify::Options {
         wine: args.wine,
         timeout: std::time::Duration::from_secs(args.timeout),
@@ -176,15 +176,17 @@ fn run_init(args: InitArgs) -> Result<Done, Error> {
 }
 
 fn policy_from(args: &CheckArgs) -> Result<Policy, Error> {
-    let usage = |e: &dyn std::fmt::Display| Error::Usage(e.to_string());
     let mut policy = Policy {
-        min_windows: args.min_windows.parse::<Release>().map_err(|e| usage(&e))?,
+        min_windows: args
+            .min_windows
+            .parse::<Release>()
+            .map_err(UsageError::from)?,
         ..Policy::default()
     };
     for name in &args.allow {
         policy
             .allow
-            .push(AllowRule::new(name, None).map_err(|e| usage(&e))?);
+            .push(AllowRule::new(name, None).map_err(UsageError::from)?);
     }
     for (codes, level) in [
         (&args.deny, Level::Deny),
@@ -192,7 +194,7 @@ fn policy_from(args: &CheckArgs) -> Result<Policy, Error> {
         (&args.allow_code, Level::Allow),
     ] {
         for code in codes {
-            let code = code.parse::<Code>().map_err(|e| usage(&e))?;
+            let code = code.parse::<Code>().map_err(UsageError::from)?;
             policy.levels.insert(code, level);
         }
     }
@@ -216,16 +218,13 @@ fn run_check(args: CheckArgs) -> Result<Done, Error> {
     let policy = policy_from(&args)?;
     for dir in &args.dll_dirs {
         if !dir.is_dir() {
-            return Err(Error::Usage(format!(
-                "--dll-dir {}: not a folder",
-                dir.display()
-            )));
+            return Err(UsageError::DllDirNotAFolder(dir.clone()).into());
         }
     }
     let host = match &args.host {
         Some(h) => Some(
             h.parse::<cargo_winpkg::dlls::Host>()
-                .map_err(|e| Error::Usage(e.to_string()))?,
+                .map_err(UsageError::Host)?,
         ),
         None => None,
     };
@@ -256,7 +255,7 @@ fn run_check(args: CheckArgs) -> Result<Done, Error> {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return Err(Error::OutputClosed);
         }
-        return Err(Error::Usage(format!("cannot write the report: {e}")));
+        return Err(UsageError::WriteReport(e).into());
     }
     drop(out);
     let done = if report.has_errors() {

@@ -44,23 +44,74 @@ pub struct Stamped {
 #[error("cannot stamp version information into {}: {why}", path.display())]
 pub struct StampError {
     pub path: std::path::PathBuf,
-    pub why: String,
+    pub why: StampProblem,
+}
+
+/// What keeps an exe from being stamped.
+#[derive(Debug, thiserror::Error)]
+pub enum StampProblem {
+    #[error("{0}")]
+    Read(std::io::Error),
+    #[error("cannot write {}: {source}", dst.display())]
+    Write {
+        dst: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("it does not start with `MZ`")]
+    NotMz,
+    #[error("no PE signature at offset {0:#x}")]
+    NoPeSignature(usize),
+    #[error("the headers end before byte {0:#x}")]
+    HeadersEnd(usize),
+    #[error("unknown optional header magic {0:#x}")]
+    UnknownMagic(u16),
+    #[error("the optional header has no resource directory entry")]
+    NoResourceEntry,
+    #[error("its section or file alignment is not a power of two")]
+    BadAlignment,
+    #[error("no section holds its resource directory (RVA {0:#x})")]
+    NoResourceSection(u32),
+    #[error("its resource section is {0} bytes, more than this tool reads")]
+    ResourcesTooLarge(u32),
+    /// The resource tree could not be read or edited (the editpe crate's words).
+    #[error("its resource directory cannot be read: {0}")]
+    Resources(String),
+    #[error(
+        "it is already signed, and a new resource would break the signature; set `stamp = false` under [package.metadata.winpkg.version-info]"
+    )]
+    AlreadySigned,
+    #[error("there is no room for another section header after its section table")]
+    NoRoomForSection,
+    #[error("its sections end at byte {end:#x}, past the end of the file ({len:#x})")]
+    SectionsPastEnd { end: u64, len: u64 },
+    #[error("the stamped image would pass 4 GiB")]
+    TooBig,
+}
+
+/// Why a version string cannot be Windows's four 16-bit version fields.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VersionError {
+    #[error("`{0}` is not 1 to 4 numbers separated by dots")]
+    Shape(String),
+    #[error(
+        "`{part}` in `{version}` is not a number from 0 to 65535 (Windows version fields are 16-bit)"
+    )]
+    Field { part: String, version: String },
 }
 
 /// `1.2.3-beta.1` -> [1, 2, 3, 0] (the pre-release part only in the strings). Err says
 /// which part does not fit Windows's 16-bit fields.
-pub fn parse_version(v: &str) -> Result<[u16; 4], String> {
+pub fn parse_version(v: &str) -> Result<[u16; 4], VersionError> {
     let core = v.split(['-', '+']).next().unwrap_or(v);
     let mut out = [0u16; 4];
     let parts: Vec<&str> = core.split('.').collect();
     if parts.is_empty() || parts.len() > 4 {
-        return Err(format!("`{v}` is not 1 to 4 numbers separated by dots"));
+        return Err(VersionError::Shape(v.to_string()));
     }
     for (i, p) in parts.iter().enumerate() {
-        out[i] = p.parse::<u16>().map_err(|_| {
-            format!(
-                "`{p}` in `{v}` is not a number from 0 to 65535 (Windows version fields are 16-bit)"
-            )
+        out[i] = p.parse::<u16>().map_err(|_| VersionError::Field {
+            part: p.to_string(),
+            version: v.to_string(),
         })?;
     }
     Ok(out)
@@ -104,39 +155,39 @@ pub const APP_MANIFEST: &str = r#"<?xml version="1.0" encoding="UTF-8" standalon
 /// whatever followed the sections (an overlay, a COFF symbol table) moves behind it.
 /// The exe is streamed, never read whole: memory stays bounded however large it is.
 pub fn stamp(src: &Path, dst: &Path, stamp: &Stamp) -> Result<Stamped, StampError> {
-    let err = |why: String| StampError {
+    let err = |why: StampProblem| StampError {
         path: src.to_path_buf(),
         why,
     };
-    let file = File::open(src).map_err(|e| err(e.to_string()))?;
+    let file = File::open(src).map_err(|e| err(StampProblem::Read(e)))?;
     let layout = Layout::read(&file).map_err(err)?;
     let mut resources = layout.resources(&file).map_err(err)?.unwrap_or_default();
     let mut done = Stamped::default();
     if let Some(versions) = &stamp.version {
         let has_version = resources
             .get_version_info()
-            .map_err(|e| err(e.to_string()))?
+            .map_err(|e| err(StampProblem::Resources(e.to_string())))?
             .is_some();
         if has_version {
             done.kept_version_info = true;
         } else {
             resources
                 .set_version_info(&version_info(versions))
-                .map_err(|e| err(e.to_string()))?;
+                .map_err(|e| err(StampProblem::Resources(e.to_string())))?;
             done.version_info = true;
         }
     }
     if let Some(xml) = &stamp.manifest {
         let has_manifest = resources
             .get_manifest()
-            .map_err(|e| err(e.to_string()))?
+            .map_err(|e| err(StampProblem::Resources(e.to_string())))?
             .is_some();
         if has_manifest {
             done.kept_manifest = true;
         } else {
             resources
                 .set_manifest(xml)
-                .map_err(|e| err(e.to_string()))?;
+                .map_err(|e| err(StampProblem::Resources(e.to_string())))?;
             done.manifest = true;
         }
     }
@@ -144,22 +195,20 @@ pub fn stamp(src: &Path, dst: &Path, stamp: &Stamp) -> Result<Stamped, StampErro
         return Ok(done);
     }
     if layout.signed {
-        return Err(err(
-            "it is already signed, and a new resource would break the signature; \
-             set `stamp = false` under [package.metadata.winpkg.version-info]"
-                .into(),
-        ));
+        return Err(err(StampProblem::AlreadySigned));
     }
     let dir = dst.parent().unwrap_or(Path::new("."));
-    let werr = |e: std::io::Error| StampError {
-        path: src.to_path_buf(),
-        why: format!("cannot write {}: {e}", dst.display()),
+    let werr = |e: std::io::Error| {
+        err(StampProblem::Write {
+            dst: dst.to_path_buf(),
+            source: e,
+        })
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(werr)?;
     layout
         .write_with_section(&file, tmp.as_file_mut(), &resources)
         .map_err(|e| match e {
-            Written::Read(e) => err(e.to_string()),
+            Written::Read(e) => err(StampProblem::Read(e)),
             Written::Write(e) => werr(e),
             Written::Layout(why) => err(why),
         })?;
@@ -178,7 +227,7 @@ impl Stamped {
 enum Written {
     Read(std::io::Error),
     Write(std::io::Error),
-    Layout(String),
+    Layout(StampProblem),
 }
 
 /// One section header: where it sits in memory and in the file.
@@ -217,16 +266,16 @@ const SECURITY_DIR: usize = 4;
 /// strings, a few MiB at most).
 const MAX_RESOURCES: u32 = 256 * 1024 * 1024;
 
-fn u16_at(b: &[u8], off: usize) -> Result<u16, String> {
+fn u16_at(b: &[u8], off: usize) -> Result<u16, StampProblem> {
     b.get(off..off + 2)
         .map(|x| u16::from_le_bytes([x[0], x[1]]))
-        .ok_or_else(|| format!("the headers end before byte {off:#x}"))
+        .ok_or(StampProblem::HeadersEnd(off))
 }
 
-fn u32_at(b: &[u8], off: usize) -> Result<u32, String> {
+fn u32_at(b: &[u8], off: usize) -> Result<u32, StampProblem> {
     b.get(off..off + 4)
         .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
-        .ok_or_else(|| format!("the headers end before byte {off:#x}"))
+        .ok_or(StampProblem::HeadersEnd(off))
 }
 
 fn put_u32(b: &mut [u8], off: usize, v: u32) {
@@ -258,15 +307,15 @@ fn read_at(file: &File, off: u64, len: usize) -> std::io::Result<Vec<u8>> {
 }
 
 impl Layout {
-    fn read(file: &File) -> Result<Layout, String> {
-        let len = file.metadata().map_err(|e| e.to_string())?.len();
-        let head = read_at(file, 0, HEADER_READ).map_err(|e| e.to_string())?;
+    fn read(file: &File) -> Result<Layout, StampProblem> {
+        let len = file.metadata().map_err(StampProblem::Read)?.len();
+        let head = read_at(file, 0, HEADER_READ).map_err(StampProblem::Read)?;
         if head.get(..2) != Some(b"MZ") {
-            return Err("it does not start with `MZ`".into());
+            return Err(StampProblem::NotMz);
         }
         let pe = u32_at(&head, 0x3c)? as usize;
         if head.get(pe..pe + 4) != Some(b"PE\0\0") {
-            return Err(format!("no PE signature at offset {pe:#x}"));
+            return Err(StampProblem::NoPeSignature(pe));
         }
         let coff = pe + 4;
         let nsections = usize::from(u16_at(&head, coff + 2)?);
@@ -275,16 +324,16 @@ impl Layout {
         let (dirs, count_at) = match u16_at(&head, opt)? {
             0x10b => (opt + 96, opt + 92),
             0x20b => (opt + 112, opt + 108),
-            m => return Err(format!("unknown optional header magic {m:#x}")),
+            m => return Err(StampProblem::UnknownMagic(m)),
         };
         let ndirs = u32_at(&head, count_at)? as usize;
         if ndirs <= SECURITY_DIR || dirs + 8 * (SECURITY_DIR + 1) > opt + opt_size {
-            return Err("the optional header has no resource directory entry".into());
+            return Err(StampProblem::NoResourceEntry);
         }
         let section_alignment = u32_at(&head, opt + 32)?;
         let file_alignment = u32_at(&head, opt + 36)?;
         if !section_alignment.is_power_of_two() || !file_alignment.is_power_of_two() {
-            return Err("its section or file alignment is not a power of two".into());
+            return Err(StampProblem::BadAlignment);
         }
         let table = opt + opt_size;
         let table_end = table + nsections * SECTION_HEADER;
@@ -314,7 +363,7 @@ impl Layout {
     }
 
     /// The resource tree the exe has, if any.
-    fn resources(&self, file: &File) -> Result<Option<ResourceDirectory>, String> {
+    fn resources(&self, file: &File) -> Result<Option<ResourceDirectory>, StampProblem> {
         let rva = u32_at(&self.head, self.dirs + 8 * RESOURCE_DIR)?;
         let size = u32_at(&self.head, self.dirs + 8 * RESOURCE_DIR + 4)?;
         if rva == 0 || size == 0 {
@@ -326,18 +375,15 @@ impl Layout {
             .find(|s| {
                 rva >= s.va && u64::from(rva) < u64::from(s.va) + u64::from(s.vsize.max(s.raw_size))
             })
-            .ok_or_else(|| format!("no section holds its resource directory (RVA {rva:#x})"))?;
+            .ok_or(StampProblem::NoResourceSection(rva))?;
         if s.raw_size > MAX_RESOURCES {
-            return Err(format!(
-                "its resource section is {} bytes, more than this tool reads",
-                s.raw_size
-            ));
+            return Err(StampProblem::ResourcesTooLarge(s.raw_size));
         }
         let bytes =
-            read_at(file, u64::from(s.raw_ptr), s.raw_size as usize).map_err(|e| e.to_string())?;
+            read_at(file, u64::from(s.raw_ptr), s.raw_size as usize).map_err(StampProblem::Read)?;
         ResourceDirectory::parse(&bytes, rva - s.va, rva)
             .map(Some)
-            .map_err(|e| format!("its resource directory cannot be read: {e}"))
+            .map_err(|e| StampProblem::Resources(e.to_string()))
     }
 
     /// Where the sections' raw data ends in the file: what follows is overlay.
@@ -372,16 +418,14 @@ impl Layout {
             .get(self.table_end..slot_end)
             .is_some_and(|b| b.iter().all(|&x| x == 0));
         if slot_end > first_raw || slot_end > size_of_headers as usize || !free {
-            return Err(Written::Layout(
-                "there is no room for another section header after its section table".into(),
-            ));
+            return Err(Written::Layout(StampProblem::NoRoomForSection));
         }
         let end = self.sections_end();
         if end > self.len {
-            return Err(Written::Layout(format!(
-                "its sections end at byte {end:#x}, past the end of the file ({:#x})",
-                self.len
-            )));
+            return Err(Written::Layout(StampProblem::SectionsPastEnd {
+                end,
+                len: self.len,
+            }));
         }
         let va = self
             .sections
@@ -476,7 +520,7 @@ struct NewSection {
 }
 
 fn too_big() -> Written {
-    Written::Layout("the stamped image would pass 4 GiB".into())
+    Written::Layout(StampProblem::TooBig)
 }
 
 /// The stamped copy being written, and its checksum so far.
@@ -597,7 +641,12 @@ mod tests {
         assert_eq!(parse_version("1.2.3"), Ok([1, 2, 3, 0]));
         assert_eq!(parse_version("1.2.3-beta.1+build.5"), Ok([1, 2, 3, 0]));
         assert_eq!(parse_version("10.0.19041.1"), Ok([10, 0, 19041, 1]));
-        assert!(parse_version("1.70000.0").unwrap_err().contains("16-bit"));
+        assert!(
+            parse_version("1.70000.0")
+                .unwrap_err()
+                .to_string()
+                .contains("16-bit")
+        );
         assert!(parse_version("1.2.3.4.5").is_err());
         assert!(parse_version("x").is_err());
     }

@@ -25,9 +25,15 @@ pub type Contents = BTreeMap<String, Source>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PackageError {
-    /// Signing a generated script failed (the message says why).
+    /// Signing a generated script failed.
     #[error("{0}")]
-    Sign(String),
+    Sign(Box<super::sign::SignError>),
+    /// A generated script could not be written for signing, or read back.
+    #[error("{}: {source}", path.display())]
+    ScriptFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("`{name}` cannot be extracted on Windows: {why}")]
     BadName { name: String, why: String },
     #[error("`{a}` and `{b}` differ only in case: Windows would extract one over the other")]

@@ -105,7 +105,7 @@ pub fn read(data: &dyn Bytes, layout: &Layout) -> Signature {
     };
     let pkcs7 = match win_certificate(table, off) {
         Ok(p) => p,
-        Err(e) => return Signature::broken(e),
+        Err(e) => return Signature::broken(e.to_string()),
     };
     let mut sig = match parse_signed_data(pkcs7) {
         Ok(s) => s,
@@ -128,35 +128,80 @@ pub fn read(data: &dyn Bytes, layout: &Layout) -> Signature {
     sig.0
 }
 
+/// Why a WIN_CERTIFICATE cannot hold a signature.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateError {
+    #[error(
+        "the certificate table at file offset {off:#x} is shorter than a WIN_CERTIFICATE header"
+    )]
+    ShortHeader { off: usize },
+    #[error(
+        "the certificate at file offset {off:#x} is of type {cert_type}, not PKCS#7 signed data (2)"
+    )]
+    Type { off: usize, cert_type: u32 },
+    #[error(
+        "the certificate at file offset {off:#x} has revision {revision:#06x} (expected 0x0200)"
+    )]
+    Revision { off: usize, revision: u32 },
+    #[error(
+        "the certificate at file offset {off:#x} declares {len} bytes, too few for a signature"
+    )]
+    TooShort { off: usize, len: u32 },
+}
+
+/// Why the PKCS#7 signature cannot be read: the DER reader's and the Authenticode
+/// structure's errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DerError {
+    #[error("a multi-byte tag")]
+    MultiByteTag,
+    #[error("a length cut off")]
+    LengthCutOff,
+    #[error("an indefinite or oversized length (not DER)")]
+    BadLength,
+    #[error("a length overflows")]
+    LengthOverflow,
+    #[error("an element of {len} bytes where {remain} remain")]
+    Truncated { len: usize, remain: usize },
+    #[error("{what}: tag {found:#04x}, expected {expected:#04x}")]
+    WrongTag {
+        what: &'static str,
+        found: u8,
+        expected: u8,
+    },
+    #[error("{0} is missing")]
+    Missing(&'static str),
+    #[error("{0} is empty")]
+    Empty(&'static str),
+    #[error("the ContentInfo is not PKCS#7 signed data")]
+    NotSignedData,
+    #[error("unexpected tag {0:#04x} in SignedData")]
+    UnexpectedTag(u8),
+    #[error("the signed content is not Authenticode's SpcIndirectDataContent")]
+    NotIndirectData,
+}
+
 /// The PKCS#7 bytes of a WIN_CERTIFICATE (length, revision 0x0200, type 2).
-fn win_certificate(table: &[u8], off: usize) -> Result<&[u8], String> {
+fn win_certificate(table: &[u8], off: usize) -> Result<&[u8], CertificateError> {
     let u32_at = |i: usize| {
         table
             .get(i..i + 4)
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     };
     let (Some(len), Some(kind)) = (u32_at(0), u32_at(4)) else {
-        return Err(format!(
-            "the certificate table at file offset {off:#x} is shorter than a WIN_CERTIFICATE header"
-        ));
+        return Err(CertificateError::ShortHeader { off });
     };
     let (revision, cert_type) = (kind & 0xffff, kind >> 16);
     if cert_type != 2 {
-        return Err(format!(
-            "the certificate at file offset {off:#x} is of type {cert_type}, not PKCS#7 signed data (2)"
-        ));
+        return Err(CertificateError::Type { off, cert_type });
     }
     if revision != 0x0200 && revision != 0x0100 {
-        return Err(format!(
-            "the certificate at file offset {off:#x} has revision {revision:#06x} (expected 0x0200)"
-        ));
+        return Err(CertificateError::Revision { off, revision });
     }
     table
         .get(8..(len as usize).min(table.len()))
         .filter(|p| !p.is_empty())
-        .ok_or_else(|| {
-            format!("the certificate at file offset {off:#x} declares {len} bytes, too few for a signature")
-        })
+        .ok_or(CertificateError::TooShort { off, len })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -264,35 +309,33 @@ impl<'a> Der<'a> {
         Der { rest: data }
     }
 
-    fn next(&mut self) -> Result<Option<Tlv<'a>>, String> {
+    fn next(&mut self) -> Result<Option<Tlv<'a>>, DerError> {
         if self.rest.is_empty() {
             return Ok(None);
         }
         let data = self.rest;
         let tag = data[0];
         if tag & 0x1f == 0x1f {
-            return Err("a multi-byte tag".into());
+            return Err(DerError::MultiByteTag);
         }
-        let first = *data.get(1).ok_or("a length cut off")?;
+        let first = *data.get(1).ok_or(DerError::LengthCutOff)?;
         let (len, head) = if first < 0x80 {
             (first as usize, 2)
         } else {
             let n = (first & 0x7f) as usize;
             if n == 0 || n > 4 {
-                return Err("an indefinite or oversized length (not DER)".into());
+                return Err(DerError::BadLength);
             }
-            let bytes = data.get(2..2 + n).ok_or("a length cut off")?;
+            let bytes = data.get(2..2 + n).ok_or(DerError::LengthCutOff)?;
             (
                 bytes.iter().fold(0usize, |acc, b| (acc << 8) | *b as usize),
                 2 + n,
             )
         };
-        let end = head.checked_add(len).ok_or("a length overflows")?;
-        let whole = data.get(..end).ok_or_else(|| {
-            format!(
-                "an element of {len} bytes where {} remain",
-                data.len() - head
-            )
+        let end = head.checked_add(len).ok_or(DerError::LengthOverflow)?;
+        let whole = data.get(..end).ok_or(DerError::Truncated {
+            len,
+            remain: data.len() - head,
         })?;
         self.rest = &data[end..];
         Ok(Some(Tlv {
@@ -303,11 +346,15 @@ impl<'a> Der<'a> {
     }
 
     /// The next element, which must have `tag`.
-    fn expect(&mut self, tag: u8, what: &str) -> Result<Tlv<'a>, String> {
+    fn expect(&mut self, tag: u8, what: &'static str) -> Result<Tlv<'a>, DerError> {
         match self.next()? {
             Some(t) if t.tag == tag => Ok(t),
-            Some(t) => Err(format!("{what}: tag {:#04x}, expected {tag:#04x}", t.tag)),
-            None => Err(format!("{what} is missing")),
+            Some(t) => Err(DerError::WrongTag {
+                what,
+                found: t.tag,
+                expected: tag,
+            }),
+            None => Err(DerError::Missing(what)),
         }
     }
 }
@@ -325,12 +372,12 @@ const OID_RFC3161_TIMESTAMP: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37,
 type Parsed = (Signature, Option<(DigestAlg, Vec<u8>)>);
 
 /// Read a PKCS#7 ContentInfo holding Authenticode SignedData.
-pub fn parse_signed_data(pkcs7: &[u8]) -> Result<Parsed, String> {
+pub fn parse_signed_data(pkcs7: &[u8]) -> Result<Parsed, DerError> {
     let mut top = Der::new(pkcs7);
     let content_info = top.expect(SEQUENCE, "ContentInfo")?;
     let mut ci = inside(content_info);
     if ci.expect(OID, "ContentInfo type")?.content != OID_SIGNED_DATA {
-        return Err("the ContentInfo is not PKCS#7 signed data".into());
+        return Err(DerError::NotSignedData);
     }
     let explicit = ci.expect(CTX0, "SignedData")?;
     let signed_data = inside(explicit).expect(SEQUENCE, "SignedData")?;
@@ -350,11 +397,13 @@ pub fn parse_signed_data(pkcs7: &[u8]) -> Result<Parsed, String> {
             }
             CTX1 => {} // CRLs
             SET => signer_infos = Some(t),
-            other => return Err(format!("unexpected tag {other:#04x} in SignedData")),
+            other => return Err(DerError::UnexpectedTag(other)),
         }
     }
-    let signer_infos = signer_infos.ok_or("signerInfos is missing")?;
-    let signer = inside(signer_infos).next()?.ok_or("signerInfos is empty")?;
+    let signer_infos = signer_infos.ok_or(DerError::Missing("signerInfos"))?;
+    let signer = inside(signer_infos)
+        .next()?
+        .ok_or(DerError::Empty("signerInfos"))?;
     let (issuer_serial, timestamped) = signer_info(signer)?;
     let cert = certs.iter().find_map(|c| {
         let n = cert_names(*c).ok()?;
@@ -383,10 +432,10 @@ pub fn parse_signed_data(pkcs7: &[u8]) -> Result<Parsed, String> {
 }
 
 /// The SpcIndirectDataContent's DigestInfo: (algorithm, if known; digest).
-fn indirect_data(content_info: Tlv<'_>) -> Result<(Option<DigestAlg>, Vec<u8>), String> {
+fn indirect_data(content_info: Tlv<'_>) -> Result<(Option<DigestAlg>, Vec<u8>), DerError> {
     let mut ci = inside(content_info);
     if ci.expect(OID, "contentInfo type")?.content != OID_SPC_INDIRECT_DATA {
-        return Err("the signed content is not Authenticode's SpcIndirectDataContent".into());
+        return Err(DerError::NotIndirectData);
     }
     let explicit = ci.expect(CTX0, "SpcIndirectDataContent")?;
     let spc = inside(explicit).expect(SEQUENCE, "SpcIndirectDataContent")?;
@@ -411,7 +460,7 @@ struct CertNames<'a> {
 }
 
 /// The signer's (issuer name, serial number) and whether it is timestamped.
-fn signer_info(signer: Tlv<'_>) -> Result<(IssuerSerial<'_>, bool), String> {
+fn signer_info(signer: Tlv<'_>) -> Result<(IssuerSerial<'_>, bool), DerError> {
     let mut s = inside(signer);
     s.expect(INTEGER, "SignerInfo version")?;
     let ias = s.expect(SEQUENCE, "issuerAndSerialNumber")?;
@@ -433,12 +482,12 @@ fn signer_info(signer: Tlv<'_>) -> Result<(IssuerSerial<'_>, bool), String> {
 }
 
 /// A certificate's issuer, serial number and subject (the names as whole DER).
-fn cert_names(cert: Tlv<'_>) -> Result<CertNames<'_>, String> {
+fn cert_names(cert: Tlv<'_>) -> Result<CertNames<'_>, DerError> {
     let tbs = inside(cert).expect(SEQUENCE, "tbsCertificate")?;
     let mut t = inside(tbs);
-    let mut first = t.next()?.ok_or("empty tbsCertificate")?;
+    let mut first = t.next()?.ok_or(DerError::Empty("tbsCertificate"))?;
     if first.tag == CTX0 {
-        first = t.next()?.ok_or("no serial number")?; // skip the version
+        first = t.next()?.ok_or(DerError::Missing("serial number"))?; // skip the version
     }
     let serial = first.content;
     t.expect(SEQUENCE, "signature algorithm")?;

@@ -44,12 +44,11 @@ pub fn metadata(args: &CargoFlags) -> Result<Metadata, BuildError> {
         cmd.manifest_path(m);
     }
     cmd.other_options(global_flags(args));
-    cmd.exec().map_err(|e| {
-        let msg = match e {
-            cargo_metadata::Error::CargoMetadata { stderr } => stderr.trim().to_string(),
-            other => other.to_string(),
-        };
-        BuildError::Metadata(msg)
+    cmd.exec().map_err(|e| match e {
+        cargo_metadata::Error::CargoMetadata { stderr } => BuildError::Metadata {
+            stderr: stderr.trim().to_string(),
+        },
+        other => BuildError::MetadataRun(Box::new(other)),
     })
 }
 

@@ -11,8 +11,12 @@ use crate::package::bundle::BundleError;
 /// Why a build run stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// `cargo metadata` failed and said why (its own words).
+    #[error("cargo metadata failed: {stderr}")]
+    Metadata { stderr: String },
+    /// `cargo metadata` could not be run or its output not read.
     #[error("cargo metadata failed: {0}")]
-    Metadata(String),
+    MetadataRun(#[source] Box<cargo_metadata::Error>),
     #[error("package `{spec}` is not a member of the workspace; the members are: {members}")]
     NoSuchPackage { spec: String, members: String },
     #[error(

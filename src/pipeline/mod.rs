@@ -312,11 +312,14 @@ fn write_package(
             return Ok(bytes);
         };
         let path = staged.dir.path().join(name);
-        let io = |e: std::io::Error| PackageError::Sign(format!("{}: {e}", path.display()));
+        let io = |source| PackageError::ScriptFile {
+            path: path.clone(),
+            source,
+        };
         std::fs::write(&path, &bytes).map_err(io)?;
         signer
             .sign(&path)
-            .map_err(|e| PackageError::Sign(e.to_string()))?;
+            .map_err(|e| PackageError::Sign(Box::new(e)))?;
         std::fs::read(&path).map_err(io)
     };
     ui.busy(&format!("packaging {}", plan.archive));

@@ -43,11 +43,70 @@ pub struct Options {
     pub expect_exit: i32,
 }
 
+/// Why verify could not judge the package at all (exit code 2), by cause.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    /// The zip cannot be read at all: exit code 2.
+    /// The file cannot be opened.
+    #[error("{}: cannot open: {source}", zip.display())]
+    Open {
+        zip: PathBuf,
+        source: std::io::Error,
+    },
+    /// It is not a zip, or its central directory cannot be read.
+    #[error("{}: not a readable zip: {source}", zip.display())]
+    NotZip {
+        zip: PathBuf,
+        source: zip::result::ZipError,
+    },
+    /// One entry's record cannot be read.
+    #[error("{}: entry {index}: {source}", zip.display())]
+    Entry {
+        zip: PathBuf,
+        index: usize,
+        source: zip::result::ZipError,
+    },
+    /// One entry's name cannot be read.
+    #[error("{}: entry {index} has an unreadable name: {source}", zip.display())]
+    EntryName {
+        zip: PathBuf,
+        index: usize,
+        source: zip::result::ZipError,
+    },
+    #[error("{}: the zip has no files", .0.display())]
+    Empty(PathBuf),
+    /// `--wine` without `--run` on a package whose service.json names no service.
+    #[error("{}: the package has no service (a plain program): smoke-test it with --run, e.g. `cargo winpkg verify --wine --run {} -- --version`", .0.display(), .0.display())]
+    PlainProgram(PathBuf),
+    /// `--wine` on a zip without service.json, and no `--service`.
+    #[error("{}: --wine installs the package's service, but it has no service.json naming one: pass --service NAME, or --run to run its program", .0.display())]
+    NoServiceNamed(PathBuf),
+    #[error("{}: --wine needs install.cmd and uninstall.cmd in the package", .0.display())]
+    NoInstallScripts(PathBuf),
+    #[error("{}: --run needs the package's program: service.json names it, and without one the package must have exactly one .exe", .0.display())]
+    NoProgram(PathBuf),
+    /// A 32-bit package and a Wine that runs only 64-bit programs.
+    #[error(
+        "{0} is a 32-bit (x86) program and this Wine runs only 64-bit programs: install 32-bit Wine (Debian/Ubuntu: `sudo dpkg --add-architecture i386 && sudo apt-get update && sudo apt-get install wine32:i386`; Fedora: `sudo dnf install wine.i686`)"
+    )]
+    Needs32BitWine(String),
+    /// `--run`'s arguments cannot be written into a batch line.
+    #[error("--run: {}", .0.reason)]
+    RunArgs(crate::script::quote::Unrepresentable),
+    /// A file or folder of verify's own could not be made or written.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The bubblewrap sandbox cannot be used (`--no-sandbox` runs without it).
+    #[error(
+        "{0}; verify --wine runs the package's scripts inside a bubblewrap sandbox: install it (Debian/Ubuntu: `sudo apt-get install bubblewrap`), or pass --no-sandbox to run them with your user's rights"
+    )]
+    SandboxUnavailable(String),
+    /// The stage inside the sandbox stopped with this error (its own words, sent back).
     #[error("{0}")]
-    Input(String),
+    InSandbox(String),
     /// Wine is missing or misbehaves: exit code 2.
     #[error("{0}")]
     Wine(#[from] WineError),
@@ -188,7 +247,11 @@ fn verify_zip(
     let scratch = tempfile::Builder::new()
         .prefix("winpkg-verify-")
         .tempdir()
-        .map_err(|e| VerifyError::Input(format!("cannot create a temporary folder: {e}")))?;
+        .map_err(|e| VerifyError::Io {
+            action: "create a temporary folder in",
+            path: std::env::temp_dir(),
+            source: e,
+        })?;
     let _guard = cleanup::Guard::dir(scratch.path());
     let pkg = if names_ok {
         let t = Instant::now();

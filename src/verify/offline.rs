@@ -65,18 +65,30 @@ pub(super) struct Listing {
 /// The zip's central directory: every entry's name and declared sizes. Reading it
 /// decompresses nothing.
 pub(super) fn list(zip: &Path) -> Result<Listing, VerifyError> {
-    let bad = |m: String| VerifyError::Input(format!("{}: {m}", zip.display()));
-    let file = File::open(zip).map_err(|e| bad(format!("cannot open: {e}")))?;
-    let mut archive =
-        zip::ZipArchive::new(file).map_err(|e| bad(format!("not a readable zip: {e}")))?;
+    let file = File::open(zip).map_err(|source| VerifyError::Open {
+        zip: zip.to_path_buf(),
+        source,
+    })?;
+    let mut archive = zip::ZipArchive::new(file).map_err(|source| VerifyError::NotZip {
+        zip: zip.to_path_buf(),
+        source,
+    })?;
     let mut out = Vec::with_capacity(archive.len().min(65_536));
     for i in 0..archive.len() {
         let entry = archive
             .by_index_raw(i)
-            .map_err(|e| bad(format!("entry {i}: {e}")))?;
+            .map_err(|source| VerifyError::Entry {
+                zip: zip.to_path_buf(),
+                index: i,
+                source,
+            })?;
         let name = entry
             .name()
-            .map_err(|e| bad(format!("entry {i} has an unreadable name: {e}")))?
+            .map_err(|source| VerifyError::EntryName {
+                zip: zip.to_path_buf(),
+                index: i,
+                source,
+            })?
             .to_string();
         out.push(Listed {
             dir: entry.is_dir(),
@@ -86,7 +98,7 @@ pub(super) fn list(zip: &Path) -> Result<Listing, VerifyError> {
         });
     }
     if out.iter().all(|e| e.dir) {
-        return Err(bad("the zip has no files".into()));
+        return Err(VerifyError::Empty(zip.to_path_buf()));
     }
     Ok(Listing {
         entries: out,

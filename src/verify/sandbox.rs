@@ -32,9 +32,7 @@ pub enum Event {
 
 /// Why the sandbox could not be used.
 fn unavailable(why: String) -> VerifyError {
-    VerifyError::Input(format!(
-        "{why}; verify --wine runs the package's scripts inside a bubblewrap sandbox: install it (Debian/Ubuntu: `sudo apt-get install bubblewrap`), or pass --no-sandbox to run them with your user's rights"
-    ))
+    VerifyError::SandboxUnavailable(why)
 }
 
 /// The bubblewrap command line that runs `program args` with `work` writable and
@@ -74,17 +72,27 @@ pub(super) fn run_stage(
     if which::which("bwrap").is_err() {
         return Err(unavailable("bubblewrap (`bwrap`) is not installed".into()));
     }
-    let exe = std::env::current_exe()
-        .map_err(|e| VerifyError::Input(format!("cannot find this program's path: {e}")))?;
+    let exe = std::env::current_exe().map_err(|e| VerifyError::Io {
+        action: "find the path of",
+        path: PathBuf::from("this program"),
+        source: e,
+    })?;
     let work = tempfile::Builder::new()
         .prefix("winpkg-wine-")
         .tempdir()
-        .map_err(|e| VerifyError::Input(format!("cannot create a temporary folder: {e}")))?;
+        .map_err(|e| VerifyError::Io {
+            action: "create a temporary folder in",
+            path: std::env::temp_dir(),
+            source: e,
+        })?;
     let guard = cleanup::Guard::dir(work.path());
     // A file, not a pipe: nothing the stage's children print can block it.
     let stderr_path = work.path().join("stage-stderr.txt");
-    let stderr_file = std::fs::File::create(&stderr_path)
-        .map_err(|e| VerifyError::Input(format!("cannot write {}: {e}", stderr_path.display())))?;
+    let stderr_file = std::fs::File::create(&stderr_path).map_err(|e| VerifyError::Io {
+        action: "write",
+        path: stderr_path.clone(),
+        source: e,
+    })?;
     let mut child = bwrap_command(work.path(), &[package_dir, &exe], &exe)
         .arg("__wine-stage")
         .stdin(Stdio::piped())
@@ -94,8 +102,10 @@ pub(super) fn run_stage(
         .map_err(|e| unavailable(format!("cannot run bwrap: {e}")))?;
     let child_guard = cleanup::Guard::process(child.id());
     if let Some(mut stdin) = child.stdin.take() {
-        let json = serde_json::to_vec(req).map_err(|e| VerifyError::Input(e.to_string()))?;
-        let _ = stdin.write_all(&json);
+        // A request of plain strings and numbers: serialising it cannot fail.
+        if let Ok(json) = serde_json::to_vec(req) {
+            let _ = stdin.write_all(&json);
+        }
     }
     let mut done = false;
     let mut error = None;
@@ -125,7 +135,7 @@ pub(super) fn run_stage(
     drop(child_guard);
     let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
     if let Some(e) = error {
-        return Err(VerifyError::Input(e));
+        return Err(VerifyError::InSandbox(e));
     }
     if !done {
         return Err(unavailable(format!(

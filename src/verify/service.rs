@@ -58,24 +58,14 @@ impl Request {
             (Some(s), _) => s.clone(),
             (None, Some(s)) => s.service.name.clone(),
             (None, None) if manifest.is_some() => {
-                return Err(VerifyError::Input(format!(
-                    "{}: the package has no service (a plain program): smoke-test it with --run, e.g. `cargo winpkg verify --wine --run {} -- --version`",
-                    zip.display(),
-                    zip.display()
-                )));
+                return Err(VerifyError::PlainProgram(zip.to_path_buf()));
             }
             (None, None) => {
-                return Err(VerifyError::Input(format!(
-                    "{}: --wine installs the package's service, but it has no service.json naming one: pass --service NAME, or --run to run its program",
-                    zip.display()
-                )));
+                return Err(VerifyError::NoServiceNamed(zip.to_path_buf()));
             }
         };
         if opts.run.is_none() && pkg.get(INSTALL_CMD).is_none() {
-            return Err(VerifyError::Input(format!(
-                "{}: --wine needs install.cmd and uninstall.cmd in the package",
-                zip.display()
-            )));
+            return Err(VerifyError::NoInstallScripts(zip.to_path_buf()));
         }
         Ok(Request {
             package_dir: pkg.dir.clone(),
@@ -125,10 +115,7 @@ fn program(
     match exes.as_slice() {
         [one] => Ok(one[pkg.root.len()..].to_string()),
         _ if !needed => Ok(String::new()),
-        _ => Err(VerifyError::Input(format!(
-            "{}: --run needs the package's program: service.json names it, and without one the package must have exactly one .exe",
-            zip.display()
-        ))),
+        _ => Err(VerifyError::NoProgram(zip.to_path_buf())),
     }
 }
 
@@ -152,10 +139,7 @@ pub(super) fn wine_steps(
 ) -> Result<(), VerifyError> {
     let prefix = create_prefix(run, req.keep, v)?;
     if req.x86 && !prefix.runs_32bit()? {
-        return Err(VerifyError::Input(format!(
-            "{} is a 32-bit (x86) program and this Wine runs only 64-bit programs: install 32-bit Wine (Debian/Ubuntu: `sudo dpkg --add-architecture i386 && sudo apt-get update && sudo apt-get install wine32:i386`; Fedora: `sudo dnf install wine.i686`)",
-            req.exe
-        )));
+        return Err(VerifyError::Needs32BitWine(req.exe.clone()));
     }
     let mut ctx = Ctx {
         prefix,
@@ -225,7 +209,7 @@ fn run_program(run: &mut Run, ctx: &Ctx, args: &[String], expect: i32) -> Result
     values.extend(args.iter().map(String::as_str));
     let template: Vec<String> = (0..values.len()).map(|i| format!("{{{i}}}")).collect();
     let line = crate::script::cmd::safe_line(&template.join(" "), &values)
-        .map_err(|e| VerifyError::Input(format!("--run: {}", e.reason)))?;
+        .map_err(VerifyError::RunArgs)?;
     let body = format!("{line}\necho winpkg-exit-code=%errorlevel%");
     let (_, out) =
         ctx.prefix
@@ -300,13 +284,16 @@ fn extract(run: &mut Run, prefix: &Prefix, req: &Request) -> Result<String, Veri
         let from = inside(&req.package_dir, name);
         let to = inside(&host_dir, name);
         if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| VerifyError::Input(e.to_string()))?;
+            std::fs::create_dir_all(parent).map_err(|e| VerifyError::Io {
+                action: "create",
+                path: parent.to_path_buf(),
+                source: e,
+            })?;
         }
-        std::fs::copy(&from, &to).map_err(|e| {
-            VerifyError::Input(format!(
-                "cannot copy {} into the prefix: {e}",
-                from.display()
-            ))
+        std::fs::copy(&from, &to).map_err(|e| VerifyError::Io {
+            action: "copy into the prefix",
+            path: from.clone(),
+            source: e,
         })?;
     }
     if !req.root.is_empty() {
