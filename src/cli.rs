@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use cargo_winpkg::config::Builder;
+use cargo_winpkg::dlls::Release;
 use cargo_winpkg::pipeline::{self, BuildOptions, CargoFlags};
 use cargo_winpkg::report::Format;
 
@@ -336,7 +337,7 @@ pub struct VerifyArgs {
     pub service: Option<String>,
     /// The oldest Windows the package must run on (for the DLL check).
     #[arg(long, value_name = "RELEASE", default_value = "10",
-          value_parser = ["7", "8", "8.1", "10", "11"])]
+          value_parser = clap::builder::PossibleValuesParser::new(Release::NAMES))]
     pub min_windows: String,
     /// Output format: human (a line per step) or json.
     #[arg(long, value_enum, default_value = "human")]
@@ -365,7 +366,7 @@ pub struct CheckArgs {
 
     /// The oldest Windows release the program must run on.
     #[arg(long, value_name = "RELEASE", default_value = "10",
-          value_parser = ["7", "8", "8.1", "10", "11"])]
+          value_parser = clap::builder::PossibleValuesParser::new(Release::NAMES))]
     pub min_windows: String,
 
     /// Accept a DLL the target provides (e.g. the host's python3.dll); `*` is a wildcard.

@@ -190,7 +190,12 @@ pub(super) fn expected_for(path: &str) -> Option<String> {
         | "bundle-mingw-runtime"
         | "strip-bundled-dlls"
         | "on-non-crash-failure" => "true or false",
-        "min-windows" => "one of \"7\", \"8\", \"8.1\", \"10\", \"11\" (a string)",
+        "min-windows" => {
+            return Some(format!(
+                "{} (a string)",
+                words_help(key, &crate::dlls::Release::NAMES)
+            ));
+        }
         "allow" => {
             "a list of tables: allow = [{ name = \"python3.dll\", reason = \"provided by the host\" }]"
         }
@@ -237,4 +242,104 @@ pub(super) fn expected_for(path: &str) -> Option<String> {
         _ => "a string",
     };
     Some(format!("`{key}` takes {s}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use serde::de::DeserializeOwned;
+
+    use super::*;
+    use crate::config::{
+        AllowEntry, CliConfig, Config, RecoveryConfig, RunKeyConfig, ServiceConfig, SignConfig,
+        TaskConfig, VersionInfoConfig,
+    };
+
+    /// The fields serde reads for `T`, from its own "unknown field" message (which lists
+    /// them all: `deny_unknown_fields`).
+    fn serde_fields<T: DeserializeOwned + std::fmt::Debug>() -> BTreeSet<String> {
+        let e = serde_json::from_value::<T>(serde_json::json!({ "zz-not-a-key": 0 }))
+            .unwrap_err()
+            .to_string();
+        let expected = e.split("expected").nth(1).unwrap_or_else(|| panic!("{e}"));
+        expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(String::from)
+            .collect()
+    }
+
+    fn set(keys: &[&str]) -> BTreeSet<String> {
+        keys.iter().map(|k| k.to_string()).collect()
+    }
+
+    /// Each table's keys are declared once in this file: the structs serde reads take
+    /// exactly them, the "did you mean" schema covers every table, and README.md's
+    /// tables document every one. A key added to a struct and forgotten here (or the
+    /// other way round), or left out of the README, fails this test.
+    #[test]
+    fn keys_structs_and_readme_agree() {
+        let tables: [(&str, &[&str], BTreeSet<String>); 9] = [
+            ("", TOP_KEYS, serde_fields::<Config>()),
+            ("service", SERVICE_KEYS, serde_fields::<ServiceConfig>()),
+            (
+                "service.recovery",
+                RECOVERY_KEYS,
+                serde_fields::<RecoveryConfig>(),
+            ),
+            ("task", TASK_KEYS, serde_fields::<TaskConfig>()),
+            ("run-key", RUN_KEY_KEYS, serde_fields::<RunKeyConfig>()),
+            ("cli", CLI_KEYS, serde_fields::<CliConfig>()),
+            (
+                "version-info",
+                VERSION_INFO_KEYS,
+                serde_fields::<VersionInfoConfig>(),
+            ),
+            ("sign", SIGN_KEYS, serde_fields::<SignConfig>()),
+            ("allow", ALLOW_KEYS, serde_fields::<AllowEntry>()),
+        ];
+        let readme = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"),
+        )
+        .unwrap();
+        // A table row whose key cell names the key: `key`, `table.key`, `table.…`,
+        // `key = "example"`, or one of several (`a`, `b`). The key cell is the first
+        // one, or the second in a table of tables (`| table | key | ...`).
+        let documented = |key: &str| {
+            readme.lines().filter(|l| l.starts_with("| ")).any(|l| {
+                l.split('|').skip(1).take(2).any(|cell| {
+                    cell.contains(&format!("`{key}`"))
+                        || cell.contains(&format!(".{key}`"))
+                        || cell.contains(&format!("`{key}."))
+                        || cell.contains(&format!("`{key} ="))
+                })
+            })
+        };
+        let mut undocumented = Vec::new();
+        for (path, keys, fields) in &tables {
+            assert_eq!(&set(keys), fields, "keys.rs and the struct of [{path}]");
+            let (schema, _) = schema_at(path).unwrap_or_else(|| panic!("no schema for [{path}]"));
+            assert_eq!(schema, *keys, "schema_at({path:?})");
+            undocumented.extend(
+                keys.iter()
+                    .filter(|k| !documented(k))
+                    .map(|k| format!("[{path}] {k}")),
+            );
+        }
+        assert!(
+            undocumented.is_empty(),
+            "not in README.md's tables: {undocumented:?}"
+        );
+        // Every table the schema knows is in the list above (and the action/include
+        // tables, which are not plain structs).
+        for (_, children) in [schema_at("").unwrap(), schema_at("service").unwrap()] {
+            for (child, _) in children {
+                let known = tables.iter().any(|(p, ..)| p.ends_with(child))
+                    || ["include", "recovery"].contains(child);
+                assert!(known, "[{child}] has no row in this test");
+            }
+        }
+    }
 }

@@ -377,15 +377,18 @@ fn check_keys(value: &Value, path: &str, origin: &Origin) -> Result<(), ConfigEr
     Ok(())
 }
 
-/// `merge!(self, defaults; field => "key", ...)`: each field from the package, else
-/// from the defaults, and the key's origin with it.
+/// `merge!(self, defaults; field, ...)`: each field from the package, else from the
+/// defaults, and the key's origin with it. The key is the field's name in kebab case
+/// (as serde reads it), so it is spelled nowhere else; the struct literal makes the
+/// compiler refuse a field left out.
 macro_rules! merge {
-    ($own:ident, $d:ident; $($field:ident => $key:literal),+ $(,)?) => {{
+    ($own:ident, $d:ident; $($field:ident),+ $(,)?) => {{
         let mut origins = BTreeMap::new();
         $(
+            let key = stringify!($field).replace('_', "-");
             let from = if $own.$field.is_some() { &$own.origins } else { &$d.origins };
-            if let Some(o) = from.get($key) {
-                origins.insert($key.to_string(), o.clone());
+            if let Some(o) = from.get(&key) {
+                origins.insert(key, o.clone());
             }
         )+
         Config {
@@ -399,31 +402,31 @@ impl Config {
     /// Package values over workspace defaults, key by key.
     pub fn merged_over(self, defaults: &Config) -> Config {
         merge!(self, defaults;
-            target => "target",
-            bin => "bin",
-            crt_static => "crt-static",
-            reproducible => "reproducible",
-            min_windows => "min-windows",
-            allow => "allow",
-            deny => "deny",
-            warn => "warn",
-            allow_codes => "allow-codes",
-            dll_dirs => "dll-dirs",
-            builder => "builder",
-            archive_name => "archive-name",
-            root_dir => "root-dir",
-            include => "include",
-            bundle_dlls => "bundle-dlls",
-            bundle_mingw_runtime => "bundle-mingw-runtime",
-            strip_bundled_dlls => "strip-bundled-dlls",
-            host => "host",
-            service => "service",
-            version_info => "version-info",
-            app_manifest => "app-manifest",
-            sign => "sign",
-            run_key => "run-key",
-            cli => "cli",
-            task => "task",
+            target,
+            bin,
+            crt_static,
+            reproducible,
+            min_windows,
+            allow,
+            deny,
+            warn,
+            allow_codes,
+            dll_dirs,
+            builder,
+            archive_name,
+            root_dir,
+            include,
+            bundle_dlls,
+            bundle_mingw_runtime,
+            strip_bundled_dlls,
+            host,
+            service,
+            version_info,
+            app_manifest,
+            sign,
+            run_key,
+            cli,
+            task,
         )
     }
 

@@ -143,18 +143,21 @@ impl Release {
         Release::Win11,
     ];
 
+    /// Each release's number as users write it (`min-windows = "8.1"`), in the order of
+    /// [`Release::ALL`]: the one list the config, the CLI's value lists and messages use.
+    pub const NAMES: [&'static str; 5] = ["7", "8", "8.1", "10", "11"];
+
     fn index(self) -> u16 {
         self as u16
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Release::Win7 => "7",
-            Release::Win8 => "8",
-            Release::Win81 => "8.1",
-            Release::Win10 => "10",
-            Release::Win11 => "11",
-        }
+        Release::NAMES[self as usize]
+    }
+
+    /// "7, 8, 8.1, 10, 11": for messages.
+    pub fn names_list() -> String {
+        Release::NAMES.join(", ")
     }
 }
 
@@ -173,7 +176,7 @@ impl Serialize for Release {
 
 /// A name that is not a Windows release we have tables for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown Windows release `{0}`: expected one of 7, 8, 8.1, 10, 11")]
+#[error("unknown Windows release `{}`: expected one of {}", .0, Release::names_list())]
 pub struct UnknownRelease(pub String);
 
 impl FromStr for Release {
@@ -185,14 +188,10 @@ impl FromStr for Release {
             .or_else(|| t.strip_prefix("Windows"))
             .unwrap_or(t)
             .trim();
-        match t {
-            "7" => Ok(Release::Win7),
-            "8" => Ok(Release::Win8),
-            "8.1" => Ok(Release::Win81),
-            "10" => Ok(Release::Win10),
-            "11" => Ok(Release::Win11),
-            _ => Err(UnknownRelease(s.to_string())),
-        }
+        Release::ALL
+            .into_iter()
+            .find(|r| r.as_str() == t)
+            .ok_or_else(|| UnknownRelease(s.to_string()))
     }
 }
 
