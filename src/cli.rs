@@ -5,10 +5,13 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use cargo_winpkg::check::{AllowRule, CheckOptions, Code, Level, Policy};
 use cargo_winpkg::config::Builder;
-use cargo_winpkg::dlls::Release;
+use cargo_winpkg::dlls::{Host, Release};
+use cargo_winpkg::error::UsageError;
 use cargo_winpkg::pipeline::{self, BuildOptions, CargoFlags};
 use cargo_winpkg::report::Format;
+use cargo_winpkg::verify;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -381,7 +384,7 @@ pub struct CheckArgs {
     /// The program that loads these files, whose DLLs are then classed `host`:
     /// python (python3xx.dll, vcruntime140*.dll), node (node.exe), or none. Default:
     /// from each file's extension (.pyd python, .node node).
-    #[arg(long, value_name = "HOST", value_parser = ["python", "node", "none"])]
+    #[arg(long, value_name = "HOST", value_parser = clap::builder::PossibleValuesParser::new(Host::WORDS))]
     pub host: Option<String>,
 
     /// Make a diagnostic code an error. Repeatable.
@@ -399,4 +402,64 @@ pub struct CheckArgs {
     /// When to colour the human report.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
+}
+
+impl VerifyArgs {
+    /// The library's verify options.
+    pub fn options(&self) -> Result<verify::Options, UsageError> {
+        Ok(verify::Options {
+            wine: self.wine,
+            timeout: std::time::Duration::from_secs(self.timeout),
+            keep: self.keep,
+            service: self.service.clone(),
+            policy: Policy {
+                min_windows: self.min_windows.parse::<Release>()?,
+                ..Policy::default()
+            },
+            limits: verify::Limits {
+                max_entry: self.max_entry,
+                max_total: self.max_total,
+                max_ratio: self.max_ratio,
+                max_entries: self.max_entries,
+            },
+            sandbox: !self.no_sandbox,
+            run: self.run.then(|| self.args.clone()),
+            expect_exit: self.expect_exit,
+        })
+    }
+}
+
+impl CheckArgs {
+    /// The library's check options: the policy (`--min-windows`, `--allow`, `-D/-W/-A`),
+    /// `--dll-dir` (each a folder) and `--host`.
+    pub fn options(&self) -> Result<CheckOptions, UsageError> {
+        let mut policy = Policy {
+            min_windows: self.min_windows.parse::<Release>()?,
+            ..Policy::default()
+        };
+        for name in &self.allow {
+            policy.allow.push(AllowRule::new(name, None)?);
+        }
+        for (codes, level) in [
+            (&self.deny, Level::Deny),
+            (&self.warn, Level::Warn),
+            (&self.allow_code, Level::Allow),
+        ] {
+            for code in codes {
+                policy.levels.insert(code.parse::<Code>()?, level);
+            }
+        }
+        if let Some(dir) = self.dll_dirs.iter().find(|d| !d.is_dir()) {
+            return Err(UsageError::DllDirNotAFolder(dir.clone()));
+        }
+        let host = match &self.host {
+            Some(h) => Some(h.parse::<Host>().map_err(UsageError::Host)?),
+            None => None,
+        };
+        Ok(CheckOptions {
+            policy,
+            dll_dirs: self.dll_dirs.clone(),
+            host,
+        })
+    }
 }

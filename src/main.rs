@@ -9,8 +9,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cargo_winpkg::check::{self, AllowRule, CheckOptions, Code, Level, Policy};
-use cargo_winpkg::dlls::Release;
+use cargo_winpkg::check;
 use cargo_winpkg::error::{EXIT_FINDINGS, EXIT_USAGE, UsageError};
 use cargo_winpkg::report::{self, Format};
 use cargo_winpkg::{Error, init, pipeline, verify};
@@ -77,7 +76,7 @@ fn run_size(args: SizeArgs) -> Result<Done, Error> {
     if human {
         let mut out = std::io::stdout().lock();
         for r in &reports {
-            let _ = pipeline::sizing::render(r, &mut out);
+            let _ = report::size::render(r, &mut out);
         }
     } else {
         print_json(&reports);
@@ -104,29 +103,7 @@ fn run_build(args: BuildArgs) -> Result<Done, Error> {
 }
 
 fn run_verify(args: VerifyArgs) -> Result<Done, Error> {
-    let min_windows = args
-        .min_windows
-        .parse::<Release>()
-        .map_err(UsageError::from)?;
-    let opts = verify::Options {
-        wine: args.wine,
-        timeout: std::time::Duration::from_secs(args.timeout),
-        keep: args.keep,
-        service: args.service.clone(),
-        policy: Policy {
-            min_windows,
-            ..Policy::default()
-        },
-        limits: verify::Limits {
-            max_entry: args.max_entry,
-            max_total: args.max_total,
-            max_ratio: args.max_ratio,
-            max_entries: args.max_entries,
-        },
-        sandbox: !args.no_sandbox,
-        run: args.run.then(|| args.args.clone()),
-        expect_exit: args.expect_exit,
-    };
+    let opts = args.options()?;
     let human = args.format == BuildFormat::Human;
     // The step lines go to stdout.
     let color = ui::color_on(ColorChoice::Auto, std::io::stdout().is_terminal());
@@ -137,22 +114,7 @@ fn run_verify(args: VerifyArgs) -> Result<Done, Error> {
     };
     let v = verify::verify(&args.zip, &opts, &progress)?;
     if human {
-        for (k, val) in &v.registry {
-            println!("     {k} = {}", val.replace('\n', " | "));
-        }
-        if let Some(p) = &v.prefix {
-            println!("kept the Wine prefix in {}", p.display());
-        }
-        let (passed, failed) = v.tally();
-        if failed == 0 {
-            println!("verified {}: {passed} checks passed", v.zip.display());
-        } else {
-            println!(
-                "{failed} of {} checks failed for {}",
-                passed + failed,
-                v.zip.display()
-            );
-        }
+        ui::verify_summary(&v);
     } else {
         print_json(&v);
     }
@@ -175,32 +137,6 @@ fn run_init(args: InitArgs) -> Result<Done, Error> {
     Ok(Done::Ok)
 }
 
-fn policy_from(args: &CheckArgs) -> Result<Policy, Error> {
-    let mut policy = Policy {
-        min_windows: args
-            .min_windows
-            .parse::<Release>()
-            .map_err(UsageError::from)?,
-        ..Policy::default()
-    };
-    for name in &args.allow {
-        policy
-            .allow
-            .push(AllowRule::new(name, None).map_err(UsageError::from)?);
-    }
-    for (codes, level) in [
-        (&args.deny, Level::Deny),
-        (&args.warn, Level::Warn),
-        (&args.allow_code, Level::Allow),
-    ] {
-        for code in codes {
-            let code = code.parse::<Code>().map_err(UsageError::from)?;
-            policy.levels.insert(code, level);
-        }
-    }
-    Ok(policy)
-}
-
 /// glibc grows and trims each thread's heap a page range at a time (an `mprotect`
 /// under the address-space lock per step: about 900 of them checking a folder of 700
 /// DLLs). Growing and trimming in bigger steps costs no memory that is not used.
@@ -215,24 +151,7 @@ fn tune_allocator() {
 }
 
 fn run_check(args: CheckArgs) -> Result<Done, Error> {
-    let policy = policy_from(&args)?;
-    for dir in &args.dll_dirs {
-        if !dir.is_dir() {
-            return Err(UsageError::DllDirNotAFolder(dir.clone()).into());
-        }
-    }
-    let host = match &args.host {
-        Some(h) => Some(
-            h.parse::<cargo_winpkg::dlls::Host>()
-                .map_err(UsageError::Host)?,
-        ),
-        None => None,
-    };
-    let options = CheckOptions {
-        policy,
-        dll_dirs: args.dll_dirs.clone(),
-        host,
-    };
+    let options = args.options()?;
     let format = Format::from(args.format);
     let many = args.paths.len() > 1 || args.paths.iter().any(|p| p.is_dir());
     let bar = (many && matches!(format, Format::Human | Format::Json))

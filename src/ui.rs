@@ -162,3 +162,24 @@ pub fn verify_step(s: &Step, color: bool) {
     );
     let _ = std::io::stdout().flush();
 }
+
+/// After verify's step lines: the registry values read back, the kept prefix, and the
+/// verdict.
+pub fn verify_summary(v: &cargo_winpkg::verify::Verification) {
+    for (k, val) in &v.registry {
+        println!("     {k} = {}", val.replace('\n', " | "));
+    }
+    if let Some(p) = &v.prefix {
+        println!("kept the Wine prefix in {}", p.display());
+    }
+    let (passed, failed) = v.tally();
+    if failed == 0 {
+        println!("verified {}: {passed} checks passed", v.zip.display());
+    } else {
+        println!(
+            "{failed} of {} checks failed for {}",
+            passed + failed,
+            v.zip.display()
+        );
+    }
+}

@@ -3,6 +3,7 @@
 mod github;
 mod human;
 mod sarif;
+pub mod size;
 
 use std::io::{self, Write};
 
