@@ -278,13 +278,14 @@ fn service_model(
     report: &Report,
     ui: &dyn Listener,
 ) -> Result<Option<service::Service>, BuildError> {
-    let Some(sc) = &plan.cfg.service else {
+    let (Some(sc), Some(planned)) = (&plan.cfg.service, &plan.service) else {
         return Ok(None);
     };
     let dispatcher = report.files.first().is_some_and(|f| f.service_dispatcher);
     let origin = plan.cfg.origin_of("service", &plan.origin);
-    let (svc, advice) = service::from_config(sc, &plan.exe_name, Some(dispatcher), origin)?;
-    for a in &advice {
+    let mut svc = planned.base.clone();
+    let settled = service::settle(&mut svc, sc, Some(dispatcher), origin)?;
+    for a in planned.advice.iter().chain(&settled) {
         ui.warning(&format!(
             "[package.metadata.winpkg.service] {}: {}",
             a.key, a.message

@@ -14,6 +14,14 @@ use crate::config::{self, Builder, Config, ConfigError, Origin, OriginKind};
 use crate::package::sign::Signer;
 use crate::target::{Env, Target};
 
+/// A service validated before the build: every rule but the mode's.
+#[derive(Debug, Clone)]
+pub struct PlannedService {
+    pub base: service::Service,
+    /// What the validation advised (shown after the build, with the mode's own).
+    pub advice: Vec<service::Advice>,
+}
+
 /// Everything one package's run needs, decided before anything is built.
 pub struct Plan<'m> {
     pub package: &'m Package,
@@ -33,6 +41,8 @@ pub struct Plan<'m> {
     pub stamp: Option<crate::package::stamp::Stamp>,
     /// Signs what ships, when signing is on.
     pub signer: Option<Signer>,
+    /// The service table, validated (its mode is settled once the exe is built).
+    pub service: Option<PlannedService>,
     /// How the program starts when it is not a service: a Run key, or PATH.
     pub autostart: Option<crate::autostart::Autostart>,
     /// The zip's file name.
@@ -87,12 +97,19 @@ pub fn plan<'m>(
     );
     let bin = select_bin(pkg, opts.bin.as_deref(), cfg.bin.as_deref())?;
     let exe_name = format!("{bin}.exe");
-    // Validate the service table before a long build; the mode is settled after it.
-    if let Some(sc) = &cfg.service {
-        let at = cfg.origin_of("service", &origin);
-        let (svc, _) = service::from_config(sc, &exe_name, None, at)?;
-        scripts_fit(&svc, sc.mode.is_none(), pkg, at)?;
-    }
+    // Validate the service table once, before a long build; the mode is settled after
+    // it (`service::settle`), with the rules that depend on it.
+    let service = match &cfg.service {
+        None => None,
+        Some(sc) => {
+            let at = cfg.origin_of("service", &origin);
+            let (base, advice) = service::validate(sc, &exe_name, at)?;
+            let mut open = base.clone();
+            service::settle(&mut open, sc, None, at)?;
+            scripts_fit(&open, sc.mode.is_none(), pkg, at)?;
+            Some(PlannedService { base, advice })
+        }
+    };
     let stamp = super::trust::version_stamp(&cfg, &origin, pkg, &bin, &exe_name)?;
     let autostart = way_to_run(&cfg, &origin, pkg, &exe_name)?;
     let signer = match (opts.sign, &cfg.sign) {
@@ -121,6 +138,7 @@ pub fn plan<'m>(
         rustflags: rustflags(&cfg, &target, workspace, &target_dir),
         stamp,
         signer,
+        service,
         autostart,
         out_dir: target_dir
             .join(target.triple())

@@ -7,4 +7,6 @@ pub mod ps1;
 mod validate;
 
 pub use model::*;
-pub use validate::{Invalid, NOT_A_SERVICE, from_config, looks_relative, parse_duration_ms};
+pub use validate::{
+    Invalid, NOT_A_SERVICE, from_config, looks_relative, parse_duration_ms, settle, validate,
+};

@@ -76,11 +76,51 @@ impl Keys<'_> {
 /// Validate `[package.metadata.winpkg.service]` (written in the table `origin`) for an
 /// exe that does (`Some(true)`) or does not (`Some(false)`) run the service
 /// dispatcher; `None` before the exe is built (every key is checked, the choice of
-/// mode is left open).
+/// mode is left open). The same as [`validate`] then [`settle`].
 pub fn from_config(
     cfg: &ServiceConfig,
     exe: &str,
     dispatcher: Option<bool>,
+    origin: &Origin,
+) -> Result<(Service, Vec<Advice>), ConfigError> {
+    let (mut svc, mut advice) = validate(cfg, exe, origin)?;
+    advice.extend(settle(&mut svc, cfg, dispatcher, origin)?);
+    Ok((svc, advice))
+}
+
+/// Settle what depends on the built exe: the mode (native when it runs the service
+/// dispatcher, shawl when not, unless the table says), and the keys that belong to one
+/// mode (working-dir, stop-timeout, shawl's log settings). The other rules ran once, in
+/// [`validate`]. `dispatcher` is `None` before the build: the choice stays open.
+pub fn settle(
+    svc: &mut Service,
+    cfg: &ServiceConfig,
+    dispatcher: Option<bool>,
+    origin: &Origin,
+) -> Result<Vec<Advice>, ConfigError> {
+    let keys = Keys { origin };
+    let mut advice = Vec::new();
+    svc.mode = mode(
+        &keys,
+        cfg,
+        &svc.exe,
+        dispatcher,
+        svc.stop_timeout_ms,
+        &mut advice,
+    )?;
+    let folders = folders(&keys, cfg, svc.mode, &mut advice)?;
+    svc.data_dirs = folders.data_dirs;
+    svc.log_dir = folders.log_dir;
+    svc.log = folders.log;
+    svc.event_source = folders.event_source;
+    Ok(advice)
+}
+
+/// Every rule of the service table that does not depend on the built exe, once; the
+/// mode and the folders are settled by [`settle`].
+pub fn validate(
+    cfg: &ServiceConfig,
+    exe: &str,
     origin: &Origin,
 ) -> Result<(Service, Vec<Advice>), ConfigError> {
     let keys = Keys { origin };
@@ -132,8 +172,6 @@ pub fn from_config(
         None => Recovery::default_restart(),
         Some(r) => recovery(&keys, r, &mut advice)?,
     };
-    let mode = mode(&keys, cfg, exe, dispatcher, stop_timeout_ms, &mut advice)?;
-    let folders = folders(&keys, cfg, mode, &mut advice)?;
     relative_paths(&args, &env, &mut advice);
     Ok((
         Service {
@@ -152,12 +190,13 @@ pub fn from_config(
             preshutdown_timeout_ms,
             stop_timeout_ms,
             recovery,
-            mode,
+            // Settled by `settle`.
+            mode: Mode::Native,
             exe: exe.to_string(),
-            data_dirs: folders.data_dirs,
-            log_dir: folders.log_dir,
-            log: folders.log,
-            event_source: folders.event_source,
+            data_dirs: Vec::new(),
+            log_dir: None,
+            log: ShawlLog::default(),
+            event_source: None,
         },
         advice,
     ))
