@@ -289,6 +289,28 @@ proptest! {
         prop_assert_eq!(fixed(&script), fixed(&plain_script));
     }
 
+    /// The script toolkit's line writer, on its own (every writer is built on it): any
+    /// values reach the program as exactly those arguments, the folder placeholders put
+    /// in, and the line is safe for cmd.exe's parser (eval_line checks the literals).
+    #[test]
+    fn the_line_writer_carries_any_values_literally(
+        values in proptest::collection::vec(nasty(), 1..5),
+    ) {
+        let template: Vec<String> =
+            std::iter::once("prog".to_string()).chain((0..values.len()).map(|i| format!("{{{i}}}"))).collect();
+        let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+        let Ok(line) = cargo_winpkg::script::cmd::safe_line(&template.join(" "), &refs) else {
+            return Ok(()); // unrepresentable: refused, never written
+        };
+        prop_assert!(!line.contains(['\r', '\n']));
+        let dir = "C:\\Program Files (x86)\\A&B 100% ^!x!";
+        let argv = split(&eval_line(&line, dir));
+        let want: Vec<String> = std::iter::once("prog".to_string())
+            .chain(values.iter().map(|v| v.replace("{dir}", dir).replace("{programdata}", PROGRAMDATA)))
+            .collect();
+        prop_assert_eq!(argv, want);
+    }
+
     #[test]
     fn ps1_literals_round_trip(text in "\\PC{0,32}|['‘’‚‛\"$`]{0,12}") {
         let lit = cargo_winpkg::script::quote::ps_literal(&text);
