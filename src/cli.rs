@@ -134,6 +134,10 @@ pub struct BuildArgs {
     /// build without the signing secrets).
     #[arg(long, overrides_with = "sign")]
     pub no_sign: bool,
+    /// Also write an MSI (needs `upgrade-code` in [package.metadata.winpkg.msi]; `cargo
+    /// winpkg init` writes one).
+    #[arg(long)]
+    pub msi: bool,
     /// How to run the build (default: `builder` from the config, else cargo).
     #[arg(long, value_enum, value_name = "BUILDER")]
     pub builder: Option<BuilderArg>,
@@ -239,6 +243,7 @@ impl BuildArgs {
                 _ => None,
             },
             builder: self.builder.map(Builder::from),
+            msi: self.msi,
         }
     }
 }

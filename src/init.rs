@@ -112,6 +112,13 @@ fn table(pkg: &cargo_metadata::Package, bins: &[&str], opts: &InitOptions) -> St
         t.push_str("account = \"LocalService\"\n");
         t.push_str("args = []   # \"{dir}\" is the install folder\n");
     }
+    // The product's identity for `--msi`, made once here and kept for good.
+    t.push_str("\n[package.metadata.winpkg.msi]\n");
+    t.push_str("# The MSI's upgrade code (`cargo winpkg --release --msi`): never change it.\n");
+    t.push_str(&format!(
+        "upgrade-code = \"{{{}}}\"\n",
+        uuid::Uuid::new_v4().to_string().to_uppercase()
+    ));
     t
 }
 

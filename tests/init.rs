@@ -40,10 +40,25 @@ fn init_adds_a_table_that_builds_and_refuses_to_run_twice() {
         "no windows-service dependency"
     );
 
-    // The table works as written: build, check and package.
+    // An upgrade code for --msi, a fresh GUID.
+    let code = after
+        .lines()
+        .find_map(|l| l.strip_prefix("upgrade-code = \""))
+        .unwrap_or_else(|| panic!("an upgrade code in {after}"));
+    assert!(
+        code.len() == 39 && code.starts_with('{') && code.ends_with("}\""),
+        "{code}"
+    );
+
+    // The table works as written: build, check and package, with the MSI too.
     let out = tempfile::tempdir().unwrap();
-    let r = package(&manifest, out.path(), &[], &[]);
+    let r = package(&manifest, out.path(), &["--msi"], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.json()["packages"][0]["msi"]["path"].is_string(),
+        "{}",
+        r.stdout
+    );
     // Not a release build: the profile is in the name, so it cannot replace the release zip.
     assert!(zip_path(&r.json()).ends_with("twobins-0.1.0-x86_64-pc-windows-gnu-dev.zip"));
 

@@ -930,3 +930,148 @@ fn a_cli_package_ships_the_path_helper() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("include[0]"), "{}", r.stderr);
 }
+
+/// All rows of an MSI table, each as its values' text (`msi` crate).
+fn msi_rows(path: &Path, table: &str) -> Vec<Vec<String>> {
+    let mut p = msi::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let rows = p
+        .select_rows(msi::Select::table(table))
+        .unwrap_or_else(|e| panic!("{table}: {e}"));
+    rows.map(|row| {
+        (0..row.len())
+            .map(|i| match &row[i] {
+                msi::Value::Null => String::new(),
+                msi::Value::Int(n) => n.to_string(),
+                msi::Value::Str(s) => s.clone(),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    })
+    .collect()
+}
+
+/// `--msi` on the example service, from two copies of the crate in folders of different
+/// depth: the MSI reads back with the zip's files, the service's rows and the upgrade
+/// rules, its summary is the product's, and both builds give the same bytes.
+#[test]
+fn an_msi_holds_the_zips_files_and_the_service_and_is_reproducible() {
+    let code = "{6F1C2A3B-1111-4222-8333-944455556666}";
+    let table = format!(
+        "\n[package.metadata.winpkg.msi]\nupgrade-code = \"{code}\"\nmanufacturer = \"ACME [Labs] {{x}}\"\n"
+    );
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let deeper = b.path().join("one/two");
+    let env = [("SOURCE_DATE_EPOCH", "1700000000")];
+    let mut msis = Vec::new();
+    for dir in [a.path().to_path_buf(), deeper] {
+        let manifest = copy_example_with(&dir, |t| t + &table);
+        let r = package(&manifest, &dir.join("out"), &["--release", "--msi"], &env);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("the MSI registers the service without: recovery actions"),
+            "what the MSI does not do is said: {}",
+            r.stderr
+        );
+        let v = r.json();
+        let msi = PathBuf::from(v["packages"][0]["msi"]["path"].as_str().unwrap());
+        assert_eq!(msi, zip_path(&v).with_extension("msi"));
+        assert_eq!(v["packages"][0]["msi"]["upgrade_code"], code);
+        msis.push((msi, zip_path(&v)));
+    }
+    let (msi, zip) = &msis[0];
+    assert!(
+        std::fs::read(msi).unwrap() == std::fs::read(&msis[1].0).unwrap(),
+        "two builds in two folders give the same MSI"
+    );
+    // Every file of the zip, by its long name, with its size.
+    let zip_files: Vec<(String, usize)> = zip_entries(zip)
+        .into_iter()
+        .map(|(n, d)| (n, d.len()))
+        .collect();
+    let mut msi_files: Vec<(String, usize)> = msi_rows(msi, "File")
+        .into_iter()
+        .map(|r| {
+            (
+                r[2].split('|').next_back().unwrap().to_string(),
+                r[3].parse().unwrap(),
+            )
+        })
+        .collect();
+    msi_files.sort();
+    assert_eq!(msi_files, zip_files);
+    let props: std::collections::BTreeMap<String, String> = msi_rows(msi, "Property")
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect();
+    assert_eq!(props["ProductVersion"], "0.1.0");
+    assert_eq!(props["UpgradeCode"], code);
+    assert_eq!(props["Manufacturer"], "ACME [Labs] {x}");
+    assert_eq!(props["ProductCode"].len(), 38);
+    let svc = &msi_rows(msi, "ServiceInstall")[0];
+    assert_eq!(svc[1], "hello-service");
+    assert_eq!(svc[2], "Hello Service (cargo-winpkg example)");
+    assert_eq!(svc[4], "2", "auto start");
+    assert_eq!(svc[8], "NT AUTHORITY\\LocalService");
+    assert!(
+        svc[10].contains("\"[INSTALLDIR]hello-service.log\""),
+        "{svc:?}"
+    );
+    let control = &msi_rows(msi, "ServiceControl")[0];
+    assert_eq!(
+        control[2],
+        (1 | 2 | 32 | 128).to_string(),
+        "start, stop, delete"
+    );
+    let upgrade = msi_rows(msi, "Upgrade");
+    assert_eq!(upgrade.len(), 2, "{upgrade:?}");
+    assert!(
+        upgrade
+            .iter()
+            .any(|r| r[2] == "0.1.0" && r[6] == "WPK_OLDER")
+    );
+    assert!(
+        upgrade
+            .iter()
+            .any(|r| r[1] == "0.1.0" && r[4] == "2" && r[6] == "WPK_NEWER")
+    );
+    let launch = &msi_rows(msi, "LaunchCondition")[0];
+    assert_eq!(launch[0], "NOT WPK_NEWER");
+    let package = msi::open(msi).unwrap();
+    let summary = package.summary_info();
+    assert_eq!(summary.arch(), Some("x64"));
+    assert_eq!(summary.author(), Some("ACME [Labs] {x}"));
+    assert_eq!(
+        summary.creation_time(),
+        Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000))
+    );
+}
+
+/// `--msi` stops before the build without an upgrade code (printing a fresh one to
+/// paste), and on a version Windows Installer cannot compare.
+#[test]
+fn msi_mistakes_are_named_before_the_build() {
+    let d = temp_crate("");
+    let r = package(&d.path().join("Cargo.toml"), d.path(), &["--msi"], &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("package.metadata.winpkg.msi.upgrade-code"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("upgrade-code = \"{"), "{}", r.stderr);
+    assert!(!r.stderr.contains("Compiling"), "{}", r.stderr);
+    let d = temp_crate(
+        "[package.metadata.winpkg.msi]\nupgrade-code = \"{6F1C2A3B-1111-4222-8333-944455556666}\"\n",
+    );
+    let manifest = d.path().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("0.1.0", "0.1.0-beta.1");
+    std::fs::write(&manifest, text).unwrap();
+    let r = package(&manifest, d.path(), &["--msi"], &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("pre-release"), "{}", r.stderr);
+}

@@ -35,7 +35,11 @@ pub const TOP_KEYS: &[&str] = &[
     "cli",
     "task",
     "service",
+    "msi",
 ];
+
+/// Keys of `[package.metadata.winpkg.msi]`.
+pub const MSI_KEYS: &[&str] = &["upgrade-code", "manufacturer"];
 
 /// Keys of `[package.metadata.winpkg.task]`.
 pub const TASK_KEYS: &[&str] = &[
@@ -153,6 +157,7 @@ pub(super) fn schema_at(path: &str) -> Option<Schema> {
                 ("run-key", ChildKind::Table),
                 ("cli", ChildKind::Table),
                 ("task", ChildKind::Table),
+                ("msi", ChildKind::Table),
                 ("allow", ChildKind::ListOfTables),
                 ("include", ChildKind::ListOfTables),
             ],
@@ -166,6 +171,7 @@ pub(super) fn schema_at(path: &str) -> Option<Schema> {
         "run-key" => Some((RUN_KEY_KEYS, &[])),
         "cli" => Some((CLI_KEYS, &[])),
         "task" => Some((TASK_KEYS, &[])),
+        "msi" => Some((MSI_KEYS, &[])),
         "include" => Some((INCLUDE_KEYS, &[])),
         _ => None,
     }
@@ -219,6 +225,8 @@ pub(super) fn expected_for(path: &str) -> Option<String> {
         "version-info" => "a table: [package.metadata.winpkg.version-info]",
         "run-key" => "a table: [package.metadata.winpkg.run-key]",
         "cli" => "a table: [package.metadata.winpkg.cli]",
+        "msi" => "a table: [package.metadata.winpkg.msi]",
+        "upgrade-code" => "a GUID string, e.g. \"{12345678-1234-1234-1234-123456789ABC}\"",
         "task" => "a table: [package.metadata.winpkg.task]",
         "trigger" => return Some(words_help(key, super::words::Trigger::WORDS)),
         "run-as" => return Some(words_help(key, super::words::RunAs::WORDS)),
@@ -252,8 +260,8 @@ mod tests {
 
     use super::*;
     use crate::config::{
-        AllowEntry, CliConfig, Config, RecoveryConfig, RunKeyConfig, ServiceConfig, SignConfig,
-        TaskConfig, VersionInfoConfig,
+        AllowEntry, CliConfig, Config, MsiConfig, RecoveryConfig, RunKeyConfig, ServiceConfig,
+        SignConfig, TaskConfig, VersionInfoConfig,
     };
 
     /// The fields serde reads for `T`, from its own "unknown field" message (which lists
@@ -281,7 +289,8 @@ mod tests {
     /// other way round), or left out of the README, fails this test.
     #[test]
     fn keys_structs_and_readme_agree() {
-        let tables: [(&str, &[&str], BTreeSet<String>); 9] = [
+        let tables: [(&str, &[&str], BTreeSet<String>); 10] = [
+            ("msi", MSI_KEYS, serde_fields::<MsiConfig>()),
             ("", TOP_KEYS, serde_fields::<Config>()),
             ("service", SERVICE_KEYS, serde_fields::<ServiceConfig>()),
             (

@@ -73,6 +73,8 @@ pub struct Config {
     pub cli: Option<CliConfig>,
     /// `[package.metadata.winpkg.task]`: a scheduled task.
     pub task: Option<TaskConfig>,
+    /// `[package.metadata.winpkg.msi]`: the MSI.
+    pub msi: Option<MsiConfig>,
     /// Where each top-level key that is set came from.
     #[serde(skip)]
     pub origins: BTreeMap<String, Origin>,
@@ -181,6 +183,16 @@ pub struct TaskConfig {
     /// A duration, or "none" (the default): Task Scheduler stops longer runs.
     pub time_limit: Option<String>,
     pub args: Option<Vec<String>>,
+}
+
+/// `[package.metadata.winpkg.msi]`: the MSI (`--msi`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct MsiConfig {
+    /// The product's identity for life: a GUID, the same for every version.
+    pub upgrade_code: Option<String>,
+    /// Manufacturer (default: `authors`, without e-mail addresses).
+    pub manufacturer: Option<String>,
 }
 
 /// `[package.metadata.winpkg.cli]`: a command-line tool.
@@ -427,6 +439,7 @@ impl Config {
             run_key,
             cli,
             task,
+            msi,
         )
     }
 

@@ -5,6 +5,7 @@ pub mod bundle;
 mod deflate;
 pub mod leftovers;
 pub mod manifest;
+pub mod msi;
 pub mod sign;
 pub mod stamp;
 mod zip;
@@ -22,7 +23,7 @@ use manifest::{
 };
 pub use zip::{
     Contents, Digest, PackageError, Source, check_name, check_names, digest, sha256_hex,
-    sha256sums, stream, timestamp, write_zip,
+    sha256sums, stream, timestamp, timestamp_secs, write_zip,
 };
 
 /// The zip that was written.

@@ -161,6 +161,30 @@ pub fn check_names<'a>(names: impl Iterator<Item = &'a String>) -> Result<(), Pa
 
 /// The zip timestamp: `SOURCE_DATE_EPOCH` (seconds since 1970, UTC) when given and
 /// valid, else 1980-01-01 00:00:00, the earliest a zip can hold.
+/// `SOURCE_DATE_EPOCH` as seconds, else 1980-01-01 (the zip's own fallback), for the
+/// MSI's times.
+/// The temporary file a package (zip or MSI) is written to in `dir` before it is renamed
+/// to `dest`: named so that the next run removes it if this one is killed, and readable
+/// by others (less the umask), not a private temp file.
+pub(super) fn temp_beside(dest: &Path, dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let file_name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "package".into());
+    let prefix = super::leftovers::zip_prefix(&file_name);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    builder.tempfile_in(dir)
+}
+
+pub fn timestamp_secs(source_date_epoch: Option<&str>) -> u64 {
+    source_date_epoch
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(315_532_800)
+}
+
 pub fn timestamp(source_date_epoch: Option<&str>) -> zip::DateTime {
     let fallback = zip::DateTime::default();
     let Some(secs) = source_date_epoch.and_then(|s| s.trim().parse::<i64>().ok()) else {
@@ -281,17 +305,7 @@ pub fn write_zip(
         move |source| PackageError::Write { path, source }
     };
     std::fs::create_dir_all(&dir).map_err(werr(&dir))?;
-    let file_name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "package.zip".into());
-    let prefix = super::leftovers::zip_prefix(&file_name);
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(".tmp");
-    // A zip is a file for others to read (less the umask), not a private temp file.
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let tmp = builder.tempfile_in(&dir).map_err(werr(&dir))?;
+    let tmp = temp_beside(dest, &dir).map_err(werr(&dir))?;
     write_zip_to(tmp.as_file(), tmp.path(), files, mtime, executable)?;
     tmp.persist(dest).map_err(|e| PackageError::Write {
         path: dest.to_path_buf(),

@@ -70,6 +70,8 @@ pub enum BuildError {
     #[error("{0}")]
     Stamp(#[from] crate::package::stamp::StampError),
     #[error("{0}")]
+    Msi(#[from] crate::package::msi::MsiError),
+    #[error("{0}")]
     Sign(#[from] crate::package::sign::SignError),
     #[error(
         "--sign: package `{0}` has no [package.metadata.winpkg.sign] table saying where the key is (see the README, Signing)"

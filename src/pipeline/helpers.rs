@@ -128,3 +128,101 @@ fn shawl(plan: &Plan, ui: &dyn Listener) -> Result<PathBuf, BuildError> {
         }
     }
 }
+
+/// Write the MSI beside the zip (same name, `.msi`) from the zip's files, saying what
+/// it does not do that the zip's scripts do.
+pub(super) fn write_msi(
+    plan: &Plan,
+    product: &crate::package::msi::Product,
+    zip: &std::path::Path,
+    service: Option<&service::Service>,
+    ui: &dyn Listener,
+) -> Result<super::MsiOutcome, BuildError> {
+    use crate::package::msi;
+    for gap in msi_gaps(plan, service) {
+        ui.warning(&format!("the MSI {gap}"));
+    }
+    let dest = zip.with_extension("msi");
+    let mtime = crate::package::timestamp_secs(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref());
+    ui.busy(&format!("writing {}", dest.display()));
+    let result = msi::write(&msi::MsiInput {
+        zip,
+        root_dir: plan
+            .cfg
+            .root_dir
+            .unwrap_or(false)
+            .then(|| plan.archive.trim_end_matches(".zip")),
+        dest: &dest,
+        product,
+        service,
+        mtime,
+    });
+    ui.done();
+    result?;
+    let digest = crate::package::digest(&crate::package::Source::File(dest.clone()))?;
+    let product_code = uuid::Uuid::new_v5(&product.upgrade_code, product.version.as_bytes());
+    ui.stage(
+        "Packaged",
+        &format!("{} ({} KiB)", dest.display(), digest.size.div_ceil(1024)),
+    );
+    Ok(super::MsiOutcome {
+        path: dest,
+        sha256: digest.sha256,
+        size: digest.size,
+        product_code: format!("{{{}}}", product_code.to_string().to_uppercase()),
+        upgrade_code: format!("{{{}}}", product.upgrade_code.to_string().to_uppercase()),
+    })
+}
+
+/// What the zip's scripts do and this MSI does not (yet): said at every build, never
+/// dropped silently.
+fn msi_gaps(plan: &Plan, service: Option<&service::Service>) -> Vec<String> {
+    let mut gaps = Vec::new();
+    match &plan.autostart {
+        Some(crate::autostart::Autostart::Task(_)) => gaps.push(
+            "installs the files but does not register the scheduled task: run install.cmd from the install folder".to_string(),
+        ),
+        Some(crate::autostart::Autostart::RunKey { .. }) => gaps.push(
+            "installs the files but does not add the Run entry: run install.cmd from the install folder".to_string(),
+        ),
+        Some(crate::autostart::Autostart::Path { .. }) => gaps.push(
+            "installs the files but does not put the folder on PATH: run install.cmd from the install folder".to_string(),
+        ),
+        None => {}
+    }
+    if let Some(svc) = service {
+        let defaults = service::Recovery::default_restart();
+        let mut unset = Vec::new();
+        if svc.recovery != defaults || !svc.recovery.actions.is_empty() {
+            unset.push("recovery actions");
+        }
+        if svc.start == service::StartType::DelayedAuto {
+            unset.push("delayed start (it starts automatically)");
+        }
+        if svc.sid_type.is_some() {
+            unset.push("sid-type");
+        }
+        if !svc.required_privileges.is_empty() {
+            unset.push("required-privileges");
+        }
+        if svc.preshutdown_timeout_ms.is_some() {
+            unset.push("preshutdown-timeout");
+        }
+        if svc.mode == Mode::Native && !svc.env.is_empty() {
+            unset.push("env");
+        }
+        if !svc.writable_dirs().is_empty() {
+            unset.push("the data and log folders and their permissions");
+        }
+        if svc.event_source.is_some() {
+            unset.push("the Event Log source");
+        }
+        if !unset.is_empty() {
+            gaps.push(format!(
+                "registers the service without: {} (install.cmd sets them)",
+                unset.join(", ")
+            ));
+        }
+    }
+    gaps
+}

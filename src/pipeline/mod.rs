@@ -17,7 +17,7 @@ pub mod trust;
 
 pub use error::BuildError;
 pub use options::{BuildOptions, CargoFlags, ColorChoice};
-pub use outcome::{Outcome, Summary};
+pub use outcome::{MsiOutcome, Outcome, Summary};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -111,6 +111,7 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
         exe: exe.clone(),
         check: report,
         archive: None,
+        msi: None,
         bundle_check: None,
     };
     if outcome.check.has_errors() && !opts.no_fail {
@@ -162,6 +163,15 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
             elapsed(start)
         ),
     );
+    if let Some(product) = &plan.msi {
+        outcome.msi = Some(helpers::write_msi(
+            plan,
+            product,
+            &archive.path,
+            service.as_ref(),
+            ui,
+        )?);
+    }
     outcome.archive = Some(archive);
     Ok(outcome)
 }

@@ -75,4 +75,6 @@ pub struct BuildOptions {
     /// has a sign table.
     pub sign: Option<bool>,
     pub builder: Option<Builder>,
+    /// `--msi`: also write an MSI.
+    pub msi: bool,
 }

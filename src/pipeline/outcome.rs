@@ -19,6 +19,9 @@ pub struct Outcome {
     pub check: Report,
     /// The zip, when one was written.
     pub archive: Option<PackageOutcome>,
+    /// The MSI, when `--msi` asked for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msi: Option<MsiOutcome>,
     /// The check of everything the zip ships, staged as it will be extracted.
     pub bundle_check: Option<Report>,
 }
@@ -35,4 +38,14 @@ pub struct Summary {
     pub packages: Vec<Outcome>,
     /// No error-level diagnostic anywhere.
     pub ok: bool,
+}
+
+/// The MSI that was written.
+#[derive(Debug, Serialize)]
+pub struct MsiOutcome {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+    pub product_code: String,
+    pub upgrade_code: String,
 }

@@ -41,6 +41,8 @@ pub struct Plan<'m> {
     pub stamp: Option<crate::package::stamp::Stamp>,
     /// Signs what ships, when signing is on.
     pub signer: Option<Signer>,
+    /// `--msi`: what the MSI says about the product.
+    pub msi: Option<crate::package::msi::Product>,
     /// The service table, validated (its mode is settled once the exe is built).
     pub service: Option<PlannedService>,
     /// How the program starts when it is not a service: a Run key, or PATH.
@@ -122,6 +124,11 @@ pub fn plan<'m>(
             Some(Signer::new(sc, base)?)
         }
     };
+    let msi = if opts.msi {
+        Some(msi_product(&cfg, &origin, pkg, &target)?)
+    } else {
+        None
+    };
     let profile = opts.cargo.profile_name();
     let archive = archive_file_name(&cfg, &origin, pkg, &target, &bin, &profile)?;
     let workspace = meta.workspace_root.as_std_path();
@@ -138,6 +145,7 @@ pub fn plan<'m>(
         rustflags: rustflags(&cfg, &target, workspace, &target_dir),
         stamp,
         signer,
+        msi,
         service,
         autostart,
         out_dir: target_dir
@@ -156,6 +164,65 @@ pub fn plan<'m>(
         archive,
         includes,
         bundle_dlls,
+    })
+}
+
+/// What the MSI needs, checked before the build: an upgrade code (printing a fresh one
+/// to paste when there is none), a version Windows Installer can compare, a
+/// manufacturer.
+fn msi_product(
+    cfg: &Config,
+    origin: &Origin,
+    pkg: &Package,
+    target: &Target,
+) -> Result<crate::package::msi::Product, BuildError> {
+    use crate::package::msi::{MsiArch, Product, msi_version};
+    let table = cfg.msi.clone().unwrap_or_default();
+    let Some(code) = &table.upgrade_code else {
+        let fresh = uuid::Uuid::new_v4().to_string().to_uppercase();
+        return Err(cfg
+            .error(
+                origin,
+                "msi.upgrade-code",
+                "--msi needs the product's upgrade code: a GUID that stays the same for every version, so that Windows Installer upgrades the installed version instead of installing a second copy".into(),
+                Some(format!(
+                    "add to Cargo.toml (a GUID made now; keep it for good):\n\n[package.metadata.winpkg.msi]\nupgrade-code = \"{{{fresh}}}\""
+                )),
+            )
+            .into());
+    };
+    let upgrade_code = uuid::Uuid::parse_str(code.trim_matches(['{', '}'])).map_err(|_| {
+        cfg.error(
+            origin,
+            "msi.upgrade-code",
+            format!("`{code}` is not a GUID"),
+            Some("write it as \"{12345678-1234-1234-1234-123456789ABC}\"".into()),
+        )
+    })?;
+    let version = msi_version(&pkg.version.to_string()).map_err(|why| {
+        cfg.error(
+            origin,
+            "msi",
+            format!("the package version cannot be an MSI version: {why}"),
+            None,
+        )
+    })?;
+    let manufacturer = table
+        .manufacturer
+        .clone()
+        .or_else(|| {
+            pkg.authors
+                .first()
+                .map(|a| a.split('<').next().unwrap_or(a).trim().to_string())
+                .filter(|a| !a.is_empty())
+        })
+        .unwrap_or_else(|| pkg.name.to_string());
+    Ok(Product {
+        name: pkg.name.to_string(),
+        version,
+        manufacturer,
+        upgrade_code,
+        arch: MsiArch::from_target_arch(target.arch()),
     })
 }
 

@@ -58,6 +58,45 @@ pub fn check_text(text: &str) -> Result<(), BadText> {
     Ok(())
 }
 
+/// `value` as Windows Installer formatted text (the MSI's ServiceInstall, Registry and
+/// Environment columns): `[`, `]`, `{` and `}` escaped as `[\[]`, `[\]]`, `[\{]`, `[\}]`
+/// so that they arrive literally, and the folder placeholders as the installer's
+/// folder properties: `{dir}\x` is `[INSTALLDIR]x` (the property ends in a backslash),
+/// a bare `{dir}` is `[INSTALLDIR].`; `{programdata}` is `[CommonAppDataFolder]` the same
+/// way.
+pub fn msi_formatted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 8);
+    let mut rest = value;
+    while !rest.is_empty() {
+        let placeholder = [
+            (DIR_PLACEHOLDER, "[INSTALLDIR]"),
+            (PROGRAMDATA_PLACEHOLDER, "[CommonAppDataFolder]"),
+        ]
+        .into_iter()
+        .find(|(p, _)| rest.starts_with(p));
+        if let Some((p, property)) = placeholder {
+            out.push_str(property);
+            rest = &rest[p.len()..];
+            match rest.strip_prefix('\\') {
+                Some(r) => rest = r,
+                None => out.push('.'),
+            }
+            continue;
+        }
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else { break };
+        match c {
+            '[' => out.push_str("[\\[]"),
+            ']' => out.push_str("[\\]]"),
+            '{' => out.push_str("[\\{]"),
+            '}' => out.push_str("[\\}]"),
+            c => out.push(c),
+        }
+        rest = chars.as_str();
+    }
+    out
+}
+
 /// `text` with CRLF line ends (cmd.exe mis-reads labels in LF-only batch files).
 pub fn crlf(text: &str) -> String {
     let lf = text.replace("\r\n", "\n");
@@ -89,5 +128,9 @@ mod tests {
         assert_eq!(crlf("a\nb\r\nc"), "a\r\nb\r\nc");
         assert_eq!(ps1_text("x\n").as_bytes()[..3], [0xef, 0xbb, 0xbf]);
         assert_eq!(utf16le_bom("é"), [0xff, 0xfe, 0xe9, 0x00]);
+        assert_eq!(
+            msi_formatted("{dir}\\a [b] {c} {dir} {programdata}\\d"),
+            "[INSTALLDIR]a [\\[]b[\\]] [\\{]c[\\}] [INSTALLDIR]. [CommonAppDataFolder]d"
+        );
     }
 }

@@ -454,6 +454,26 @@ impl Prefix {
         Ok(parse_reg_typed(&text, &format!("{parent}\\{name}")))
     }
 
+    /// The names of the subkeys of `key` (an ASCII path), from one regedit export.
+    pub fn registry_subkeys(&self, key: &str) -> Result<Vec<String>, WineError> {
+        let text = self.export(key, key)?;
+        let head = format!("[{}\\", key.to_lowercase());
+        let mut out: Vec<String> = text
+            .lines()
+            .filter_map(|l| {
+                let lower = l.trim_end_matches('\r').to_lowercase();
+                let rest = lower.strip_prefix(&head)?;
+                let name = rest.trim_end_matches(']').split('\\').next()?;
+                // The name as written (the export keeps its case).
+                let start = head.len();
+                l.get(start..start + name.len()).map(String::from)
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
     /// `parent` exported by regedit, as text.
     fn export(&self, parent: &str, name: &str) -> Result<String, WineError> {
         let mut last = String::new();

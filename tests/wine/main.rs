@@ -14,6 +14,7 @@ use cargo_winpkg::verify::wine::Prefix;
 use common::*;
 use serde_json::Value;
 
+mod msi;
 mod path;
 mod run_key;
 mod service;
