@@ -384,3 +384,35 @@ fn size_needs_no_signing_secrets() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains(".text"));
 }
+
+/// `--msi` with a signing table: the MSI is signed too (with the MsiDigitalSignatureEx
+/// stream), and osslsigncode verifies it against the test CA.
+#[test]
+fn the_msi_is_signed_with_the_package() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = TestPki::new(tmp.path());
+    let b64 = base64::engine::general_purpose::STANDARD.encode(std::fs::read(&pki.p12).unwrap());
+    let table = format!(
+        "{SIGN_PFX}\n[package.metadata.winpkg.msi]\nupgrade-code = \"{{6F1C2A3B-1111-4222-8333-944455556666}}\"\n"
+    );
+    let manifest = example_with(&tmp.path().join("hello"), &table);
+    let env = [
+        ("WINPKG_PFX", b64.as_str()),
+        ("WINPKG_PFX_PASSWORD", TestPki::PASSWORD),
+        ("SOURCE_DATE_EPOCH", "1700000000"),
+    ];
+    let r = build(&manifest, &tmp.path().join("out"), &["--msi"], &env);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let msi = PathBuf::from(r.json()["packages"][0]["msi"]["path"].as_str().unwrap());
+    assert!(
+        r.stderr.contains(&format!("Signed {}", msi.display())),
+        "{}",
+        r.stderr
+    );
+    let said = pki.verify(&msi).unwrap_or_else(|e| panic!("{e}"));
+    assert!(said.contains("MsiDigitalSignatureEx"), "{said}");
+    // Still a database msiexec reads: the tables are there.
+    let p = msi::open(&msi).unwrap();
+    assert!(p.has_table("ServiceInstall"));
+    assert!(p.has_digital_signature());
+}

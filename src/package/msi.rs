@@ -260,10 +260,9 @@ pub fn write(input: &MsiInput) -> Result<(), MsiError> {
         }
         cab.finish().map_err(werr(dir))?;
     }
-    let mut tmp = super::zip::temp_beside(input.dest, dir).map_err(werr(dir))?;
+    let mut v4 = tempfile::tempfile_in(dir).map_err(werr(dir))?;
     {
-        let mut p =
-            Package::create(PackageType::Installer, tmp.as_file_mut()).map_err(werr(dir))?;
+        let mut p = Package::create(PackageType::Installer, &mut v4).map_err(werr(dir))?;
         database(&mut p, input, &entries)?;
         {
             let mut w = p.write_stream("product.cab").map_err(werr(dir))?;
@@ -274,9 +273,60 @@ pub fn write(input: &MsiInput) -> Result<(), MsiError> {
         }
         p.flush().map_err(werr(dir))?;
     }
+    let mut tmp = super::zip::temp_beside(input.dest, dir).map_err(werr(dir))?;
+    to_version3(&mut v4, tmp.as_file_mut()).map_err(werr(input.dest))?;
     tmp.as_file().sync_all().map_err(werr(dir))?;
     tmp.persist(input.dest)
         .map_err(|e| werr(input.dest)(e.error))?;
+    Ok(())
+}
+
+/// Copy a compound file into `out` as version 3 (512-byte sectors): every storage and
+/// stream with its class id, state bits and times, in the same order, so the copy is as
+/// reproducible as the original. The msi crate writes version 4, which Windows reads
+/// but osslsigncode (signing) and some MSI tools do not.
+fn to_version3(v4: &mut std::fs::File, out: &mut std::fs::File) -> std::io::Result<()> {
+    v4.seek(std::io::SeekFrom::Start(0))?;
+    let mut src = cfb::CompoundFile::open(&mut *v4)?;
+    let mut dst = cfb::CompoundFile::create_with_version(cfb::Version::V3, &mut *out)?;
+    let entries: Vec<(
+        PathBuf,
+        bool,
+        uuid::Uuid,
+        u32,
+        std::time::SystemTime,
+        std::time::SystemTime,
+    )> = src
+        .walk()
+        .map(|e| {
+            (
+                e.path().to_path_buf(),
+                e.is_stream(),
+                *e.clsid(),
+                e.state_bits(),
+                e.created(),
+                e.modified(),
+            )
+        })
+        .collect();
+    for (path, stream, clsid, bits, created, modified) in entries {
+        if path.as_os_str() != "/" {
+            if stream {
+                let mut from = src.open_stream(&path)?;
+                let mut to = dst.create_stream(&path)?;
+                std::io::copy(&mut from, &mut to)?;
+            } else {
+                dst.create_storage(&path)?;
+            }
+        }
+        if !stream {
+            dst.set_storage_clsid(&path, clsid)?;
+        }
+        dst.set_state_bits(&path, bits)?;
+        dst.set_created_time(&path, created)?;
+        dst.set_modified_time(&path, modified)?;
+    }
+    dst.flush()?;
     Ok(())
 }
 

@@ -175,6 +175,14 @@ impl Signer {
         if let Some(url) = ts {
             cmd.arg("-ts").arg(url);
         }
+        // An MSI also gets the MsiDigitalSignatureEx stream, which Windows checks
+        // (it covers the storages' metadata as well as their contents).
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("msi"))
+        {
+            cmd.arg("-add-msi-dse");
+        }
         cmd.arg("-in").arg(path).arg("-out").arg(&out);
         let result = cmd.output().map_err(|e| SignError::Failed {
             path: path.to_path_buf(),

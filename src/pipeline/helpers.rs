@@ -159,6 +159,10 @@ pub(super) fn write_msi(
     });
     ui.done();
     result?;
+    if let Some(signer) = &plan.signer {
+        signer.sign(&dest)?;
+        ui.stage("Signed", &format!("{}", dest.display()));
+    }
     let digest = crate::package::digest(&crate::package::Source::File(dest.clone()))?;
     let product_code = uuid::Uuid::new_v5(&product.upgrade_code, product.version.as_bytes());
     ui.stage(
