@@ -970,7 +970,7 @@ fn an_msi_holds_the_zips_files_and_the_service_and_is_reproducible() {
         assert_eq!(r.code, 0, "{}", r.stderr);
         assert!(
             r.stderr
-                .contains("the MSI registers the service without: recovery actions"),
+                .contains("the MSI registers the service without: the Event Log source"),
             "what the MSI does not do is said: {}",
             r.stderr
         );
@@ -1023,6 +1023,20 @@ fn an_msi_holds_the_zips_files_and_the_service_and_is_reproducible() {
         control[2],
         (1 | 2 | 32 | 128).to_string(),
         "start, stop, delete"
+    );
+    // The example's recovery (restart after 5 s, restart, nothing; reset after a day)
+    // in the table Windows Installer 5 applies it from.
+    let failure = &msi_rows(msi, "MsiServiceConfigFailureActions")[0];
+    assert_eq!(failure[1], "hello-service");
+    assert_eq!(failure[3], "86400");
+    assert_eq!(failure[6], "1[~]1[~]0");
+    assert_eq!(failure[7], "5000[~]5000[~]0");
+    assert_eq!(
+        msi_rows(msi, "InstallExecuteSequence")
+            .iter()
+            .find(|r| r[0] == "MsiConfigureServices")
+            .map(|r| r[2].as_str()),
+        Some("5850")
     );
     let upgrade = msi_rows(msi, "Upgrade");
     assert_eq!(upgrade.len(), 2, "{upgrade:?}");

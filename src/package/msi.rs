@@ -13,6 +13,10 @@
 //!   rows); a newer installed version stops the install with a message.
 //! - Reproducible: component and file keys come from the paths, the PackageCode from
 //!   the content, every time from `SOURCE_DATE_EPOCH` (else 1980-01-01).
+//! - The service's other settings go into MsiServiceConfig (delayed start, SID type,
+//!   privileges, pre-shutdown timeout, the failure-actions flag) and
+//!   MsiServiceConfigFailureActions (recovery), which Windows Installer 5 (Windows 7 and
+//!   later) applies; Wine's msiexec ignores both.
 //! - Strings a user writes reach formatted columns escaped by the script toolkit
 //!   ([`crate::script::msi_formatted`]).
 
@@ -835,6 +839,7 @@ fn service_tables<F: Read + Write + Seek>(
         ],
     )
     .map_err(io)?;
+    service_config(p, svc, &component, io)?;
     // Start at install (unless disabled); stop at install (an upgrade replaces files)
     // and at uninstall; delete at uninstall.
     let start_bit = if svc.start == StartType::Disabled {
@@ -851,6 +856,134 @@ fn service_tables<F: Read + Write + Seek>(
         Value::from(component.as_str()),
     ]))
     .map_err(io)?;
+    Ok(())
+}
+
+/// MsiServiceConfig (Windows Installer 5: delayed start, SID type, privileges,
+/// pre-shutdown timeout) and MsiServiceConfigFailureActions (the recovery actions),
+/// applied by MsiConfigureServices at install and reinstall.
+fn service_config<F: Read + Write + Seek>(
+    p: &mut Package<F>,
+    svc: &Service,
+    component: &str,
+    io: &dyn Fn(std::io::Error) -> MsiError,
+) -> Result<(), MsiError> {
+    // msidbServiceConfigEventInstall | msidbServiceConfigEventReinstall
+    const EVENTS: i32 = 1 | 4;
+    let mut rows: Vec<(i32, String)> = Vec::new();
+    if svc.start == StartType::DelayedAuto {
+        rows.push((3, "1".into())); // SERVICE_CONFIG_DELAYED_AUTO_START_INFO
+    }
+    if let Some(t) = svc.sid_type {
+        let v = match t {
+            crate::config::SidType::None => "0",
+            crate::config::SidType::Unrestricted => "1",
+            crate::config::SidType::Restricted => "3",
+        };
+        rows.push((5, v.into())); // SERVICE_CONFIG_SERVICE_SID_INFO
+    }
+    if !svc.required_privileges.is_empty() {
+        // SERVICE_CONFIG_REQUIRED_PRIVILEGES_INFO: the names, [~]-separated.
+        let list: Vec<String> = svc
+            .required_privileges
+            .iter()
+            .map(|x| msi_formatted(x))
+            .collect();
+        rows.push((6, list.join("[~]")));
+    }
+    if let Some(ms) = svc.preshutdown_timeout_ms {
+        rows.push((7, ms.to_string())); // SERVICE_CONFIG_PRESHUTDOWN_INFO
+    }
+    if svc.recovery.on_non_crash_failure {
+        rows.push((4, "1".into())); // SERVICE_CONFIG_FAILURE_ACTIONS_FLAG
+    }
+    p.create_table(
+        "MsiServiceConfig",
+        vec![
+            Column::build("MsiServiceConfig")
+                .primary_key()
+                .id_string(72),
+            Column::build("Name").formatted_string(255),
+            Column::build("Event").int16(),
+            Column::build("ConfigType").int32(),
+            Column::build("Argument").nullable().formatted_string(0),
+            Column::build("Component_").id_string(72),
+        ],
+    )
+    .map_err(io)?;
+    if !rows.is_empty() {
+        p.insert_rows(
+            Insert::into("MsiServiceConfig").rows(
+                rows.iter()
+                    .map(|(kind, arg)| {
+                        vec![
+                            Value::from(format!("config{kind}").as_str()),
+                            Value::from(msi_formatted(&svc.name).as_str()),
+                            Value::Int(EVENTS),
+                            Value::Int(*kind),
+                            Value::from(arg.as_str()),
+                            Value::from(component),
+                        ]
+                    })
+                    .collect(),
+            ),
+        )
+        .map_err(io)?;
+    }
+    p.create_table(
+        "MsiServiceConfigFailureActions",
+        vec![
+            Column::build("MsiServiceConfigFailureActions")
+                .primary_key()
+                .id_string(72),
+            Column::build("Name").formatted_string(255),
+            Column::build("Event").int16(),
+            Column::build("ResetPeriod").nullable().int32(),
+            Column::build("RebootMessage")
+                .nullable()
+                .localizable()
+                .formatted_string(255),
+            Column::build("Command")
+                .nullable()
+                .localizable()
+                .formatted_string(255),
+            Column::build("Actions").nullable().formatted_string(255),
+            Column::build("DelayActions")
+                .nullable()
+                .formatted_string(255),
+            Column::build("Component_").id_string(72),
+        ],
+    )
+    .map_err(io)?;
+    let r = &svc.recovery;
+    if !r.actions.is_empty() {
+        // SC_ACTION_TYPE: 0 none, 1 restart, 2 reboot.
+        let kinds: Vec<String> = r
+            .actions
+            .iter()
+            .map(|a| {
+                match a.action {
+                    crate::config::Action::None => "0",
+                    crate::config::Action::Restart => "1",
+                    crate::config::Action::Reboot => "2",
+                }
+                .to_string()
+            })
+            .collect();
+        let delays: Vec<String> = r.actions.iter().map(|a| a.delay_ms.to_string()).collect();
+        p.insert_rows(Insert::into("MsiServiceConfigFailureActions").row(vec![
+            Value::from("recovery"),
+            Value::from(msi_formatted(&svc.name).as_str()),
+            Value::Int(EVENTS),
+            Value::Int(i32::try_from(r.reset_after_secs).unwrap_or(i32::MAX)),
+            Value::Null,
+            Value::Null,
+            Value::from(kinds.join("[~]").as_str()),
+            Value::from(delays.join("[~]").as_str()),
+            Value::from(component),
+        ]))
+        .map_err(io)?;
+    }
     Ok(())
 }
 
@@ -897,6 +1030,7 @@ fn sequence<F: Read + Write + Seek>(
             ("StopServices", Some("VersionNT"), 1900),
             ("DeleteServices", Some("VersionNT"), 2000),
             ("InstallServices", Some("VersionNT"), 5800),
+            ("MsiConfigureServices", Some("VersionNT >= 600"), 5850),
             ("StartServices", Some("VersionNT"), 5900),
         ]);
     }

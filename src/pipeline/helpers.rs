@@ -195,23 +195,7 @@ fn msi_gaps(plan: &Plan, service: Option<&service::Service>) -> Vec<String> {
         None => {}
     }
     if let Some(svc) = service {
-        let defaults = service::Recovery::default_restart();
         let mut unset = Vec::new();
-        if svc.recovery != defaults || !svc.recovery.actions.is_empty() {
-            unset.push("recovery actions");
-        }
-        if svc.start == service::StartType::DelayedAuto {
-            unset.push("delayed start (it starts automatically)");
-        }
-        if svc.sid_type.is_some() {
-            unset.push("sid-type");
-        }
-        if !svc.required_privileges.is_empty() {
-            unset.push("required-privileges");
-        }
-        if svc.preshutdown_timeout_ms.is_some() {
-            unset.push("preshutdown-timeout");
-        }
         if svc.mode == Mode::Native && !svc.env.is_empty() {
             unset.push("env");
         }
