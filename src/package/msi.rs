@@ -151,6 +151,8 @@ pub struct MsiInput<'a> {
     pub dest: &'a Path,
     pub product: &'a Product,
     pub service: Option<&'a Service>,
+    /// A command-line tool's PATH entry (`cli.path`): the install folder, appended.
+    pub path: Option<crate::autostart::Scope>,
     /// Seconds since 1970 for every time in the MSI.
     pub mtime: u64,
 }
@@ -627,7 +629,12 @@ fn database<F: Read + Write + Seek>(
         Some(svc) => Some(service_tables(p, svc, entries, &comp, &io)?),
         None => None,
     };
-    sequence(p, service.is_some(), &io)
+    if let Some(scope) = input.path {
+        // On the component of the first file: the entry lives as long as the product.
+        let component = entries.first().map(comp).unwrap_or_default();
+        environment(p, scope, &component, &io)?;
+    }
+    sequence(p, service.is_some(), input.path.is_some(), &io)
 }
 
 /// Upgrade (older versions removed, a newer one detected), and the launch condition
@@ -987,10 +994,46 @@ fn service_config<F: Read + Write + Seek>(
     Ok(())
 }
 
+/// The Environment table's PATH row: the install folder appended to the user's or the
+/// machine's PATH (`[~];` keeps every other entry as it is), removed at uninstall.
+fn environment<F: Read + Write + Seek>(
+    p: &mut Package<F>,
+    scope: crate::autostart::Scope,
+    component: &str,
+    io: &dyn Fn(std::io::Error) -> MsiError,
+) -> Result<(), MsiError> {
+    p.create_table(
+        "Environment",
+        vec![
+            Column::build("Environment").primary_key().id_string(72),
+            Column::build("Name").localizable().text_string(255),
+            Column::build("Value")
+                .nullable()
+                .localizable()
+                .formatted_string(255),
+            Column::build("Component_").id_string(72),
+        ],
+    )
+    .map_err(io)?;
+    // `=`: set at install, `-`: removed at uninstall, `*`: the machine's variable.
+    let name = match scope {
+        crate::autostart::Scope::User => "=-PATH",
+        crate::autostart::Scope::Machine => "=-*PATH",
+    };
+    p.insert_rows(Insert::into("Environment").row(vec![
+        Value::from("PATH"),
+        Value::from(name),
+        Value::from("[~];[INSTALLDIR]"),
+        Value::from(component),
+    ]))
+    .map_err(io)
+}
+
 /// InstallExecuteSequence: the standard actions, the upgrade's and the service's.
 fn sequence<F: Read + Write + Seek>(
     p: &mut Package<F>,
     service: bool,
+    environment: bool,
     io: &dyn Fn(std::io::Error) -> MsiError,
 ) -> Result<(), MsiError> {
     p.create_table(
@@ -1032,6 +1075,12 @@ fn sequence<F: Read + Write + Seek>(
             ("InstallServices", Some("VersionNT"), 5800),
             ("MsiConfigureServices", Some("VersionNT >= 600"), 5850),
             ("StartServices", Some("VersionNT"), 5900),
+        ]);
+    }
+    if environment {
+        rows.extend([
+            ("RemoveEnvironmentStrings", None, 3300),
+            ("WriteEnvironmentStrings", None, 5200),
         ]);
     }
     p.insert_rows(

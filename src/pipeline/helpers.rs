@@ -155,6 +155,10 @@ pub(super) fn write_msi(
         dest: &dest,
         product,
         service,
+        path: match &plan.autostart {
+            Some(crate::autostart::Autostart::Path { scope }) => Some(*scope),
+            _ => None,
+        },
         mtime,
     });
     ui.done();
@@ -189,10 +193,7 @@ fn msi_gaps(plan: &Plan, service: Option<&service::Service>) -> Vec<String> {
         Some(crate::autostart::Autostart::RunKey { .. }) => gaps.push(
             "installs the files but does not add the Run entry: run install.cmd from the install folder".to_string(),
         ),
-        Some(crate::autostart::Autostart::Path { .. }) => gaps.push(
-            "installs the files but does not put the folder on PATH: run install.cmd from the install folder".to_string(),
-        ),
-        None => {}
+        Some(crate::autostart::Autostart::Path { .. }) | None => {}
     }
     if let Some(svc) = service {
         let mut unset = Vec::new();

@@ -23,12 +23,17 @@ fn example_msi(dir: &Path, version: &str) -> PathBuf {
 }
 
 /// `msiexec ARGS` on `msi` (copied to C:\): its exit code and verbose log.
-fn msiexec(prefix: &Prefix, msi: &Path, verb: &str) -> (i32, String) {
+pub(super) fn msiexec(prefix: &Prefix, msi: &Path, verb: &str) -> (i32, String) {
     msiexec_with(prefix, msi, verb, &[])
 }
 
 /// As [`msiexec`], with property assignments (`INSTALLDIR=...`).
-fn msiexec_with(prefix: &Prefix, msi: &Path, verb: &str, props: &[&str]) -> (i32, String) {
+pub(super) fn msiexec_with(
+    prefix: &Prefix,
+    msi: &Path,
+    verb: &str,
+    props: &[&str],
+) -> (i32, String) {
     let name = msi.file_name().unwrap().to_string_lossy().into_owned();
     std::fs::copy(msi, prefix.drive_c().join(&name)).unwrap();
     let log = format!("msi-{}-{name}.log", verb.trim_start_matches('/'));

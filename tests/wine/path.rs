@@ -201,3 +201,57 @@ fn machine_scope_path() {
     assert_eq!(code, 0, "{text}");
     assert_eq!(machine_path().as_deref(), Some(before.as_str()));
 }
+
+/// A command-line tool's MSI (`cli.path = "user"`, `--msi`): Windows Installer's
+/// Environment table appends the install folder to the user's PATH, and uninstall
+/// takes it off again; the other entries (an empty one, `%VAR%`) stay as they were.
+/// Wine's msiexec leaves the `;` it added behind (its RemoveEnvironmentStrings takes
+/// the value off, not the separator): the value is the old one, or the old one and a
+/// `;`, nothing else. README.md says so.
+#[test]
+fn a_cli_tools_msi_puts_its_folder_on_path_and_takes_it_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = copy_crate(&fixture("crates/twobins"), tmp.path(), |t| {
+        t + "\n[package.metadata.winpkg.cli]\npath = \"user\"\n\n[package.metadata.winpkg.msi]\nupgrade-code = \"{0A1B2C3D-4E5F-4061-8273-948596A7B8C9}\"\n"
+    });
+    let r = package(&manifest, &tmp.path().join("out"), &["--msi"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("warning: the MSI"),
+        "no gap to report: {}",
+        r.stderr
+    );
+    let msi = PathBuf::from(r.json()["packages"][0]["msi"]["path"].as_str().unwrap());
+    let prefix = Prefix::create().expect("a Wine prefix");
+    let old = "C:\\a;;%USERPROFILE%\\b";
+    set_user_path(&prefix, Some(("REG_EXPAND_SZ", old)));
+    let (code, log) = super::msi::msiexec(&prefix, &msi, "/i");
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        prefix
+            .drive_c()
+            .join("Program Files/twobins/second.exe")
+            .is_file(),
+        "{log}"
+    );
+    let (kind, value) = stored_path(&prefix, "HKEY_CURRENT_USER", "Environment").unwrap();
+    assert_eq!(kind, "REG_EXPAND_SZ");
+    assert!(value.starts_with(old), "every entry kept: {value}");
+    let added: Vec<&str> = value[old.len()..]
+        .split(';')
+        .filter(|e| !e.is_empty())
+        .collect();
+    assert_eq!(
+        added
+            .iter()
+            .map(|e| e.trim_end_matches('\\'))
+            .collect::<Vec<_>>(),
+        ["C:\\Program Files\\twobins"],
+        "{value}"
+    );
+    let (code, log) = super::msi::msiexec(&prefix, &msi, "/x");
+    assert_eq!(code, 0, "{log}");
+    let (kind, after) = stored_path(&prefix, "HKEY_CURRENT_USER", "Environment").unwrap();
+    assert_eq!(kind, "REG_EXPAND_SZ");
+    assert!(after == old || after == format!("{old};"), "{after}: {log}");
+}
