@@ -1,0 +1,373 @@
+//! The MSI: a Windows Installer database written from Rust (the `msi` crate), holding
+//! every file of the package in one embedded cabinet (the `cab` crate), and the service
+//! in Windows Installer's own tables (ServiceInstall, ServiceControl), installed
+//! per-machine into `ProgramFiles64Folder\<name>` under the `INSTALLDIR` property an
+//! admin can set (`msiexec /i x.msi INSTALLDIR="D:\Apps\x" /qn`).
+//!
+//! - Its files are the zip's entries, read back from the zip just written: the MSI ships
+//!   exactly what the zip ships (SHA256SUMS and service.json included).
+//! - Upgrades: the ProductCode is derived from the upgrade code and the version
+//!   (UUIDv5), so each version is a new product and the same version is the same one
+//!   (installing it again repairs it, never duplicates it). A major upgrade removes the
+//!   older version first (its service stopped and deleted by its own ServiceControl
+//!   rows); a newer installed version stops the install with a message.
+//! - Reproducible: component and file keys come from the paths, the PackageCode from
+//!   the content, every time from `SOURCE_DATE_EPOCH` (else 1980-01-01).
+//! - The service's other settings go into MsiServiceConfig (delayed start, SID type,
+//!   privileges, pre-shutdown timeout, the failure-actions flag) and
+//!   MsiServiceConfigFailureActions (recovery), which Windows Installer 5 (Windows 7 and
+//!   later) applies; Wine's msiexec ignores both.
+//! - Strings a user writes reach formatted columns escaped by the script toolkit
+//!   ([`crate::script::msi_formatted`]).
+
+use std::io::Seek;
+use std::path::{Path, PathBuf};
+
+mod service;
+mod tables;
+
+use msi::{Package, PackageType};
+use sha2::{Digest as _, Sha256};
+
+use crate::autostart::service::Service;
+
+/// What the MSI says about the product.
+#[derive(Debug, Clone)]
+pub struct Product {
+    /// The package name: ProductName, and the install folder's name.
+    pub name: String,
+    /// `a.b.c` (see [`msi_version`]).
+    pub version: String,
+    pub manufacturer: String,
+    /// The product's identity across versions.
+    pub upgrade_code: uuid::Uuid,
+    pub arch: MsiArch,
+}
+
+/// The platform an MSI is for (its Template summary property and folders).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MsiArch {
+    X64,
+    X86,
+    Arm64,
+}
+
+impl MsiArch {
+    /// From a target triple's architecture.
+    pub fn from_target_arch(arch: &str) -> MsiArch {
+        match arch {
+            "x86_64" => MsiArch::X64,
+            "aarch64" => MsiArch::Arm64,
+            _ => MsiArch::X86,
+        }
+    }
+
+    fn template(self) -> &'static str {
+        match self {
+            MsiArch::X64 => "x64",
+            MsiArch::X86 => "Intel",
+            MsiArch::Arm64 => "Arm64",
+        }
+    }
+
+    /// The Windows Installer version the package needs (Arm64: 5.0).
+    fn page_count(self) -> i32 {
+        match self {
+            MsiArch::X64 => 200,
+            MsiArch::X86 => 200,
+            MsiArch::Arm64 => 500,
+        }
+    }
+
+    fn program_files(self) -> &'static str {
+        match self {
+            MsiArch::X86 => "ProgramFilesFolder",
+            _ => "ProgramFiles64Folder",
+        }
+    }
+
+    fn component_attributes(self) -> i32 {
+        // msidbComponentAttributes64bit
+        if self == MsiArch::X86 { 0 } else { 256 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MsiError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read the zip {}: {source}", path.display())]
+    Zip {
+        path: PathBuf,
+        source: zip::result::ZipError,
+    },
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the service runs as a user account with a password, which an MSI cannot hold safely: install it with install.cmd, or use a managed service account (DOMAIN\\name$)"
+    )]
+    PasswordAccount,
+    #[error("`{0}` is {1} bytes: an MSI's cabinet takes files under 2 GiB")]
+    TooLarge(String, u64),
+}
+
+/// MSI versions are `a.b.c` with a < 256, b < 256, c < 65536; a pre-release has no
+/// place in them. `Err` says why, for the user to map the version.
+pub fn msi_version(version: &str) -> Result<String, String> {
+    if version.contains(['-', '+']) {
+        return Err(format!(
+            "`{version}` has a pre-release or build part, which Windows Installer cannot compare: an MSI version is three numbers (release `1.2.3`, or set the version to the next release's numbers)"
+        ));
+    }
+    let parts: Vec<&str> = version.split('.').collect();
+    let limits = [255u32, 255, 65535];
+    if parts.len() != 3 {
+        return Err(format!("`{version}` is not three numbers a.b.c"));
+    }
+    for (p, max) in parts.iter().zip(limits) {
+        match p.parse::<u32>() {
+            Ok(n) if n <= max => {}
+            _ => {
+                return Err(format!(
+                    "`{p}` in `{version}` is out of range: an MSI version is a.b.c with a and b up to 255 and c up to 65535"
+                ));
+            }
+        }
+    }
+    Ok(version.to_string())
+}
+
+/// Everything [`write`] needs.
+pub struct MsiInput<'a> {
+    /// The package's zip: every file entry goes into the MSI.
+    pub zip: &'a Path,
+    /// The folder every entry of the zip is under, when there is one.
+    pub root_dir: Option<&'a str>,
+    pub dest: &'a Path,
+    pub product: &'a Product,
+    pub service: Option<&'a Service>,
+    /// A command-line tool's PATH entry (`cli.path`): the install folder, appended.
+    pub path: Option<crate::autostart::Scope>,
+    /// Seconds since 1970 for every time in the MSI.
+    pub mtime: u64,
+}
+
+/// One file of the MSI.
+pub(super) struct Entry {
+    /// Its path in the install folder, `/`-separated.
+    path: String,
+    /// Its key in the File table and its name in the cabinet.
+    id: String,
+    size: u64,
+}
+
+/// A stable identifier for `what` (`f_…`, `c_…`, `d_…`): a table key.
+pub(super) fn key(prefix: &str, what: &str) -> String {
+    let h = Sha256::digest(what.as_bytes());
+    let hex: String = h.iter().take(10).map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}_{hex}")
+}
+
+pub(super) fn guid(u: uuid::Uuid) -> String {
+    format!("{{{}}}", u.to_string().to_uppercase())
+}
+
+/// `short|long` for a file or folder name: an 8.3 short name made from the long one
+/// (the installer needs one when the long one is not 8.3 itself), unique by `n`.
+pub(super) fn short_long(name: &str, n: usize) -> String {
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s, e),
+        _ => (name, ""),
+    };
+    let clean = |s: &str, max: usize| -> String {
+        s.chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(max)
+            .collect::<String>()
+            .to_ascii_uppercase()
+    };
+    let tag = format!("~{n}");
+    let mut short = clean(stem, 8 - tag.len().min(7));
+    if short.is_empty() {
+        short.push('F');
+    }
+    short.push_str(&tag);
+    let e = clean(ext, 3);
+    if !e.is_empty() {
+        short.push('.');
+        short.push_str(&e);
+    }
+    format!("{short}|{name}")
+}
+
+/// Write the MSI to `input.dest` (through a temporary file, renamed into place).
+pub fn write(input: &MsiInput) -> Result<(), MsiError> {
+    let zip_err = |source| MsiError::Zip {
+        path: input.zip.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(input.zip).map_err(|source| MsiError::Read {
+        path: input.zip.to_path_buf(),
+        source,
+    })?;
+    let mut archive = zip::ZipArchive::new(file).map_err(zip_err)?;
+    let dir = input.dest.parent().unwrap_or(Path::new("."));
+    let werr = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| MsiError::Write { path, source }
+    };
+    // The cabinet first, in a temporary file: each entry streamed through MSZIP.
+    let mut cab_file = tempfile::tempfile_in(dir).map_err(werr(dir))?;
+    let mut entries = Vec::new();
+    {
+        let mut names = Vec::new();
+        for i in 0..archive.len() {
+            let e = archive.by_index_raw(i).map_err(zip_err)?;
+            if e.is_dir() {
+                continue;
+            }
+            let name = e.name().map_err(zip_err)?.to_string();
+            let path = match input.root_dir {
+                Some(root) => name
+                    .strip_prefix(&format!("{root}/"))
+                    .unwrap_or(&name)
+                    .to_string(),
+                None => name.clone(),
+            };
+            if e.size() >= 1 << 31 {
+                return Err(MsiError::TooLarge(path, e.size()));
+            }
+            names.push((i, path, e.size()));
+        }
+        let mut builder = cab::CabinetBuilder::new();
+        let when = cab_time(input.mtime);
+        let folder = builder.add_folder(cab::CompressionType::MsZip);
+        for (_, path, size) in &names {
+            let id = key("f", path);
+            folder.add_file(id.clone()).set_datetime(when);
+            entries.push(Entry {
+                path: path.clone(),
+                id,
+                size: *size,
+            });
+        }
+        let mut cab = builder.build(&mut cab_file).map_err(werr(dir))?;
+        let mut k = 0;
+        while let Some(mut w) = cab.next_file().map_err(werr(dir))? {
+            let (i, _, _) = &names[k];
+            let mut entry = archive.by_index(*i).map_err(zip_err)?;
+            std::io::copy(&mut entry, &mut w).map_err(werr(dir))?;
+            k += 1;
+        }
+        cab.finish().map_err(werr(dir))?;
+    }
+    let mut v4 = tempfile::tempfile_in(dir).map_err(werr(dir))?;
+    {
+        let mut p = Package::create(PackageType::Installer, &mut v4).map_err(werr(dir))?;
+        tables::database(&mut p, input, &entries)?;
+        {
+            let mut w = p.write_stream("product.cab").map_err(werr(dir))?;
+            cab_file
+                .seek(std::io::SeekFrom::Start(0))
+                .map_err(werr(dir))?;
+            std::io::copy(&mut cab_file, &mut w).map_err(werr(dir))?;
+        }
+        p.flush().map_err(werr(dir))?;
+    }
+    let mut tmp = super::zip::temp_beside(input.dest, dir).map_err(werr(dir))?;
+    to_version3(&mut v4, tmp.as_file_mut()).map_err(werr(input.dest))?;
+    tmp.as_file().sync_all().map_err(werr(dir))?;
+    tmp.persist(input.dest)
+        .map_err(|e| werr(input.dest)(e.error))?;
+    Ok(())
+}
+
+/// Copy a compound file into `out` as version 3 (512-byte sectors): every storage and
+/// stream with its class id, state bits and times, in the same order, so the copy is as
+/// reproducible as the original. The msi crate writes version 4, which Windows reads
+/// but osslsigncode (signing) and some MSI tools do not.
+fn to_version3(v4: &mut std::fs::File, out: &mut std::fs::File) -> std::io::Result<()> {
+    v4.seek(std::io::SeekFrom::Start(0))?;
+    let mut src = cfb::CompoundFile::open(&mut *v4)?;
+    let mut dst = cfb::CompoundFile::create_with_version(cfb::Version::V3, &mut *out)?;
+    let entries: Vec<(
+        PathBuf,
+        bool,
+        uuid::Uuid,
+        u32,
+        std::time::SystemTime,
+        std::time::SystemTime,
+    )> = src
+        .walk()
+        .map(|e| {
+            (
+                e.path().to_path_buf(),
+                e.is_stream(),
+                *e.clsid(),
+                e.state_bits(),
+                e.created(),
+                e.modified(),
+            )
+        })
+        .collect();
+    for (path, stream, clsid, bits, created, modified) in entries {
+        if path.as_os_str() != "/" {
+            if stream {
+                let mut from = src.open_stream(&path)?;
+                let mut to = dst.create_stream(&path)?;
+                std::io::copy(&mut from, &mut to)?;
+            } else {
+                dst.create_storage(&path)?;
+            }
+        }
+        if !stream {
+            dst.set_storage_clsid(&path, clsid)?;
+        }
+        dst.set_state_bits(&path, bits)?;
+        dst.set_created_time(&path, created)?;
+        dst.set_modified_time(&path, modified)?;
+    }
+    dst.flush()?;
+    Ok(())
+}
+
+fn cab_time(secs: u64) -> time::PrimitiveDateTime {
+    let t = time::OffsetDateTime::from_unix_timestamp(secs as i64)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t = time::PrimitiveDateTime::new(t.date(), t.time());
+    // A cabinet's dates start in 1980.
+    let min = time::PrimitiveDateTime::new(
+        time::Date::from_calendar_date(1980, time::Month::January, 1).unwrap_or(time::Date::MIN),
+        time::Time::MIDNIGHT,
+    );
+    t.max(min)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_and_short_names() {
+        assert_eq!(msi_version("1.2.3").as_deref(), Ok("1.2.3"));
+        assert!(
+            msi_version("1.2.3-beta.1")
+                .unwrap_err()
+                .contains("pre-release")
+        );
+        assert!(msi_version("256.0.0").is_err());
+        assert!(msi_version("1.2.65536").is_err());
+        assert!(msi_version("1.2").is_err());
+        assert_eq!(
+            short_long("hello-service.exe", 3),
+            "HELLOS~3.EXE|hello-service.exe"
+        );
+        assert_eq!(short_long(".hidden", 1), "HIDDEN~1|.hidden");
+    }
+}

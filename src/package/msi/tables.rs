@@ -1,0 +1,499 @@
+//! The MSI's tables: the product (Property, summary information), where the files go
+//! (Directory, Component, File, Feature, Media), the upgrade rules, PATH, and the
+//! install sequence.
+
+use std::io::{Read, Seek, Write};
+
+use msi::{Category, Column, Insert, LanguageId, Package, Value};
+use sha2::{Digest as _, Sha256};
+
+use super::{Entry, MsiError, MsiInput, Product, guid, key, short_long};
+use crate::script::msi_formatted;
+
+/// The tables, and the summary information.
+pub(super) fn database<F: Read + Write + Seek>(
+    p: &mut Package<F>,
+    input: &MsiInput,
+    entries: &[Entry],
+) -> Result<(), MsiError> {
+    let io = |source| MsiError::Write {
+        path: input.dest.to_path_buf(),
+        source,
+    };
+    let prod = input.product;
+    let product_code = uuid::Uuid::new_v5(&prod.upgrade_code, prod.version.as_bytes());
+    // The PackageCode identifies these exact bytes: from the files and the product.
+    let mut h = Sha256::new();
+    h.update(prod.version.as_bytes());
+    for e in entries {
+        h.update(e.path.as_bytes());
+        h.update(e.size.to_le_bytes());
+    }
+    if let Some(s) = input.service {
+        h.update(format!("{s:?}").as_bytes());
+    }
+    let package_code = uuid::Uuid::new_v5(&product_code, &h.finalize());
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(input.mtime.max(315_532_800));
+    {
+        let s = p.summary_info_mut();
+        s.set_arch(prod.arch.template());
+        s.set_languages(&[LanguageId::from(1033u16)]);
+        s.set_page_count(prod.arch.page_count());
+        s.set_word_count(2); // compressed files, long names
+        s.set_uuid(package_code);
+        s.set_title("Installation Database");
+        s.set_subject(prod.name.clone());
+        s.set_author(prod.manufacturer.clone());
+        s.set_comments(format!("{} {}", prod.name, prod.version));
+        s.set_creating_application(format!("cargo-winpkg {}", env!("CARGO_PKG_VERSION")));
+        s.set_creation_time(when);
+        s.set_last_save_time(when);
+    }
+    let text = |v: &str| Value::from(v);
+    let int = |v: i32| Value::Int(v);
+    // Property
+    p.create_table(
+        "Property",
+        vec![
+            Column::build("Property").primary_key().id_string(72),
+            Column::build("Value").localizable().text_string(0),
+        ],
+    )
+    .map_err(io)?;
+    let props = [
+        ("ProductCode", guid(product_code)),
+        ("ProductName", prod.name.clone()),
+        ("ProductVersion", prod.version.clone()),
+        ("Manufacturer", prod.manufacturer.clone()),
+        ("UpgradeCode", guid(prod.upgrade_code)),
+        ("ProductLanguage", "1033".into()),
+        ("ALLUSERS", "1".into()),
+        ("ARPNOMODIFY", "1".into()),
+        ("SecureCustomProperties", "WPK_OLDER;WPK_NEWER".into()),
+    ];
+    p.insert_rows(
+        Insert::into("Property").rows(props.iter().map(|(k, v)| vec![text(k), text(v)]).collect()),
+    )
+    .map_err(io)?;
+    // Directory: TARGETDIR > Program Files > INSTALLDIR > subfolders.
+    p.create_table(
+        "Directory",
+        vec![
+            Column::build("Directory").primary_key().id_string(72),
+            Column::build("Directory_Parent").nullable().id_string(72),
+            Column::build("DefaultDir")
+                .localizable()
+                .category(Category::DefaultDir)
+                .string(255),
+        ],
+    )
+    .map_err(io)?;
+    let pf = prod.arch.program_files();
+    let mut dirs = vec![
+        vec![text("TARGETDIR"), Value::Null, text("SourceDir")],
+        vec![text(pf), text("TARGETDIR"), text(".")],
+        vec![
+            text("INSTALLDIR"),
+            text(pf),
+            text(&short_long(&prod.name, 1)),
+        ],
+    ];
+    let mut folders: Vec<String> = Vec::new();
+    for e in entries {
+        let mut acc = String::new();
+        for part in e
+            .path
+            .split('/')
+            .rev()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
+            let parent = if acc.is_empty() {
+                "INSTALLDIR".to_string()
+            } else {
+                key("d", &acc)
+            };
+            if !acc.is_empty() {
+                acc.push('/');
+            }
+            acc.push_str(part);
+            if !folders.contains(&acc) {
+                folders.push(acc.clone());
+                dirs.push(vec![
+                    text(&key("d", &acc)),
+                    text(&parent),
+                    text(&short_long(part, folders.len())),
+                ]);
+            }
+        }
+    }
+    p.insert_rows(Insert::into("Directory").rows(dirs))
+        .map_err(io)?;
+    let dir_of = |path: &str| match path.rsplit_once('/') {
+        Some((d, _)) => key("d", d),
+        None => "INSTALLDIR".to_string(),
+    };
+    // Component and File: one component per file, keyed by its path.
+    p.create_table(
+        "Component",
+        vec![
+            Column::build("Component").primary_key().id_string(72),
+            Column::build("ComponentId")
+                .nullable()
+                .category(Category::Guid)
+                .string(38),
+            Column::build("Directory_").id_string(72),
+            Column::build("Attributes").int16(),
+            Column::build("Condition")
+                .nullable()
+                .category(Category::Condition)
+                .string(255),
+            Column::build("KeyPath").nullable().id_string(72),
+        ],
+    )
+    .map_err(io)?;
+    p.create_table(
+        "File",
+        vec![
+            Column::build("File").primary_key().id_string(72),
+            Column::build("Component_").id_string(72),
+            Column::build("FileName")
+                .localizable()
+                .category(Category::Filename)
+                .string(255),
+            Column::build("FileSize").int32(),
+            Column::build("Version").nullable().id_string(72),
+            Column::build("Language")
+                .nullable()
+                .category(Category::Language)
+                .string(20),
+            Column::build("Attributes").nullable().int16(),
+            Column::build("Sequence").int32(),
+        ],
+    )
+    .map_err(io)?;
+    let comp = |e: &Entry| key("c", &e.path);
+    let mut components = Vec::new();
+    let mut files = Vec::new();
+    for (n, e) in entries.iter().enumerate() {
+        let component_id = uuid::Uuid::new_v5(
+            &prod.upgrade_code,
+            format!("component:{}", e.path.to_ascii_lowercase()).as_bytes(),
+        );
+        components.push(vec![
+            text(&comp(e)),
+            text(&guid(component_id)),
+            text(&dir_of(&e.path)),
+            int(prod.arch.component_attributes()),
+            Value::Null,
+            text(&e.id),
+        ]);
+        let leaf = e.path.rsplit('/').next().unwrap_or(&e.path);
+        files.push(vec![
+            text(&e.id),
+            text(&comp(e)),
+            text(&short_long(leaf, n + 1)),
+            int(i32::try_from(e.size).unwrap_or(i32::MAX)),
+            Value::Null,
+            Value::Null,
+            int(512), // msidbFileAttributesVital
+            int(n as i32 + 1),
+        ]);
+    }
+    p.insert_rows(Insert::into("Component").rows(components))
+        .map_err(io)?;
+    p.insert_rows(Insert::into("File").rows(files))
+        .map_err(io)?;
+    // Feature and FeatureComponents: one feature, everything in it.
+    p.create_table(
+        "Feature",
+        vec![
+            Column::build("Feature").primary_key().id_string(38),
+            Column::build("Feature_Parent").nullable().id_string(38),
+            Column::build("Title")
+                .nullable()
+                .localizable()
+                .text_string(64),
+            Column::build("Description")
+                .nullable()
+                .localizable()
+                .text_string(255),
+            Column::build("Display").nullable().int16(),
+            Column::build("Level").int16(),
+            Column::build("Directory_").nullable().id_string(72),
+            Column::build("Attributes").int16(),
+        ],
+    )
+    .map_err(io)?;
+    p.insert_rows(Insert::into("Feature").row(vec![
+        text("Complete"),
+        Value::Null,
+        text(&prod.name),
+        Value::Null,
+        int(1),
+        int(1),
+        text("INSTALLDIR"),
+        int(0),
+    ]))
+    .map_err(io)?;
+    p.create_table(
+        "FeatureComponents",
+        vec![
+            Column::build("Feature_").primary_key().id_string(38),
+            Column::build("Component_").primary_key().id_string(72),
+        ],
+    )
+    .map_err(io)?;
+    p.insert_rows(
+        Insert::into("FeatureComponents").rows(
+            entries
+                .iter()
+                .map(|e| vec![text("Complete"), text(&comp(e))])
+                .collect(),
+        ),
+    )
+    .map_err(io)?;
+    // Media: the one embedded cabinet.
+    p.create_table(
+        "Media",
+        vec![
+            Column::build("DiskId").primary_key().int16(),
+            Column::build("LastSequence").int32(),
+            Column::build("DiskPrompt")
+                .nullable()
+                .localizable()
+                .text_string(64),
+            Column::build("Cabinet")
+                .nullable()
+                .category(Category::Cabinet)
+                .string(255),
+            Column::build("VolumeLabel").nullable().text_string(32),
+            Column::build("Source")
+                .nullable()
+                .category(Category::Property)
+                .string(72),
+        ],
+    )
+    .map_err(io)?;
+    p.insert_rows(Insert::into("Media").row(vec![
+        int(1),
+        int(entries.len() as i32),
+        Value::Null,
+        text("#product.cab"),
+        Value::Null,
+        Value::Null,
+    ]))
+    .map_err(io)?;
+    upgrade_tables(p, prod, &io)?;
+    let service = match input.service {
+        Some(svc) => Some(super::service::service_tables(p, svc, entries, &comp, &io)?),
+        None => None,
+    };
+    if let Some(scope) = input.path {
+        // On the component of the first file: the entry lives as long as the product.
+        let component = entries.first().map(comp).unwrap_or_default();
+        environment(p, scope, &component, &io)?;
+    }
+    sequence(p, service.is_some(), input.path.is_some(), &io)
+}
+
+/// Upgrade (older versions removed, a newer one detected), and the launch condition
+/// that refuses a downgrade.
+pub(super) fn upgrade_tables<F: Read + Write + Seek>(
+    p: &mut Package<F>,
+    prod: &Product,
+    io: &dyn Fn(std::io::Error) -> MsiError,
+) -> Result<(), MsiError> {
+    p.create_table(
+        "Upgrade",
+        vec![
+            Column::build("UpgradeCode")
+                .primary_key()
+                .category(Category::Guid)
+                .string(38),
+            Column::build("VersionMin")
+                .primary_key()
+                .nullable()
+                .category(Category::Version)
+                .string(20),
+            Column::build("VersionMax")
+                .primary_key()
+                .nullable()
+                .category(Category::Version)
+                .string(20),
+            Column::build("Language")
+                .primary_key()
+                .nullable()
+                .category(Category::Language)
+                .string(255),
+            Column::build("Attributes").primary_key().int32(),
+            Column::build("Remove")
+                .nullable()
+                .category(Category::Formatted)
+                .string(255),
+            Column::build("ActionProperty")
+                .category(Category::UpperCase)
+                .string(72),
+        ],
+    )
+    .map_err(io)?;
+    let code = guid(prod.upgrade_code);
+    p.insert_rows(
+        Insert::into("Upgrade")
+            // Older versions: removed (features migrated); VersionMax exclusive.
+            .row(vec![
+                Value::from(code.as_str()),
+                Value::Null,
+                Value::from(prod.version.as_str()),
+                Value::Null,
+                Value::Int(1),
+                Value::Null,
+                Value::from("WPK_OLDER"),
+            ])
+            // Newer versions: only detected; VersionMin exclusive.
+            .row(vec![
+                Value::from(code.as_str()),
+                Value::from(prod.version.as_str()),
+                Value::Null,
+                Value::Null,
+                Value::Int(2),
+                Value::Null,
+                Value::from("WPK_NEWER"),
+            ]),
+    )
+    .map_err(io)?;
+    p.create_table(
+        "LaunchCondition",
+        vec![
+            Column::build("Condition")
+                .primary_key()
+                .category(Category::Condition)
+                .string(255),
+            Column::build("Description")
+                .localizable()
+                .category(Category::Formatted)
+                .string(255),
+        ],
+    )
+    .map_err(io)?;
+    p.insert_rows(Insert::into("LaunchCondition").row(vec![
+        Value::from("NOT WPK_NEWER"),
+        Value::from(
+            format!(
+                "A newer version of {} is installed: uninstall it first to go back to {}.",
+                msi_formatted(&prod.name),
+                prod.version
+            )
+            .as_str(),
+        ),
+    ]))
+    .map_err(io)?;
+    Ok(())
+}
+
+/// The Environment table's PATH row: the install folder appended to the user's or the
+/// machine's PATH (`[~];` keeps every other entry as it is), removed at uninstall.
+pub(super) fn environment<F: Read + Write + Seek>(
+    p: &mut Package<F>,
+    scope: crate::autostart::Scope,
+    component: &str,
+    io: &dyn Fn(std::io::Error) -> MsiError,
+) -> Result<(), MsiError> {
+    p.create_table(
+        "Environment",
+        vec![
+            Column::build("Environment").primary_key().id_string(72),
+            Column::build("Name").localizable().text_string(255),
+            Column::build("Value")
+                .nullable()
+                .localizable()
+                .formatted_string(255),
+            Column::build("Component_").id_string(72),
+        ],
+    )
+    .map_err(io)?;
+    // `=`: set at install, `-`: removed at uninstall, `*`: the machine's variable.
+    let name = match scope {
+        crate::autostart::Scope::User => "=-PATH",
+        crate::autostart::Scope::Machine => "=-*PATH",
+    };
+    p.insert_rows(Insert::into("Environment").row(vec![
+        Value::from("PATH"),
+        Value::from(name),
+        Value::from("[~];[INSTALLDIR]"),
+        Value::from(component),
+    ]))
+    .map_err(io)
+}
+
+/// InstallExecuteSequence: the standard actions, the upgrade's and the service's.
+pub(super) fn sequence<F: Read + Write + Seek>(
+    p: &mut Package<F>,
+    service: bool,
+    environment: bool,
+    io: &dyn Fn(std::io::Error) -> MsiError,
+) -> Result<(), MsiError> {
+    p.create_table(
+        "InstallExecuteSequence",
+        vec![
+            Column::build("Action").primary_key().id_string(72),
+            Column::build("Condition")
+                .nullable()
+                .category(Category::Condition)
+                .string(255),
+            Column::build("Sequence").nullable().int16(),
+        ],
+    )
+    .map_err(io)?;
+    let mut rows: Vec<(&str, Option<&str>, i32)> = vec![
+        ("FindRelatedProducts", None, 25),
+        ("LaunchConditions", None, 100),
+        ("CostInitialize", None, 800),
+        ("FileCost", None, 900),
+        ("CostFinalize", None, 1000),
+        ("MigrateFeatureStates", None, 1200),
+        ("InstallValidate", None, 1400),
+        ("RemoveExistingProducts", None, 1450),
+        ("InstallInitialize", None, 1500),
+        ("ProcessComponents", None, 1600),
+        ("UnpublishFeatures", None, 1800),
+        ("RemoveFiles", None, 3500),
+        ("InstallFiles", None, 4000),
+        ("RegisterUser", None, 6000),
+        ("RegisterProduct", None, 6100),
+        ("PublishFeatures", None, 6300),
+        ("PublishProduct", None, 6400),
+        ("InstallFinalize", None, 6600),
+    ];
+    if service {
+        rows.extend([
+            ("StopServices", Some("VersionNT"), 1900),
+            ("DeleteServices", Some("VersionNT"), 2000),
+            ("InstallServices", Some("VersionNT"), 5800),
+            ("MsiConfigureServices", Some("VersionNT >= 600"), 5850),
+            ("StartServices", Some("VersionNT"), 5900),
+        ]);
+    }
+    if environment {
+        rows.extend([
+            ("RemoveEnvironmentStrings", None, 3300),
+            ("WriteEnvironmentStrings", None, 5200),
+        ]);
+    }
+    p.insert_rows(
+        Insert::into("InstallExecuteSequence").rows(
+            rows.into_iter()
+                .map(|(a, c, n)| {
+                    vec![
+                        Value::from(a),
+                        c.map(Value::from).unwrap_or(Value::Null),
+                        Value::Int(n),
+                    ]
+                })
+                .collect(),
+        ),
+    )
+    .map_err(io)
+}
