@@ -116,8 +116,8 @@ fn table(pkg: &cargo_metadata::Package, bins: &[&str], opts: &InitOptions) -> St
     t.push_str("\n[package.metadata.winpkg.msi]\n");
     t.push_str("# The MSI's upgrade code (`cargo winpkg --release --msi`): never change it.\n");
     t.push_str(&format!(
-        "upgrade-code = \"{{{}}}\"\n",
-        uuid::Uuid::new_v4().to_string().to_uppercase()
+        "upgrade-code = \"{}\"\n",
+        crate::package::msi::guid(uuid::Uuid::new_v4())
     ));
     t
 }

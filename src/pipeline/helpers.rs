@@ -168,7 +168,6 @@ pub(super) fn write_msi(
         ui.stage("Signed", &format!("{}", dest.display()));
     }
     let digest = crate::package::digest(&crate::package::Source::File(dest.clone()))?;
-    let product_code = uuid::Uuid::new_v5(&product.upgrade_code, product.version.as_bytes());
     ui.stage(
         "Packaged",
         &format!("{} ({} KiB)", dest.display(), digest.size.div_ceil(1024)),
@@ -177,8 +176,8 @@ pub(super) fn write_msi(
         path: dest,
         sha256: digest.sha256,
         size: digest.size,
-        product_code: format!("{{{}}}", product_code.to_string().to_uppercase()),
-        upgrade_code: format!("{{{}}}", product.upgrade_code.to_string().to_uppercase()),
+        product_code: msi::guid(product.product_code()),
+        upgrade_code: msi::guid(product.upgrade_code),
     })
 }
 

@@ -179,14 +179,14 @@ fn msi_product(
     use crate::package::msi::{MsiArch, Product, msi_version};
     let table = cfg.msi.clone().unwrap_or_default();
     let Some(code) = &table.upgrade_code else {
-        let fresh = uuid::Uuid::new_v4().to_string().to_uppercase();
+        let fresh = crate::package::msi::guid(uuid::Uuid::new_v4());
         return Err(cfg
             .error(
                 origin,
                 "msi.upgrade-code",
                 "--msi needs the product's upgrade code: a GUID that stays the same for every version, so that Windows Installer upgrades the installed version instead of installing a second copy".into(),
                 Some(format!(
-                    "add to Cargo.toml (a GUID made now; keep it for good):\n\n[package.metadata.winpkg.msi]\nupgrade-code = \"{{{fresh}}}\""
+                    "add to Cargo.toml (a GUID made now; keep it for good):\n\n[package.metadata.winpkg.msi]\nupgrade-code = \"{fresh}\""
                 )),
             )
             .into());

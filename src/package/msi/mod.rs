@@ -44,6 +44,19 @@ pub struct Product {
     pub arch: MsiArch,
 }
 
+impl Product {
+    /// This version's product code: derived from the upgrade code and the version, so
+    /// each version is its own product and the same version the same one.
+    pub fn product_code(&self) -> uuid::Uuid {
+        uuid::Uuid::new_v5(&self.upgrade_code, self.version.as_bytes())
+    }
+}
+
+/// A GUID as Windows Installer writes it: `{...}`, upper case.
+pub fn guid(u: uuid::Uuid) -> String {
+    format!("{{{}}}", u.to_string().to_uppercase())
+}
+
 /// The platform an MSI is for (its Template summary property and folders).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MsiArch {
@@ -172,10 +185,6 @@ pub(super) fn key(prefix: &str, what: &str) -> String {
     let h = Sha256::digest(what.as_bytes());
     let hex: String = h.iter().take(10).map(|b| format!("{b:02x}")).collect();
     format!("{prefix}_{hex}")
-}
-
-pub(super) fn guid(u: uuid::Uuid) -> String {
-    format!("{{{}}}", u.to_string().to_uppercase())
 }
 
 /// `short|long` for a file or folder name: an 8.3 short name made from the long one

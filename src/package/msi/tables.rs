@@ -21,7 +21,7 @@ pub(super) fn database<F: Read + Write + Seek>(
         source,
     };
     let prod = input.product;
-    let product_code = uuid::Uuid::new_v5(&prod.upgrade_code, prod.version.as_bytes());
+    let product_code = prod.product_code();
     // The PackageCode identifies these exact bytes: from the files and the product.
     let mut h = Sha256::new();
     h.update(prod.version.as_bytes());
