@@ -965,13 +965,18 @@ fn an_msi_holds_the_zips_files_and_the_service_and_is_reproducible() {
     let env = [("SOURCE_DATE_EPOCH", "1700000000")];
     let mut msis = Vec::new();
     for dir in [a.path().to_path_buf(), deeper] {
-        let manifest = copy_example_with(&dir, |t| t + &table);
+        let manifest = copy_example_with(&dir, |t| {
+            t.replacen(
+                "account = \"LocalService\"",
+                "account = \"LocalService\"\ndata-dirs = [\"{programdata}\\\\hello-service\\\\data\", \"D:\\\\svc [x]\"]\nlog-dir = \"{dir}\\\\logs\"\nenv = { GREETING = \"[hi] & 100%\", RUST_LOG = \"info\" }",
+                1,
+            ) + &table
+        });
         let r = package(&manifest, &dir.join("out"), &["--release", "--msi"], &env);
         assert_eq!(r.code, 0, "{}", r.stderr);
         assert!(
-            r.stderr
-                .contains("the MSI registers the service without: the Event Log source"),
-            "what the MSI does not do is said: {}",
+            !r.stderr.contains("the MSI"),
+            "the MSI does all the zip's scripts do: {}",
             r.stderr
         );
         let v = r.json();
@@ -1038,6 +1043,63 @@ fn an_msi_holds_the_zips_files_and_the_service_and_is_reproducible() {
             .map(|r| r[2].as_str()),
         Some("5850")
     );
+    // The Event Log source and the environment, in the Registry table (formatted text:
+    // `[` arrives literally; `[~]` separates a multi-string's entries).
+    let registry = msi_rows(msi, "Registry");
+    let value = |name: &str| {
+        registry
+            .iter()
+            .find(|r| r[3] == name)
+            .unwrap_or_else(|| panic!("{name}: {registry:?}"))
+            .clone()
+    };
+    assert_eq!(
+        value("EventMessageFile")[2],
+        "SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\hello-service"
+    );
+    assert_eq!(
+        value("EventMessageFile")[4],
+        "#%[INSTALLDIR]hello-service.exe"
+    );
+    assert_eq!(value("TypesSupported")[4], "#7");
+    assert_eq!(
+        value("Environment")[4],
+        "[~]GREETING=[\\[]hi[\\]] & 100%[~]RUST_LOG=info[~]"
+    );
+    // The folders: created by permanent components (kept at uninstall), each granted
+    // to LocalService (SDDL `LS`); the absolute one set by a custom action.
+    let create = msi_rows(msi, "CreateFolder");
+    assert_eq!(create.len(), 3, "{create:?}");
+    let components = msi_rows(msi, "Component");
+    for row in &create {
+        let c = components.iter().find(|c| c[0] == row[1]).unwrap();
+        assert_eq!(c[3], (256 | 16).to_string(), "64-bit, permanent: {c:?}");
+        assert_eq!(c[2], row[0]);
+    }
+    let locks = msi_rows(msi, "MsiLockPermissionsEx");
+    assert_eq!(locks.len(), 3, "{locks:?}");
+    assert!(locks.iter().all(|l| l[2] == "CreateFolder"
+        && l[3] == "D:AI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1301bf;;;LS)"));
+    let actions = msi_rows(msi, "CustomAction");
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(actions[0][1], "51");
+    assert_eq!(actions[0][3], "D:\\svc [\\[]x[\\]]\\");
+    // Every file's MD5 in MsiFileHash, as the zip's bytes give it.
+    let hashes = msi_rows(msi, "MsiFileHash");
+    let files = msi_rows(msi, "File");
+    assert_eq!(hashes.len(), files.len());
+    for (name, data) in zip_entries(zip) {
+        let id = &files
+            .iter()
+            .find(|f| f[2].split('|').next_back() == Some(name.as_str()))
+            .unwrap()[0];
+        let h = hashes.iter().find(|h| &h[0] == id).unwrap();
+        let md5: Vec<u8> = h[2..6]
+            .iter()
+            .flat_map(|p| p.parse::<i32>().unwrap().to_le_bytes())
+            .collect();
+        assert_eq!(md5, md5_of(&data), "{name}");
+    }
     let upgrade = msi_rows(msi, "Upgrade");
     assert_eq!(upgrade.len(), 2, "{upgrade:?}");
     assert!(
@@ -1088,4 +1150,20 @@ fn msi_mistakes_are_named_before_the_build() {
     let r = package(&manifest, d.path(), &["--msi"], &[]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("pre-release"), "{}", r.stderr);
+}
+
+/// MD5 by coreutils' md5sum (a reference independent of the crate's own).
+fn md5_of(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("md5sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let hex = String::from_utf8(out.stdout).unwrap();
+    (0..16)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
 }

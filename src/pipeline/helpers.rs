@@ -155,10 +155,7 @@ pub(super) fn write_msi(
         dest: &dest,
         product,
         service,
-        path: match &plan.autostart {
-            Some(crate::autostart::Autostart::Path { scope }) => Some(*scope),
-            _ => None,
-        },
+        autostart: plan.autostart.as_ref(),
         mtime,
     });
     ui.done();
@@ -187,28 +184,20 @@ fn msi_gaps(plan: &Plan, service: Option<&service::Service>) -> Vec<String> {
     let mut gaps = Vec::new();
     match &plan.autostart {
         Some(crate::autostart::Autostart::Task(_)) => gaps.push(
-            "installs the files but does not register the scheduled task: run install.cmd from the install folder".to_string(),
+            "installs the files but does not register the scheduled task (Windows Installer has no table for tasks): run install.cmd from the install folder".to_string(),
         ),
         Some(crate::autostart::Autostart::RunKey { .. }) => gaps.push(
-            "installs the files but does not add the Run entry: run install.cmd from the install folder".to_string(),
+            "does not stop a running copy of the program at uninstall (install.cmd's uninstall does): Windows Installer asks to close it, or replaces the file at the next restart".to_string(),
         ),
         Some(crate::autostart::Autostart::Path { .. }) | None => {}
     }
     if let Some(svc) = service {
-        let mut unset = Vec::new();
-        if svc.mode == Mode::Native && !svc.env.is_empty() {
-            unset.push("env");
-        }
-        if !svc.writable_dirs().is_empty() {
-            unset.push("the data and log folders and their permissions");
-        }
-        if svc.event_source.is_some() {
-            unset.push("the Event Log source");
-        }
-        if !unset.is_empty() {
+        let granted = crate::package::msi::grants_folders(svc);
+        let folders = svc.writable_dirs();
+        if !folders.is_empty() && !granted {
             gaps.push(format!(
-                "registers the service without: {} (install.cmd sets them)",
-                unset.join(", ")
+                "creates the data and log folders but cannot grant them to {} (its SID is known only on the domain): grant them with icacls, or use install.cmd",
+                svc.account.object_name(&svc.name)
             ));
         }
     }

@@ -15,7 +15,12 @@ fn example_msi(dir: &Path, version: &str) -> PathBuf {
             1,
         ) + &format!("\n[package.metadata.winpkg.msi]\nupgrade-code = \"{UPGRADE_CODE}\"\n")
     });
-    let r = package(&manifest, &dir.join("out"), &["--release", "--msi"], &[]);
+    msi_of(&manifest, &dir.join("out"))
+}
+
+/// `--release --msi` on the crate at `manifest`: the MSI's path.
+fn msi_of(manifest: &Path, out: &Path) -> PathBuf {
+    let r = package(manifest, out, &["--release", "--msi"], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let msi = PathBuf::from(r.json()["packages"][0]["msi"]["path"].as_str().unwrap());
     assert!(msi.is_file(), "{}", msi.display());
@@ -180,4 +185,141 @@ fn the_msi_installs_where_the_admin_says() {
     let (code, log) = msiexec_with(&prefix, &msi, "/x", &["INSTALLDIR=C:\\Apps\\hello-svc"]);
     assert_eq!(code, 0, "{log}");
     assert!(!folder.join("hello-service.exe").exists(), "{log}");
+}
+
+/// The service's other settings from the MSI's tables: its environment and Event Log
+/// source (Registry), its data and log folders (CreateFolder), created at install from
+/// names with `[`, `&` and spaces; at uninstall the registry entries go and the folders
+/// stay with what the service wrote. (Wine's msiexec does not apply
+/// MsiLockPermissionsEx; the SDDL is read back in tests/package.rs.)
+#[test]
+fn the_msi_sets_the_environment_event_source_and_folders_and_keeps_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = copy_example_with(dir.path(), |t| {
+        t.replacen(
+            "account = \"LocalService\"",
+            "account = \"LocalService\"\ndata-dirs = [\"{programdata}\\\\hello [x] & co\\\\data\"]\nlog-dir = \"{dir}\\\\logs\"\nenv = { GREETING = \"[hi] & 100% {x}\", RUST_LOG = \"info\" }",
+            1,
+        ) + &format!("\n[package.metadata.winpkg.msi]\nupgrade-code = \"{UPGRADE_CODE}\"\n")
+    });
+    let msi = msi_of(&manifest, &dir.path().join("out"));
+    let prefix = Prefix::create().expect("a Wine prefix");
+    let (code, log) = msiexec(&prefix, &msi, "/i");
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        prefix
+            .wait_state("hello-service", "RUNNING", Duration::from_secs(30))
+            .unwrap(),
+        "{log}"
+    );
+    let services = "HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Services";
+    let values = prefix
+        .registry_values_typed(services, "hello-service")
+        .unwrap();
+    assert_eq!(
+        values.get("Environment"),
+        Some(&(
+            "REG_MULTI_SZ",
+            "GREETING=[hi] & 100% {x}\nRUST_LOG=info".to_string()
+        )),
+        "{values:?}"
+    );
+    let event_log = format!("{services}\\EventLog\\Application");
+    let source = prefix
+        .registry_values_typed(&event_log, "hello-service")
+        .unwrap();
+    assert_eq!(
+        source.get("EventMessageFile"),
+        Some(&(
+            "REG_EXPAND_SZ",
+            "C:\\Program Files\\hello-service\\hello-service.exe".to_string()
+        )),
+        "{source:?}"
+    );
+    assert_eq!(source.get("TypesSupported").map(|v| v.0), Some("REG_DWORD"));
+    let data = prefix.drive_c().join("ProgramData/hello [x] & co/data");
+    let logs = prefix.drive_c().join("Program Files/hello-service/logs");
+    assert!(data.is_dir(), "{log}");
+    assert!(logs.is_dir(), "{log}");
+    std::fs::write(data.join("state.db"), b"kept").unwrap();
+
+    let (code, log) = msiexec(&prefix, &msi, "/x");
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(prefix.service_state("hello-service").unwrap(), None);
+    // Gone: the key, or its parent too (Wine's prefix has no other source there).
+    let source_gone = match prefix.registry_values(&event_log, "hello-service") {
+        Ok(values) => values.is_empty(),
+        Err(e) => e.to_string().contains("Unable to open the registry key"),
+    };
+    assert!(source_gone, "the Event Log source is removed");
+    assert_eq!(
+        std::fs::read(data.join("state.db")).unwrap(),
+        b"kept",
+        "data is kept"
+    );
+    assert!(logs.is_dir(), "the log folder is kept: {log}");
+    assert!(
+        !prefix
+            .drive_c()
+            .join("Program Files/hello-service/hello-service.exe")
+            .exists()
+    );
+}
+
+/// The logon agent's MSI: per-user (no elevation; into the user's own Programs
+/// folder), the Run entry in HKCU, the agent started at install; uninstall removes the
+/// entry.
+#[test]
+fn the_logon_agent_msi_installs_for_the_user_with_its_run_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = copy_crate(&root().join("examples/logon-agent"), dir.path(), |t| {
+        t + &format!("\n[package.metadata.winpkg.msi]\nupgrade-code = \"{UPGRADE_CODE}\"\n")
+    });
+    let msi = msi_of(&manifest, &dir.path().join("out"));
+    let prefix = Prefix::create().expect("a Wine prefix");
+    let (code, log) = msiexec(&prefix, &msi, "/i");
+    assert_eq!(code, 0, "{log}");
+    let run = || {
+        prefix
+            .registry_values(
+                "HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion",
+                "Run",
+            )
+            .unwrap()
+    };
+    let entry = run().get("logon-agent").cloned().unwrap_or_default();
+    let mut exe = Vec::new();
+    find_files(&prefix.drive_c().join("users"), "logon-agent.exe", &mut exe);
+    assert_eq!(exe.len(), 1, "installed under the user's folder: {log}");
+    let folder = format!(
+        "C:\\{}",
+        exe[0]
+            .parent()
+            .unwrap()
+            .strip_prefix(prefix.drive_c())
+            .unwrap()
+            .to_string_lossy()
+            .replace('/', "\\")
+    );
+    assert!(folder.contains("\\Programs\\logon-agent"), "{folder}");
+    // A bare `{dir}` arrives as `<folder>\.` (Windows Installer's folders end in a
+    // backslash, which would escape the closing quote).
+    assert_eq!(
+        entry,
+        format!("\"{folder}\\logon-agent.exe\" --greeting \"hello from {folder}\\.\"")
+    );
+    let mut started = Vec::new();
+    for _ in 0..40 {
+        started.clear();
+        find_files(&prefix.drive_c().join("users"), "agent.log", &mut started);
+        if !started.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(started.len(), 1, "started at install: {log}");
+    let (code, log) = msiexec(&prefix, &msi, "/x");
+    assert_eq!(code, 0, "{log}");
+    assert!(!run().contains_key("logon-agent"), "{log}");
+    assert!(!exe[0].exists(), "{log}");
 }

@@ -202,56 +202,81 @@ fn machine_scope_path() {
     assert_eq!(machine_path().as_deref(), Some(before.as_str()));
 }
 
-/// A command-line tool's MSI (`cli.path = "user"`, `--msi`): Windows Installer's
-/// Environment table appends the install folder to the user's PATH, and uninstall
-/// takes it off again; the other entries (an empty one, `%VAR%`) stay as they were.
-/// Wine's msiexec leaves the `;` it added behind (its RemoveEnvironmentStrings takes
-/// the value off, not the separator): the value is the old one, or the old one and a
-/// `;`, nothing else. README.md says so.
+/// A command-line tool's MSI (`cli.path = "user"`, `--msi`): a per-user install into
+/// `%LOCALAPPDATA%\Programs`; Windows Installer's Environment table appends the install
+/// folder to the user's PATH, an upgrade to the next version leaves it there once, and
+/// uninstall takes it off again; the other entries (an empty one, `%VAR%`) stay as they
+/// were. Wine's msiexec leaves the `;` it added behind (its RemoveEnvironmentStrings
+/// takes the value off, not the separator): the value is the old one and at most a `;`
+/// per install, nothing else. README.md says so.
 #[test]
 fn a_cli_tools_msi_puts_its_folder_on_path_and_takes_it_off() {
     let tmp = tempfile::tempdir().unwrap();
-    let manifest = copy_crate(&fixture("crates/twobins"), tmp.path(), |t| {
-        t + "\n[package.metadata.winpkg.cli]\npath = \"user\"\n\n[package.metadata.winpkg.msi]\nupgrade-code = \"{0A1B2C3D-4E5F-4061-8273-948596A7B8C9}\"\n"
-    });
-    let r = package(&manifest, &tmp.path().join("out"), &["--msi"], &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        !r.stderr.contains("warning: the MSI"),
-        "no gap to report: {}",
-        r.stderr
-    );
-    let msi = PathBuf::from(r.json()["packages"][0]["msi"]["path"].as_str().unwrap());
+    let build = |version: &str| {
+        let dir = tmp.path().join(version);
+        let manifest = copy_crate(&fixture("crates/twobins"), &dir, |t| {
+            t.replacen(
+                "version = \"0.1.0\"",
+                &format!("version = \"{version}\""),
+                1,
+            ) + "\n[package.metadata.winpkg.cli]\npath = \"user\"\n\n[package.metadata.winpkg.msi]\nupgrade-code = \"{0A1B2C3D-4E5F-4061-8273-948596A7B8C9}\"\n"
+        });
+        let r = package(&manifest, &dir.join("out"), &["--msi"], &[]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            !r.stderr.contains("warning: the MSI"),
+            "no gap to report: {}",
+            r.stderr
+        );
+        PathBuf::from(r.json()["packages"][0]["msi"]["path"].as_str().unwrap())
+    };
+    let v1 = build("0.1.0");
+    let v2 = build("0.2.0");
     let prefix = Prefix::create().expect("a Wine prefix");
     let old = "C:\\a;;%USERPROFILE%\\b";
     set_user_path(&prefix, Some(("REG_EXPAND_SZ", old)));
-    let (code, log) = super::msi::msiexec(&prefix, &msi, "/i");
+    let added_entries = || {
+        let (kind, value) = stored_path(&prefix, "HKEY_CURRENT_USER", "Environment").unwrap();
+        assert_eq!(kind, "REG_EXPAND_SZ");
+        assert!(value.starts_with(old), "every entry kept: {value}");
+        value[old.len()..]
+            .split(';')
+            .filter(|e| !e.is_empty())
+            .map(|e| e.trim_end_matches('\\').to_string())
+            .collect::<Vec<_>>()
+    };
+    let mut exe = Vec::new();
+    for msi in [&v1, &v2] {
+        let (code, log) = super::msi::msiexec(&prefix, msi, "/i");
+        assert_eq!(code, 0, "{log}");
+        exe.clear();
+        find_files(&prefix.drive_c().join("users"), "second.exe", &mut exe);
+        assert_eq!(exe.len(), 1, "in the user's Programs folder: {log}");
+        let folder = exe[0].parent().unwrap();
+        assert!(
+            folder.ends_with("AppData/Local/Programs/twobins"),
+            "{}",
+            folder.display()
+        );
+        let windows = format!(
+            "C:\\{}",
+            folder
+                .strip_prefix(prefix.drive_c())
+                .unwrap()
+                .to_string_lossy()
+                .replace('/', "\\")
+        );
+        assert_eq!(added_entries(), [windows], "once, after {}", msi.display());
+    }
+    let (code, log) = super::msi::msiexec(&prefix, &v2, "/x");
     assert_eq!(code, 0, "{log}");
-    assert!(
-        prefix
-            .drive_c()
-            .join("Program Files/twobins/second.exe")
-            .is_file(),
-        "{log}"
-    );
-    let (kind, value) = stored_path(&prefix, "HKEY_CURRENT_USER", "Environment").unwrap();
-    assert_eq!(kind, "REG_EXPAND_SZ");
-    assert!(value.starts_with(old), "every entry kept: {value}");
-    let added: Vec<&str> = value[old.len()..]
-        .split(';')
-        .filter(|e| !e.is_empty())
-        .collect();
-    assert_eq!(
-        added
-            .iter()
-            .map(|e| e.trim_end_matches('\\'))
-            .collect::<Vec<_>>(),
-        ["C:\\Program Files\\twobins"],
-        "{value}"
-    );
-    let (code, log) = super::msi::msiexec(&prefix, &msi, "/x");
-    assert_eq!(code, 0, "{log}");
+    assert!(!exe[0].exists(), "{log}");
     let (kind, after) = stored_path(&prefix, "HKEY_CURRENT_USER", "Environment").unwrap();
     assert_eq!(kind, "REG_EXPAND_SZ");
-    assert!(after == old || after == format!("{old};"), "{after}: {log}");
+    // Wine: a `;` for each of the two installs; nothing else.
+    let rest = after.strip_prefix(old).unwrap_or("x");
+    assert!(
+        rest.len() <= 2 && rest.chars().all(|c| c == ';'),
+        "{after}: {log}"
+    );
 }

@@ -23,8 +23,18 @@
 use std::io::Seek;
 use std::path::{Path, PathBuf};
 
+mod registry;
 mod service;
 mod tables;
+
+pub use registry::virtual_account_sid;
+
+/// Whether the MSI can let the service's account modify its data and log folders (its
+/// SID is known at build time, or it needs no grant).
+pub fn grants_folders(svc: &Service) -> bool {
+    use crate::autostart::service::Account;
+    matches!(svc.account, Account::LocalSystem) || registry::account_sid(svc).is_some()
+}
 
 use msi::{Package, PackageType};
 use sha2::{Digest as _, Sha256};
@@ -165,8 +175,9 @@ pub struct MsiInput<'a> {
     pub dest: &'a Path,
     pub product: &'a Product,
     pub service: Option<&'a Service>,
-    /// A command-line tool's PATH entry (`cli.path`): the install folder, appended.
-    pub path: Option<crate::autostart::Scope>,
+    /// How the program starts when not as a service: a Run entry, or the install
+    /// folder on PATH (a scheduled task is not in the MSI).
+    pub autostart: Option<&'a crate::autostart::Autostart>,
     /// Seconds since 1970 for every time in the MSI.
     pub mtime: u64,
 }
@@ -178,6 +189,8 @@ pub(super) struct Entry {
     /// Its key in the File table and its name in the cabinet.
     id: String,
     size: u64,
+    /// For MsiFileHash, and the PackageCode.
+    md5: [u8; 16],
 }
 
 /// A stable identifier for `what` (`f_…`, `c_…`, `d_…`): a table key.
@@ -264,6 +277,7 @@ pub fn write(input: &MsiInput) -> Result<(), MsiError> {
                 path: path.clone(),
                 id,
                 size: *size,
+                md5: [0; 16],
             });
         }
         let mut cab = builder.build(&mut cab_file).map_err(werr(dir))?;
@@ -271,7 +285,12 @@ pub fn write(input: &MsiInput) -> Result<(), MsiError> {
         while let Some(mut w) = cab.next_file().map_err(werr(dir))? {
             let (i, _, _) = &names[k];
             let mut entry = archive.by_index(*i).map_err(zip_err)?;
-            std::io::copy(&mut entry, &mut w).map_err(werr(dir))?;
+            let mut hashing = Md5Writer {
+                inner: &mut w,
+                md5: md5::Md5::new(),
+            };
+            std::io::copy(&mut entry, &mut hashing).map_err(werr(dir))?;
+            entries[k].md5 = hashing.md5.finalize().into();
             k += 1;
         }
         cab.finish().map_err(werr(dir))?;
@@ -295,6 +314,24 @@ pub fn write(input: &MsiInput) -> Result<(), MsiError> {
     tmp.persist(input.dest)
         .map_err(|e| werr(input.dest)(e.error))?;
     Ok(())
+}
+
+/// A writer that also computes the MD5 of what it writes.
+struct Md5Writer<'a, W: std::io::Write> {
+    inner: &'a mut W,
+    md5: md5::Md5,
+}
+
+impl<W: std::io::Write> std::io::Write for Md5Writer<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.md5.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// Copy a compound file into `out` as version 3 (512-byte sectors): every storage and

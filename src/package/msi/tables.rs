@@ -7,7 +7,9 @@ use std::io::{Read, Seek, Write};
 use msi::{Category, Column, Insert, LanguageId, Package, Value};
 use sha2::{Digest as _, Sha256};
 
+use super::registry::{self, Folder};
 use super::{Entry, MsiError, MsiInput, Product, guid, key, short_long};
+use crate::autostart::{Autostart, Scope};
 use crate::script::msi_formatted;
 
 /// The tables, and the summary information.
@@ -21,6 +23,7 @@ pub(super) fn database<F: Read + Write + Seek>(
         source,
     };
     let prod = input.product;
+    let per_user = per_user(input.autostart);
     let product_code = prod.product_code();
     // The PackageCode identifies these exact bytes: from the files and the product.
     let mut h = Sha256::new();
@@ -28,10 +31,9 @@ pub(super) fn database<F: Read + Write + Seek>(
     for e in entries {
         h.update(e.path.as_bytes());
         h.update(e.size.to_le_bytes());
+        h.update(e.md5);
     }
-    if let Some(s) = input.service {
-        h.update(format!("{s:?}").as_bytes());
-    }
+    h.update(format!("{:?} {:?} {:?}", input.service, input.autostart, prod).as_bytes());
     let package_code = uuid::Uuid::new_v5(&product_code, &h.finalize());
     let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(input.mtime.max(315_532_800));
     {
@@ -39,7 +41,8 @@ pub(super) fn database<F: Read + Write + Seek>(
         s.set_arch(prod.arch.template());
         s.set_languages(&[LanguageId::from(1033u16)]);
         s.set_page_count(prod.arch.page_count());
-        s.set_word_count(2); // compressed files, long names
+        // Compressed files, long names; +8: a per-user install needs no elevation.
+        s.set_word_count(if per_user { 2 | 8 } else { 2 });
         s.set_uuid(package_code);
         s.set_title("Installation Database");
         s.set_subject(prod.name.clone());
@@ -60,17 +63,21 @@ pub(super) fn database<F: Read + Write + Seek>(
         ],
     )
     .map_err(io)?;
-    let props = [
+    // Per-user: no ALLUSERS (the installing user's own product, no elevation), into
+    // %LOCALAPPDATA%\Programs (the Directory rows below). Not MSIINSTALLPERUSER's
+    // redirection of Program Files: Wine's msiexec does not do it.
+    let scope_props: &[(&str, &str)] = if per_user { &[] } else { &[("ALLUSERS", "1")] };
+    let mut props = vec![
         ("ProductCode", guid(product_code)),
         ("ProductName", prod.name.clone()),
         ("ProductVersion", prod.version.clone()),
         ("Manufacturer", prod.manufacturer.clone()),
         ("UpgradeCode", guid(prod.upgrade_code)),
         ("ProductLanguage", "1033".into()),
-        ("ALLUSERS", "1".into()),
         ("ARPNOMODIFY", "1".into()),
         ("SecureCustomProperties", "WPK_OLDER;WPK_NEWER".into()),
     ];
+    props.extend(scope_props.iter().map(|(k, v)| (*k, v.to_string())));
     p.insert_rows(
         Insert::into("Property").rows(props.iter().map(|(k, v)| vec![text(k), text(v)]).collect()),
     )
@@ -88,17 +95,30 @@ pub(super) fn database<F: Read + Write + Seek>(
         ],
     )
     .map_err(io)?;
-    let pf = prod.arch.program_files();
-    let mut dirs = vec![
-        vec![text("TARGETDIR"), Value::Null, text("SourceDir")],
-        vec![text(pf), text("TARGETDIR"), text(".")],
-        vec![
-            text("INSTALLDIR"),
-            text(pf),
-            text(&short_long(&prod.name, 1)),
-        ],
-    ];
-    let mut folders: Vec<String> = Vec::new();
+    let mut dirs = vec![vec![text("TARGETDIR"), Value::Null, text("SourceDir")]];
+    let pf = if per_user {
+        dirs.push(vec![
+            text("LocalAppDataFolder"),
+            text("TARGETDIR"),
+            text("."),
+        ]);
+        dirs.push(vec![
+            text("UserPrograms"),
+            text("LocalAppDataFolder"),
+            text("Programs"),
+        ]);
+        "UserPrograms"
+    } else {
+        let pf = prod.arch.program_files();
+        dirs.push(vec![text(pf), text("TARGETDIR"), text(".")]);
+        pf
+    };
+    dirs.push(vec![
+        text("INSTALLDIR"),
+        text(pf),
+        text(&short_long(&prod.name, 1)),
+    ]);
+    let mut file_folders: Vec<String> = Vec::new();
     for e in entries {
         let mut acc = String::new();
         for part in e
@@ -119,15 +139,29 @@ pub(super) fn database<F: Read + Write + Seek>(
                 acc.push('/');
             }
             acc.push_str(part);
-            if !folders.contains(&acc) {
-                folders.push(acc.clone());
+            if !file_folders.contains(&acc) {
+                file_folders.push(acc.clone());
                 dirs.push(vec![
                     text(&key("d", &acc)),
                     text(&parent),
-                    text(&short_long(part, folders.len())),
+                    text(&short_long(part, file_folders.len())),
                 ]);
             }
         }
+    }
+    let folders_keys = file_folders.iter().map(|f| key("d", f));
+    let folders: Vec<Folder> = input
+        .service
+        .map(|svc| svc.writable_dirs().into_iter().map(Folder::parse).collect())
+        .unwrap_or_default();
+    let mut known: Vec<String> = ["TARGETDIR", "LocalAppDataFolder", pf, "INSTALLDIR"]
+        .iter()
+        .map(|k| k.to_string())
+        .chain(folders_keys)
+        .collect();
+    for [k, parent, default] in registry::folder_directories(&folders, &mut known) {
+        let v = |x: Option<String>| x.map(|x| Value::from(x.as_str())).unwrap_or(Value::Null);
+        dirs.push(vec![v(k), v(parent), v(default)]);
     }
     p.insert_rows(Insert::into("Directory").rows(dirs))
         .map_err(io)?;
@@ -206,6 +240,17 @@ pub(super) fn database<F: Read + Write + Seek>(
         .map_err(io)?;
     p.insert_rows(Insert::into("File").rows(files))
         .map_err(io)?;
+    let folder_components = match input.service {
+        Some(svc) => registry::folder_tables(
+            p,
+            svc,
+            &folders,
+            &prod.upgrade_code,
+            prod.arch.component_attributes(),
+            &io,
+        )?,
+        None => Vec::new(),
+    };
     // Feature and FeatureComponents: one feature, everything in it.
     p.create_table(
         "Feature",
@@ -250,11 +295,14 @@ pub(super) fn database<F: Read + Write + Seek>(
         Insert::into("FeatureComponents").rows(
             entries
                 .iter()
-                .map(|e| vec![text("Complete"), text(&comp(e))])
+                .map(comp)
+                .chain(folder_components)
+                .map(|c| vec![text("Complete"), text(&c)])
                 .collect(),
         ),
     )
     .map_err(io)?;
+    file_hashes(p, entries, &io)?;
     // Media: the one embedded cabinet.
     p.create_table(
         "Media",
@@ -291,12 +339,126 @@ pub(super) fn database<F: Read + Write + Seek>(
         Some(svc) => Some(super::service::service_tables(p, svc, entries, &comp, &io)?),
         None => None,
     };
-    if let Some(scope) = input.path {
-        // On the component of the first file: the entry lives as long as the product.
-        let component = entries.first().map(comp).unwrap_or_default();
+    // Registry values and the PATH entry live on the program's component: written and
+    // removed with it.
+    let program = input
+        .service
+        .map(|s| s.exe.as_str())
+        .or(match input.autostart {
+            Some(Autostart::RunKey { exe, .. }) => Some(exe.as_str()),
+            _ => None,
+        });
+    let main = program
+        .and_then(|x| entries.iter().find(|e| e.path.eq_ignore_ascii_case(x)))
+        .or(entries.first());
+    let component = main.map(comp).unwrap_or_default();
+    let path = match input.autostart {
+        Some(Autostart::Path { scope }) => Some(*scope),
+        _ => None,
+    };
+    if let Some(scope) = path {
         environment(p, scope, &component, &io)?;
     }
-    sequence(p, service.is_some(), input.path.is_some(), &io)
+    let reg = registry::registry_rows(input.service, input.autostart);
+    registry::registry_table(p, &reg, &component, &io)?;
+    let run_now = match (input.autostart, main) {
+        (
+            Some(Autostart::RunKey {
+                args,
+                start_now: true,
+                ..
+            }),
+            Some(e),
+        ) => Some((
+            e.id.clone(),
+            msi_formatted(
+                &args
+                    .iter()
+                    .map(|a| crate::script::quote::argv_folder_aware(a))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+        )),
+        _ => None,
+    };
+    let actions = registry::custom_actions(
+        &folders,
+        run_now.as_ref().map(|(f, a)| (f.as_str(), a.as_str())),
+    );
+    registry::custom_action_table(p, &actions, &io)?;
+    sequence(
+        p,
+        &Steps {
+            service: service.is_some(),
+            environment: path.is_some(),
+            registry: !reg.is_empty(),
+            folders: !folders.is_empty(),
+            actions: &actions,
+        },
+        &io,
+    )
+}
+
+/// Whether the MSI installs for the user who runs it (a user's PATH or Run entry) rather
+/// than for the machine.
+pub(super) fn per_user(autostart: Option<&Autostart>) -> bool {
+    matches!(
+        autostart,
+        Some(
+            Autostart::Path { scope: Scope::User }
+                | Autostart::RunKey {
+                    scope: Scope::User,
+                    ..
+                }
+        )
+    )
+}
+
+/// MsiFileHash: each file's MD5 (the files are unversioned), which a repair uses to
+/// leave an unchanged file alone and `verify` to check the cabinet.
+fn file_hashes<F: Read + Write + Seek>(
+    p: &mut Package<F>,
+    entries: &[Entry],
+    io: &dyn Fn(std::io::Error) -> MsiError,
+) -> Result<(), MsiError> {
+    p.create_table(
+        "MsiFileHash",
+        vec![
+            Column::build("File_").primary_key().id_string(72),
+            Column::build("Options").int16(),
+            Column::build("HashPart1").int32(),
+            Column::build("HashPart2").int32(),
+            Column::build("HashPart3").int32(),
+            Column::build("HashPart4").int32(),
+        ],
+    )
+    .map_err(io)?;
+    p.insert_rows(
+        Insert::into("MsiFileHash").rows(
+            entries
+                .iter()
+                .map(|e| {
+                    let mut row = vec![Value::from(e.id.as_str()), Value::Int(0)];
+                    row.extend(
+                        e.md5
+                            .chunks_exact(4)
+                            .map(|c| Value::Int(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+                    );
+                    row
+                })
+                .collect(),
+        ),
+    )
+    .map_err(io)
+}
+
+/// Which optional steps the install sequence has.
+pub(super) struct Steps<'a> {
+    pub service: bool,
+    pub environment: bool,
+    pub registry: bool,
+    pub folders: bool,
+    pub actions: &'a [registry::Action],
 }
 
 /// Upgrade (older versions removed, a newer one detected), and the launch condition
@@ -431,8 +593,7 @@ pub(super) fn environment<F: Read + Write + Seek>(
 /// InstallExecuteSequence: the standard actions, the upgrade's and the service's.
 pub(super) fn sequence<F: Read + Write + Seek>(
     p: &mut Package<F>,
-    service: bool,
-    environment: bool,
+    steps: &Steps,
     io: &dyn Fn(std::io::Error) -> MsiError,
 ) -> Result<(), MsiError> {
     p.create_table(
@@ -447,7 +608,7 @@ pub(super) fn sequence<F: Read + Write + Seek>(
         ],
     )
     .map_err(io)?;
-    let mut rows: Vec<(&str, Option<&str>, i32)> = vec![
+    let mut rows: Vec<(String, Option<&str>, i32)> = [
         ("FindRelatedProducts", None, 25),
         ("LaunchConditions", None, 100),
         ("CostInitialize", None, 800),
@@ -466,9 +627,15 @@ pub(super) fn sequence<F: Read + Write + Seek>(
         ("PublishFeatures", None, 6300),
         ("PublishProduct", None, 6400),
         ("InstallFinalize", None, 6600),
-    ];
-    if service {
-        rows.extend([
+    ]
+    .into_iter()
+    .map(|(a, c, n)| (a.to_string(), c, n))
+    .collect();
+    let mut add = |list: &[(&str, Option<&'static str>, i32)]| {
+        rows.extend(list.iter().map(|(a, c, n)| (a.to_string(), *c, *n)));
+    };
+    if steps.service {
+        add(&[
             ("StopServices", Some("VersionNT"), 1900),
             ("DeleteServices", Some("VersionNT"), 2000),
             ("InstallServices", Some("VersionNT"), 5800),
@@ -476,18 +643,34 @@ pub(super) fn sequence<F: Read + Write + Seek>(
             ("StartServices", Some("VersionNT"), 5900),
         ]);
     }
-    if environment {
-        rows.extend([
+    if steps.environment {
+        add(&[
             ("RemoveEnvironmentStrings", None, 3300),
             ("WriteEnvironmentStrings", None, 5200),
         ]);
+    }
+    if steps.registry {
+        add(&[
+            ("RemoveRegistryValues", None, 2600),
+            ("WriteRegistryValues", None, 5000),
+        ]);
+    }
+    if steps.folders {
+        add(&[("RemoveFolders", None, 3600), ("CreateFolders", None, 3700)]);
+    }
+    for (n, (name, kind, ..)) in steps.actions.iter().enumerate() {
+        match *kind {
+            // Directories are set before costing resolves them.
+            51 => rows.push((name.clone(), None, 950 + n as i32)),
+            _ => rows.push((name.clone(), Some("NOT REMOVE~=\"ALL\""), 6650 + n as i32)),
+        }
     }
     p.insert_rows(
         Insert::into("InstallExecuteSequence").rows(
             rows.into_iter()
                 .map(|(a, c, n)| {
                     vec![
-                        Value::from(a),
+                        Value::from(a.as_str()),
                         c.map(Value::from).unwrap_or(Value::Null),
                         Value::Int(n),
                     ]
