@@ -141,6 +141,21 @@ fn run_measured(args: &[&str]) -> (i32, String, i64) {
     (libc::WEXITSTATUS(status), stdout, rss)
 }
 
+/// `verify --max-ratio 100000` on a 256 MiB bomb: read through (only SHA256SUMS is
+/// missing), with peak memory far below its size.
+fn read_through_in_bounded_memory(bomb: &Path) {
+    let path = bomb.to_string_lossy().into_owned();
+    let (code, stdout, rss) =
+        run_measured(&["verify", "--format", "json", "--max-ratio", "100000", &path]);
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(code, 1, "no SHA256SUMS, but read: {v:#}");
+    assert_eq!(step(&v, "extract").unwrap()["ok"], true, "{v:#}");
+    assert!(
+        rss < 100 * 1024,
+        "peak RSS {rss} KiB reading a 256 MiB file"
+    );
+}
+
 #[test]
 fn zip_bombs_are_refused_and_reading_stays_bounded() {
     let dir = tempfile::tempdir().unwrap();
@@ -158,16 +173,7 @@ fn zip_bombs_are_refused_and_reading_stays_bounded() {
     assert!(step(&v, "extract").is_none());
 
     // Allowed through, it is streamed: memory stays far below its size.
-    let path = bomb.to_string_lossy().into_owned();
-    let (code, stdout, rss) =
-        run_measured(&["verify", "--format", "json", "--max-ratio", "100000", &path]);
-    let v: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(code, 1, "no SHA256SUMS, but read: {v:#}");
-    assert_eq!(step(&v, "extract").unwrap()["ok"], true, "{v:#}");
-    assert!(
-        rss < 100 * 1024,
-        "peak RSS {rss} KiB reading a 256 MiB entry"
-    );
+    read_through_in_bounded_memory(&bomb);
 
     // Caps on one entry and on the total.
     let (_, v) = verify_json(&bomb, &["--max-ratio", "100000", "--max-entry", "1000000"]);
@@ -424,4 +430,113 @@ fn one_name_repeated_by_every_thunk_is_bounded() {
             .len(),
         2000
     );
+}
+
+/// An MSI of `entries` (written by cargo-winpkg's own MSI writer from a zip of them).
+fn msi_of(dir: &Path, entries: &[(&str, Vec<u8>)]) -> std::path::PathBuf {
+    use cargo_winpkg::package::msi;
+    let zip = dir.join("files.zip");
+    raw_zip(&zip, entries);
+    let dest = dir.join("files.msi");
+    let product = msi::Product {
+        name: "files".into(),
+        version: "1.0.0".into(),
+        manufacturer: "test".into(),
+        upgrade_code: uuid::Uuid::from_u128(7),
+        arch: msi::MsiArch::X64,
+    };
+    msi::write(&msi::MsiInput {
+        zip: &zip,
+        root_dir: None,
+        dest: &dest,
+        product: &product,
+        service: None,
+        autostart: None,
+        mtime: 0,
+    })
+    .unwrap();
+    dest
+}
+
+/// Hostile MSIs: a cabinet bomb is refused by ratio and, allowed through, streamed in
+/// bounded memory; damaged cabinet bytes, an oversized table stream, a compound file
+/// that is no MSI, and a truncated MSI each get a clear error, never a panic.
+#[test]
+fn hostile_msis_get_clear_errors_and_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = msi_of(dir.path(), &[("zeros.bin", vec![0u8; 256 << 20])]);
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 4 << 20);
+    let (code, v) = verify_json(&bomb, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    let d = detail(&v, "extract");
+    assert!(d.contains("--max-ratio"), "{d}");
+    read_through_in_bounded_memory(&bomb);
+    let (_, v) = verify_json(&bomb, &["--max-ratio", "100000", "--max-entry", "1000000"]);
+    assert!(detail(&v, "file names").contains("--max-entry"));
+
+    // Damaged cabinet bytes: every byte of the middle of the cabinet stream flipped.
+    let small = tempfile::tempdir().unwrap();
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let good = msi_of(small.path(), &[("a.bin", data)]);
+    let damaged = dir.path().join("damaged.msi");
+    {
+        std::fs::copy(&good, &damaged).unwrap();
+        let mut cfb = cfb::open_rw(&damaged).unwrap();
+        let cab_path = cfb
+            .walk()
+            .find(|e| e.is_stream() && e.len() > 1000 && !e.name().starts_with('\u{5}'))
+            .map(|e| e.path().to_path_buf())
+            .unwrap();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut cfb.open_stream(&cab_path).unwrap(), &mut bytes).unwrap();
+        let mid = bytes.len() / 2;
+        for b in &mut bytes[mid..mid + 64] {
+            *b ^= 0xff;
+        }
+        std::io::Write::write_all(&mut cfb.create_stream(&cab_path).unwrap(), &bytes).unwrap();
+        cfb.flush().unwrap();
+    }
+    let (code, v) = verify_json(&damaged, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    let d = detail(&v, "extract");
+    assert!(
+        d.contains("MSZIP") || d.contains("MsiFileHash") || d.contains("declares"),
+        "{d}"
+    );
+
+    // A table stream past what verify reads.
+    let huge = dir.path().join("huge.msi");
+    std::fs::copy(&good, &huge).unwrap();
+    {
+        let mut cfb = cfb::open_rw(&huge).unwrap();
+        let mut s = cfb.create_stream("/\u{4840}Huge").unwrap();
+        std::io::Write::write_all(&mut s, &vec![0u8; 17 << 20]).unwrap();
+        drop(s);
+        cfb.flush().unwrap();
+    }
+    let r = run(["verify", huge.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("a table stream of 17825792 bytes"),
+        "{}",
+        r.stderr
+    );
+
+    // A compound file that is no MSI, and a truncated MSI.
+    let doc = dir.path().join("not.msi");
+    {
+        let mut cfb = cfb::create(&doc).unwrap();
+        std::io::Write::write_all(&mut cfb.create_stream("/WordDocument").unwrap(), b"hi").unwrap();
+        cfb.flush().unwrap();
+    }
+    let r = run(["verify", doc.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("not.msi: "), "{}", r.stderr);
+    let cut = dir.path().join("cut.msi");
+    let bytes = std::fs::read(&good).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+    let r = run(["verify", cut.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("cut.msi: "), "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
 }

@@ -214,3 +214,138 @@ fn a_package_with_a_root_folder_verifies() {
             .contains("twobins 0.1.0")
     );
 }
+
+/// The example service's MSI (`--msi`, with an upgrade code).
+fn example_msi(out: &Path) -> std::path::PathBuf {
+    let crate_dir = out.join("crate");
+    let manifest = copy_example_with(&crate_dir, |t| {
+        t + "\n[package.metadata.winpkg.msi]\nupgrade-code = \"{6F1C2A3B-1111-4222-8333-944455556666}\"\n"
+    });
+    let r = package(&manifest, &out.join("out"), &["--release", "--msi"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    std::path::PathBuf::from(r.json()["packages"][0]["msi"]["path"].as_str().unwrap())
+}
+
+/// Change one column of the rows of `table` whose `key_col` is `key` (msi crate).
+fn set_msi_value(msi: &Path, table: &str, key_col: &str, key: &str, col: &str, v: msi::Value) {
+    let mut p = msi::open_rw(msi).unwrap();
+    p.update_rows(
+        msi::Update::table(table)
+            .set(col, v)
+            .with(msi::Expr::col(key_col).eq(msi::Expr::string(key))),
+    )
+    .unwrap();
+    p.flush().unwrap();
+}
+
+/// `verify` reads an MSI as it reads a zip: its files out of the embedded cabinet
+/// (each against its File row and MsiFileHash), then the zip's checks, then the
+/// ServiceInstall row against service.json. Tampering with the bytes' hash, or with the
+/// service row, fails the step that owns it.
+#[test]
+fn an_msi_verifies_like_its_zip_and_tampering_is_caught() {
+    let out = tempfile::tempdir().unwrap();
+    let msi = example_msi(out.path());
+    let (code, v) = verify_json(&msi);
+    assert_eq!(code, 0, "{v:#}");
+    for s in [
+        "file names",
+        "extract",
+        "checksums",
+        "manifest",
+        "dll closure",
+        "signatures",
+        "msi tables",
+    ] {
+        assert_eq!(step(&v, s)["ok"], true, "{s}: {v:#}");
+    }
+    assert_eq!(step(&v, "read msi")["check"], false);
+    let tables = step(&v, "msi tables")["detail"].as_str().unwrap();
+    assert!(
+        tables.contains("7 of 7 files in MsiFileHash")
+            && tables.contains("service `hello-service` as in service.json"),
+        "{tables}"
+    );
+    assert!(
+        step(&v, "checksums")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("6 files match")
+    );
+    let r = run(["verify".as_ref(), msi.as_os_str()]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("7 checks passed"), "{}", r.stdout);
+
+    // A hash that is not the cabinet's bytes'.
+    let files = {
+        let mut p = msi::open(&msi).unwrap();
+        p.select_rows(msi::Select::table("File"))
+            .unwrap()
+            .map(|r| {
+                (
+                    r["File"].as_str().unwrap().to_string(),
+                    r["FileName"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let exe_key = &files
+        .iter()
+        .find(|(_, n)| n.ends_with("|hello-service.exe"))
+        .unwrap()
+        .0;
+    let bad_hash = out.path().join("bad-hash.msi");
+    std::fs::copy(&msi, &bad_hash).unwrap();
+    set_msi_value(
+        &bad_hash,
+        "MsiFileHash",
+        "File_",
+        exe_key,
+        "HashPart2",
+        msi::Value::Int(7),
+    );
+    let (code, v) = verify_json(&bad_hash);
+    assert_eq!(code, 1, "{v:#}");
+    let d = step(&v, "extract")["detail"].as_str().unwrap();
+    assert!(
+        d.contains("hello-service.exe` does not match its MsiFileHash"),
+        "{d}"
+    );
+
+    // A size that is not the cabinet's.
+    let bad_size = out.path().join("bad-size.msi");
+    std::fs::copy(&msi, &bad_size).unwrap();
+    set_msi_value(
+        &bad_size,
+        "File",
+        "File",
+        exe_key,
+        "FileSize",
+        msi::Value::Int(100),
+    );
+    let (code, v) = verify_json(&bad_size);
+    assert_eq!(code, 1, "{v:#}");
+    let d = step(&v, "extract")["detail"].as_str().unwrap();
+    assert!(d.contains("but its File row says 100"), "{d}");
+
+    // A service row that says something else than service.json.
+    let bad_service = out.path().join("bad-service.msi");
+    std::fs::copy(&msi, &bad_service).unwrap();
+    set_msi_value(
+        &bad_service,
+        "ServiceInstall",
+        "ServiceInstall",
+        "ServiceInstall",
+        "StartName",
+        msi::Value::from("LocalSystem"),
+    );
+    let (code, v) = verify_json(&bad_service);
+    assert_eq!(code, 1, "{v:#}");
+    let d = step(&v, "msi tables")["detail"].as_str().unwrap();
+    assert!(
+        d.contains(
+            "the account is `LocalSystem` in the MSI, `NT AUTHORITY\\LocalService` in service.json"
+        ),
+        "{d}"
+    );
+}

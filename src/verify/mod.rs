@@ -6,7 +6,9 @@
 //! as creating the prefix; when it cannot be done the whole run stops with an error).
 //! Only checks count as "passed".
 
+mod cab;
 pub mod cleanup;
+mod msi;
 mod offline;
 pub mod sandbox;
 mod service;
@@ -72,8 +74,12 @@ pub enum VerifyError {
         index: usize,
         source: zip::result::ZipError,
     },
-    #[error("{}: the zip has no files", .0.display())]
+    #[error("{}: the package has no files", .0.display())]
     Empty(PathBuf),
+    /// An MSI whose compound file or tables cannot be read, or that is not one
+    /// verify can judge.
+    #[error("{}: {why}", msi.display())]
+    NotMsi { msi: PathBuf, why: String },
     /// `--wine` without `--run` on a package whose service.json names no service.
     #[error("{}: the package has no service (a plain program): smoke-test it with --run, e.g. `cargo winpkg verify --wine --run {} -- --version`", .0.display(), .0.display())]
     PlainProgram(PathBuf),
@@ -236,13 +242,36 @@ fn verify_zip(
         ok: false,
     };
     let t = Instant::now();
-    let listing = offline::list(zip)?;
-    run.info("read zip", t, format!("{} entries", listing.entries.len()));
+    let msi = if msi::is_msi(zip) {
+        Some(msi::read(zip, &opts.limits)?)
+    } else {
+        None
+    };
+    let zip_listing;
+    let listing = match &msi {
+        Some(m) => {
+            run.info(
+                "read msi",
+                t,
+                format!("{} files in its File table", m.listing.entries.len()),
+            );
+            &m.listing
+        }
+        None => {
+            zip_listing = offline::list(zip)?;
+            run.info(
+                "read zip",
+                t,
+                format!("{} entries", zip_listing.entries.len()),
+            );
+            &zip_listing
+        }
+    };
     let t = Instant::now();
     let names_ok = run.check(
         "file names",
         t,
-        offline::check_listing(&listing, &opts.limits),
+        offline::check_listing(listing, &opts.limits),
     );
     let scratch = tempfile::Builder::new()
         .prefix("winpkg-verify-")
@@ -255,7 +284,11 @@ fn verify_zip(
     let _guard = cleanup::Guard::dir(scratch.path());
     let pkg = if names_ok {
         let t = Instant::now();
-        match offline::extract(zip, &listing, scratch.path()) {
+        let extracted = match &msi {
+            Some(m) => msi::extract(zip, m, scratch.path(), &opts.limits),
+            None => offline::extract(zip, listing, scratch.path()),
+        };
+        match extracted {
             Ok(pkg) => {
                 let n = pkg.files.len();
                 run.check("extract", t, Ok(format!("{n} files, sizes as declared")));
@@ -273,11 +306,15 @@ fn verify_zip(
         run.info(
             "stopped",
             Instant::now(),
-            "the zip failed the checks above: nothing else was read, written or run".into(),
+            "the package failed the checks above: nothing else was read, written or run".into(),
         );
         return Ok(v.finish(run));
     };
     let manifest = offline_checks(&mut run, &pkg, opts);
+    if let Some(m) = &msi {
+        let t = Instant::now();
+        run.check("msi tables", t, msi::check_tables(m, manifest.as_ref()));
+    }
     if opts.wine {
         if run.steps.iter().all(|s| s.ok) {
             wine_stage(&mut run, &pkg, manifest.as_ref(), zip, opts, &mut v)?;

@@ -221,6 +221,20 @@ pub(super) struct Package {
 }
 
 impl Package {
+    /// The package from files extracted into `dir` (the small ones' bytes kept).
+    pub fn assemble(
+        files: BTreeMap<String, Extracted>,
+        dir: &Path,
+        small: BTreeMap<String, Vec<u8>>,
+    ) -> Package {
+        Package {
+            root: root_of(files.keys()),
+            files,
+            dir: dir.to_path_buf(),
+            small,
+        }
+    }
+
     /// A file of the package by its path below the root folder.
     pub fn get(&self, name: &str) -> Option<&Extracted> {
         self.files.get(&format!("{}{name}", self.root))
@@ -291,17 +305,12 @@ pub(super) fn extract(zip: &Path, listing: &Listing, dir: &Path) -> Result<Packa
         }
         files.insert(listed.name.clone(), extracted);
     }
-    Ok(Package {
-        root: root_of(files.keys()),
-        files,
-        dir: dir.to_path_buf(),
-        small,
-    })
+    Ok(Package::assemble(files, dir, small))
 }
 
 /// Copy one entry to `dest` (a new file), reading at most its declared size plus one
 /// byte; keep its bytes when `keep` (and it is small).
-fn copy_entry(
+pub(super) fn copy_entry(
     entry: impl Read,
     listed: &Listed,
     dest: &Path,

@@ -1,0 +1,527 @@
+//! `verify` on an MSI: its tables read (each table stream bounded before the reader
+//! sees it), the install folder's files listed from File, Component and Directory, then
+//! (when the names and sizes pass the same checks as a zip's) streamed out of the
+//! embedded cabinet into the scratch folder, each checked against its File row and
+//! MsiFileHash. The extracted files then get the zip's checks (SHA256SUMS, service.json,
+//! DLL closure, signatures), and the ServiceInstall row is compared with service.json.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use md5::Digest as _;
+
+use super::cab::Cabinet;
+use super::offline::{self, Limits, Listed, Listing};
+use super::{CheckResult, Failed, VerifyError};
+use crate::package::manifest::Manifest;
+
+/// The most bytes a table stream (or the string pool) may have: real MSIs' tables are
+/// kilobytes; the reader keeps a table in memory.
+pub const MAX_TABLE_STREAM: u64 = 16 << 20;
+
+/// Whether `path` starts as a compound file (an MSI) does.
+pub fn is_msi(path: &Path) -> bool {
+    let mut magic = [0u8; 8];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]
+}
+
+/// One file the MSI installs.
+#[derive(Debug, Clone)]
+pub(super) struct MsiFile {
+    /// Its key in File, and its name in the cabinet.
+    key: String,
+    /// Its path below the install folder, `/`-separated.
+    pub path: String,
+    pub size: u64,
+    md5: Option<[u8; 16]>,
+}
+
+/// A ServiceInstall row, as text.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ServiceRow {
+    pub name: String,
+    pub display_name: String,
+    pub start_type: i32,
+    pub start_name: String,
+}
+
+/// What verify read from the MSI's tables.
+pub(super) struct MsiRead {
+    pub listing: Listing,
+    files: Vec<MsiFile>,
+    /// The embedded cabinet's stream.
+    cabinet: String,
+    pub properties: BTreeMap<String, String>,
+    pub services: Vec<ServiceRow>,
+}
+
+fn input(path: &Path, why: String) -> VerifyError {
+    VerifyError::NotMsi {
+        msi: path.to_path_buf(),
+        why,
+    }
+}
+
+/// Read the tables of the MSI at `path`.
+pub(super) fn read(path: &Path, limits: &Limits) -> Result<MsiRead, VerifyError> {
+    let file = File::open(path).map_err(|source| VerifyError::Open {
+        zip: path.to_path_buf(),
+        source,
+    })?;
+    bound_streams(path, file, limits)?;
+    // The msi crate indexes rows and columns it trusts; a malformed database must come
+    // back as an error, never stop verify.
+    let result = quietly(|| read_tables(path));
+    match result {
+        Ok(r) => r,
+        Err(what) => Err(input(path, format!("its tables cannot be read ({what})"))),
+    }
+}
+
+/// Check every stream's size before the msi reader opens it: table streams at most
+/// [`MAX_TABLE_STREAM`], and no more streams than `limits.max_entries`.
+fn bound_streams(path: &Path, file: File, limits: &Limits) -> Result<(), VerifyError> {
+    let cfb = cfb::CompoundFile::open(file)
+        .map_err(|e| input(path, format!("not a compound file: {e}")))?;
+    let mut n = 0usize;
+    for e in cfb.walk() {
+        n += 1;
+        if n > limits.max_entries {
+            return Err(input(
+                path,
+                format!("more than {} streams (--max-entries)", limits.max_entries),
+            ));
+        }
+        // Table streams' names start with U+4840 (Windows Installer's name encoding).
+        let name = e.name();
+        if e.is_stream() && name.starts_with('\u{4840}') && e.len() > MAX_TABLE_STREAM {
+            return Err(input(
+                path,
+                format!(
+                    "a table stream of {} bytes, more than the {MAX_TABLE_STREAM} verify reads",
+                    e.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Run `f`, turning a panic inside it into `Err` with its message (and printing
+/// nothing).
+fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    r.map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "malformed".into())
+    })
+}
+
+type Rows = Vec<BTreeMap<String, msi::Value>>;
+
+/// All rows of `table` by column name; empty when the table does not exist.
+fn rows(p: &mut msi::Package<File>, table: &str) -> std::io::Result<Rows> {
+    let Some(columns) = p.get_table(table).map(|t| {
+        t.columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect::<Vec<_>>()
+    }) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for row in p.select_rows(msi::Select::table(table))? {
+        let mut m = BTreeMap::new();
+        for (i, c) in columns.iter().enumerate() {
+            if i < row.len() {
+                m.insert(c.clone(), row[i].clone());
+            }
+        }
+        out.push(m);
+    }
+    Ok(out)
+}
+
+fn text(row: &BTreeMap<String, msi::Value>, col: &str) -> String {
+    match row.get(col) {
+        Some(msi::Value::Str(s)) => s.clone(),
+        Some(msi::Value::Int(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn int(row: &BTreeMap<String, msi::Value>, col: &str) -> Option<i32> {
+    match row.get(col) {
+        Some(msi::Value::Int(n)) => Some(*n),
+        _ => None,
+    }
+}
+
+/// The long target name of a DefaultDir or FileName value (`short|long`, and for a
+/// folder `target:source`).
+fn long_name(v: &str) -> &str {
+    let target = v.split(':').next().unwrap_or(v);
+    target.rsplit('|').next().unwrap_or(target)
+}
+
+fn read_tables(path: &Path) -> Result<MsiRead, VerifyError> {
+    let bad = |why: String| input(path, why);
+    let file = File::open(path).map_err(|source| VerifyError::Open {
+        zip: path.to_path_buf(),
+        source,
+    })?;
+    let mut p = msi::Package::open(file).map_err(|e| bad(format!("not an MSI: {e}")))?;
+    let mut table =
+        |name: &str| rows(&mut p, name).map_err(|e| bad(format!("the {name} table: {e}")));
+    let properties: BTreeMap<String, String> = table("Property")?
+        .iter()
+        .map(|r| (text(r, "Property"), text(r, "Value")))
+        .collect();
+    // Folders: each Directory row's path below INSTALLDIR, when it is below it.
+    let dirs: BTreeMap<String, (String, String)> = table("Directory")?
+        .iter()
+        .map(|r| {
+            (
+                text(r, "Directory"),
+                (text(r, "Directory_Parent"), text(r, "DefaultDir")),
+            )
+        })
+        .collect();
+    let below_install = |start: &str| -> Option<String> {
+        let mut key = start.to_string();
+        let mut parts = Vec::new();
+        for _ in 0..64 {
+            if key == "INSTALLDIR" {
+                parts.reverse();
+                return Some(parts.join("/"));
+            }
+            let (parent, default) = dirs.get(&key)?;
+            let name = long_name(default);
+            if name != "." {
+                parts.push(name.to_string());
+            }
+            key = parent.clone();
+        }
+        None
+    };
+    let components: BTreeMap<String, String> = table("Component")?
+        .iter()
+        .map(|r| (text(r, "Component"), text(r, "Directory_")))
+        .collect();
+    let hashes: BTreeMap<String, [u8; 16]> = table("MsiFileHash")?
+        .iter()
+        .filter_map(|r| {
+            let mut md5 = [0u8; 16];
+            for (i, col) in ["HashPart1", "HashPart2", "HashPart3", "HashPart4"]
+                .iter()
+                .enumerate()
+            {
+                md5[i * 4..i * 4 + 4].copy_from_slice(&int(r, col)?.to_le_bytes());
+            }
+            Some((text(r, "File_"), md5))
+        })
+        .collect();
+    let mut files = Vec::new();
+    for r in table("File")? {
+        let key = text(&r, "File");
+        let comp = text(&r, "Component_");
+        let dir = components.get(&comp).ok_or_else(|| {
+            bad(format!(
+                "file `{key}` names component `{comp}`, which is not in the Component table"
+            ))
+        })?;
+        let folder = below_install(dir).ok_or_else(|| {
+            bad(format!(
+                "file `{key}` goes to folder `{dir}`, which is not inside INSTALLDIR: verify reads packages that install into one folder"
+            ))
+        })?;
+        let name = long_name(&text(&r, "FileName")).to_string();
+        let path = if folder.is_empty() {
+            name
+        } else {
+            format!("{folder}/{name}")
+        };
+        let size = int(&r, "FileSize")
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| bad(format!("file `{key}` has no valid FileSize")))?;
+        files.push(MsiFile {
+            md5: hashes.get(&key).copied(),
+            key,
+            path,
+            size,
+        });
+    }
+    if files.is_empty() {
+        return Err(VerifyError::Empty(path.to_path_buf()));
+    }
+    let media = table("Media")?;
+    let cabinets: Vec<String> = media
+        .iter()
+        .map(|r| text(r, "Cabinet"))
+        .filter(|c| !c.is_empty())
+        .collect();
+    let cabinet = match cabinets.as_slice() {
+        [one] => one.strip_prefix('#').map(str::to_string).ok_or_else(|| {
+            bad(format!("its cabinet `{one}` is a file beside the MSI, not inside it: verify reads MSIs that carry their files"))
+        })?,
+        [] => return Err(bad("it has no cabinet (Media table): its files are not inside it".into())),
+        _ => return Err(bad(format!("it has {} cabinets: verify reads MSIs with one", cabinets.len()))),
+    };
+    let services = table("ServiceInstall")?
+        .iter()
+        .map(|r| ServiceRow {
+            name: text(r, "Name"),
+            display_name: text(r, "DisplayName"),
+            start_type: int(r, "StartType").unwrap_or(-1),
+            start_name: text(r, "StartName"),
+        })
+        .collect();
+    let listing = Listing {
+        entries: files
+            .iter()
+            .map(|f| Listed {
+                name: f.path.clone(),
+                dir: false,
+                size: f.size,
+                // Compression is judged for the cabinet as a whole.
+                compressed: f.size,
+            })
+            .collect(),
+        declared: Some(files.len() as u64),
+    };
+    Ok(MsiRead {
+        listing,
+        files,
+        cabinet,
+        properties,
+        services,
+    })
+}
+
+/// Stream every file out of the MSI's cabinet into `dir` (the listing passed
+/// [`offline::check_listing`]), each checked against its File row and MsiFileHash.
+pub(super) fn extract(
+    path: &Path,
+    read: &MsiRead,
+    dir: &Path,
+    limits: &Limits,
+) -> Result<offline::Package, Failed> {
+    let file = File::open(path).map_err(|e| Failed(format!("cannot open: {e}")))?;
+    let mut p = msi::Package::open(file).map_err(|e| Failed(format!("not an MSI: {e}")))?;
+    let mut stream = p
+        .read_stream(&read.cabinet)
+        .map_err(|e| Failed(format!("the cabinet stream `{}`: {e}", read.cabinet)))?;
+    let len = stream
+        .seek(SeekFrom::End(0))
+        .map_err(|e| Failed(format!("the cabinet: {e}")))?;
+    let cab = Cabinet::read(&mut stream, len).map_err(|e| Failed(e.to_string()))?;
+    let total: u64 = read.files.iter().map(|f| f.size).sum();
+    if total > 1 << 20 && total / len.max(1) > limits.max_ratio {
+        return Err(Failed(format!(
+            "the cabinet expands {len} bytes to {total} ({}:1), past the {}:1 allowed (--max-ratio)",
+            total / len.max(1),
+            limits.max_ratio
+        )));
+    }
+    let by_key: BTreeMap<&str, &MsiFile> = read.files.iter().map(|f| (f.key.as_str(), f)).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for c in &cab.files {
+        let Some(f) = by_key.get(c.name.as_str()) else {
+            return Err(Failed(format!(
+                "the cabinet holds `{}`, which no File row installs",
+                c.name
+            )));
+        };
+        if c.size != f.size {
+            return Err(Failed(format!(
+                "`{}` has {} bytes in the cabinet, but its File row says {}",
+                f.path, c.size, f.size
+            )));
+        }
+        if !seen.insert(c.name.as_str()) {
+            return Err(Failed(format!("the cabinet holds `{}` twice", c.name)));
+        }
+    }
+    if let Some(missing) = read.files.iter().find(|f| !seen.contains(f.key.as_str())) {
+        return Err(Failed(format!(
+            "`{}` (File `{}`) is not in the cabinet",
+            missing.path, missing.key
+        )));
+    }
+    let mut files = BTreeMap::new();
+    let mut small = BTreeMap::new();
+    for folder in 0..cab.folders.len() {
+        let mut in_folder: Vec<_> = cab.files.iter().filter(|c| c.folder == folder).collect();
+        in_folder.sort_by_key(|c| c.offset);
+        let mut data = cab
+            .folder(&mut stream, folder)
+            .map_err(|e| Failed(e.to_string()))?;
+        let mut at = 0u64;
+        for c in in_folder {
+            let f = by_key[c.name.as_str()];
+            if c.offset < at {
+                return Err(Failed(format!(
+                    "`{}` overlaps the file before it in the cabinet",
+                    f.path
+                )));
+            }
+            let gap = c.offset - at;
+            if std::io::copy(&mut (&mut data).take(gap), &mut std::io::sink())
+                .map_err(|e| Failed(format!("the cabinet: {e}")))?
+                != gap
+            {
+                return Err(Failed(format!("the cabinet ends before `{}`", f.path)));
+            }
+            let dest = offline::inside(dir, &f.path);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| Failed(format!("cannot create {}: {e}", parent.display())))?;
+            }
+            let listed = Listed {
+                name: f.path.clone(),
+                dir: false,
+                size: f.size,
+                compressed: f.size,
+            };
+            let mut hashing = Md5Reader {
+                inner: (&mut data).take(f.size),
+                md5: md5::Md5::new(),
+            };
+            let keep = [crate::package::SHA256SUMS, crate::package::SERVICE_JSON]
+                .iter()
+                .any(|n| f.path == *n);
+            let (extracted, kept) = offline::copy_entry(&mut hashing, &listed, &dest, keep)?;
+            let md5: [u8; 16] = hashing.md5.finalize().into();
+            if let Some(want) = f.md5
+                && want != md5
+            {
+                return Err(Failed(format!(
+                    "`{}` does not match its MsiFileHash: the cabinet's bytes are not the ones the MSI was made with",
+                    f.path
+                )));
+            }
+            if let Some(b) = kept {
+                small.insert(f.path.clone(), b);
+            }
+            files.insert(f.path.clone(), extracted);
+            at = c.offset + c.size;
+        }
+    }
+    Ok(offline::Package::assemble(files, dir, small))
+}
+
+struct Md5Reader<R> {
+    inner: R,
+    md5: md5::Md5,
+}
+
+impl<R: Read> Read for Md5Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.md5.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The MSI's own rows against service.json: the product's name and version, and the
+/// service (name, display name, start type, account).
+pub(super) fn check_tables(read: &MsiRead, manifest: Option<&Manifest>) -> CheckResult {
+    let prop = |k: &str| read.properties.get(k).cloned().unwrap_or_default();
+    let hashed = read.files.iter().filter(|f| f.md5.is_some()).count();
+    let mut said = format!(
+        "{} {}, ProductCode {}; {} of {} files in MsiFileHash",
+        prop("ProductName"),
+        prop("ProductVersion"),
+        prop("ProductCode"),
+        hashed,
+        read.files.len()
+    );
+    let Some(m) = manifest else {
+        return Ok(said);
+    };
+    let mut problems = Vec::new();
+    if prop("ProductName") != m.package.name {
+        problems.push(format!(
+            "ProductName is `{}`, service.json names `{}`",
+            prop("ProductName"),
+            m.package.name
+        ));
+    }
+    if prop("ProductVersion") != m.package.version {
+        problems.push(format!(
+            "ProductVersion is `{}`, service.json says `{}`",
+            prop("ProductVersion"),
+            m.package.version
+        ));
+    }
+    match (&m.service, read.services.as_slice()) {
+        (None, []) => {}
+        (None, rows) => problems.push(format!(
+            "it installs {} service(s), but service.json has none",
+            rows.len()
+        )),
+        (Some(_), []) => {
+            problems.push("service.json has a service, but ServiceInstall is empty".into())
+        }
+        (Some(s), [row]) => {
+            let svc = &s.service;
+            // The table holds formatted text: compare what Windows Installer would
+            // write.
+            let f = crate::script::msi_formatted;
+            if row.name != f(&svc.name) {
+                problems.push(format!(
+                    "the service is `{}` in the MSI, `{}` in service.json",
+                    row.name, svc.name
+                ));
+            }
+            if row.display_name != f(&svc.display_name) {
+                problems.push(format!(
+                    "the display name is `{}` in the MSI, `{}` in service.json",
+                    row.display_name, svc.display_name
+                ));
+            }
+            let start = match svc.start {
+                crate::autostart::service::StartType::Auto
+                | crate::autostart::service::StartType::DelayedAuto => 2,
+                crate::autostart::service::StartType::Manual => 3,
+                crate::autostart::service::StartType::Disabled => 4,
+            };
+            if row.start_type != start {
+                problems.push(format!(
+                    "the start type is {} in the MSI, {start} in service.json",
+                    row.start_type
+                ));
+            }
+            let account = match svc.account {
+                crate::autostart::service::Account::LocalSystem => String::new(),
+                _ => f(&svc.account.object_name(&svc.name)),
+            };
+            if row.start_name != account {
+                problems.push(format!(
+                    "the account is `{}` in the MSI, `{account}` in service.json",
+                    row.start_name
+                ));
+            }
+            said.push_str(&format!("; service `{}` as in service.json", svc.name));
+        }
+        (Some(_), rows) => problems.push(format!(
+            "{} ServiceInstall rows, service.json has one service",
+            rows.len()
+        )),
+    }
+    if problems.is_empty() {
+        Ok(said)
+    } else {
+        Err(Failed(problems.join("; ")))
+    }
+}
