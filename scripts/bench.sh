@@ -4,7 +4,8 @@
 #     over the same folder of PE files (default: Wine's 694 x86_64 PE files);
 #  2. check scaling from that folder to about 10,000 files (hard links of it);
 #  3. packaging a ~100 MB exe against Info-ZIP `zip -6` on the same file: time, zip
-#     size, and peak memory.
+#     size, and peak memory;
+#  4. the same package with `--msi`: what the MSI adds, and peak memory.
 # Needs hyperfine, zip, llvm-readobj and GNU time (installed with apt when missing and
 # root). Usage: scripts/bench.sh [CORPUS_DIR]
 set -euo pipefail
@@ -100,6 +101,22 @@ echo "time ratio $(python3 -c "print(round($ours/$zipt, 2))")x, size ratio $(pyt
 goal "packaging time against zip -6" "$(python3 -c "print(round($ours/$zipt, 3))")" 0.4
 goal "zip size against zip -6" "$(python3 -c "print(round($ourzip/$theirs, 4))")" 1.02
 goal "packaging peak RSS MiB" "$((rss / 1024))" 64
+
+# The same package with an MSI beside the zip: what writing the MSI adds, against the
+# whole zip run.
+printf '\n[package.metadata.winpkg.msi]\nupgrade-code = "{6F1C2A3B-1111-4222-8333-944455556666}"\n' >> "$crate/Cargo.toml"
+withmsi=$(time_sh msi "$pack --msi")
+mrss=$( { /usr/bin/time -f %M $pack --msi >/dev/null; } 2>&1 | tail -1 )
+msisize=$(stat -c %s "$work/out/big-0.1.0-x86_64-pc-windows-gnu.msi")
+added=$(python3 -c "print(round(($withmsi - $ours) / $ours, 3))")
+echo
+echo "the MSI of the same exe:"
+printf '| %-28s | %9s | %10s | %12s |\n' "command" "seconds" "MSI MiB" "peak RSS MiB"
+printf '|%s|%s|%s|%s|\n' "------------------------------" "-----------" "------------" "--------------"
+printf '| %-28s | %9.2f | %10.2f | %12d |\n' "cargo winpkg --no-build --msi" "$withmsi" "$(python3 -c "print($msisize/1048576)")" "$((mrss / 1024))"
+echo "the MSI adds ${added}x the zip run's time"
+goal "MSI time against the zip's" "$added" 1.5
+goal "MSI peak RSS MiB" "$((mrss / 1024))" 64
 echo
 if ((${#missed[@]})); then
     printf 'goal missed: %s\n' "${missed[@]}"

@@ -239,7 +239,7 @@ impl<R: Read> FolderReader<'_, R> {
             r: &mut *self.r,
             at: start,
         };
-        let _checksum = c.u32()?;
+        let checksum = c.u32()?;
         let packed = usize::from(c.u16()?);
         let expanded = usize::from(c.u16()?);
         c.skip(u64::from(self.reserve))?;
@@ -256,6 +256,16 @@ impl<R: Read> FolderReader<'_, R> {
             .or_else(|_| bad(data_at, "the cabinet ends inside a data block"))?;
         self.at = data_at + packed as u64;
         self.left -= 1;
+        // 0: no checksum was written (the format allows it).
+        if checksum != 0
+            && checksum
+                != crate::package::msi::block_checksum(&self.input, packed as u16, expanded as u16)
+        {
+            return bad(
+                start,
+                "a data block does not match its checksum: the cabinet was changed",
+            );
+        }
         if !self.mszip {
             if packed != expanded {
                 return bad(start, "a stored block whose sizes differ");

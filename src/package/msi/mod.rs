@@ -23,10 +23,12 @@
 use std::io::Seek;
 use std::path::{Path, PathBuf};
 
+mod cabinet;
 mod registry;
 mod service;
 mod tables;
 
+pub(crate) use cabinet::block_checksum;
 pub use registry::virtual_account_sid;
 
 /// Whether the MSI can let the service's account modify its data and log folders (its
@@ -267,33 +269,30 @@ pub fn write(input: &MsiInput) -> Result<(), MsiError> {
             }
             names.push((i, path, e.size()));
         }
-        let mut builder = cab::CabinetBuilder::new();
-        let when = cab_time(input.mtime);
-        let folder = builder.add_folder(cab::CompressionType::MsZip);
+        let (date, time) = dos_time(input.mtime);
         for (_, path, size) in &names {
-            let id = key("f", path);
-            folder.add_file(id.clone()).set_datetime(when);
             entries.push(Entry {
                 path: path.clone(),
-                id,
+                id: key("f", path),
                 size: *size,
                 md5: [0; 16],
             });
         }
-        let mut cab = builder.build(&mut cab_file).map_err(werr(dir))?;
-        let mut k = 0;
-        while let Some(mut w) = cab.next_file().map_err(werr(dir))? {
-            let (i, _, _) = &names[k];
-            let mut entry = archive.by_index(*i).map_err(zip_err)?;
-            let mut hashing = Md5Writer {
-                inner: &mut w,
-                md5: md5::Md5::new(),
-            };
-            std::io::copy(&mut entry, &mut hashing).map_err(werr(dir))?;
-            entries[k].md5 = hashing.md5.finalize().into();
-            k += 1;
+        let inputs: Vec<cabinet::CabInput> = names
+            .iter()
+            .zip(&entries)
+            .map(|((i, _, size), e)| cabinet::CabInput {
+                name: &e.id,
+                index: *i,
+                size: *size,
+                date,
+                time,
+            })
+            .collect();
+        let md5s = cabinet::write(&mut cab_file, &inputs, &mut archive).map_err(werr(dir))?;
+        for (e, md5) in entries.iter_mut().zip(md5s) {
+            e.md5 = md5;
         }
-        cab.finish().map_err(werr(dir))?;
     }
     let mut v4 = tempfile::tempfile_in(dir).map_err(werr(dir))?;
     {
@@ -314,24 +313,6 @@ pub fn write(input: &MsiInput) -> Result<(), MsiError> {
     tmp.persist(input.dest)
         .map_err(|e| werr(input.dest)(e.error))?;
     Ok(())
-}
-
-/// A writer that also computes the MD5 of what it writes.
-struct Md5Writer<'a, W: std::io::Write> {
-    inner: &'a mut W,
-    md5: md5::Md5,
-}
-
-impl<W: std::io::Write> std::io::Write for Md5Writer<'_, W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.md5.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 /// Copy a compound file into `out` as version 3 (512-byte sectors): every storage and
@@ -383,16 +364,15 @@ fn to_version3(v4: &mut std::fs::File, out: &mut std::fs::File) -> std::io::Resu
     Ok(())
 }
 
-fn cab_time(secs: u64) -> time::PrimitiveDateTime {
-    let t = time::OffsetDateTime::from_unix_timestamp(secs as i64)
+/// `secs` as a cabinet's DOS date and time (from 1980; two-second steps).
+fn dos_time(secs: u64) -> (u16, u16) {
+    let t = time::OffsetDateTime::from_unix_timestamp(secs.max(315_532_800) as i64)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let t = time::PrimitiveDateTime::new(t.date(), t.time());
-    // A cabinet's dates start in 1980.
-    let min = time::PrimitiveDateTime::new(
-        time::Date::from_calendar_date(1980, time::Month::January, 1).unwrap_or(time::Date::MIN),
-        time::Time::MIDNIGHT,
-    );
-    t.max(min)
+    let year = u16::try_from(t.year() - 1980).unwrap_or(0).min(127);
+    let date = (year << 9) | (u16::from(u8::from(t.month())) << 5) | u16::from(t.day());
+    let time =
+        (u16::from(t.hour()) << 11) | (u16::from(t.minute()) << 5) | u16::from(t.second() / 2);
+    (date, time)
 }
 
 #[cfg(test)]
