@@ -1081,9 +1081,43 @@ fn an_msi_holds_the_zips_files_and_the_service_and_is_reproducible() {
     assert!(locks.iter().all(|l| l[2] == "CreateFolder"
         && l[3] == "D:AI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1301bf;;;LS)"));
     let actions = msi_rows(msi, "CustomAction");
-    assert_eq!(actions.len(), 1, "{actions:?}");
-    assert_eq!(actions[0][1], "51");
-    assert_eq!(actions[0][3], "D:\\svc [\\[]x[\\]]\\");
+    let absolute = actions
+        .iter()
+        .find(|a| a[0].starts_with("set_"))
+        .unwrap_or_else(|| panic!("{actions:?}"));
+    assert_eq!(absolute[1], "51");
+    assert_eq!(absolute[3], "D:\\svc [\\[]x[\\]]\\");
+    // The install folder is remembered in the registry (64-bit view) and read back by
+    // AppSearch, unless INSTALLDIR is given on the command line.
+    assert_eq!(
+        value("InstallDir")[2],
+        format!("Software\\cargo-winpkg\\{code}")
+    );
+    assert_eq!(value("InstallDir")[4], "[INSTALLDIR]");
+    let locator = &msi_rows(msi, "RegLocator")[0];
+    assert_eq!(locator[2], value("InstallDir")[2]);
+    assert_eq!(locator[4], (2 | 16).to_string());
+    assert_eq!(msi_rows(msi, "AppSearch")[0][0], "WPK_SAVEDDIR");
+    let restore = actions.iter().find(|a| a[0] == "saved_dir").unwrap();
+    assert_eq!(
+        (restore[2].as_str(), restore[3].as_str()),
+        ("INSTALLDIR", "[WPK_SAVEDDIR]")
+    );
+    let order: Vec<(String, String)> = msi_rows(msi, "InstallExecuteSequence")
+        .into_iter()
+        .map(|r| (r[0].clone(), r[2].clone()))
+        .collect();
+    let at = |a: &str| -> i32 {
+        order
+            .iter()
+            .find(|(n, _)| n == a)
+            .unwrap()
+            .1
+            .parse()
+            .unwrap()
+    };
+    assert!(at("given_dir") < at("AppSearch") && at("AppSearch") < at("saved_dir"));
+    assert!(at("saved_dir") < at("CostFinalize") && at(&absolute[0]) < at("CostFinalize"));
     // Every file's MD5 in MsiFileHash, as the zip's bytes give it.
     let hashes = msi_rows(msi, "MsiFileHash");
     let files = msi_rows(msi, "File");

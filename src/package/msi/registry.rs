@@ -378,34 +378,112 @@ pub(super) fn folder_tables<F: Read + Write + Seek>(
     Ok(components)
 }
 
-/// A custom action: (name, type, source, target).
-pub(super) type Action = (String, i32, String, String);
+/// A custom action, and where it runs in the install sequence.
+pub(super) struct Action {
+    pub name: String,
+    pub kind: i32,
+    pub source: String,
+    pub target: String,
+    pub sequence: i32,
+    pub condition: Option<&'static str>,
+}
 
-/// The custom actions: absolute folders set before costing (type 51 on the directory's
-/// property), and the Run entry's program started after the install (type 18: a file of
-/// the product, asynchronous, its exit code ignored).
+/// The property the install folder is remembered in between versions (read back from
+/// the registry by AppSearch).
+pub(super) const SAVED_DIR: &str = "WPK_SAVEDDIR";
+/// INSTALLDIR as given on msiexec's command line (before costing sets it).
+pub(super) const GIVEN_DIR: &str = "WPK_GIVENDIR";
+
+/// The custom actions: the install folder remembered (an admin's `INSTALLDIR=` holds for
+/// upgrades, repairs and uninstall unless given again), absolute folders set before
+/// costing (type 51 on the directory's property), and the Run entry's program started
+/// after the install (type 18: a file of the product, asynchronous, its exit code
+/// ignored).
 pub(super) fn custom_actions(folders: &[Folder], run_now: Option<(&str, &str)>) -> Vec<Action> {
-    let mut actions: Vec<Action> = Vec::new();
-    for f in folders {
+    let set = |name: &str, property: &str, value: &str, sequence: i32, condition| Action {
+        name: name.into(),
+        kind: 51,
+        source: property.into(),
+        target: value.into(),
+        sequence,
+        condition,
+    };
+    let mut actions = vec![
+        set("given_dir", GIVEN_DIR, "[INSTALLDIR]", 10, None),
+        set(
+            "saved_dir",
+            "INSTALLDIR",
+            "[WPK_SAVEDDIR]",
+            60,
+            Some("WPK_SAVEDDIR AND NOT WPK_GIVENDIR"),
+        ),
+    ];
+    for (n, f) in folders.iter().enumerate() {
         if let Base::Absolute(t) = &f.base {
             let k = f.dir_key();
             let name = format!("set_{k}");
-            if !actions.iter().any(|(n, ..)| *n == name) {
-                actions.push((name, 51, k, format!("{}\\", msi_formatted(t))));
+            if !actions.iter().any(|a| a.name == name) {
+                let target = format!("{}\\", msi_formatted(t));
+                actions.push(set(&name, &k, &target, 950 + n as i32, None));
             }
         }
     }
     if let Some((file, args)) = run_now {
         // 18: an exe installed with the product; +64 ignore its exit code; +128 do not
         // wait for it.
-        actions.push((
-            "start_program".into(),
-            18 + 64 + 128,
-            file.into(),
-            args.into(),
-        ));
+        actions.push(Action {
+            name: "start_program".into(),
+            kind: 18 + 64 + 128,
+            source: file.into(),
+            target: args.into(),
+            sequence: 6650,
+            condition: Some("NOT REMOVE~=\"ALL\""),
+        });
     }
     actions
+}
+
+/// The registry value the install folder is remembered in, and the AppSearch that
+/// reads it back (RegLocator, 64-bit view for a 64-bit package).
+pub(super) fn remembered_dir<F: Read + Write + Seek>(
+    p: &mut Package<F>,
+    root: i32,
+    key: &str,
+    sixty_four: bool,
+    io: &dyn Fn(std::io::Error) -> MsiError,
+) -> Result<(), MsiError> {
+    p.create_table(
+        "RegLocator",
+        vec![
+            Column::build("Signature_").primary_key().id_string(72),
+            Column::build("Root").int16(),
+            Column::build("Key").category(Category::RegPath).string(255),
+            Column::build("Name").nullable().formatted_string(255),
+            Column::build("Type").nullable().int16(),
+        ],
+    )
+    .map_err(io)?;
+    // 2: the raw value; +16: the 64-bit registry.
+    p.insert_rows(Insert::into("RegLocator").row(vec![
+        Value::from("saved_dir"),
+        Value::Int(root),
+        Value::from(key),
+        Value::from("InstallDir"),
+        Value::Int(if sixty_four { 2 | 16 } else { 2 }),
+    ]))
+    .map_err(io)?;
+    p.create_table(
+        "AppSearch",
+        vec![
+            Column::build("Property").primary_key().id_string(72),
+            Column::build("Signature_").primary_key().id_string(72),
+        ],
+    )
+    .map_err(io)?;
+    p.insert_rows(
+        Insert::into("AppSearch").row(vec![Value::from(SAVED_DIR), Value::from("saved_dir")]),
+    )
+    .map_err(io)
 }
 
 pub(super) fn custom_action_table<F: Read + Write + Seek>(
@@ -433,15 +511,15 @@ pub(super) fn custom_action_table<F: Read + Write + Seek>(
         Insert::into("CustomAction").rows(
             actions
                 .iter()
-                .map(|(n, t, s, target)| {
+                .map(|a| {
                     vec![
-                        Value::from(n.as_str()),
-                        Value::Int(*t),
-                        Value::from(s.as_str()),
-                        if target.is_empty() {
+                        Value::from(a.name.as_str()),
+                        Value::Int(a.kind),
+                        Value::from(a.source.as_str()),
+                        if a.target.is_empty() {
                             Value::Null
                         } else {
-                            Value::from(target.as_str())
+                            Value::from(a.target.as_str())
                         },
                     ]
                 })

@@ -75,7 +75,10 @@ pub(super) fn database<F: Read + Write + Seek>(
         ("UpgradeCode", guid(prod.upgrade_code)),
         ("ProductLanguage", "1033".into()),
         ("ARPNOMODIFY", "1".into()),
-        ("SecureCustomProperties", "WPK_OLDER;WPK_NEWER".into()),
+        (
+            "SecureCustomProperties",
+            "WPK_OLDER;WPK_NEWER;WPK_SAVEDDIR;WPK_GIVENDIR".into(),
+        ),
     ];
     props.extend(scope_props.iter().map(|(k, v)| (*k, v.to_string())));
     p.insert_rows(
@@ -359,8 +362,21 @@ pub(super) fn database<F: Read + Write + Seek>(
     if let Some(scope) = path {
         environment(p, scope, &component, &io)?;
     }
-    let reg = registry::registry_rows(input.service, input.autostart);
+    let mut reg = registry::registry_rows(input.service, input.autostart);
+    // The install folder, remembered for the next version, a repair and uninstall.
+    let (root, saved) = (
+        if per_user { 1 } else { 2 },
+        format!("Software\\cargo-winpkg\\{}", guid(prod.upgrade_code)),
+    );
+    reg.push(registry::RegRow {
+        id: "install_dir".into(),
+        root,
+        key: saved.clone(),
+        name: "InstallDir".into(),
+        value: Some("[INSTALLDIR]".into()),
+    });
     registry::registry_table(p, &reg, &component, &io)?;
+    registry::remembered_dir(p, root, &saved, prod.arch != super::MsiArch::X86, &io)?;
     let run_now = match (input.autostart, main) {
         (
             Some(Autostart::RunKey {
@@ -391,7 +407,7 @@ pub(super) fn database<F: Read + Write + Seek>(
         &Steps {
             service: service.is_some(),
             environment: path.is_some(),
-            registry: !reg.is_empty(),
+            registry: true,
             folders: !folders.is_empty(),
             actions: &actions,
         },
@@ -658,12 +674,9 @@ pub(super) fn sequence<F: Read + Write + Seek>(
     if steps.folders {
         add(&[("RemoveFolders", None, 3600), ("CreateFolders", None, 3700)]);
     }
-    for (n, (name, kind, ..)) in steps.actions.iter().enumerate() {
-        match *kind {
-            // Directories are set before costing resolves them.
-            51 => rows.push((name.clone(), None, 950 + n as i32)),
-            _ => rows.push((name.clone(), Some("NOT REMOVE~=\"ALL\""), 6650 + n as i32)),
-        }
+    rows.push(("AppSearch".into(), None, 50));
+    for a in steps.actions {
+        rows.push((a.name.clone(), a.condition, a.sequence));
     }
     p.insert_rows(
         Insert::into("InstallExecuteSequence").rows(
