@@ -292,11 +292,12 @@ pub struct InitArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The package zip.
-    #[arg(value_name = "ZIP")]
+    /// The package: its zip, or its MSI (`--msi`).
+    #[arg(value_name = "ZIP|MSI")]
     pub zip: PathBuf,
     /// Also install the service under Wine, wait for RUNNING, check its configuration
-    /// and process, uninstall it, and check it is gone. This runs the package's own
+    /// and process, uninstall it, and check it is gone (an MSI: with Wine's msiexec,
+    /// installed, installed again, uninstalled). This runs the package's own
     /// install.cmd, uninstall.cmd and programs: only after every offline check passed,
     /// in a throwaway prefix with no drive letter for the host, inside a bubblewrap
     /// sandbox (host read-only, no network).

@@ -1,4 +1,4 @@
-//! `cargo winpkg verify ZIP` offline, on real packages and on broken ones.
+//! `cargo winpkg verify ZIP|MSI` offline, on real packages and on broken ones.
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -1,4 +1,4 @@
-//! `cargo winpkg verify ZIP [--wine]`: re-check a package offline (names, checksums,
+//! `cargo winpkg verify ZIP|MSI [--wine]`: re-check a package offline (names, checksums,
 //! manifest, DLL closure), and with `--wine` install and run it on Wine's real service
 //! control manager, then uninstall it.
 //!
@@ -9,6 +9,7 @@
 mod cab;
 pub mod cleanup;
 mod msi;
+mod msi_wine;
 mod offline;
 pub mod sandbox;
 mod service;
@@ -317,7 +318,19 @@ fn verify_zip(
     }
     if opts.wine {
         if run.steps.iter().all(|s| s.ok) {
-            wine_stage(&mut run, &pkg, manifest.as_ref(), zip, opts, &mut v)?;
+            let msi = match &msi {
+                Some(m) => Some(msi_wine::MsiRequest {
+                    path: std::path::absolute(zip).map_err(|e| VerifyError::Io {
+                        action: "find the absolute path of",
+                        path: zip.to_path_buf(),
+                        source: e,
+                    })?,
+                    product_code: m.properties.get("ProductCode").cloned().unwrap_or_default(),
+                    wine_ignores: m.wine_ignored.clone(),
+                }),
+                None => None,
+            };
+            wine_stage(&mut run, &pkg, manifest.as_ref(), zip, opts, msi, &mut v)?;
         } else {
             run.info(
                 "Wine skipped",
@@ -362,9 +375,10 @@ fn wine_stage(
     manifest: Option<&Manifest>,
     zip: &Path,
     opts: &Options,
+    msi: Option<msi_wine::MsiRequest>,
     v: &mut Verification,
 ) -> Result<(), VerifyError> {
-    let request = service::Request::new(pkg, manifest, zip, opts)?;
+    let request = service::Request::new(pkg, manifest, zip, opts, msi)?;
     if opts.sandbox {
         sandbox::run_stage(&request, &pkg.dir, opts.keep, run, v)
     } else {

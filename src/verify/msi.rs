@@ -58,6 +58,8 @@ pub(super) struct MsiRead {
     cabinet: String,
     pub properties: BTreeMap<String, String>,
     pub services: Vec<ServiceRow>,
+    /// The tables (of those Wine's msiexec ignores) that have rows.
+    pub wine_ignored: Vec<String>,
 }
 
 fn input(path: &Path, why: String) -> VerifyError {
@@ -286,6 +288,16 @@ fn read_tables(path: &Path) -> Result<MsiRead, VerifyError> {
             start_name: text(r, "StartName"),
         })
         .collect();
+    let mut with_rows = Vec::new();
+    for t in [
+        "MsiServiceConfig",
+        "MsiServiceConfigFailureActions",
+        "MsiLockPermissionsEx",
+    ] {
+        if !table(t)?.is_empty() {
+            with_rows.push(t.to_string());
+        }
+    }
     let listing = Listing {
         entries: files
             .iter()
@@ -305,6 +317,7 @@ fn read_tables(path: &Path) -> Result<MsiRead, VerifyError> {
         cabinet,
         properties,
         services,
+        wine_ignored: super::msi_wine::wine_ignores(&with_rows),
     })
 }
 

@@ -93,7 +93,9 @@ pub(super) fn run_stage(
         path: stderr_path.clone(),
         source: e,
     })?;
-    let mut child = bwrap_command(work.path(), &[package_dir, &exe], &exe)
+    let mut readable = vec![package_dir, exe.as_path()];
+    readable.extend(super::msi_wine::readable(req));
+    let mut child = bwrap_command(work.path(), &readable, &exe)
         .arg("__wine-stage")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -44,6 +44,9 @@ pub struct Request {
     pub exe: String,
     /// The program is 32-bit (x86): the prefix must be able to run it.
     pub x86: bool,
+    /// The package is an MSI: installed with msiexec instead of install.cmd.
+    #[serde(default)]
+    pub msi: Option<super::msi_wine::MsiRequest>,
 }
 
 impl Request {
@@ -52,6 +55,7 @@ impl Request {
         manifest: Option<&Manifest>,
         zip: &Path,
         opts: &Options,
+        msi: Option<super::msi_wine::MsiRequest>,
     ) -> Result<Request, VerifyError> {
         let service = match (&opts.service, manifest.and_then(|m| m.service.as_ref())) {
             _ if opts.run.is_some() => String::new(),
@@ -64,7 +68,7 @@ impl Request {
                 return Err(VerifyError::NoServiceNamed(zip.to_path_buf()));
             }
         };
-        if opts.run.is_none() && pkg.get(INSTALL_CMD).is_none() {
+        if opts.run.is_none() && msi.is_none() && pkg.get(INSTALL_CMD).is_none() {
             return Err(VerifyError::NoInstallScripts(zip.to_path_buf()));
         }
         Ok(Request {
@@ -83,6 +87,7 @@ impl Request {
             expect_exit: opts.expect_exit,
             exe: program(pkg, manifest, zip, opts.run.is_some())?,
             x86: false,
+            msi,
         }
         .with_machine(pkg))
     }
@@ -120,15 +125,15 @@ fn program(
 }
 
 /// What the Wine steps work on.
-struct Ctx<'a> {
-    prefix: Prefix,
-    service: String,
+pub(super) struct Ctx<'a> {
+    pub prefix: Prefix,
+    pub service: String,
     /// The exe's file name ("" when unknown).
-    exe: String,
-    manifest: Option<&'a Manifest>,
+    pub exe: String,
+    pub manifest: Option<&'a Manifest>,
     /// The install folder, as a Windows path.
-    win_dir: String,
-    timeout: Duration,
+    pub win_dir: String,
+    pub timeout: Duration,
 }
 
 /// Install, run, compare, uninstall: the steps on Wine's service manager.
@@ -137,6 +142,9 @@ pub(super) fn wine_steps(
     req: &Request,
     v: &mut Verification,
 ) -> Result<(), VerifyError> {
+    if let Some(m) = &req.msi {
+        return super::msi_wine::steps(run, req, m, v);
+    }
     let prefix = create_prefix(run, req.keep, v)?;
     if req.x86 && !prefix.runs_32bit()? {
         return Err(VerifyError::Needs32BitWine(req.exe.clone()));
@@ -185,7 +193,11 @@ pub(super) fn wine_steps(
     tear_down(run, ctx.prefix, v)
 }
 
-fn tear_down(run: &mut Run, mut prefix: Prefix, v: &Verification) -> Result<(), VerifyError> {
+pub(super) fn tear_down(
+    run: &mut Run,
+    mut prefix: Prefix,
+    v: &Verification,
+) -> Result<(), VerifyError> {
     let t = Instant::now();
     prefix.shutdown();
     drop(prefix);
@@ -202,7 +214,12 @@ fn tear_down(run: &mut Run, mut prefix: Prefix, v: &Verification) -> Result<(), 
 
 /// `--run`: the packaged program, from its install folder, with `args`: every DLL must
 /// load (Wine's loader errors are read) and it must exit with `expect`.
-fn run_program(run: &mut Run, ctx: &Ctx, args: &[String], expect: i32) -> Result<(), VerifyError> {
+pub(super) fn run_program(
+    run: &mut Run,
+    ctx: &Ctx,
+    args: &[String],
+    expect: i32,
+) -> Result<(), VerifyError> {
     let t = Instant::now();
     let exe = format!("{}\\{}", ctx.win_dir, ctx.exe);
     let mut values: Vec<&str> = vec![&exe];
@@ -254,7 +271,11 @@ fn run_program(run: &mut Run, ctx: &Ctx, args: &[String], expect: i32) -> Result
     Ok(())
 }
 
-fn create_prefix(run: &mut Run, keep: bool, v: &mut Verification) -> Result<Prefix, VerifyError> {
+pub(super) fn create_prefix(
+    run: &mut Run,
+    keep: bool,
+    v: &mut Verification,
+) -> Result<Prefix, VerifyError> {
     let t = Instant::now();
     let mut prefix = Prefix::create()?;
     if keep {
@@ -303,7 +324,7 @@ fn extract(run: &mut Run, prefix: &Prefix, req: &Request) -> Result<String, Veri
     Ok(win_dir)
 }
 
-fn check_running(run: &mut Run, ctx: &Ctx) -> Result<bool, VerifyError> {
+pub(super) fn check_running(run: &mut Run, ctx: &Ctx) -> Result<bool, VerifyError> {
     let t = Instant::now();
     let running = ctx
         .prefix
@@ -329,7 +350,7 @@ fn check_running(run: &mut Run, ctx: &Ctx) -> Result<bool, VerifyError> {
 /// The program itself (not a wrapper that names it) runs, and keeps running: the same
 /// process in three samples over three seconds. For a shawl service, shawl's log says
 /// how the program ended when it does not.
-fn check_alive(run: &mut Run, ctx: &Ctx) -> Result<(), VerifyError> {
+pub(super) fn check_alive(run: &mut Run, ctx: &Ctx) -> Result<(), VerifyError> {
     let t = Instant::now();
     let exe = &ctx.exe;
     let mut common: Option<Vec<u32>> = None;
@@ -397,7 +418,7 @@ fn shawl_exit(ctx: &Ctx) -> Option<String> {
         .map(|l| l.trim().to_string())
 }
 
-fn check_removed(run: &mut Run, ctx: &Ctx) -> Result<(), VerifyError> {
+pub(super) fn check_removed(run: &mut Run, ctx: &Ctx) -> Result<(), VerifyError> {
     let t = Instant::now();
     let state = ctx.prefix.service_state(&ctx.service)?;
     let exe = &ctx.exe;
@@ -425,7 +446,7 @@ fn check_removed(run: &mut Run, ctx: &Ctx) -> Result<(), VerifyError> {
 }
 
 /// What Wine's registry says against what service.json asked for.
-fn compare_config(
+pub(super) fn compare_config(
     reg: &BTreeMap<String, String>,
     manifest: Option<&Manifest>,
     win_dir: &str,

@@ -1,6 +1,7 @@
 //! The MSI on Wine's Windows Installer: install (the service registered and running),
 //! a major upgrade (one product, the new version running), a refused downgrade, and
-//! uninstall (service and files gone).
+//! uninstall (service and files gone); the service's registry values and folders; the
+//! Run-key example per user; and `verify --wine` on MSIs.
 
 use super::*;
 
@@ -8,12 +9,25 @@ const UPGRADE_CODE: &str = "{6F1C2A3B-1111-4222-8333-944455556666}";
 
 /// The example service at `version`, packaged with `--msi`: the MSI's path.
 fn example_msi(dir: &Path, version: &str) -> PathBuf {
+    edited_msi(
+        dir,
+        "version = \"0.1.0\"",
+        &format!("version = \"{version}\""),
+    )
+}
+
+/// The example service with `keys` added to its service table, packaged with `--msi`.
+fn service_msi(dir: &Path, keys: &str) -> PathBuf {
+    let account = "account = \"LocalService\"";
+    edited_msi(dir, account, &format!("{account}\n{keys}"))
+}
+
+/// The example service with `from` replaced by `to` in its Cargo.toml and an upgrade
+/// code, packaged with `--msi`.
+fn edited_msi(dir: &Path, from: &str, to: &str) -> PathBuf {
     let manifest = copy_example_with(dir, |t| {
-        t.replacen(
-            "version = \"0.1.0\"",
-            &format!("version = \"{version}\""),
-            1,
-        ) + &format!("\n[package.metadata.winpkg.msi]\nupgrade-code = \"{UPGRADE_CODE}\"\n")
+        t.replacen(from, to, 1)
+            + &format!("\n[package.metadata.winpkg.msi]\nupgrade-code = \"{UPGRADE_CODE}\"\n")
     });
     msi_of(&manifest, &dir.join("out"))
 }
@@ -147,22 +161,21 @@ fn the_msi_installs_upgrades_refuses_a_downgrade_and_uninstalls() {
 
 /// `INSTALLDIR=...` on msiexec's command line installs elsewhere, and the service runs
 /// from there (its arguments' `[INSTALLDIR]` follow: its log file is written there).
+/// The folder is remembered: the next version installs over it and uninstall finds it
+/// without being told again.
 #[test]
 fn the_msi_installs_where_the_admin_says() {
     let dir = tempfile::tempdir().unwrap();
+    let v2_dir = tempfile::tempdir().unwrap();
     let msi = example_msi(dir.path(), "0.1.0");
+    let v2 = example_msi(v2_dir.path(), "0.2.0");
     let prefix = Prefix::create().expect("a Wine prefix");
     let (code, log) = msiexec_with(&prefix, &msi, "/i", &["INSTALLDIR=C:\\Apps\\hello-svc"]);
     assert_eq!(code, 0, "{log}");
     let folder = prefix.drive_c().join("Apps/hello-svc");
     assert!(folder.join("hello-service.exe").is_file(), "{log}");
-    assert!(
-        !prefix
-            .drive_c()
-            .join("Program Files/hello-service")
-            .exists(),
-        "{log}"
-    );
+    let default = prefix.drive_c().join("Program Files/hello-service");
+    assert!(!default.exists(), "{log}");
     assert!(
         prefix
             .wait_state("hello-service", "RUNNING", Duration::from_secs(30))
@@ -179,12 +192,24 @@ fn the_msi_installs_where_the_admin_says() {
         std::thread::sleep(Duration::from_millis(500));
     }
     assert!(seen, "the service logs into INSTALLDIR: {log}");
-    // Wine's msiexec resolves INSTALLDIR anew at uninstall (it would look in Program
-    // Files), so the folder is given again; Windows finds it from the product's
-    // registration. (Remembering it in the MSI itself is left for later.)
-    let (code, log) = msiexec_with(&prefix, &msi, "/x", &["INSTALLDIR=C:\\Apps\\hello-svc"]);
+    // The next version, with no INSTALLDIR: into the same folder.
+    let (code, log) = msiexec(&prefix, &v2, "/i");
+    assert_eq!(code, 0, "{log}");
+    assert!(!default.exists(), "{log}");
+    let v2_exe = zip_entries(&v2.with_extension("zip"))
+        .into_iter()
+        .find(|(n, _)| n == "hello-service.exe")
+        .unwrap()
+        .1;
+    assert!(
+        std::fs::read(folder.join("hello-service.exe")).unwrap() == v2_exe,
+        "{log}"
+    );
+    // Uninstall, not told where: the remembered folder is emptied.
+    let (code, log) = msiexec(&prefix, &v2, "/x");
     assert_eq!(code, 0, "{log}");
     assert!(!folder.join("hello-service.exe").exists(), "{log}");
+    assert!(products(&prefix).is_empty());
 }
 
 /// The service's other settings from the MSI's tables: its environment and Event Log
@@ -195,14 +220,10 @@ fn the_msi_installs_where_the_admin_says() {
 #[test]
 fn the_msi_sets_the_environment_event_source_and_folders_and_keeps_data() {
     let dir = tempfile::tempdir().unwrap();
-    let manifest = copy_example_with(dir.path(), |t| {
-        t.replacen(
-            "account = \"LocalService\"",
-            "account = \"LocalService\"\ndata-dirs = [\"{programdata}\\\\hello [x] & co\\\\data\"]\nlog-dir = \"{dir}\\\\logs\"\nenv = { GREETING = \"[hi] & 100% {x}\", RUST_LOG = \"info\" }",
-            1,
-        ) + &format!("\n[package.metadata.winpkg.msi]\nupgrade-code = \"{UPGRADE_CODE}\"\n")
-    });
-    let msi = msi_of(&manifest, &dir.path().join("out"));
+    let msi = service_msi(
+        dir.path(),
+        "data-dirs = [\"{programdata}\\\\hello [x] & co\\\\data\"]\nlog-dir = \"{dir}\\\\logs\"\nenv = { GREETING = \"[hi] & 100% {x}\", RUST_LOG = \"info\" }",
+    );
     let prefix = Prefix::create().expect("a Wine prefix");
     let (code, log) = msiexec(&prefix, &msi, "/i");
     assert_eq!(code, 0, "{log}");
@@ -322,4 +343,111 @@ fn the_logon_agent_msi_installs_for_the_user_with_its_run_entry() {
     assert_eq!(code, 0, "{log}");
     assert!(!run().contains_key("logon-agent"), "{log}");
     assert!(!exe[0].exists(), "{log}");
+}
+
+/// `verify --wine` on an MSI (in the sandbox): installed by Wine's msiexec, the files
+/// as verified offline, the service running as service.json says, installed again (a
+/// repair, one product), uninstalled (service and files gone, data kept); what Wine
+/// does not apply is said as an info step. A CLI tool's MSI is smoke-tested with
+/// `--run` from its install folder.
+#[test]
+fn verify_wine_installs_repairs_and_uninstalls_an_msi() {
+    let dir = tempfile::tempdir().unwrap();
+    let msi = service_msi(
+        dir.path(),
+        "data-dirs = [\"{programdata}\\\\hello-service\\\\data\"]",
+    );
+    let r = run([
+        "verify".as_ref(),
+        "--wine".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        msi.as_os_str(),
+    ]);
+    let v = r.json();
+    assert_eq!(r.code, 0, "{v:#}");
+    let step = |name: &str| {
+        v["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no step {name}: {v:#}"))
+    };
+    for s in [
+        "msi tables",
+        "msiexec /i",
+        "installed files",
+        "service RUNNING",
+        "configuration (sc qc)",
+        "process alive",
+        "msiexec /i again",
+        "msiexec /x",
+        "service removed",
+        "data kept",
+    ] {
+        assert_eq!(step(s)["ok"], true, "{s}: {v:#}");
+        assert_eq!(step(s)["check"], true, "{s}");
+    }
+    assert!(
+        step("installed files")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("7 files in C:\\Program Files\\hello-service"),
+        "{v:#}"
+    );
+    assert!(
+        step("msiexec /i again")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("registered once; `hello-service` is RUNNING"),
+        "{v:#}"
+    );
+    let ignored = step("not applied by Wine")["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        ignored.contains("MsiServiceConfigFailureActions")
+            && ignored.contains("MsiLockPermissionsEx"),
+        "{ignored}"
+    );
+    assert_eq!(step("not applied by Wine")["check"], false);
+
+    // A command-line tool's MSI, run from where msiexec put it.
+    let cli = tempfile::tempdir().unwrap();
+    let manifest = copy_crate(&fixture("crates/twobins"), cli.path(), |t| {
+        t + "\n[package.metadata.winpkg.cli]\npath = \"machine\"\n\n[package.metadata.winpkg.msi]\nupgrade-code = \"{0A1B2C3D-4E5F-4061-8273-948596A7B8C9}\"\n"
+    });
+    let msi = msi_of(&manifest, &cli.path().join("out"));
+    let r = run([
+        "verify".as_ref(),
+        "--wine".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        msi.as_os_str(),
+        "--run".as_ref(),
+        "--".as_ref(),
+        "a r g".as_ref(),
+    ]);
+    let v = r.json();
+    assert_eq!(r.code, 0, "{v:#}");
+    let ran = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "run program")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert!(
+        ran["detail"].as_str().unwrap().contains("exited with 0"),
+        "{ran}"
+    );
+    assert!(
+        v["install_dir"]
+            .as_str()
+            .unwrap()
+            .ends_with("Program Files\\twobins"),
+        "{v:#}"
+    );
 }

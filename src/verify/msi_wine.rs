@@ -1,0 +1,373 @@
+//! `verify --wine x.msi`: the MSI installed by Wine's own Windows Installer
+//! (`msiexec /i /qn`), its product registered and its files in INSTALLDIR as verified
+//! offline, the service running as service.json says (or `--run`'s program run), the
+//! same MSI installed again (a repair: still one product), then `msiexec /x`: product,
+//! files and service gone, data folders kept.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::offline::inside;
+use super::service::{
+    Ctx, Request, check_alive, check_removed, check_running, compare_config, create_prefix,
+    run_program, tear_down,
+};
+use super::wine::Prefix;
+use super::{CheckResult, Failed, Run, Verification, VerifyError};
+use crate::script::{DIR_PLACEHOLDER, PROGRAMDATA_PLACEHOLDER};
+
+/// What the Wine steps need to know about the MSI.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MsiRequest {
+    /// The MSI on the host (readable inside the sandbox).
+    pub path: PathBuf,
+    pub product_code: String,
+    /// Tables with rows that Wine's msiexec does not apply (said, not judged).
+    pub wine_ignores: Vec<String>,
+}
+
+const UNINSTALL: [&str; 2] = [
+    "HKEY_LOCAL_MACHINE\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall",
+    "HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall",
+];
+
+/// How many times the product is registered (per machine and per user).
+fn registrations(prefix: &Prefix, code: &str) -> Result<usize, VerifyError> {
+    let mut n = 0;
+    for key in UNINSTALL {
+        let keys = match prefix.registry_subkeys(key) {
+            Ok(keys) => keys,
+            // A prefix with no per-user products has no such key.
+            Err(e) if e.to_string().contains("Unable to open the registry key") => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        n += keys.iter().filter(|k| k.eq_ignore_ascii_case(code)).count();
+    }
+    Ok(n)
+}
+
+/// `msiexec VERB C:\winpkg verify\package.msi /qn /l*v LOG`: its exit code and log.
+fn msiexec(prefix: &Prefix, verb: &str, timeout: Duration) -> Result<(i32, String), VerifyError> {
+    let name = verb.trim_start_matches('/');
+    let log = prefix
+        .drive_c()
+        .join("winpkg verify")
+        .join(format!("msiexec-{name}.log"));
+    let _ = std::fs::remove_file(&log);
+    let (code, out) = prefix.run_with(
+        &format!("msiexec {verb} {{0}} /qn /l*v {{1}}"),
+        &[
+            "C:\\winpkg verify\\package.msi",
+            &format!("C:\\winpkg verify\\msiexec-{name}.log"),
+        ],
+        timeout,
+    )?;
+    // Wine writes the log in the ANSI code page, Windows in UTF-16.
+    let bytes = std::fs::read(&log).unwrap_or_default();
+    let text = match bytes.strip_prefix(&[0xff, 0xfe]) {
+        Some(u) => String::from_utf16_lossy(
+            &u.chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect::<Vec<_>>(),
+        ),
+        None => String::from_utf8_lossy(&bytes).into_owned(),
+    };
+    Ok((code, if text.is_empty() { out } else { text }))
+}
+
+/// The last lines of an msiexec log that say what went wrong.
+fn log_tail(log: &str) -> String {
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            l.contains("error") || l.contains("return value 3") || l.contains("failed")
+        })
+        .collect();
+    let shown = if lines.is_empty() {
+        log.lines().rev().take(4).collect::<Vec<_>>().join(" / ")
+    } else {
+        lines[lines.len().saturating_sub(4)..].join(" / ")
+    };
+    shown.chars().take(600).collect()
+}
+
+/// A Windows path in the prefix, as a host path.
+fn host_path(prefix: &Prefix, win: &str) -> Option<PathBuf> {
+    let rest = win.get(..3).filter(|d| d.eq_ignore_ascii_case("C:\\"))?;
+    let _ = rest;
+    let mut p = prefix.drive_c();
+    for part in win[3..].split('\\').filter(|p| !p.is_empty()) {
+        p.push(part);
+    }
+    Some(p)
+}
+
+/// Install, check, repair, uninstall: the MSI's steps on Wine.
+pub(super) fn steps(
+    run: &mut Run,
+    req: &Request,
+    m: &MsiRequest,
+    v: &mut Verification,
+) -> Result<(), VerifyError> {
+    let prefix = create_prefix(run, req.keep, v)?;
+    if req.x86 && !prefix.runs_32bit()? {
+        return Err(VerifyError::Needs32BitWine(req.exe.clone()));
+    }
+    let timeout = Duration::from_secs(req.timeout_secs);
+    let folder = prefix.drive_c().join("winpkg verify");
+    std::fs::create_dir_all(&folder)
+        .and_then(|()| std::fs::copy(&m.path, folder.join("package.msi")))
+        .map_err(|e| VerifyError::Io {
+            action: "copy into the prefix",
+            path: m.path.clone(),
+            source: e,
+        })?;
+    let msi_timeout = timeout + Duration::from_secs(120);
+
+    let t = Instant::now();
+    let (code, log) = msiexec(&prefix, "/i", msi_timeout)?;
+    let registered = registrations(&prefix, &m.product_code)?;
+    let installed = run.check(
+        "msiexec /i",
+        t,
+        if code == 0 && registered == 1 {
+            Ok(format!("installed; product {} registered", m.product_code))
+        } else {
+            Err(Failed(format!(
+                "exit code {code}, product registered {registered} time(s): {}",
+                log_tail(&log)
+            )))
+        },
+    );
+    if !installed {
+        return tear_down(run, prefix, v);
+    }
+    let win_dir = log
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("Property(S): INSTALLDIR = "))
+        .map(|d| d.trim().trim_end_matches('\\').to_string())
+        .unwrap_or_default();
+    v.install_dir = Some(win_dir.clone());
+    let t = Instant::now();
+    let files = check_files(&prefix, req, &win_dir, true);
+    run.check("installed files", t, files);
+    let mut ctx = Ctx {
+        prefix,
+        service: req.service.clone(),
+        exe: req.exe.clone(),
+        manifest: req.manifest.as_ref(),
+        win_dir,
+        timeout,
+    };
+    service_checks(run, req, &mut ctx, v)?;
+
+    // The same MSI again: a repair, never a second product.
+    let t = Instant::now();
+    let (code, log) = msiexec(&ctx.prefix, "/i", msi_timeout)?;
+    let registered = registrations(&ctx.prefix, &m.product_code)?;
+    let state = if ctx.service.is_empty() {
+        None
+    } else {
+        ctx.prefix.service_state(&ctx.service)?
+    };
+    run.check(
+        "msiexec /i again",
+        t,
+        if code == 0 && registered == 1 {
+            Ok(format!(
+                "a repair: the product is registered once{}",
+                state
+                    .map(|s| format!("; `{}` is {s}", ctx.service))
+                    .unwrap_or_default()
+            ))
+        } else {
+            Err(Failed(format!(
+                "exit code {code}, product registered {registered} time(s): {}",
+                log_tail(&log)
+            )))
+        },
+    );
+
+    let t = Instant::now();
+    let (code, log) = msiexec(&ctx.prefix, "/x", msi_timeout)?;
+    let registered = registrations(&ctx.prefix, &m.product_code)?;
+    let left = check_files(&ctx.prefix, req, &ctx.win_dir, false);
+    run.check(
+        "msiexec /x",
+        t,
+        match (code, registered, left) {
+            (0, 0, Ok(d)) => Ok(format!("uninstalled; {d}")),
+            (code, n, left) => Err(Failed(format!(
+                "exit code {code}, product registered {n} time(s){}: {}",
+                left.err().map(|e| format!(", {}", e.0)).unwrap_or_default(),
+                log_tail(&log)
+            ))),
+        },
+    );
+    if !ctx.service.is_empty() && req.run.is_none() {
+        check_removed(run, &ctx)?;
+        let t = Instant::now();
+        if let Some(kept) = check_data_kept(&ctx) {
+            run.check("data kept", t, kept);
+        }
+    }
+    if !m.wine_ignores.is_empty() {
+        run.info(
+            "not applied by Wine",
+            Instant::now(),
+            format!(
+                "Wine's msiexec ignores {}: Windows Installer 5 applies them; these rows were read back offline, not run",
+                m.wine_ignores.join(", ")
+            ),
+        );
+    }
+    tear_down(run, ctx.prefix, v)
+}
+
+/// The service's checks after install (or `--run`'s program).
+fn service_checks(
+    run: &mut Run,
+    req: &Request,
+    ctx: &mut Ctx,
+    v: &mut Verification,
+) -> Result<(), VerifyError> {
+    if let Some(args) = &req.run {
+        return run_program(run, ctx, args, req.expect_exit);
+    }
+    if ctx.service.is_empty() {
+        return Ok(());
+    }
+    let running = check_running(run, ctx)?;
+    let t = Instant::now();
+    let reg = ctx.prefix.service_registry(&ctx.service)?;
+    // What the MSI asks for: a bare `{dir}` is `[INSTALLDIR].` (the folder and `\.`).
+    let as_msi = |unquoted: bool| {
+        let mut m = ctx.manifest.cloned();
+        if let Some(s) = m.as_mut().and_then(|m| m.service.as_mut()) {
+            let sep = format!("{DIR_PLACEHOLDER}\\");
+            let line = s
+                .image_path
+                .replace(&sep, "\u{0}")
+                .replace(DIR_PLACEHOLDER, &format!("{DIR_PLACEHOLDER}\\."))
+                .replace('\u{0}', &sep);
+            s.image_path = if unquoted { unquote_first(&line) } else { line };
+        }
+        m
+    };
+    let cfg = match compare_config(&reg, as_msi(false).as_ref(), &ctx.win_dir) {
+        // Wine's msiexec writes the program's path into ImagePath unquoted (Windows
+        // Installer quotes it): the rest must match, and the step says so.
+        Err(why) => match compare_config(&reg, as_msi(true).as_ref(), &ctx.win_dir) {
+            Ok(d) => Ok(format!(
+                "{d} (Wine's msiexec writes the program's path unquoted; Windows Installer quotes it)"
+            )),
+            Err(_) => Err(why),
+        },
+        ok => ok,
+    };
+    v.registry = reg;
+    run.check("configuration (sc qc)", t, cfg);
+    if running {
+        check_alive(run, ctx)?;
+    }
+    Ok(())
+}
+
+/// `"C:\a b\x.exe" args` as `C:\a b\x.exe args`.
+fn unquote_first(line: &str) -> String {
+    match line.strip_prefix('"').and_then(|r| r.split_once('"')) {
+        Some((path, rest)) => format!("{path}{rest}"),
+        None => line.to_string(),
+    }
+}
+
+/// Every file of the package in `win_dir` with its verified bytes (`present`), or none
+/// of them left (`!present`).
+fn check_files(prefix: &Prefix, req: &Request, win_dir: &str, present: bool) -> CheckResult {
+    let Some(dir) = host_path(prefix, win_dir) else {
+        return Err(Failed(format!("INSTALLDIR `{win_dir}` is not on drive C:")));
+    };
+    let mut wrong = Vec::new();
+    for name in &req.files {
+        let rel = &name[req.root.len().min(name.len())..];
+        let installed = inside(&dir, rel);
+        if !present {
+            if installed.exists() {
+                wrong.push(rel.to_string());
+            }
+            continue;
+        }
+        let same = std::fs::read(&installed)
+            .ok()
+            .zip(std::fs::read(inside(&req.package_dir, name)).ok())
+            .is_some_and(|(a, b)| a == b);
+        if !same {
+            wrong.push(rel.to_string());
+        }
+    }
+    match (present, wrong.is_empty()) {
+        (true, true) => Ok(format!(
+            "{} files in {win_dir}, the bytes verified offline",
+            req.files.len()
+        )),
+        (true, false) => Err(Failed(format!(
+            "missing or different in {win_dir}: {}",
+            wrong.join(", ")
+        ))),
+        (false, true) => Ok(format!("no file of the package is left in {win_dir}")),
+        (false, false) => Err(Failed(format!("left in {win_dir}: {}", wrong.join(", ")))),
+    }
+}
+
+/// The service's data and log folders still there after uninstall.
+fn check_data_kept(ctx: &Ctx) -> Option<CheckResult> {
+    let svc = &ctx.manifest?.service.as_ref()?.service;
+    let dirs = svc.writable_dirs();
+    if dirs.is_empty() {
+        return None;
+    }
+    let mut gone = Vec::new();
+    for d in &dirs {
+        let win = d
+            .replace(DIR_PLACEHOLDER, &ctx.win_dir)
+            .replace(PROGRAMDATA_PLACEHOLDER, "C:\\ProgramData");
+        let kept = host_path(&ctx.prefix, &win).is_some_and(|p| p.is_dir());
+        if !kept {
+            gone.push(win);
+        }
+    }
+    Some(if gone.is_empty() {
+        Ok(format!(
+            "{} folder(s) kept: {}",
+            dirs.len(),
+            dirs.join(", ")
+        ))
+    } else {
+        Err(Failed(format!(
+            "uninstall removed data folder(s): {}",
+            gone.join(", ")
+        )))
+    })
+}
+
+/// The tables of the MSI that Wine's msiexec does not apply, from their names.
+pub fn wine_ignores(tables_with_rows: &[String]) -> Vec<String> {
+    [
+        "MsiServiceConfig",
+        "MsiServiceConfigFailureActions",
+        "MsiLockPermissionsEx",
+    ]
+    .into_iter()
+    .filter(|t| tables_with_rows.iter().any(|x| x == t))
+    .map(str::to_string)
+    .collect()
+}
+
+/// The path verify's sandbox must let the stage read.
+pub fn readable(req: &Request) -> Option<&Path> {
+    req.msi.as_ref().map(|m| m.path.as_path())
+}
