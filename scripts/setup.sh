@@ -24,6 +24,8 @@ have python3 || need_apt+=(python3)
 have bwrap || need_apt+=(bubblewrap)
 have unzip || need_apt+=(unzip)
 have xmllint || need_apt+=(libxml2-utils)
+# msitools: a second MSI reader (msiinfo) and cabinet extractor (msiextract) in tests.
+have msiinfo || need_apt+=(msitools)
 # GNU time: the peak memory of one process in the hostile-input tests.
 [ -x /usr/bin/time ] || need_apt+=(time)
 

@@ -1134,6 +1134,7 @@ fn an_msi_holds_the_zips_files_and_the_service_and_is_reproducible() {
             .collect();
         assert_eq!(md5, md5_of(&data), "{name}");
     }
+    msitools_agree(msi, zip);
     let upgrade = msi_rows(msi, "Upgrade");
     assert_eq!(upgrade.len(), 2, "{upgrade:?}");
     assert!(
@@ -1200,4 +1201,78 @@ fn md5_of(data: &[u8]) -> Vec<u8> {
     (0..16)
         .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
         .collect()
+}
+
+/// msitools, a second reader written independently of the msi crate, reads the same
+/// tables (`msiinfo export`), and its `msiextract` takes every file out of our
+/// cabinet with the zip's bytes.
+fn msitools_agree(msi: &Path, zip: &Path) {
+    let tables = std::process::Command::new("msiinfo")
+        .arg("tables")
+        .arg(msi)
+        .output()
+        .expect("msiinfo (msitools; scripts/setup.sh installs it)");
+    assert!(tables.status.success(), "{tables:?}");
+    let names = String::from_utf8(tables.stdout).unwrap();
+    for table in [
+        "File",
+        "Component",
+        "Directory",
+        "Property",
+        "ServiceInstall",
+        "Registry",
+        "CreateFolder",
+        "MsiLockPermissionsEx",
+        "MsiFileHash",
+        "CustomAction",
+    ] {
+        assert!(names.lines().any(|l| l.trim() == table), "{table}: {names}");
+        let out = std::process::Command::new("msiinfo")
+            .arg("export")
+            .arg(msi)
+            .arg(table)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{table}: {out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        // Three header lines (names, types, table and keys), then a row a line.
+        let mut theirs: Vec<String> = text
+            .lines()
+            .skip(3)
+            .map(|l| l.trim_end_matches('\r').to_string())
+            .collect();
+        let mut ours: Vec<String> = msi_rows(msi, table).iter().map(|r| r.join("\t")).collect();
+        theirs.sort();
+        ours.sort();
+        assert_eq!(theirs, ours, "{table}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("msiextract")
+        .arg("-C")
+        .arg(dir.path())
+        .arg(msi)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let mut extracted = Vec::new();
+    for (name, data) in zip_entries(zip) {
+        let mut found = Vec::new();
+        find_named(dir.path(), &name, &mut found);
+        assert_eq!(found.len(), 1, "{name}: {found:?}");
+        assert!(std::fs::read(&found[0]).unwrap() == data, "{name}");
+        extracted.push(name);
+    }
+    assert!(!extracted.is_empty());
+}
+
+/// Files called `name` below `dir`.
+fn find_named(dir: &Path, name: &str, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            find_named(&p, name, out);
+        } else if e.file_name().to_string_lossy() == name {
+            out.push(p);
+        }
+    }
 }
