@@ -21,6 +21,8 @@ have osslsigncode || need_apt+=(osslsigncode)
 have openssl || need_apt+=(openssl)
 have wine || need_apt+=(wine wine64)
 have python3 || need_apt+=(python3)
+# pip: the tests fetch one pinned wheel (numpy's win_arm64) to check an archive.
+python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 have bwrap || need_apt+=(bubblewrap)
 have unzip || need_apt+=(unzip)
 have xmllint || need_apt+=(libxml2-utils)

@@ -364,8 +364,10 @@ pub enum ColorChoice {
 #[derive(Debug, Args)]
 #[command(after_help = cargo_winpkg::check::codes::codes_help())]
 pub struct CheckArgs {
-    /// Files or folders to check; folders are searched recursively for PE files
-    /// (by content, not by extension).
+    /// Files, folders or archives to check; folders are searched recursively for PE
+    /// files (by content, not by extension); a .zip, .whl, .nupkg, .vsix or .msi is
+    /// unpacked (with verify's bounds) and checked as its folder, each file reported as
+    /// `archive!path/inside`.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 

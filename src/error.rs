@@ -25,6 +25,9 @@ pub enum UsageError {
     Host(#[source] crate::UnknownWord),
     #[error("--dll-dir {}: not a folder", .0.display())]
     DllDirNotAFolder(std::path::PathBuf),
+    /// `check` on an archive that cannot be unpacked safely.
+    #[error("{0}")]
+    Archive(#[from] crate::archive::ArchiveError),
     /// The report could not be written to stdout (not a closed pipe: that is quiet).
     #[error("cannot write the report: {0}")]
     WriteReport(std::io::Error),

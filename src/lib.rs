@@ -8,6 +8,7 @@
 //! The library never writes to the terminal: it reports progress through
 //! [`events::Listener`].
 
+pub mod archive;
 pub mod autostart;
 pub mod check;
 pub mod config;

@@ -153,11 +153,17 @@ fn tune_allocator() {
 fn run_check(args: CheckArgs) -> Result<Done, Error> {
     let options = args.options()?;
     let format = Format::from(args.format);
-    let many = args.paths.len() > 1 || args.paths.iter().any(|p| p.is_dir());
+    // Archives (zip, wheel, nupkg, vsix, MSI) are checked as the folders they unpack to.
+    let inputs = cargo_winpkg::archive::Inputs::prepare(
+        &args.paths,
+        &cargo_winpkg::verify::Limits::default(),
+    )
+    .map_err(UsageError::from)?;
+    let many = inputs.paths.len() > 1 || inputs.paths.iter().any(|p| p.is_dir());
     let bar = (many && matches!(format, Format::Human | Format::Json))
         .then(|| ui::spinner("{spinner} checked {pos} files {elapsed}", ""))
         .flatten();
-    let result = check::check_with_progress(&args.paths, &options, &|n| {
+    let result = check::check_with_progress(&inputs.paths, &options, &|n| {
         if let Some(bar) = &bar {
             bar.inc(n as u64);
         }
@@ -166,6 +172,7 @@ fn run_check(args: CheckArgs) -> Result<Done, Error> {
         bar.finish_and_clear();
     }
     let mut report = result;
+    inputs.relabel(&mut report);
     let color = ui::color_on(args.color, std::io::stdout().is_terminal());
     // Buffered: stdout is line-buffered, and a JSON report has a line per field.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());

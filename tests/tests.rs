@@ -5,6 +5,7 @@
 
 mod common;
 
+mod archives;
 mod build;
 mod check;
 mod differential;

@@ -211,6 +211,30 @@ impl Run<'_> {
     }
 }
 
+/// Unpack a zip-format archive (a zip, wheel, NuGet package, VS Code extension) or an
+/// MSI into `dir` with verify's bounds: every name must extract on Windows inside
+/// `dir`, sizes are held to what the archive declares and to `limits`, and nothing is
+/// written from an archive whose names or sizes fail. `Err` says why; `Ok` counts the
+/// files written.
+pub fn unpack(path: &Path, dir: &Path, limits: &Limits) -> Result<usize, String> {
+    // The archive's own errors start with its path, which the caller names anyway.
+    let plain = |e: VerifyError| {
+        let s = e.to_string();
+        let prefix = format!("{}: ", path.display());
+        s.strip_prefix(&prefix).map(str::to_string).unwrap_or(s)
+    };
+    let pkg = if msi::is_msi(path) {
+        let m = msi::read(path, limits).map_err(plain)?;
+        offline::check_listing(&m.listing, limits).map_err(|f| f.0)?;
+        msi::extract(path, &m, dir, limits).map_err(|f| f.0)?
+    } else {
+        let listing = offline::list(path).map_err(plain)?;
+        offline::check_listing(&listing, limits).map_err(|f| f.0)?;
+        offline::extract(path, &listing, dir).map_err(|f| f.0)?
+    };
+    Ok(pkg.files.len())
+}
+
 /// Verify `zip`; `progress` sees each step as it ends. Each stage runs only when every
 /// check before it passed: nothing is extracted from a zip whose names or sizes failed,
 /// and nothing of the package runs under Wine unless every offline check passed.
