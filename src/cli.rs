@@ -52,9 +52,10 @@ pub struct BuildArgs {
         help_heading = "Cargo build options"
     )]
     pub profile: Option<String>,
-    /// The Windows target triple (default: `target` from the config, else x86_64-pc-windows-msvc).
+    /// The Windows target triple (default: `target` from the config, else
+    /// x86_64-pc-windows-msvc). Repeatable: one package per target, one summary.
     #[arg(long, value_name = "TRIPLE", help_heading = "Cargo build options")]
-    pub target: Option<String>,
+    pub target: Vec<String>,
     /// Package(s) to build and package. Repeatable.
     #[arg(
         short = 'p',
@@ -231,7 +232,7 @@ impl BuildArgs {
     pub fn options(&self) -> BuildOptions {
         BuildOptions {
             cargo: self.cargo_flags(),
-            target: self.target.clone(),
+            targets: self.target.clone(),
             packages: self.packages.clone(),
             bin: self.bin.clone(),
             no_build: self.no_build,

@@ -23,6 +23,8 @@ enum Done {
     Ok,
     /// Error-level findings: exit code 1.
     Findings,
+    /// Some runs of several failed (each said why): the code the worst one gives.
+    Failed(u8),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
     match result {
         Ok(Done::Ok) => ExitCode::SUCCESS,
         Ok(Done::Findings) => ExitCode::from(EXIT_FINDINGS),
+        Ok(Done::Failed(code)) => ExitCode::from(code),
         Err(e) => {
             if !e.already_reported() {
                 eprintln!("error: {e}");
@@ -88,8 +91,24 @@ fn run_build(args: BuildArgs) -> Result<Done, Error> {
     let human = args.format == BuildFormat::Human;
     let ui = Ui::new(args.quiet, args.verbose > 0, args.color, human);
     let summary = pipeline::run(&args.options(), &ui)?;
-    if !human {
+    if human {
+        ui::build_summary(&summary);
+    } else {
         print_json(&summary);
+    }
+    if let Some(code) = summary.failed.iter().map(|f| f.exit_code).max() {
+        let names: Vec<String> = summary
+            .failed
+            .iter()
+            .map(|f| format!("{} for {}", f.package, f.target))
+            .collect();
+        ui.error_line(&format!(
+            "{} of {} runs stopped with an error (said above): {}",
+            names.len(),
+            names.len() + summary.packages.len(),
+            names.join(", ")
+        ));
+        return Ok(Done::Failed(code));
     }
     if summary.ok || args.no_fail {
         return Ok(Done::Ok);

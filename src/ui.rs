@@ -163,6 +163,56 @@ pub fn verify_step(s: &Step, color: bool) {
     let _ = std::io::stdout().flush();
 }
 
+/// After a run of several packages or targets: one line each, with its result and
+/// what it wrote.
+pub fn build_summary(s: &cargo_winpkg::pipeline::Summary) {
+    if s.packages.len() + s.failed.len() < 2 {
+        return;
+    }
+    let mut rows: Vec<[String; 4]> = vec![[
+        "PACKAGE".into(),
+        "TARGET".into(),
+        "RESULT".into(),
+        "WROTE".into(),
+    ]];
+    for o in &s.packages {
+        let errors = o.check.count(cargo_winpkg::check::Severity::Error)
+            + o.bundle_check
+                .as_ref()
+                .map_or(0, |b| b.count(cargo_winpkg::check::Severity::Error));
+        let mut wrote: Vec<String> = o
+            .archive
+            .iter()
+            .map(|a| a.path.display().to_string())
+            .collect();
+        wrote.extend(o.msi.iter().map(|m| m.path.display().to_string()));
+        rows.push([
+            o.package.clone(),
+            o.target.clone(),
+            if errors == 0 {
+                "ok".into()
+            } else {
+                format!("{errors} DLL error(s)")
+            },
+            wrote.join(", "),
+        ]);
+    }
+    for f in &s.failed {
+        rows.push([
+            f.package.clone(),
+            f.target.clone(),
+            "failed".into(),
+            f.error.lines().next().unwrap_or_default().to_string(),
+        ]);
+    }
+    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    println!();
+    for r in &rows {
+        println!("{:w0$}  {:w1$}  {:w2$}  {}", r[0], r[1], r[2], r[3]);
+    }
+}
+
 /// After verify's step lines: the registry values read back, the kept prefix, and the
 /// verdict.
 pub fn verify_summary(v: &cargo_winpkg::verify::Verification) {

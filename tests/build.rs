@@ -935,3 +935,111 @@ fn a_redirected_report_has_no_colour() {
         "{file:?} {terminal:?}"
     );
 }
+
+/// `--target` several times: one zip per target, one JSON document with an entry per
+/// target, one summary table; a target that stops with an error is reported with its
+/// reason and does not hide the others (exit code 2 at the end).
+#[test]
+fn several_targets_in_one_run() {
+    let out = tempfile::tempdir().unwrap();
+    let example = root().join("examples/hello-service/Cargo.toml");
+    let r = package(
+        &example,
+        out.path(),
+        &[
+            "--release",
+            "--target",
+            "x86_64-pc-windows-gnu",
+            "--target",
+            "i686-pc-windows-gnu",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    let runs: Vec<(String, String)> = v["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["target"].as_str().unwrap().to_string(),
+                p["archive"]["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(runs.len(), 2, "{v:#}");
+    for (target, zip) in &runs {
+        assert!(
+            zip.ends_with(&format!("hello-service-0.1.0-{target}.zip")),
+            "{zip}"
+        );
+        let exe = zip_entries(Path::new(zip))
+            .into_iter()
+            .find(|(n, _)| n == "hello-service.exe")
+            .unwrap()
+            .1;
+        // The PE machine of each: 0x8664 x64, 0x14c x86.
+        let pe = u32::from_le_bytes(exe[0x3c..0x40].try_into().unwrap()) as usize;
+        let machine = u16::from_le_bytes([exe[pe + 4], exe[pe + 5]]);
+        let want = if target.starts_with("x86_64") {
+            0x8664
+        } else {
+            0x14c
+        };
+        assert_eq!(machine, want, "{target}");
+    }
+    assert!(v.get("failed").is_none(), "{v:#}");
+
+    // A target that cannot be built: reported, the other one still packaged; the human
+    // summary has a line for each.
+    let r = run([
+        "winpkg",
+        "--release",
+        "--manifest-path",
+        example.to_str().unwrap(),
+        "--target-dir",
+        shared_target().to_str().unwrap(),
+        "--output",
+        out.path().join("two").to_str().unwrap(),
+        "--target",
+        "x86_64-unknown-linux-gnu",
+        "--target",
+        "x86_64-pc-windows-gnu",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        out.path()
+            .join("two/hello-service-0.1.0-x86_64-pc-windows-gnu.zip")
+            .is_file(),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("is not a Windows target"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("1 of 2 runs stopped with an error (said above): hello-service for x86_64-unknown-linux-gnu"),
+        "{}",
+        r.stderr
+    );
+    let table: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("hello-service "))
+        .collect();
+    assert_eq!(table.len(), 2, "{}", r.stdout);
+    assert!(
+        table
+            .iter()
+            .any(|l| l.contains("x86_64-pc-windows-gnu") && l.contains(" ok ")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        table
+            .iter()
+            .any(|l| l.contains("x86_64-unknown-linux-gnu") && l.contains(" failed ")),
+        "{}",
+        r.stdout
+    );
+}

@@ -17,7 +17,7 @@ pub mod trust;
 
 pub use error::BuildError;
 pub use options::{BuildOptions, CargoFlags, ColorChoice};
-pub use outcome::{MsiOutcome, Outcome, Summary};
+pub use outcome::{Failure, MsiOutcome, Outcome, Summary};
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -49,14 +49,51 @@ pub fn run(opts: &BuildOptions, ui: &dyn Listener) -> Result<Summary, BuildError
             ui.warning(&w);
         }
     }
-    let mut outcomes = Vec::new();
-    for pkg in packages {
-        let plan = plan::plan(opts, &meta, pkg)?;
-        outcomes.push(run_package(opts, &plan, ui)?);
+    // Each target once, in the order given; none: the config's.
+    let mut targets: Vec<Option<String>> = Vec::new();
+    for t in &opts.targets {
+        if !targets.iter().flatten().any(|x| x == t) {
+            targets.push(Some(t.clone()));
+        }
     }
-    let ok = outcomes.iter().all(|o| !o.has_errors());
+    if targets.is_empty() {
+        targets.push(None);
+    }
+    let several = targets.len() > 1;
+    let mut outcomes = Vec::new();
+    let mut failed = Vec::new();
+    for pkg in packages {
+        for target in &targets {
+            let opts = BuildOptions {
+                targets: target.iter().cloned().collect(),
+                ..opts.clone()
+            };
+            let result =
+                plan::plan(&opts, &meta, pkg).and_then(|plan| run_package(&opts, &plan, ui));
+            match result {
+                Ok(o) => outcomes.push(o),
+                // With several targets, one that fails does not hide the others.
+                Err(e) if several => {
+                    let target = target.clone().unwrap_or_default();
+                    ui.warning(&format!(
+                        "{} for {target} stopped, the other targets go on: {e}",
+                        pkg.name
+                    ));
+                    failed.push(Failure {
+                        package: pkg.name.to_string(),
+                        target,
+                        error: e.to_string(),
+                        exit_code: crate::Error::Build(Box::new(e)).exit_code(),
+                    });
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    let ok = failed.is_empty() && outcomes.iter().all(|o| !o.has_errors());
     Ok(Summary {
         packages: outcomes,
+        failed,
         ok,
     })
 }

@@ -59,8 +59,9 @@ impl CargoFlags {
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
     pub cargo: CargoFlags,
-    /// Overrides `target` from the config.
-    pub target: Option<String>,
+    /// Override `target` from the config; with several, each package is built and
+    /// packaged once per target.
+    pub targets: Vec<String>,
     /// `-p`: the packages to build.
     pub packages: Vec<String>,
     /// Overrides `bin` from the config.

@@ -36,8 +36,22 @@ impl Outcome {
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub packages: Vec<Outcome>,
-    /// No error-level diagnostic anywhere.
+    /// With several targets: the (package, target) runs that stopped with an error;
+    /// the others still ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<Failure>,
+    /// No error-level diagnostic anywhere, and nothing failed.
     pub ok: bool,
+}
+
+/// One package and target whose run stopped with an error.
+#[derive(Debug, Serialize)]
+pub struct Failure {
+    pub package: String,
+    pub target: String,
+    pub error: String,
+    /// The exit code the error alone would have given.
+    pub exit_code: u8,
 }
 
 /// The MSI that was written.

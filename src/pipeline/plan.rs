@@ -92,8 +92,9 @@ pub fn plan<'m>(
     let cfg = package_config(meta, pkg)?;
     let policy = cfg.policy(&origin)?;
     let target = Target::new(
-        opts.target
-            .as_deref()
+        opts.targets
+            .first()
+            .map(String::as_str)
             .or(cfg.target.as_deref())
             .unwrap_or(config::DEFAULT_TARGET),
     );
