@@ -16,6 +16,7 @@ mod init;
 mod malformed;
 mod package;
 mod ps1_syntax;
+mod publish;
 mod service_scripts;
 mod sign;
 mod stamp;

@@ -36,7 +36,11 @@ pub const TOP_KEYS: &[&str] = &[
     "task",
     "service",
     "msi",
+    "publish",
 ];
+
+/// Keys of `[package.metadata.winpkg.publish]`.
+pub const PUBLISH_KEYS: &[&str] = &["url", "publisher", "identifier", "license", "homepage"];
 
 /// Keys of `[package.metadata.winpkg.msi]`.
 pub const MSI_KEYS: &[&str] = &["upgrade-code", "manufacturer"];
@@ -158,6 +162,7 @@ pub(super) fn schema_at(path: &str) -> Option<Schema> {
                 ("cli", ChildKind::Table),
                 ("task", ChildKind::Table),
                 ("msi", ChildKind::Table),
+                ("publish", ChildKind::Table),
                 ("allow", ChildKind::ListOfTables),
                 ("include", ChildKind::ListOfTables),
             ],
@@ -172,6 +177,7 @@ pub(super) fn schema_at(path: &str) -> Option<Schema> {
         "cli" => Some((CLI_KEYS, &[])),
         "task" => Some((TASK_KEYS, &[])),
         "msi" => Some((MSI_KEYS, &[])),
+        "publish" => Some((PUBLISH_KEYS, &[])),
         "include" => Some((INCLUDE_KEYS, &[])),
         _ => None,
     }
@@ -226,6 +232,7 @@ pub(super) fn expected_for(path: &str) -> Option<String> {
         "run-key" => "a table: [package.metadata.winpkg.run-key]",
         "cli" => "a table: [package.metadata.winpkg.cli]",
         "msi" => "a table: [package.metadata.winpkg.msi]",
+        "publish" => "a table: [package.metadata.winpkg.publish]",
         "upgrade-code" => "a GUID string, e.g. \"{12345678-1234-1234-1234-123456789ABC}\"",
         "task" => "a table: [package.metadata.winpkg.task]",
         "trigger" => return Some(words_help(key, super::words::Trigger::WORDS)),
@@ -260,8 +267,8 @@ mod tests {
 
     use super::*;
     use crate::config::{
-        AllowEntry, CliConfig, Config, MsiConfig, RecoveryConfig, RunKeyConfig, ServiceConfig,
-        SignConfig, TaskConfig, VersionInfoConfig,
+        AllowEntry, CliConfig, Config, MsiConfig, PublishConfig, RecoveryConfig, RunKeyConfig,
+        ServiceConfig, SignConfig, TaskConfig, VersionInfoConfig,
     };
 
     /// The fields serde reads for `T`, from its own "unknown field" message (which lists
@@ -289,8 +296,9 @@ mod tests {
     /// other way round), or left out of the README, fails this test.
     #[test]
     fn keys_structs_and_readme_agree() {
-        let tables: [(&str, &[&str], BTreeSet<String>); 10] = [
+        let tables: [(&str, &[&str], BTreeSet<String>); 11] = [
             ("msi", MSI_KEYS, serde_fields::<MsiConfig>()),
+            ("publish", PUBLISH_KEYS, serde_fields::<PublishConfig>()),
             ("", TOP_KEYS, serde_fields::<Config>()),
             ("service", SERVICE_KEYS, serde_fields::<ServiceConfig>()),
             (

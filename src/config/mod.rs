@@ -75,6 +75,8 @@ pub struct Config {
     pub task: Option<TaskConfig>,
     /// `[package.metadata.winpkg.msi]`: the MSI.
     pub msi: Option<MsiConfig>,
+    /// `[package.metadata.winpkg.publish]`: winget and scoop manifests.
+    pub publish: Option<PublishConfig>,
     /// Where each top-level key that is set came from.
     #[serde(skip)]
     pub origins: BTreeMap<String, Origin>,
@@ -193,6 +195,24 @@ pub struct MsiConfig {
     pub upgrade_code: Option<String>,
     /// Manufacturer (default: `authors`, without e-mail addresses).
     pub manufacturer: Option<String>,
+}
+
+/// `[package.metadata.winpkg.publish]`: where the release assets are published, for
+/// the winget and scoop manifests each run writes.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct PublishConfig {
+    /// The folder URL of the release's files, `{version}` standing for the version,
+    /// e.g. "https://github.com/me/app/releases/download/v{version}/".
+    pub url: Option<String>,
+    /// The publisher's name (winget's Publisher).
+    pub publisher: Option<String>,
+    /// winget's PackageIdentifier, `Publisher.Name` (default: from the two names).
+    pub identifier: Option<String>,
+    /// An SPDX licence (default: the crate's `license`).
+    pub license: Option<String>,
+    /// The product's web page (default: the crate's `homepage`, else `repository`).
+    pub homepage: Option<String>,
 }
 
 /// `[package.metadata.winpkg.cli]`: a command-line tool.
@@ -440,6 +460,7 @@ impl Config {
             cli,
             task,
             msi,
+            publish,
         )
     }
 

@@ -6,6 +6,7 @@ mod deflate;
 pub mod leftovers;
 pub mod manifest;
 pub mod msi;
+pub mod publish;
 pub mod sign;
 pub mod stamp;
 mod zip;

@@ -203,3 +203,92 @@ fn msi_gaps(plan: &Plan, service: Option<&service::Service>) -> Vec<String> {
     }
     gaps
 }
+
+/// This target's files, for the winget and scoop manifests.
+pub(super) fn release(
+    plan: &Plan,
+    archive: &crate::package::PackageOutcome,
+    msi: Option<&super::MsiOutcome>,
+) -> crate::package::publish::Release {
+    let exe_in_zip = match plan.cfg.root_dir.unwrap_or(false) {
+        true => format!(
+            "{}/{}",
+            plan.archive.trim_end_matches(".zip"),
+            plan.exe_name
+        ),
+        false => plan.exe_name.clone(),
+    };
+    crate::package::publish::Release {
+        arch: match plan.target.arch() {
+            "x86_64" => "x64",
+            "aarch64" => "arm64",
+            _ => "x86",
+        },
+        zip: archive.path.clone(),
+        zip_sha256: archive.sha256.clone(),
+        command: plan.exe_name.trim_end_matches(".exe").to_string(),
+        exe_in_zip,
+        msi: msi.map(|m| {
+            (
+                m.path.clone(),
+                m.sha256.clone(),
+                m.product_code.clone(),
+                m.upgrade_code.clone(),
+            )
+        }),
+        service: plan.service.is_some(),
+        per_user: crate::package::msi::per_user(plan.autostart.as_ref()),
+    }
+}
+
+/// Write each package's winget and scoop manifests (those with `[publish]`), from all
+/// its targets' files, beside its first zip: `winget/` and `scoop/`.
+pub(super) fn publish(
+    outcomes: &[super::Outcome],
+    ui: &dyn Listener,
+) -> Result<Vec<std::path::PathBuf>, BuildError> {
+    use crate::package::publish;
+    let mut written = Vec::new();
+    let mut names: Vec<&str> = outcomes.iter().map(|o| o.package.as_str()).collect();
+    names.dedup();
+    for name in names {
+        let group: Vec<&(publish::Publish, publish::Release)> = outcomes
+            .iter()
+            .filter(|o| o.package == name)
+            .filter_map(|o| o.release.as_ref())
+            .collect();
+        let Some((p, first)) = group.first() else {
+            continue;
+        };
+        let releases: Vec<publish::Release> = group.iter().map(|(_, r)| r.clone()).collect();
+        let dir = first
+            .zip
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .to_path_buf();
+        let io = |path: &std::path::Path| {
+            let path = path.to_path_buf();
+            move |source| BuildError::Package(crate::package::PackageError::Write { path, source })
+        };
+        match publish::winget(p, &releases) {
+            Ok(files) => {
+                for (file, text) in files {
+                    let path = dir.join("winget").join(file);
+                    publish::write_atomic(&path, &text).map_err(io(&path))?;
+                    written.push(path);
+                }
+            }
+            Err(why) => ui.warning(&format!("no winget manifest for {name}: {why}")),
+        }
+        let path = dir.join("scoop").join(format!("{name}.json"));
+        let json =
+            serde_json::to_string_pretty(&publish::scoop(p, &releases)).unwrap_or_default() + "\n";
+        publish::write_atomic(&path, &json).map_err(io(&path))?;
+        written.push(path);
+        ui.stage(
+            "Published",
+            &format!("winget and scoop manifests for {name} in {}", dir.display()),
+        );
+    }
+    Ok(written)
+}

@@ -90,10 +90,12 @@ pub fn run(opts: &BuildOptions, ui: &dyn Listener) -> Result<Summary, BuildError
             }
         }
     }
+    let manifests = helpers::publish(&outcomes, ui)?;
     let ok = failed.is_empty() && outcomes.iter().all(|o| !o.has_errors());
     Ok(Summary {
         packages: outcomes,
         failed,
+        manifests,
         ok,
     })
 }
@@ -150,6 +152,7 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
         archive: None,
         msi: None,
         bundle_check: None,
+        release: None,
     };
     if outcome.check.has_errors() && !opts.no_fail {
         return Ok(outcome); // stop before packaging; the caller exits with code 1
@@ -208,6 +211,12 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
             service.as_ref(),
             ui,
         )?);
+    }
+    if let Some(p) = &plan.publish {
+        outcome.release = Some((
+            p.clone(),
+            helpers::release(plan, &archive, outcome.msi.as_ref()),
+        ));
     }
     outcome.archive = Some(archive);
     Ok(outcome)

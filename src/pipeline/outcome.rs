@@ -24,6 +24,12 @@ pub struct Outcome {
     pub msi: Option<MsiOutcome>,
     /// The check of everything the zip ships, staged as it will be extracted.
     pub bundle_check: Option<Report>,
+    /// What the winget and scoop manifests say of this target's files (`[publish]`).
+    #[serde(skip)]
+    pub release: Option<(
+        crate::package::publish::Publish,
+        crate::package::publish::Release,
+    )>,
 }
 
 impl Outcome {
@@ -40,6 +46,9 @@ pub struct Summary {
     /// the others still ran.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failed: Vec<Failure>,
+    /// The winget and scoop manifests written (`[publish]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub manifests: Vec<PathBuf>,
     /// No error-level diagnostic anywhere, and nothing failed.
     pub ok: bool,
 }

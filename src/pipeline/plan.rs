@@ -43,6 +43,8 @@ pub struct Plan<'m> {
     pub signer: Option<Signer>,
     /// `--msi`: what the MSI says about the product.
     pub msi: Option<crate::package::msi::Product>,
+    /// `[publish]`: the winget and scoop manifests' facts.
+    pub publish: Option<crate::package::publish::Publish>,
     /// The service table, validated (its mode is settled once the exe is built).
     pub service: Option<PlannedService>,
     /// How the program starts when it is not a service: a Run key, or PATH.
@@ -130,6 +132,20 @@ pub fn plan<'m>(
     } else {
         None
     };
+    let publish = match &cfg.publish {
+        Some(table) => Some(
+            crate::package::publish::validate(
+                &pkg.name,
+                &pkg.version.to_string(),
+                table,
+                pkg.license.as_deref(),
+                pkg.description.as_deref(),
+                pkg.homepage.as_deref().or(pkg.repository.as_deref()),
+            )
+            .map_err(|(key, why)| cfg.error(&origin, key, why, None))?,
+        ),
+        None => None,
+    };
     let profile = opts.cargo.profile_name();
     let archive = archive_file_name(&cfg, &origin, pkg, &target, &bin, &profile)?;
     let workspace = meta.workspace_root.as_std_path();
@@ -147,6 +163,7 @@ pub fn plan<'m>(
         stamp,
         signer,
         msi,
+        publish,
         service,
         autostart,
         out_dir: target_dir

@@ -30,6 +30,7 @@ mod tables;
 
 pub(crate) use cabinet::block_checksum;
 pub use registry::virtual_account_sid;
+pub use tables::per_user;
 
 /// Whether the MSI can let the service's account modify its data and log folders (its
 /// SID is known at build time, or it needs no grant).
@@ -57,10 +58,13 @@ pub struct Product {
 }
 
 impl Product {
-    /// This version's product code: derived from the upgrade code and the version, so
-    /// each version is its own product and the same version the same one.
+    /// This version's product code: derived from the upgrade code, the version and the
+    /// platform, so each version is its own product, the same version the same one, and
+    /// the x64 and x86 MSIs of one version two products (Windows Installer and winget
+    /// tell them apart by it).
     pub fn product_code(&self) -> uuid::Uuid {
-        uuid::Uuid::new_v5(&self.upgrade_code, self.version.as_bytes())
+        let what = format!("{}/{}", self.version, self.arch.template());
+        uuid::Uuid::new_v5(&self.upgrade_code, what.as_bytes())
     }
 }
 

@@ -417,7 +417,7 @@ pub(super) fn database<F: Read + Write + Seek>(
 
 /// Whether the MSI installs for the user who runs it (a user's PATH or Run entry) rather
 /// than for the machine.
-pub(super) fn per_user(autostart: Option<&Autostart>) -> bool {
+pub fn per_user(autostart: Option<&Autostart>) -> bool {
     matches!(
         autostart,
         Some(
