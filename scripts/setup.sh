@@ -25,6 +25,8 @@ have wine || need_apt+=(wine wine64)
 have python3 || need_apt+=(python3)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 have shellcheck || need_apt+=(shellcheck)
+# Go: a real Go program for the `--exe` tests (fixtures/go).
+have go || need_apt+=(golang-go)
 # pip: the tests fetch one pinned wheel (numpy's win_arm64) to check an archive.
 python3 -m pip --version >/dev/null 2>&1 || need_apt+=(python3-pip)
 have bwrap || need_apt+=(bubblewrap)

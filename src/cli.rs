@@ -18,6 +18,7 @@ use cargo_winpkg::verify;
     name = "cargo winpkg",
     bin_name = "cargo winpkg",
     version,
+    disable_version_flag = true,
     about = "Turn a Rust crate into a Windows deliverable you can trust",
     long_about = "Turn a Rust crate into a Windows deliverable you can trust.\n\n\
 Without a subcommand, `cargo winpkg [--release]` reads [package.metadata.winpkg], \
@@ -121,6 +122,23 @@ pub struct BuildArgs {
     /// Do not build: use the executable that is already in the target directory.
     #[arg(long)]
     pub no_build: bool,
+    /// Package an exe that cargo did not build (Go, C, C++...): no Cargo.toml needed;
+    /// the configuration comes from winpkg.toml in the current folder, if any.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_build")]
+    pub exe: Option<PathBuf>,
+    /// With --exe: the package name (default: `name` in winpkg.toml, else the exe's).
+    #[arg(long, value_name = "NAME", requires = "exe")]
+    pub name: Option<String>,
+    /// With --exe: the package's version (default: `version` in winpkg.toml).
+    /// Without a value: print cargo-winpkg's version.
+    #[arg(
+        long = "version",
+        short = 'V',
+        value_name = "VERSION",
+        num_args = 0..=1,
+        default_missing_value = ""
+    )]
+    pub pkg_version: Option<String>,
     /// Write the zip into this folder (default: <target-dir>/winpkg).
     #[arg(long, value_name = "DIR")]
     pub output: Option<PathBuf>,
@@ -236,6 +254,9 @@ impl BuildArgs {
             packages: self.packages.clone(),
             bin: self.bin.clone(),
             no_build: self.no_build,
+            exe: self.exe.clone(),
+            name: self.name.clone(),
+            version: self.pkg_version.clone().filter(|v| !v.is_empty()),
             output: self.output.clone(),
             no_fail: self.no_fail,
             sign: match (self.sign, self.no_sign) {

@@ -42,6 +42,19 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
         }
     };
+    if cli.command.is_none() {
+        match (&cli.build.pkg_version, &cli.build.exe) {
+            (Some(v), _) if v.is_empty() => {
+                println!("cargo-winpkg {}", env!("CARGO_PKG_VERSION"));
+                return ExitCode::SUCCESS;
+            }
+            (Some(_), None) => {
+                eprintln!("error: --version VERSION sets the version of an --exe package");
+                return ExitCode::from(EXIT_USAGE);
+            }
+            _ => {}
+        }
+    }
     let result = match cli.command {
         Some(Command::Check(args)) => run_check(args),
         Some(Command::Verify(args)) => run_verify(args),

@@ -15,6 +15,7 @@ mod hygiene;
 mod init;
 mod malformed;
 mod package;
+mod prebuilt;
 mod ps1_syntax;
 mod publish;
 mod service_scripts;

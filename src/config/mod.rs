@@ -318,6 +318,8 @@ pub struct Origin {
 pub enum OriginKind {
     Package,
     Workspace,
+    /// winpkg.toml (`--exe`): the keys at the top level.
+    Standalone,
 }
 
 impl OriginKind {
@@ -325,6 +327,16 @@ impl OriginKind {
         match self {
             OriginKind::Package => "package.metadata.winpkg",
             OriginKind::Workspace => "workspace.metadata.winpkg",
+            OriginKind::Standalone => "",
+        }
+    }
+
+    /// The kind of a package's own table: winpkg.toml's keys are at its top level.
+    pub fn of_manifest(manifest: &std::path::Path) -> OriginKind {
+        if manifest.file_name().is_some_and(|n| n == "winpkg.toml") {
+            OriginKind::Standalone
+        } else {
+            OriginKind::Package
         }
     }
 }
@@ -332,10 +344,10 @@ impl OriginKind {
 impl Origin {
     /// An error about `key` (relative to the table, e.g. `service.start`).
     pub fn error(&self, key: &str, message: String, help: Option<String>) -> ConfigError {
-        let full = if key.is_empty() {
-            self.kind.prefix().to_string()
-        } else {
-            format!("{}.{key}", self.kind.prefix())
+        let full = match (key.is_empty(), self.kind.prefix()) {
+            (true, prefix) => prefix.to_string(),
+            (false, "") => key.to_string(),
+            (false, prefix) => format!("{prefix}.{key}"),
         };
         ConfigError::at(&self.manifest, full, message, help)
     }
@@ -346,7 +358,7 @@ pub fn parse(value: &Value, origin: &Origin) -> Result<Config, ConfigError> {
     if !value.is_object() {
         return Err(origin.error(
             "",
-            format!("[{}] must be a table", origin.kind.prefix()),
+            format!("[{}] must be a table", origin.kind.prefix()).replace("[]", "the file"),
             None,
         ));
     }

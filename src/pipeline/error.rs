@@ -53,6 +53,9 @@ pub enum BuildError {
     NotBuilt { bin: String, path: PathBuf },
     #[error("cannot run {0}: {1}")]
     Spawn(String, std::io::Error),
+    /// `--exe`: the exe or winpkg.toml cannot be used.
+    #[error("{}: {why}", path.display())]
+    Prebuilt { path: PathBuf, why: String },
     /// Cargo (or the compiler) failed and said why: exit with its code.
     #[error("cargo build failed (exit code {0})")]
     Cargo(i32),

@@ -10,6 +10,7 @@ mod notices;
 mod options;
 mod outcome;
 pub mod plan;
+mod prebuilt;
 pub mod preflight;
 pub mod sizing;
 pub mod staging;
@@ -36,6 +37,9 @@ fn elapsed(start: Instant) -> String {
 
 /// Run the whole pipeline for every selected package.
 pub fn run(opts: &BuildOptions, ui: &dyn Listener) -> Result<Summary, BuildError> {
+    if let Some(exe) = &opts.exe {
+        return run_prebuilt(opts, exe, ui);
+    }
     let meta = cargo::metadata(&opts.cargo)?;
     for w in plan::misspelled_tables(&meta.workspace_metadata, "workspace.metadata") {
         ui.warning(&w);
@@ -100,6 +104,29 @@ pub fn run(opts: &BuildOptions, ui: &dyn Listener) -> Result<Summary, BuildError
     })
 }
 
+/// `--exe PATH`: the prebuilt exe through the same plan, check and packaging.
+fn run_prebuilt(opts: &BuildOptions, exe: &Path, ui: &dyn Listener) -> Result<Summary, BuildError> {
+    let dir = std::env::current_dir().map_err(|e| BuildError::Prebuilt {
+        path: PathBuf::from("."),
+        why: format!("cannot read the current folder: {e}"),
+    })?;
+    let pre = prebuilt::describe(opts, exe, &dir)?;
+    let Some(pkg) = pre.meta.packages.first() else {
+        return Err(BuildError::NoBin(exe.display().to_string()));
+    };
+    let plan = plan::plan(opts, &pre.meta, pkg)?;
+    let outcome = run_package(opts, &plan, ui)?;
+    let outcomes = vec![outcome];
+    let manifests = helpers::publish(&outcomes, ui)?;
+    let ok = outcomes.iter().all(|o| !o.has_errors());
+    Ok(Summary {
+        packages: outcomes,
+        failed: Vec::new(),
+        manifests,
+        ok,
+    })
+}
+
 /// `cargo winpkg size [--try]`: build each selected package, then report where its
 /// exe's bytes go, and with `try_levers` what each profile lever saves.
 pub fn size(
@@ -140,7 +167,10 @@ pub fn size(
 fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Outcome, BuildError> {
     let pkg = plan.package;
     let exe = build(opts, plan, ui)?;
-    notices::size(opts, plan, &exe, ui);
+    if opts.exe.is_none() {
+        // Cargo profile levers: for what cargo built.
+        notices::size(opts, plan, &exe, ui);
+    }
     let report = check_exe(plan, &exe, ui)?;
     let mut outcome = Outcome {
         package: pkg.name.to_string(),
@@ -241,6 +271,10 @@ fn clean_leftovers(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) {
 /// The exe: built by cargo, or (`--no-build`) the one already in the target folder.
 fn build(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<PathBuf, BuildError> {
     let start = Instant::now();
+    if let Some(exe) = &opts.exe {
+        ui.stage("Using", &exe.display().to_string());
+        return Ok(exe.clone());
+    }
     if opts.no_build {
         let exe = plan.out_dir.join(&plan.exe_name);
         if !exe.is_file() {

@@ -68,6 +68,11 @@ pub struct BuildOptions {
     pub bin: Option<String>,
     /// Use the exe already built.
     pub no_build: bool,
+    /// `--exe`: package this prebuilt exe (configured by winpkg.toml, not Cargo.toml).
+    pub exe: Option<PathBuf>,
+    /// `--name`, `--version` with `--exe`.
+    pub name: Option<String>,
+    pub version: Option<String>,
     /// The folder for the zip (default `<target-dir>/winpkg`).
     pub output: Option<PathBuf>,
     /// Package even when the check finds errors.

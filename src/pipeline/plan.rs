@@ -88,7 +88,7 @@ pub fn plan<'m>(
     let manifest = pkg.manifest_path.as_std_path().to_path_buf();
     let manifest_dir = manifest.parent().unwrap_or(Path::new(".")).to_path_buf();
     let origin = Origin {
-        kind: OriginKind::Package,
+        kind: OriginKind::of_manifest(&manifest),
         manifest: manifest.clone(),
     };
     let cfg = package_config(meta, pkg)?;
@@ -146,7 +146,11 @@ pub fn plan<'m>(
         ),
         None => None,
     };
-    let profile = opts.cargo.profile_name();
+    // A prebuilt exe has no cargo profile: its zip is named as a release's.
+    let profile = match opts.exe {
+        Some(_) => "release".to_string(),
+        None => opts.cargo.profile_name(),
+    };
     let archive = archive_file_name(&cfg, &origin, pkg, &target, &bin, &profile)?;
     let workspace = meta.workspace_root.as_std_path();
     let includes = files::includes(&cfg, &origin, &manifest_dir, workspace, &exe_name)?;
@@ -461,7 +465,7 @@ pub fn package_config(meta: &Metadata, pkg: &Package) -> Result<Config, ConfigEr
         Some(v) => config::parse(
             v,
             &Origin {
-                kind: OriginKind::Package,
+                kind: OriginKind::of_manifest(pkg.manifest_path.as_std_path()),
                 manifest: pkg.manifest_path.as_std_path().to_path_buf(),
             },
         )?,

@@ -488,3 +488,31 @@ pub fn copy_example(dir: &Path) {
 pub fn copy_example_with(dir: &Path, edit: impl FnOnce(String) -> String) -> PathBuf {
     copy_crate(&root().join("examples/hello-service"), dir, edit)
 }
+
+/// fixtures/go/hello-go built for Windows x64 by Go (scripts/setup.sh installs it), once
+/// per test run into target/: a real Go program, a console program that cargo did not
+/// build.
+pub fn go_exe() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let out = root().join("target/winpkg-test-cache/go");
+            std::fs::create_dir_all(&out).unwrap();
+            let exe = out.join("hello-go.exe");
+            let r = std::process::Command::new("go")
+                .current_dir(fixture("go/hello-go"))
+                .env("GOOS", "windows")
+                .env("GOARCH", "amd64")
+                .env("CGO_ENABLED", "0")
+                .env("GOTOOLCHAIN", "local")
+                .env("GOFLAGS", "-mod=mod")
+                .args(["build", "-trimpath", "-ldflags", "-s -w -buildid=", "-o"])
+                .arg(&exe)
+                .arg(".")
+                .output()
+                .expect("go (scripts/setup.sh installs golang-go)");
+            assert!(r.status.success(), "go build: {r:?}");
+            exe
+        })
+        .clone()
+}

@@ -16,10 +16,33 @@ use serde_json::Value;
 
 mod msi;
 mod path;
+mod prebuilt;
 mod run_key;
 mod service;
 mod task;
 mod verify;
+
+/// `verify --wine --format json ZIP EXTRA...` (EXTRA may hold `--run -- ARGS`).
+fn verify_run(zip: &Path, extra: &[&str]) -> (i32, Value) {
+    // The zip before `--`: what follows it goes to the program.
+    let mut args: Vec<std::ffi::OsString> = vec!["verify".into(), "--wine".into()];
+    args.extend(["--format".into(), "json".into()]);
+    args.push(zip.as_os_str().to_os_string());
+    args.extend(extra.iter().map(|a| a.into()));
+    let r = run(args);
+    (r.code, r.json())
+}
+
+/// The `run program` step of a verification.
+fn run_step(v: &Value) -> Value {
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "run program")
+        .cloned()
+        .unwrap_or_else(|| panic!("{v:#}"))
+}
 
 /// `cargo winpkg verify --wine --keep --format json ZIP`: the verification, and the kept
 /// prefix folder (removed when the guard drops).
@@ -35,6 +58,18 @@ fn verify_wine(zip: &Path) -> (i32, Value, KeptPrefix) {
     let v = r.json();
     let kept = KeptPrefix(v["prefix"].as_str().map(PathBuf::from));
     (r.code, v, kept)
+}
+
+/// The service.json inside a package zip.
+fn service_json(zip: &Path) -> Value {
+    serde_json::from_slice(
+        &zip_entries(zip)
+            .into_iter()
+            .find(|(n, _)| n == "service.json")
+            .unwrap()
+            .1,
+    )
+    .unwrap()
 }
 
 /// Deletes a kept prefix folder (hundreds of MB) when the test ends.

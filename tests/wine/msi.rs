@@ -421,24 +421,9 @@ fn verify_wine_installs_repairs_and_uninstalls_an_msi() {
         t + "\n[package.metadata.winpkg.cli]\npath = \"machine\"\n\n[package.metadata.winpkg.msi]\nupgrade-code = \"{0A1B2C3D-4E5F-4061-8273-948596A7B8C9}\"\n"
     });
     let msi = msi_of(&manifest, &cli.path().join("out"));
-    let r = run([
-        "verify".as_ref(),
-        "--wine".as_ref(),
-        "--format".as_ref(),
-        "json".as_ref(),
-        msi.as_os_str(),
-        "--run".as_ref(),
-        "--".as_ref(),
-        "a r g".as_ref(),
-    ]);
-    let v = r.json();
-    assert_eq!(r.code, 0, "{v:#}");
-    let ran = v["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "run program")
-        .unwrap_or_else(|| panic!("{v:#}"));
+    let (code, v) = verify_run(&msi, &["--run", "--", "a r g"]);
+    assert_eq!(code, 0, "{v:#}");
+    let ran = run_step(&v);
     assert!(
         ran["detail"].as_str().unwrap().contains("exited with 0"),
         "{ran}"

@@ -192,26 +192,6 @@ fn a_wrapped_program_that_exits_at_once_fails_verify() {
     );
 }
 
-fn verify_run(zip: &Path, extra: &[&str]) -> (i32, Value) {
-    // The zip before `--`: what follows it goes to the program.
-    let mut args: Vec<std::ffi::OsString> = vec!["verify".into(), "--wine".into()];
-    args.extend(["--format".into(), "json".into()]);
-    args.push(zip.as_os_str().to_os_string());
-    args.extend(extra.iter().map(|a| a.into()));
-    let r = run(args);
-    (r.code, r.json())
-}
-
-fn run_step(v: &Value) -> Value {
-    v["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "run program")
-        .cloned()
-        .unwrap_or_else(|| panic!("{v:#}"))
-}
-
 /// A package without a service (a CLI tool): --run smoke-tests its program under Wine,
 /// its exit code, and that every DLL it needs loads.
 #[test]

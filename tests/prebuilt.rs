@@ -1,0 +1,153 @@
+//! `cargo winpkg --exe`: a program cargo did not build (a real Go exe), configured by
+//! winpkg.toml, packaged as a command-line tool, with its mistakes named.
+
+use std::path::Path;
+
+use crate::common::*;
+
+/// Run `cargo winpkg --exe EXE ARGS` in `dir`.
+fn package_exe(dir: &Path, exe: &Path, args: &[&str]) -> Run {
+    let mut a: Vec<std::ffi::OsString> = vec!["winpkg".into(), "--exe".into(), exe.into()];
+    a.extend(["--format".into(), "json".into()]);
+    a.extend(args.iter().map(Into::into));
+    let out = winpkg().current_dir(dir).args(a).output().unwrap();
+    let r = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    r
+}
+
+/// A Go exe as a command-line tool: the zip has the program with version information
+/// stamped from winpkg.toml, the PATH helper and scripts, reproducibly; `--name` and
+/// `--version` override the file.
+#[test]
+fn a_go_exe_is_packaged_from_winpkg_toml() {
+    let exe = go_exe();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("winpkg.toml"),
+        "name = \"hello-go\"\nversion = \"1.2.3\"\ndescription = \"A Go tool\"\n\n[cli]\npath = \"user\"\n",
+    )
+    .unwrap();
+    let r = package_exe(dir.path(), &exe, &["--output", "dist"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    let p = &v["packages"][0];
+    assert_eq!(p["package"], "hello-go");
+    assert_eq!(p["version"], "1.2.3");
+    assert_eq!(
+        p["target"], "x86_64-pc-windows-gnu",
+        "from the PE's machine"
+    );
+    let zip = dir
+        .path()
+        .join("dist/hello-go-1.2.3-x86_64-pc-windows-gnu.zip");
+    assert_eq!(dir.path().join(p["archive"]["path"].as_str().unwrap()), zip);
+    let names: Vec<String> = zip_entries(&zip).into_iter().map(|(n, _)| n).collect();
+    for want in [
+        "hello-go.exe",
+        "install.cmd",
+        "uninstall.cmd",
+        "service.json",
+        "SHA256SUMS",
+        "winpkg/winpkg-path.exe",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want}: {names:?}");
+    }
+    // The packaged exe carries the version information; the original is untouched.
+    let packed = dir.path().join("packed.exe");
+    std::fs::write(
+        &packed,
+        zip_entries(&zip)
+            .into_iter()
+            .find(|(n, _)| n == "hello-go.exe")
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let (_, c) = check_json(&[&packed], &[]);
+    let version = &c["files"][0]["version"];
+    assert_eq!(version["file_version"], "1.2.3.0", "{version}");
+    let strings = version["strings"].to_string();
+    assert!(
+        strings.contains(r#"["ProductName","hello-go"]"#)
+            && strings.contains(r#"["FileDescription","A Go tool"]"#),
+        "{version}"
+    );
+    let (_, original) = check_json(&[&exe], &[]);
+    assert!(original["files"][0]["version"].is_null());
+    // The same zip again, byte for byte.
+    let again = package_exe(dir.path(), &exe, &["--output", "dist2"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        std::fs::read(&zip).unwrap()
+            == std::fs::read(
+                dir.path()
+                    .join("dist2/hello-go-1.2.3-x86_64-pc-windows-gnu.zip")
+            )
+            .unwrap()
+    );
+    // The command line overrides the file.
+    let r = package_exe(
+        dir.path(),
+        &exe,
+        &["--output", "dist3", "--name", "hg", "--version", "2.0.0"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        dir.path()
+            .join("dist3/hg-2.0.0-x86_64-pc-windows-gnu.zip")
+            .is_file()
+    );
+}
+
+/// Mistakes stop before anything is written, naming the file and the way forward.
+#[test]
+fn prebuilt_mistakes_are_named() {
+    let exe = go_exe();
+    let dir = tempfile::tempdir().unwrap();
+    // No version anywhere.
+    let r = package_exe(dir.path(), &exe, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--version 1.2.3"), "{}", r.stderr);
+    // Not a version.
+    let r = package_exe(dir.path(), &exe, &["--version", "1.2"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("`1.2` is not a version"), "{}", r.stderr);
+    // A DLL, and a file that is no PE.
+    let r = package_exe(
+        dir.path(),
+        &fixture("pe/bundle-x64/thirdparty.dll"),
+        &["--version", "1.0.0"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("is a DLL"), "{}", r.stderr);
+    let text = dir.path().join("notes.exe");
+    std::fs::write(&text, "not a program").unwrap();
+    let r = package_exe(dir.path(), &text, &["--version", "1.0.0"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("notes.exe"), "{}", r.stderr);
+    // An unknown key in winpkg.toml: named with its line.
+    std::fs::write(
+        dir.path().join("winpkg.toml"),
+        "version = \"1.0.0\"\n\n[service]\nname = \"x\"\nstart-tpye = \"auto\"\n",
+    )
+    .unwrap();
+    let r = package_exe(dir.path(), &exe, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("winpkg.toml:5") && r.stderr.contains("service.start-tpye"),
+        "{}",
+        r.stderr
+    );
+    assert!(!dir.path().join("target").exists(), "nothing written");
+    // --version alone prints the tool's version; with a value but no --exe it is a mistake.
+    let r = run(["winpkg", "--version"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.starts_with("cargo-winpkg "), "{}", r.stdout);
+    let r = run(["winpkg", "--version", "1.0.0"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
