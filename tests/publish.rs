@@ -96,6 +96,7 @@ fn a_service_publishes_its_msis_to_winget_and_its_zips_to_scoop() {
     validates("winget-defaultLocale-1.10.0.json", &expected[1]);
     validates("winget-version-1.10.0.json", &expected[2]);
     validates("scoop-manifest.json", &scoop);
+    validates("scoop-published.schema.json", &scoop);
 
     let installer = std::fs::read_to_string(&expected[0]).unwrap();
     assert_eq!(values(&installer, "InstallerType"), ["msi", "msi"]);
@@ -179,6 +180,10 @@ fn a_cli_tool_publishes_a_portable_zip_and_mistakes_are_named() {
         &out.join("winget/OBrien.Twobins.locale.en-US.yaml"),
     );
     validates("scoop-manifest.json", &out.join("scoop/twobins.json"));
+    validates(
+        "scoop-published.schema.json",
+        &out.join("scoop/twobins.json"),
+    );
     let text = std::fs::read_to_string(&installer).unwrap();
     assert_eq!(values(&text, "InstallerType"), ["zip"]);
     assert_eq!(values(&text, "NestedInstallerType"), ["portable"]);
@@ -211,6 +216,10 @@ fn a_cli_tool_publishes_a_portable_zip_and_mistakes_are_named() {
         (
             "[package.metadata.winpkg.publish]\nurl = \"ftp://e.com/\"\npublisher = \"x\"\n",
             "publish.url",
+        ),
+        (
+            "[package.metadata.winpkg.publish]\nurl = \"https://e.com/{version}/\"\npublisher = \"x\"\n",
+            "publish.homepage",
         ),
     ] {
         let bad = copy_crate(&fixture("crates/twobins"), &dir.path().join("bad"), |t| {

@@ -114,6 +114,17 @@ pub fn validate(
             "publish",
             "winget and scoop show a description: set `description` in [package]".to_string(),
         ))?;
+    // scoop requires a homepage: the configured one, the crate's, else the GitHub
+    // repository the release's files are in.
+    let homepage = cfg
+        .homepage
+        .clone()
+        .or(crate_homepage.map(str::to_string))
+        .or_else(|| github_repo(&url))
+        .ok_or((
+            "publish.homepage",
+            "scoop needs the product's web page: set publish.homepage, or `homepage` or `repository` in [package]".to_string(),
+        ))?;
     Ok(Publish {
         name: name.to_string(),
         version: version.to_string(),
@@ -122,8 +133,16 @@ pub fn validate(
         identifier,
         license,
         description,
-        homepage: cfg.homepage.clone().or(crate_homepage.map(str::to_string)),
+        homepage: Some(homepage),
     })
+}
+
+/// `https://github.com/OWNER/REPO` when `url` is on GitHub.
+fn github_repo(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("https://github.com/")?;
+    let mut parts = rest.split('/');
+    let (owner, repo) = (parts.next()?, parts.next()?);
+    (!owner.is_empty() && !repo.is_empty()).then(|| format!("https://github.com/{owner}/{repo}"))
 }
 
 /// A YAML string: single-quoted, so any text is taken literally.
@@ -279,15 +298,7 @@ pub fn scoop(p: &Publish, releases: &[Release]) -> serde_json::Value {
     let github = [Some(p.url.as_str()), p.homepage.as_deref()]
         .into_iter()
         .flatten()
-        .find_map(|u| {
-            let rest = u.strip_prefix("https://github.com/")?;
-            let mut parts = rest.split('/');
-            Some(format!(
-                "https://github.com/{}/{}",
-                parts.next()?,
-                parts.next()?
-            ))
-        });
+        .find_map(github_repo);
     let checkver = match (&github, &p.homepage) {
         (Some(repo), _) => json!({ "github": repo }),
         (None, Some(home)) => json!({ "url": home, "regex": "(\\d+\\.\\d+\\.\\d+)" }),
@@ -330,7 +341,7 @@ mod tests {
             &cfg,
             Some("MIT"),
             Some("Hi"),
-            None,
+            Some("https://example.com"),
         )
         .unwrap();
         assert_eq!(p.identifier, "ACMELabs.hello-service");
