@@ -151,3 +151,36 @@ fn prebuilt_mistakes_are_named() {
     let r = run(["winpkg", "--version", "1.0.0"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+/// A prebuilt exe that cannot be stamped (already signed: a new resource would break
+/// its signature) ships as built, and the run says why.
+#[test]
+fn an_exe_that_cannot_be_stamped_ships_as_built_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let signed = fixture("pe/c-hello-x64-signed.exe");
+    let r = package_exe(
+        dir.path(),
+        &signed,
+        &["--version", "1.0.0", "--output", "d"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("ships without version information: it cannot be stamped")
+            && r.stderr.contains("already signed"),
+        "{}",
+        r.stderr
+    );
+    let zip = dir
+        .path()
+        .join(r.json()["packages"][0]["archive"]["path"].as_str().unwrap());
+    let packed = zip_entries(&zip)
+        .into_iter()
+        .find(|(n, _)| n == "c-hello-x64-signed.exe")
+        .unwrap()
+        .1;
+    assert!(
+        packed == std::fs::read(&signed).unwrap(),
+        "the signed exe, unchanged"
+    );
+}

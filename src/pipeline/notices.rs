@@ -102,6 +102,12 @@ pub(super) fn signing(plan: &Plan, staged: &staging::Staged, ui: &dyn Listener) 
 
 /// Say what went into the exe's resources, and what it kept of its own.
 pub(super) fn stamp(plan: &Plan, staged: &staging::Staged, ui: &dyn Listener) {
+    if let Some(why) = &staged.not_stamped {
+        ui.warning(&format!(
+            "{} ships without version information: it cannot be stamped ({why})",
+            plan.exe_name
+        ));
+    }
     let Some(done) = &staged.stamped else {
         return;
     };

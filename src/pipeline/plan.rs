@@ -43,6 +43,8 @@ pub struct Plan<'m> {
     pub signer: Option<Signer>,
     /// `--msi`: what the MSI says about the product.
     pub msi: Option<crate::package::msi::Product>,
+    /// `--exe`: the exe was built elsewhere (what cannot be stamped is said, not fatal).
+    pub prebuilt: bool,
     /// `[publish]`: the winget and scoop manifests' facts.
     pub publish: Option<crate::package::publish::Publish>,
     /// The service table, validated (its mode is settled once the exe is built).
@@ -167,6 +169,7 @@ pub fn plan<'m>(
         stamp,
         signer,
         msi,
+        prebuilt: opts.exe.is_some(),
         publish,
         service,
         autostart,

@@ -19,6 +19,8 @@ pub struct Staged {
     pub report: Report,
     /// What stamping the exe did, when it was stamped.
     pub stamped: Option<Stamped>,
+    /// Why a prebuilt exe (`--exe`) could not be stamped: it ships as it was built.
+    pub not_stamped: Option<String>,
     /// Names of the files we signed, and of those that came signed (kept).
     pub signed: Vec<String>,
     pub kept_signatures: Vec<String>,
@@ -59,6 +61,7 @@ pub fn stage(plan: &Plan, files: &[(String, PathBuf)]) -> Result<Staged, BuildEr
     let strip = plan.cfg.strip_bundled_dlls.unwrap_or(false);
     let mut staged = Vec::new();
     let mut stamped = None;
+    let mut not_stamped = None;
     for (i, (name, src)) in files.iter().enumerate() {
         let dst = dir.path().join(name);
         if let Some(parent) = dst.parent() {
@@ -71,9 +74,19 @@ pub fn stage(plan: &Plan, files: &[(String, PathBuf)]) -> Result<Staged, BuildEr
         // exe is staged like any file.
         let mut written = false;
         if let Some(s) = plan.stamp.as_ref().filter(|_| i == 0) {
-            let done = crate::package::stamp::stamp(src, &dst, s)?;
-            written = done.wrote();
-            stamped = Some(done);
+            match crate::package::stamp::stamp(src, &dst, s) {
+                Ok(done) => {
+                    written = done.wrote();
+                    stamped = Some(done);
+                }
+                // Ours to fix in a crate's build; a program built elsewhere (a signed
+                // one, an unusual layout) ships as it is, and the run says why.
+                Err(e) if plan.prebuilt => {
+                    let _ = std::fs::remove_file(&dst);
+                    not_stamped = Some(e.to_string());
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
         let strip_it = strip && i > 0;
         let edited = strip_it || plan.signer.is_some();
@@ -115,6 +128,7 @@ pub fn stage(plan: &Plan, files: &[(String, PathBuf)]) -> Result<Staged, BuildEr
         pe_files: staged,
         report,
         stamped,
+        not_stamped,
         signed,
         kept_signatures,
     })
