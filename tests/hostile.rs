@@ -530,6 +530,44 @@ fn hostile_msis_get_clear_errors_and_bounded_memory() {
         r.stderr
     );
 
+    // A summary-information string that claims 4 GiB (found by cargo fuzz: the msi
+    // crate would allocate what it claims before reading it).
+    let liar = dir.path().join("liar.msi");
+    std::fs::copy(&good, &liar).unwrap();
+    {
+        let mut cfb = cfb::open_rw(&liar).unwrap();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut cfb.open_stream("/\u{5}SummaryInformation").unwrap(),
+            &mut bytes,
+        )
+        .unwrap();
+        let u32_at = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+        let section = u32_at(&bytes, 44) as usize;
+        let count = u32_at(&bytes, section + 4) as usize;
+        let string = (0..count)
+            .map(|i| section + u32_at(&bytes, section + 8 + i * 8 + 4) as usize)
+            .find(|&at| u32_at(&bytes, at) == 30)
+            .expect("a string property");
+        bytes[string + 4..string + 8].copy_from_slice(&u32::MAX.to_le_bytes());
+        std::io::Write::write_all(
+            &mut cfb.create_stream("/\u{5}SummaryInformation").unwrap(),
+            &bytes,
+        )
+        .unwrap();
+        cfb.flush().unwrap();
+    }
+    let (code, _, rss) = run_measured(&["verify", liar.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(rss < 100 * 1024, "peak RSS {rss} KiB");
+    let r = run(["verify", liar.to_str().unwrap()]);
+    assert!(
+        r.stderr
+            .contains("summary information has a string of 4294967295 bytes"),
+        "{}",
+        r.stderr
+    );
+
     // A compound file that is no MSI, and a truncated MSI.
     let doc = dir.path().join("not.msi");
     {

@@ -76,6 +76,7 @@ pub(super) fn read(path: &Path, limits: &Limits) -> Result<MsiRead, VerifyError>
         source,
     })?;
     bound_streams(path, file, limits)?;
+    precheck(path).map_err(|why| input(path, why))?;
     // The msi crate indexes rows and columns it trusts; a malformed database must come
     // back as an error, never stop verify.
     let result = quietly(|| read_tables(path));
@@ -109,6 +110,115 @@ fn bound_streams(path: &Path, file: File, limits: &Limits) -> Result<(), VerifyE
                     e.len()
                 ),
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Windows Installer's stream-name encoding of a table (what the msi crate looks up):
+/// letters, digits, `.` and `_` packed two to a character, after U+4840.
+fn table_stream(name: &str) -> String {
+    let b64 = |c: char| -> Option<u32> {
+        match c {
+            '0'..='9' => Some(c as u32 - '0' as u32),
+            'A'..='Z' => Some(c as u32 - 'A' as u32 + 10),
+            'a'..='z' => Some(c as u32 - 'a' as u32 + 36),
+            '.' => Some(62),
+            '_' => Some(63),
+            _ => None,
+        }
+    };
+    let mut out = String::from('\u{4840}');
+    let chars: Vec<char> = name.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        match (b64(chars[i]), chars.get(i + 1).and_then(|c| b64(*c))) {
+            (Some(a), Some(b)) => {
+                out.extend(char::from_u32(0x3800 + (b << 6) + a));
+                i += 2;
+            }
+            (Some(a), None) => {
+                out.extend(char::from_u32(0x4800 + a));
+                i += 1;
+            }
+            (None, _) => {
+                out.push(chars[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The lengths the msi crate allocates before reading, checked against the bytes that
+/// are there: a string in the summary information, and each string of the string
+/// pool. (A crafted 4 GiB length would otherwise make the reader ask for 4 GiB.)
+fn precheck(path: &Path) -> Result<(), String> {
+    let file = File::open(path).map_err(|e| e.to_string())?;
+    let mut cfb = cfb::CompoundFile::open(file).map_err(|e| e.to_string())?;
+    let mut read = |name: &str, cap: u64| -> Result<Option<Vec<u8>>, String> {
+        if !cfb.is_stream(name) {
+            return Ok(None);
+        }
+        let mut s = cfb.open_stream(name).map_err(|e| e.to_string())?;
+        if s.len() > cap {
+            return Err(format!(
+                "its {} stream has {} bytes, more than {cap}",
+                name.trim_start_matches('\u{5}'),
+                s.len()
+            ));
+        }
+        let mut bytes = Vec::new();
+        s.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+        Ok(Some(bytes))
+    };
+    let u16_at = |b: &[u8], at: usize| b.get(at..at + 2).map(|x| u16::from_le_bytes([x[0], x[1]]));
+    let u32_at = |b: &[u8], at: usize| {
+        b.get(at..at + 4)
+            .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
+    };
+    if let Some(summary) = read("\u{5}SummaryInformation", 1 << 20)? {
+        // Header (28 bytes), then the section's id and offset; the section: its size,
+        // its property count, then (id, offset) pairs.
+        let bad = || "its summary information is malformed".to_string();
+        let section = u32_at(&summary, 44).ok_or_else(bad)? as usize;
+        let count = u32_at(&summary, section + 4).ok_or_else(bad)? as usize;
+        for i in 0..count.min(summary.len() / 8) {
+            let Some(offset) = u32_at(&summary, section + 8 + i * 8 + 4) else {
+                break;
+            };
+            let at = section.saturating_add(offset as usize);
+            // VT_LPSTR: a length, then that many bytes.
+            if u32_at(&summary, at) == Some(30) {
+                let len = u32_at(&summary, at + 4).unwrap_or(0) as usize;
+                if len > summary.len().saturating_sub(at + 8) {
+                    return Err(format!(
+                        "its summary information has a string of {len} bytes in a stream of {}",
+                        summary.len()
+                    ));
+                }
+            }
+        }
+    }
+    let data_len = read(&table_stream("_StringData"), MAX_TABLE_STREAM)?
+        .map(|d| d.len())
+        .unwrap_or(0);
+    if let Some(pool) = read(&table_stream("_StringPool"), MAX_TABLE_STREAM)? {
+        let mut at = 4;
+        let mut total = 0usize;
+        while let (Some(len), Some(refs)) = (u16_at(&pool, at), u16_at(&pool, at + 2)) {
+            at += 4;
+            let mut len = len as usize;
+            if len == 0 && refs > 0 {
+                len = u32_at(&pool, at).unwrap_or(0) as usize;
+                at += 4;
+            }
+            total = total.saturating_add(len);
+            if total > data_len {
+                return Err(format!(
+                    "its string pool declares more string bytes than its {data_len}-byte string data holds"
+                ));
+            }
         }
     }
     Ok(())
