@@ -144,6 +144,39 @@ fn prebuilt_mistakes_are_named() {
         r.stderr
     );
     assert!(!dir.path().join("target").exists(), "nothing written");
+    // The Go exe is x64: a target of another architecture would mislabel the package
+    // (an x86 MSI folder, an i686 zip name), from the command line or winpkg.toml.
+    std::fs::write(dir.path().join("winpkg.toml"), "version = \"1.0.0\"\n").unwrap();
+    let r = package_exe(dir.path(), &exe, &["--target", "i686-pc-windows-gnu"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("x64 program") && r.stderr.contains("i686-pc-windows-gnu"),
+        "{}",
+        r.stderr
+    );
+    std::fs::write(
+        dir.path().join("winpkg.toml"),
+        "version = \"1.0.0\"\ntarget = \"aarch64-pc-windows-msvc\"\n",
+    )
+    .unwrap();
+    let r = package_exe(dir.path(), &exe, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("aarch64-pc-windows-msvc"), "{}", r.stderr);
+    // One exe is one program for one machine: several targets are a mistake.
+    std::fs::write(dir.path().join("winpkg.toml"), "version = \"1.0.0\"\n").unwrap();
+    let r = package_exe(
+        dir.path(),
+        &exe,
+        &[
+            "--target",
+            "x86_64-pc-windows-gnu",
+            "--target",
+            "x86_64-pc-windows-msvc",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("one --target"), "{}", r.stderr);
+    assert!(!dir.path().join("target").exists(), "nothing written");
     // --version alone prints the tool's version; with a value but no --exe it is a mistake.
     let r = run(["winpkg", "--version"]);
     assert_eq!(r.code, 0);

@@ -45,6 +45,18 @@ fn target_of(machine: Machine) -> Option<&'static str> {
     }
 }
 
+/// "an x64 program", "an x86 program", "an arm64 program", "a riscv64 program"...
+fn machine_article(machine: Machine) -> String {
+    let name = match machine {
+        Machine::X86_64 => "x64",
+        Machine::X86 => "x86",
+        Machine::Aarch64 => "arm64",
+        other => other.as_str(),
+    };
+    let vowel = name.starts_with(['a', 'e', 'i', 'o', 'u', 'x']);
+    format!("{} {name}", if vowel { "an" } else { "a" })
+}
+
 /// Read `exe` and `winpkg.toml` (in `dir`), and describe them for the planner.
 pub(super) fn describe(
     opts: &BuildOptions,
@@ -94,6 +106,45 @@ pub(super) fn describe(
                 "`{version}` is not a version of three numbers (1.2.3, optionally -pre or +build)"
             ),
         ));
+    }
+    // One exe is one program for one machine; the target only says which toolchain
+    // family and Windows folders it belongs to, so its architecture must be the exe's.
+    if opts.targets.len() > 1 {
+        return Err(bad(
+            exe,
+            format!(
+                "is one program for one machine: give at most one --target (got {}); run once per exe",
+                opts.targets.join(", ")
+            ),
+        ));
+    }
+    let chosen = opts
+        .targets
+        .first()
+        .cloned()
+        .or_else(|| map.get("target").and_then(Value::as_str).map(str::to_owned));
+    if let Some(triple) = chosen {
+        let arch = crate::target::Target::new(&triple).arch().to_owned();
+        let fits = match facts.machine {
+            Machine::X86_64 => arch == "x86_64",
+            Machine::X86 => matches!(arch.as_str(), "i686" | "i586" | "i386"),
+            Machine::Aarch64 => arch == "aarch64",
+            _ => false,
+        };
+        if !fits {
+            let from = if opts.targets.is_empty() {
+                "winpkg.toml's `target`"
+            } else {
+                "--target"
+            };
+            return Err(bad(
+                exe,
+                format!(
+                    "is {} program, but {from} is {triple}: leave the target out (it follows the exe) or give one for the exe's architecture",
+                    machine_article(facts.machine)
+                ),
+            ));
+        }
     }
     if opts.targets.is_empty() && !map.contains_key("target") {
         let target = target_of(facts.machine).ok_or_else(|| {
