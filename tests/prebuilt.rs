@@ -144,6 +144,45 @@ fn prebuilt_mistakes_are_named() {
         r.stderr
     );
     assert!(!dir.path().join("target").exists(), "nothing written");
+    // Help speaks winpkg.toml's language: its file name and top-level tables, never
+    // Cargo.toml's [package.metadata.winpkg...].
+    std::fs::write(dir.path().join("winpkg.toml"), "version = \"1.0.0\"\n").unwrap();
+    let r = package_exe(dir.path(), &exe, &["--msi"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("add to winpkg.toml") && r.stderr.contains("\n[msi]\nupgrade-code = \"{"),
+        "{}",
+        r.stderr
+    );
+    let r = package_exe(dir.path(), &exe, &["--sign"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("no [sign] table"), "{}", r.stderr);
+    std::fs::write(
+        dir.path().join("winpkg.toml"),
+        "version = \"1.0.0\"\nrun-key = 1\n",
+    )
+    .unwrap();
+    let r = package_exe(dir.path(), &exe, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("takes a table: [run-key]"),
+        "{}",
+        r.stderr
+    );
+    std::fs::write(
+        dir.path().join("winpkg.toml"),
+        "version = \"1.0.0\"\n[service]\nname = \"x\"\nrecovery = 1\n",
+    )
+    .unwrap();
+    let r = package_exe(dir.path(), &exe, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("takes a table: [service.recovery]"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("package.metadata"), "{}", r.stderr);
+    assert!(!dir.path().join("target").exists(), "nothing written");
     // The Go exe is x64: a target of another architecture would mislabel the package
     // (an x86 MSI folder, an i686 zip name), from the command line or winpkg.toml.
     std::fs::write(dir.path().join("winpkg.toml"), "version = \"1.0.0\"\n").unwrap();

@@ -184,10 +184,19 @@ pub(super) fn schema_at(path: &str) -> Option<Schema> {
 }
 
 /// What a key takes, for type errors.
-pub(super) fn expected_for(path: &str) -> Option<String> {
+pub(super) fn expected_for(path: &str, kind: super::OriginKind) -> Option<String> {
     let key = path.rsplit('.').next().unwrap_or(path);
     let key = key.split('[').next().unwrap_or(key);
     let s = match key {
+        "version-info" | "run-key" | "cli" | "msi" | "publish" | "task" | "sign" | "service"
+        | "recovery" => {
+            let table: String = path
+                .split('.')
+                .map(|p| p.split('[').next().unwrap_or(p))
+                .collect::<Vec<_>>()
+                .join(".");
+            return Some(format!("`{key}` takes a table: {}", kind.table(&table)));
+        }
         "target" => "a target triple string, e.g. \"x86_64-pc-windows-gnu\"",
         "bin" => "the name of a [[bin]] target, as a string",
         "crt-static"
@@ -228,32 +237,23 @@ pub(super) fn expected_for(path: &str) -> Option<String> {
         }
         "timestamp-urls" => "a list of URLs: [\"http://timestamp.digicert.com\"]",
         "timestamp-retries" => "a whole number of tries, e.g. 3",
-        "version-info" => "a table: [package.metadata.winpkg.version-info]",
-        "run-key" => "a table: [package.metadata.winpkg.run-key]",
-        "cli" => "a table: [package.metadata.winpkg.cli]",
-        "msi" => "a table: [package.metadata.winpkg.msi]",
-        "publish" => "a table: [package.metadata.winpkg.publish]",
         "upgrade-code" => "a GUID string, e.g. \"{12345678-1234-1234-1234-123456789ABC}\"",
-        "task" => "a table: [package.metadata.winpkg.task]",
         "trigger" => return Some(words_help(key, super::words::Trigger::WORDS)),
         "run-as" => return Some(words_help(key, super::words::RunAs::WORDS)),
         "restart-count" => "a whole number of restarts, e.g. 3",
         "scope" | "path" => return Some(words_help(key, super::words::Scope::WORDS)),
-        "sign" => "a table: [package.metadata.winpkg.sign]",
         "builder" => "one of \"cargo\", \"cargo-xwin\", \"cargo-zigbuild\"",
         "include" => "a list of paths or { src = \"glob\", dest = \"folder/\" } tables",
         "env" => "a table of strings: env = { RUST_LOG = \"info\" }",
         "actions" => {
             "a list of \"restart\" | \"reboot\" | \"none\", or { action = \"restart\", delay = \"10s\" }"
         }
-        "service" => "a table: [package.metadata.winpkg.service]",
         "start" => return Some(words_help(key, StartType::WORDS)),
         "error-control" => return Some(words_help(key, ErrorControl::WORDS)),
         "sid-type" => return Some(words_help(key, SidType::WORDS)),
         "mode" => return Some(words_help(key, Mode::WORDS)),
         "host" => return Some(words_help(key, crate::dlls::Host::WORDS)),
         "action" => return Some(words_help(key, Action::WORDS)),
-        "recovery" => "a table: [package.metadata.winpkg.service.recovery]",
         _ => "a string",
     };
     Some(format!("`{key}` takes {s}"))

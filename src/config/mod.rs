@@ -331,6 +331,25 @@ impl OriginKind {
         }
     }
 
+    /// The header of the table `key` (`msi`, `service.recovery`) as the user writes it:
+    /// `[package.metadata.winpkg.msi]` in Cargo.toml, `[msi]` in winpkg.toml.
+    pub fn table(self, key: &str) -> String {
+        match (self.prefix(), key) {
+            ("", "") => "the top level of winpkg.toml".to_string(),
+            ("", key) => format!("[{key}]"),
+            (prefix, "") => format!("[{prefix}]"),
+            (prefix, key) => format!("[{prefix}.{key}]"),
+        }
+    }
+
+    /// The file the table is written in.
+    pub fn file(self) -> &'static str {
+        match self {
+            OriginKind::Standalone => "winpkg.toml",
+            _ => "Cargo.toml",
+        }
+    }
+
     /// The kind of a package's own table: winpkg.toml's keys are at its top level.
     pub fn of_manifest(manifest: &std::path::Path) -> OriginKind {
         if manifest.file_name().is_some_and(|n| n == "winpkg.toml") {
@@ -370,7 +389,7 @@ pub fn parse(value: &Value, origin: &Origin) -> Result<Config, ConfigError> {
         origin.error(
             &path,
             format!("invalid value for `{path}`: {inner}"),
-            expected_for(&path),
+            expected_for(&path, origin.kind),
         )
     })?;
     if let Some(map) = value.as_object() {

@@ -26,7 +26,7 @@ pub enum BundleError {
         source: std::io::Error,
     },
     #[error(
-        "`cargo install shawl` failed (see above); set `shawl = \"path/to/shawl.exe\"` in [package.metadata.winpkg.service] to use a downloaded one"
+        "`cargo install shawl` failed (see above); set `shawl = \"path/to/shawl.exe\"` in the service table ([package.metadata.winpkg.service], or [service] in winpkg.toml) to use a downloaded one"
     )]
     ShawlBuildFailed,
     #[error("{tool} --strip-all {} failed: {stderr}", path.display())]

@@ -70,7 +70,7 @@ pub enum PackageError {
         file: String,
         folder: String,
     },
-    #[error("[package.metadata.winpkg.service] cannot be written into {file} safely: {reason}")]
+    #[error("the service's settings cannot be written into {file} safely: {reason}")]
     Unrepresentable { file: &'static str, reason: String },
 }
 

@@ -77,9 +77,9 @@ pub enum BuildError {
     #[error("{0}")]
     Sign(#[from] crate::package::sign::SignError),
     #[error(
-        "--sign: package `{0}` has no [package.metadata.winpkg.sign] table saying where the key is (see the README, Signing)"
+        "--sign: package `{package}` has no {table} table saying where the key is (see the README, Signing)"
     )]
-    NoSignTable(String),
+    NoSignTable { package: String, table: String },
     #[error("cannot {action} {}: {source}", path.display())]
     Io {
         action: &'static str,

@@ -49,7 +49,8 @@ pub(super) fn wrapper(
                 .filter(|(_, a)| service::looks_relative(a))
             {
                 ui.warning(&format!(
-                    "[package.metadata.winpkg.run-key] args[{i}]: `{a}` looks like a relative path, but a program started from the Run key does not start in its own folder: write {{dir}}\\... instead"
+                    "{} args[{i}]: `{a}` looks like a relative path, but a program started from the Run key does not start in its own folder: write {{dir}}\\... instead",
+                    plan.cfg.origin_of("run-key", &plan.origin).kind.table("run-key")
                 ));
             }
         }

@@ -377,8 +377,10 @@ fn service_model(
     let settled = service::settle(&mut svc, sc, Some(dispatcher), origin)?;
     for a in planned.advice.iter().chain(&settled) {
         ui.warning(&format!(
-            "[package.metadata.winpkg.service] {}: {}",
-            a.key, a.message
+            "{} {}: {}",
+            origin.kind.table("service"),
+            a.key,
+            a.message
         ));
     }
     Ok(Some(svc))

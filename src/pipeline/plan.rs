@@ -121,7 +121,12 @@ pub fn plan<'m>(
     let autostart = way_to_run(&cfg, &origin, pkg, &exe_name)?;
     let signer = match (opts.sign, &cfg.sign) {
         (Some(false), _) | (None, None) => None,
-        (Some(true), None) => return Err(BuildError::NoSignTable(pkg.name.to_string())),
+        (Some(true), None) => {
+            return Err(BuildError::NoSignTable {
+                package: pkg.name.to_string(),
+                table: origin.kind.table("sign"),
+            });
+        }
         (_, Some(sc)) => {
             // Key paths are relative to the Cargo.toml the table is written in.
             let at = cfg.origin_of("sign", &origin).manifest.clone();
@@ -211,7 +216,9 @@ fn msi_product(
                 "msi.upgrade-code",
                 "--msi needs the product's upgrade code: a GUID that stays the same for every version, so that Windows Installer upgrades the installed version instead of installing a second copy".into(),
                 Some(format!(
-                    "add to Cargo.toml (a GUID made now; keep it for good):\n\n[package.metadata.winpkg.msi]\nupgrade-code = \"{fresh}\""
+                    "add to {} (a GUID made now; keep it for good):\n\n{}\nupgrade-code = \"{fresh}\"",
+                    origin.kind.file(),
+                    origin.kind.table("msi")
                 )),
             )
             .into());
