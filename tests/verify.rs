@@ -348,4 +348,41 @@ fn an_msi_verifies_like_its_zip_and_tampering_is_caught() {
         ),
         "{d}"
     );
+
+    // A ServiceControl row that starts the service but never stops or deletes it: an
+    // upgrade would meet its exe in use, an uninstall would leave it registered. And
+    // one that does not wait for the stop.
+    let no_stop = out.path().join("no-stop.msi");
+    std::fs::copy(&msi, &no_stop).unwrap();
+    set_msi_value(
+        &no_stop,
+        "ServiceControl",
+        "ServiceControl",
+        "ServiceControl",
+        "Event",
+        msi::Value::Int(1),
+    );
+    let (code, v) = verify_json(&no_stop);
+    assert_eq!(code, 1, "{v:#}");
+    let d = step(&v, "msi tables")["detail"].as_str().unwrap();
+    assert!(
+        d.contains("ServiceControl does not stop `hello-service` at install")
+            && d.contains("at uninstall")
+            && d.contains("delete"),
+        "{d}"
+    );
+    let no_wait = out.path().join("no-wait.msi");
+    std::fs::copy(&msi, &no_wait).unwrap();
+    set_msi_value(
+        &no_wait,
+        "ServiceControl",
+        "ServiceControl",
+        "ServiceControl",
+        "Wait",
+        msi::Value::Int(0),
+    );
+    let (code, v) = verify_json(&no_wait);
+    assert_eq!(code, 1, "{v:#}");
+    let d = step(&v, "msi tables")["detail"].as_str().unwrap();
+    assert!(d.contains("does not wait"), "{d}");
 }

@@ -50,6 +50,15 @@ pub(super) struct ServiceRow {
     pub start_name: String,
 }
 
+/// A ServiceControl row: which service, on which events, waiting or not.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ControlRow {
+    pub name: String,
+    pub event: i32,
+    /// Null (-1 here) or 1: Windows Installer waits up to 30 s; 0: it does not.
+    pub wait: i32,
+}
+
 /// What verify read from the MSI's tables.
 pub(super) struct MsiRead {
     pub listing: Listing,
@@ -58,6 +67,7 @@ pub(super) struct MsiRead {
     cabinet: String,
     pub properties: BTreeMap<String, String>,
     pub services: Vec<ServiceRow>,
+    pub controls: Vec<ControlRow>,
     /// The tables (of those Wine's msiexec ignores) that have rows.
     pub wine_ignored: Vec<String>,
 }
@@ -398,6 +408,14 @@ fn read_tables(path: &Path) -> Result<MsiRead, VerifyError> {
             start_name: text(r, "StartName"),
         })
         .collect();
+    let controls = table("ServiceControl")?
+        .iter()
+        .map(|r| ControlRow {
+            name: text(r, "Name"),
+            event: int(r, "Event").unwrap_or(0),
+            wait: int(r, "Wait").unwrap_or(-1),
+        })
+        .collect();
     let mut with_rows = Vec::new();
     for t in [
         "MsiServiceConfig",
@@ -427,6 +445,7 @@ fn read_tables(path: &Path) -> Result<MsiRead, VerifyError> {
         cabinet,
         properties,
         services,
+        controls,
         wine_ignored: super::msi_wine::wine_ignores(&with_rows),
     })
 }
@@ -556,6 +575,49 @@ impl<R: Read> Read for Md5Reader<R> {
     }
 }
 
+/// What the ServiceControl rows of service `name` leave undone: the service must be
+/// stopped at install (an upgrade or repair replaces its exe) and at uninstall, deleted
+/// at uninstall, started at install unless disabled, and Windows Installer must wait for
+/// the stop (or the files are still in use when it replaces or removes them).
+fn control_problems(
+    controls: &[ControlRow],
+    name: &str,
+    svc: &crate::autostart::service::Service,
+) -> Vec<String> {
+    // msidbServiceControlEvent: Start 1, Stop 2, UninstallStop 32, UninstallDelete 128.
+    let event = controls
+        .iter()
+        .filter(|c| c.name == name)
+        .fold(0, |e, c| e | c.event);
+    let n = &svc.name;
+    let mut missing = Vec::new();
+    if svc.start != crate::autostart::service::StartType::Disabled && event & 1 == 0 {
+        missing.push(format!("start `{n}` at install"));
+    }
+    if event & 2 == 0 {
+        missing.push(format!(
+            "stop `{n}` at install (an upgrade would meet its exe in use)"
+        ));
+    }
+    if event & 32 == 0 {
+        missing.push(format!("stop `{n}` at uninstall"));
+    }
+    if event & 128 == 0 {
+        missing.push(format!("delete `{n}` at uninstall"));
+    }
+    let mut problems = Vec::new();
+    if !missing.is_empty() {
+        problems.push(format!("ServiceControl does not {}", missing.join(", ")));
+    }
+    if controls.iter().any(|c| c.name == name && c.wait == 0) {
+        problems.push(format!(
+            "ServiceControl does not wait for `{}` to stop (Wait = 0): Windows Installer would replace or remove files still in use",
+            svc.name
+        ));
+    }
+    problems
+}
+
 /// The MSI's own rows against service.json: the product's name and version, and the
 /// service (name, display name, start type, account).
 pub(super) fn check_tables(read: &MsiRead, manifest: Option<&Manifest>) -> CheckResult {
@@ -635,7 +697,11 @@ pub(super) fn check_tables(read: &MsiRead, manifest: Option<&Manifest>) -> Check
                     row.start_name
                 ));
             }
-            said.push_str(&format!("; service `{}` as in service.json", svc.name));
+            problems.extend(control_problems(&read.controls, &row.name, svc));
+            said.push_str(&format!(
+                "; service `{}` as in service.json, stopped (waiting) at install and uninstall, deleted at uninstall",
+                svc.name
+            ));
         }
         (Some(_), rows) => problems.push(format!(
             "{} ServiceInstall rows, service.json has one service",

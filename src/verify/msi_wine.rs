@@ -166,6 +166,7 @@ pub(super) fn steps(
     service_checks(run, req, &mut ctx, v)?;
 
     // The same MSI again: a repair, never a second product.
+    stop_first(run, &ctx, "stopped before repair")?;
     let t = Instant::now();
     let (code, log) = msiexec(&ctx.prefix, "/i", msi_timeout)?;
     let registered = registrations(&ctx.prefix, &m.product_code)?;
@@ -192,6 +193,7 @@ pub(super) fn steps(
         },
     );
 
+    stop_first(run, &ctx, "stopped before /x")?;
     let t = Instant::now();
     let (code, log) = msiexec(&ctx.prefix, "/x", msi_timeout)?;
     let registered = registrations(&ctx.prefix, &m.product_code)?;
@@ -226,6 +228,52 @@ pub(super) fn steps(
         );
     }
     tear_down(run, ctx.prefix, v)
+}
+
+/// How long Windows Installer waits for a service to stop (ServiceControl's Wait).
+const INSTALLER_STOP_WAIT: Duration = Duration::from_secs(30);
+
+/// Stop the running service and wait until it has stopped, before an msiexec run that
+/// stops it. Windows Installer sends the stop and waits up to 30 s for it (our
+/// ServiceControl rows ask it to); Wine's msiexec sends it and goes straight on, so a
+/// service that takes a moment to stop (shawl gives its program seconds) was still
+/// stopping when the repair started it again or the uninstall removed its files. What
+/// Windows does is the bar: a service that does not stop within those 30 s fails here.
+fn stop_first(run: &mut Run, ctx: &Ctx, step: &str) -> Result<(), VerifyError> {
+    if ctx.service.is_empty() {
+        return Ok(());
+    }
+    match ctx.prefix.service_state(&ctx.service)?.as_deref() {
+        None | Some("STOPPED") => return Ok(()),
+        Some(_) => {}
+    }
+    let t = Instant::now();
+    ctx.prefix
+        .run_with("sc stop {0}", &[&ctx.service], Duration::from_secs(60))?;
+    let stopped = ctx
+        .prefix
+        .wait_state(&ctx.service, "STOPPED", INSTALLER_STOP_WAIT)?;
+    let took = t.elapsed().as_secs_f64();
+    let state = ctx.prefix.service_state(&ctx.service)?;
+    run.check(
+        step,
+        t,
+        if stopped {
+            Ok(format!(
+                "`{}` stopped in {took:.1} s: Wine's msiexec sends the stop without waiting, Windows Installer waits up to {} s, so verify waited as Windows Installer does",
+                ctx.service,
+                INSTALLER_STOP_WAIT.as_secs()
+            ))
+        } else {
+            Err(Failed(format!(
+                "`{}` is {} {} s after the stop control: Windows Installer would go on with its files in use",
+                ctx.service,
+                state.as_deref().unwrap_or("gone"),
+                INSTALLER_STOP_WAIT.as_secs()
+            )))
+        },
+    );
+    Ok(())
 }
 
 /// The service's checks after install (or `--run`'s program).
