@@ -415,6 +415,43 @@ fn verify_wine_installs_repairs_and_uninstalls_an_msi() {
     );
     assert_eq!(step("not applied by Wine")["check"], false);
 
+    // An install that Windows Installer refuses (its launch condition false): the step
+    // fails with msiexec's own exit code, 1603, not the low 8 bits (67) Linux sees.
+    let refused = dir.path().join("refused.msi");
+    std::fs::copy(&msi, &refused).unwrap();
+    let mut p = ::msi::open_rw(&refused).unwrap();
+    p.update_rows(
+        ::msi::Update::table("LaunchCondition")
+            .set("Condition", ::msi::Value::from("WPK_NEVER_SET"))
+            .with(::msi::Expr::col("Condition").eq(::msi::Expr::string("NOT WPK_NEWER"))),
+    )
+    .unwrap();
+    p.flush().unwrap();
+    drop(p);
+    let r = run([
+        "verify".as_ref(),
+        "--wine".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        refused.as_os_str(),
+    ]);
+    let v = r.json();
+    assert_eq!(r.code, 1, "{v:#}");
+    let install = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "msiexec /i")
+        .unwrap();
+    assert_eq!(install["ok"], false, "{v:#}");
+    assert!(
+        install["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("exit code 1603,"),
+        "{install}"
+    );
+
     // A command-line tool's MSI, run from where msiexec put it.
     let cli = tempfile::tempdir().unwrap();
     let manifest = copy_crate(&fixture("crates/twobins"), cli.path(), |t| {
