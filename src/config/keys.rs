@@ -187,16 +187,16 @@ pub(super) fn schema_at(path: &str) -> Option<Schema> {
 pub(super) fn expected_for(path: &str, kind: super::OriginKind) -> Option<String> {
     let key = path.rsplit('.').next().unwrap_or(path);
     let key = key.split('[').next().unwrap_or(key);
+    // A key the schema nests as a table: its header, as the user's file writes it.
+    let parent = path.rsplit_once('.').map_or("", |(p, _)| p);
+    let nests = schema_at(parent).is_some_and(|(_, kids)| {
+        kids.iter()
+            .any(|(k, c)| *k == key && matches!(c, ChildKind::Table))
+    });
+    if nests {
+        return Some(format!("`{key}` takes a table: {}", kind.table(path)));
+    }
     let s = match key {
-        "version-info" | "run-key" | "cli" | "msi" | "publish" | "task" | "sign" | "service"
-        | "recovery" => {
-            let table: String = path
-                .split('.')
-                .map(|p| p.split('[').next().unwrap_or(p))
-                .collect::<Vec<_>>()
-                .join(".");
-            return Some(format!("`{key}` takes a table: {}", kind.table(&table)));
-        }
         "target" => "a target triple string, e.g. \"x86_64-pc-windows-gnu\"",
         "bin" => "the name of a [[bin]] target, as a string",
         "crt-static"

@@ -48,9 +48,6 @@ fn registrations(prefix: &Prefix, code: &str) -> Result<usize, VerifyError> {
     Ok(n)
 }
 
-/// What the batch prints before msiexec's exit code.
-const EXIT_MARK: &str = "winpkg-msiexec-exit=";
-
 /// `msiexec VERB C:\winpkg verify\package.msi /qn /l*v LOG`: its exit code and log.
 fn msiexec(prefix: &Prefix, verb: &str, timeout: Duration) -> Result<(i32, String), VerifyError> {
     let name = verb.trim_start_matches('/');
@@ -59,28 +56,14 @@ fn msiexec(prefix: &Prefix, verb: &str, timeout: Duration) -> Result<(i32, Strin
         .join("winpkg verify")
         .join(format!("msiexec-{name}.log"));
     let _ = std::fs::remove_file(&log);
-    let line = crate::script::cmd::safe_line(
+    let (code, out) = prefix.run_with(
         &format!("msiexec {verb} {{0}} /qn /l*v {{1}}"),
         &[
             "C:\\winpkg verify\\package.msi",
             &format!("C:\\winpkg verify\\msiexec-{name}.log"),
         ],
-    )
-    .map_err(|e| VerifyError::from(crate::verify::wine::WineError::Failed(e.reason.to_string())))?;
-    // A process's exit code reaches Linux as its low 8 bits (1627 as 91): the batch
-    // prints msiexec's whole code.
-    let (low, out) = prefix.run_batch(
-        &format!(
-            "{line}\nset winpkg_rc=%errorlevel%\necho {EXIT_MARK}%winpkg_rc%\nexit /b %winpkg_rc%"
-        ),
         timeout,
     )?;
-    let code = out
-        .lines()
-        .rev()
-        .find_map(|l| l.trim().strip_prefix(EXIT_MARK))
-        .and_then(|c| c.trim().parse::<i32>().ok())
-        .unwrap_or(low);
     // Wine writes the log in the ANSI code page, Windows in UTF-16.
     let bytes = std::fs::read(&log).unwrap_or_default();
     let text = match bytes.strip_prefix(&[0xff, 0xfe]) {

@@ -304,6 +304,9 @@ impl Prefix {
         Ok((code, text))
     }
 
+    /// What [`Prefix::run_batch`]'s wrapper prints before the body's whole exit code.
+    const EXIT_MARK: &'static str = "winpkg-batch-exit=";
+
     /// Run batch-file text under Wine's cmd.exe (written as UTF-8, read as UTF-8 in this
     /// prefix). Text that is not ASCII cannot go through Wine's own command line
     /// reliably (it is converted with the host's locale), so anything with user text
@@ -320,16 +323,28 @@ impl Prefix {
         env: &[(&str, &str)],
     ) -> Result<(i32, String), WineError> {
         let name = format!("winpkg-batch-{}.cmd", rand_suffix());
+        // A process's exit code reaches Linux as its low 8 bits (msiexec's 1627 as 91):
+        // the batch also prints the whole code, which is read back and taken out.
         let text = format!(
-            "@echo off\r\nsetlocal EnableExtensions DisableDelayedExpansion\r\n{}\r\nexit /b %errorlevel%\r\n",
-            body.replace("\r\n", "\n").replace('\n', "\r\n")
+            "@echo off\r\nsetlocal EnableExtensions DisableDelayedExpansion\r\n{}\r\nset winpkg_rc=%errorlevel%\r\necho {}%winpkg_rc%\r\nexit /b %winpkg_rc%\r\n",
+            body.replace("\r\n", "\n").replace('\n', "\r\n"),
+            Self::EXIT_MARK
         );
         let host = self.drive_c().join(&name);
         std::fs::write(&host, text)
             .map_err(|e| WineError::Failed(format!("cannot write {}: {e}", host.display())))?;
         let result = self.wine_env(&["cmd", "/c", &format!("C:\\{name}")], timeout, env);
         let _ = std::fs::remove_file(&host);
-        result
+        let (low, out) = result?;
+        let mut code = low;
+        let mut text = String::with_capacity(out.len());
+        for line in out.split_inclusive('\n') {
+            match line.trim().strip_prefix(Self::EXIT_MARK) {
+                Some(full) => code = full.trim().parse().unwrap_or(low),
+                None => text.push_str(line),
+            }
+        }
+        Ok((code, text))
     }
 
     /// Run a command with arbitrary-text arguments: `template` with `{0}`, `{1}`...
