@@ -4,7 +4,7 @@
 # PE tools, fixture building), osslsigncode, and Wine (a real service control manager for
 # `cargo winpkg verify --wine`, sandboxed by bubblewrap), Info-ZIP unzip (an
 # independent reader of the zips), xmllint (checks the task XML against its schema),
-# msitools, GNU time, and in target/winpkg-test-tools (a Python venv) check-jsonschema
+# msitools and wixl, GNU time, and in target/winpkg-test-tools (a Python venv) check-jsonschema
 # and actionlint, which validate the CI recipes of docs/ci.md (with shellcheck).
 # Idempotent: installs only what is missing.
 set -euo pipefail
@@ -34,6 +34,8 @@ have unzip || need_apt+=(unzip)
 have xmllint || need_apt+=(libxml2-utils)
 # msitools: a second MSI reader (msiinfo) and cabinet extractor (msiextract) in tests.
 have msiinfo || need_apt+=(msitools)
+# wixl: MSIs that no one here wrote, to calibrate the Windows Installer rule checks.
+have wixl || need_apt+=(wixl)
 # GNU time: the peak memory of one process in the hostile-input tests.
 [ -x /usr/bin/time ] || need_apt+=(time)
 

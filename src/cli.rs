@@ -366,6 +366,11 @@ pub struct VerifyArgs {
     /// The service name, for a package without service.json.
     #[arg(long, value_name = "NAME")]
     pub service: Option<String>,
+    /// For an MSI: the older MSI it upgrades. Checks the Component Rules between the
+    /// two (a key path keeps its ComponentId, another platform gets new ones), a new
+    /// ProductCode and PackageCode, and that the upgrade removes the old version.
+    #[arg(long, value_name = "OLD.msi")]
+    pub against: Option<PathBuf>,
     /// The oldest Windows the package must run on (for the DLL check).
     #[arg(long, value_name = "RELEASE", default_value = "10",
           value_parser = clap::builder::PossibleValuesParser::new(Release::NAMES))]
@@ -455,6 +460,7 @@ impl VerifyArgs {
             sandbox: !self.no_sandbox,
             run: self.run.then(|| self.args.clone()),
             expect_exit: self.expect_exit,
+            against: self.against.clone(),
         })
     }
 }

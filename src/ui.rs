@@ -216,6 +216,9 @@ pub fn build_summary(s: &cargo_winpkg::pipeline::Summary) {
 /// After verify's step lines: the registry values read back, the kept prefix, and the
 /// verdict.
 pub fn verify_summary(v: &cargo_winpkg::verify::Verification) {
+    for f in &v.findings {
+        println!("     {f}");
+    }
     for (k, val) in &v.registry {
         println!("     {k} = {}", val.replace('\n', " | "));
     }

@@ -442,28 +442,7 @@ fn one_name_repeated_by_every_thunk_is_bounded() {
 
 /// An MSI of `entries` (written by cargo-winpkg's own MSI writer from a zip of them).
 fn msi_of(dir: &Path, entries: &[(&str, Vec<u8>)]) -> std::path::PathBuf {
-    use cargo_winpkg::package::msi;
-    let zip = dir.join("files.zip");
-    raw_zip(&zip, entries);
-    let dest = dir.join("files.msi");
-    let product = msi::Product {
-        name: "files".into(),
-        version: "1.0.0".into(),
-        manufacturer: "test".into(),
-        upgrade_code: uuid::Uuid::from_u128(7),
-        arch: msi::MsiArch::X64,
-    };
-    msi::write(&msi::MsiInput {
-        zip: &zip,
-        root_dir: None,
-        dest: &dest,
-        product: &product,
-        service: None,
-        autostart: None,
-        mtime: 0,
-    })
-    .unwrap();
-    dest
+    library_msi(dir, entries, cargo_winpkg::package::msi::MsiArch::X64)
 }
 
 /// Hostile MSIs: a cabinet bomb is refused by ratio and, allowed through, streamed in
@@ -585,4 +564,72 @@ fn hostile_msis_get_clear_errors_and_bounded_memory() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("cut.msi: "), "{}", r.stderr);
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}
+
+/// The compound-file stream name of an MSI table (Windows Installer's encoding).
+fn table_stream(name: &str) -> String {
+    let b64 = |c: u8| -> u32 {
+        match c {
+            b'0'..=b'9' => u32::from(c - b'0'),
+            b'A'..=b'Z' => u32::from(c - b'A') + 10,
+            b'a'..=b'z' => u32::from(c - b'a') + 36,
+            b'.' => 62,
+            _ => 63,
+        }
+    };
+    let mut out = String::from("/\u{4840}");
+    for pair in name.as_bytes().chunks(2) {
+        let c = match pair {
+            [a, b] => 0x3800 + (b64(*b) << 6) + b64(*a),
+            [a] => 0x4800 + b64(*a),
+            _ => unreachable!(),
+        };
+        out.push(char::from_u32(c).unwrap());
+    }
+    out
+}
+
+/// A File row whose name has a `:` (an NTFS alternate stream of another file: the
+/// Filename type forbids it) is refused, not split at the `:` as a folder's
+/// `target:source` would be; a string pool declaring four million strings is refused
+/// before they are built, in bounded memory.
+#[test]
+fn an_msi_file_name_with_a_stream_and_a_pool_of_millions_of_strings_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = msi_of(dir.path(), &[("a.txt", b"hello".to_vec())]);
+    let ads = dir.path().join("ads.msi");
+    std::fs::copy(&good, &ads).unwrap();
+    {
+        let mut p = msi::open_rw(&ads).unwrap();
+        p.update_rows(
+            msi::Update::table("File").set("FileName", msi::Value::from("A~1.TXT|a.txt:hidden")),
+        )
+        .unwrap();
+        p.flush().unwrap();
+    }
+    let (code, v) = verify_json(&ads, &[]);
+    assert_eq!(code, 1, "{v:#}");
+    let d = detail(&v, "file names");
+    assert!(d.contains("a.txt:hidden"), "{d}");
+
+    let pool = dir.path().join("pool.msi");
+    std::fs::copy(&good, &pool).unwrap();
+    {
+        let mut cfb = cfb::open_rw(&pool).unwrap();
+        let name = table_stream("_StringPool");
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut cfb.open_stream(&name).unwrap(), &mut bytes).unwrap();
+        bytes.resize(16 << 20, 0);
+        std::io::Write::write_all(&mut cfb.create_stream(&name).unwrap(), &bytes).unwrap();
+        cfb.flush().unwrap();
+    }
+    let (code, _, rss) = run_measured(&["verify", pool.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(rss < 100 * 1024, "peak RSS {rss} KiB");
+    let r = run(["verify", pool.to_str().unwrap()]);
+    assert!(
+        r.stderr.contains("declares 4194303 strings"),
+        "{}",
+        r.stderr
+    );
 }

@@ -14,6 +14,7 @@ mod hostile;
 mod hygiene;
 mod init;
 mod malformed;
+mod msi_rules;
 mod package;
 mod prebuilt;
 mod ps1_syntax;

@@ -18,6 +18,9 @@ pub struct VersionInfo {
     pub product_version: String,
     /// The string table's values, by key (FileDescription, CompanyName...).
     pub strings: Vec<(String, String)>,
+    /// The language of that string table (a decimal language id, `1033`), from its
+    /// key (`040904b0`: language 0x0409, code page 0x04b0).
+    pub language: Option<String>,
 }
 
 impl VersionInfo {
@@ -148,15 +151,21 @@ fn parse_version(bytes: &[u8]) -> Option<VersionInfo> {
         |hi: u32, lo: u32| format!("{}.{}.{}.{}", hi >> 16, hi & 0xffff, lo >> 16, lo & 0xffff);
     let info = v.info;
     let (fv, pv) = (info.file_version, info.product_version);
+    // US English when there is such a table (Explorer's usual pick), else the first.
+    let table = v
+        .strings
+        .iter()
+        .find(|t| t.key.to_ascii_lowercase().starts_with("0409"))
+        .or(v.strings.first());
+    let language = table
+        .and_then(|t| t.key.get(..4))
+        .and_then(|h| u16::from_str_radix(h, 16).ok())
+        .map(|n| n.to_string());
     Some(VersionInfo {
+        language,
         file_version: four(fv.major, fv.minor),
         product_version: four(pv.major, pv.minor),
-        // US English when there is such a table (Explorer's usual pick), else the first.
-        strings: v
-            .strings
-            .iter()
-            .find(|t| t.key.to_ascii_lowercase().starts_with("0409"))
-            .or(v.strings.first())
+        strings: table
             .map(|t| {
                 t.strings
                     .iter()

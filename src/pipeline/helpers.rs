@@ -136,6 +136,7 @@ pub(super) fn write_msi(
     plan: &Plan,
     product: &crate::package::msi::Product,
     zip: &std::path::Path,
+    staged: &super::staging::Staged,
     service: Option<&service::Service>,
     ui: &dyn Listener,
 ) -> Result<super::MsiOutcome, BuildError> {
@@ -145,6 +146,7 @@ pub(super) fn write_msi(
     }
     let dest = zip.with_extension("msi");
     let mtime = crate::package::timestamp_secs(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref());
+    let versions = file_versions(staged);
     ui.busy(&format!("writing {}", dest.display()));
     let result = msi::write(&msi::MsiInput {
         zip,
@@ -158,9 +160,10 @@ pub(super) fn write_msi(
         service,
         autostart: plan.autostart.as_ref(),
         mtime,
+        versions: &versions,
     });
     ui.done();
-    result?;
+    let written = result?;
     if let Some(signer) = &plan.signer {
         signer.sign(&dest)?;
         ui.stage("Signed", &format!("{}", dest.display()));
@@ -174,9 +177,30 @@ pub(super) fn write_msi(
         path: dest,
         sha256: digest.sha256,
         size: digest.size,
-        product_code: msi::guid(product.product_code()),
+        product_code: msi::guid(written.product_code),
         upgrade_code: msi::guid(product.upgrade_code),
     })
+}
+
+/// The version resource of each staged PE file that has one, by its path in the
+/// package (lower case): the MSI's File.Version.
+fn file_versions(
+    staged: &super::staging::Staged,
+) -> std::collections::BTreeMap<String, crate::package::msi::FileVersion> {
+    staged
+        .pe_files
+        .iter()
+        .filter_map(|(name, path)| {
+            let v = crate::pe::read_file(path).ok()?.version?;
+            Some((
+                name.replace('\\', "/").to_lowercase(),
+                crate::package::msi::FileVersion {
+                    version: v.file_version,
+                    language: v.language,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// What the zip's scripts do and this MSI does not (yet): said at every build, never

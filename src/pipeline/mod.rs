@@ -238,6 +238,7 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
             plan,
             product,
             &archive.path,
+            &staged,
             service.as_ref(),
             ui,
         )?);

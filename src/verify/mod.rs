@@ -8,6 +8,7 @@
 
 mod cab;
 pub mod cleanup;
+pub mod ice;
 mod msi;
 mod msi_wine;
 mod offline;
@@ -44,6 +45,8 @@ pub struct Options {
     pub run: Option<Vec<String>>,
     /// The exit code `--run` expects.
     pub expect_exit: i32,
+    /// `--against OLD.msi`: the MSI this one upgrades (the Component Rules).
+    pub against: Option<PathBuf>,
 }
 
 /// Why verify could not judge the package at all (exit code 2), by cause.
@@ -160,6 +163,8 @@ pub struct Verification {
     pub prefix: Option<PathBuf>,
     /// The ProcessPrng stand-in was added to the prefix (Wine < 9).
     pub processprng_standin: bool,
+    /// For an MSI: what Windows Installer's rules found (errors fail the check).
+    pub findings: Vec<ice::Finding>,
     pub ok: bool,
 }
 
@@ -264,6 +269,7 @@ fn verify_zip(
         install_dir: None,
         prefix: None,
         processprng_standin: false,
+        findings: Vec::new(),
         ok: false,
     };
     let t = Instant::now();
@@ -328,6 +334,10 @@ fn verify_zip(
         None
     };
     let Some(pkg) = pkg else {
+        if let Some(m) = &msi {
+            // The tables are judged even when the files cannot be read.
+            msi_rules(&mut run, zip, m, None, opts, &mut v)?;
+        }
         run.info(
             "stopped",
             Instant::now(),
@@ -339,6 +349,7 @@ fn verify_zip(
     if let Some(m) = &msi {
         let t = Instant::now();
         run.check("msi tables", t, msi::check_tables(m, manifest.as_ref()));
+        msi_rules(&mut run, zip, m, Some(&pkg), opts, &mut v)?;
     }
     if opts.wine {
         if run.steps.iter().all(|s| s.ok) {
@@ -364,6 +375,39 @@ fn verify_zip(
         }
     }
     Ok(v.finish(run))
+}
+
+/// Windows Installer's rules on the MSI (with its extracted files' versions, when they
+/// were extracted), and with `--against` the Component Rules from the older MSI.
+fn msi_rules(
+    run: &mut Run,
+    path: &Path,
+    m: &msi::MsiRead,
+    pkg: Option<&offline::Package>,
+    opts: &Options,
+    v: &mut Verification,
+) -> Result<(), VerifyError> {
+    let t = Instant::now();
+    let db = msi::rules_database(path, m, pkg, &opts.limits)?;
+    let findings = ice::check(&db);
+    run.check(
+        "windows installer rules",
+        t,
+        ice::outcome(&findings, "rules"),
+    );
+    v.findings.extend(findings);
+    if let Some(old) = &opts.against {
+        let t = Instant::now();
+        let old_db = msi::tables_only(old, &opts.limits)?;
+        let findings = ice::compare(&old_db, &db);
+        run.check(
+            "component rules",
+            t,
+            ice::outcome(&findings, "rules against the older MSI"),
+        );
+        v.findings.extend(findings);
+    }
+    Ok(())
 }
 
 /// Checksums, manifest and DLL closure of the extracted package.

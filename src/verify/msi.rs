@@ -13,6 +13,7 @@ use std::path::Path;
 use md5::Digest as _;
 
 use super::cab::Cabinet;
+use super::ice::{Database, FileFacts};
 use super::offline::{self, Limits, Listed, Listing};
 use super::{CheckResult, Failed, VerifyError};
 use crate::package::manifest::Manifest;
@@ -20,6 +21,9 @@ use crate::package::manifest::Manifest;
 /// The most bytes a table stream (or the string pool) may have: real MSIs' tables are
 /// kilobytes; the reader keeps a table in memory.
 pub const MAX_TABLE_STREAM: u64 = 16 << 20;
+
+/// The most strings the string pool may declare: real MSIs have thousands.
+pub const MAX_STRINGS: usize = 1 << 18;
 
 /// Whether `path` starts as a compound file (an MSI) does.
 pub fn is_msi(path: &Path) -> bool {
@@ -77,6 +81,70 @@ fn input(path: &Path, why: String) -> VerifyError {
         msi: path.to_path_buf(),
         why,
     }
+}
+
+/// Open the MSI at `path` for reading its tables: its streams bounded and the lengths
+/// the reader allocates checked first.
+fn open_bounded(path: &Path, limits: &Limits) -> Result<(), VerifyError> {
+    let file = File::open(path).map_err(|source| VerifyError::Open {
+        zip: path.to_path_buf(),
+        source,
+    })?;
+    bound_streams(path, file, limits)?;
+    precheck(path).map_err(|why| input(path, why))
+}
+
+/// Every table of the MSI at `path` for the rule checks (bounded as [`read`] is).
+pub(super) fn tables_only(path: &Path, limits: &Limits) -> Result<Database, VerifyError> {
+    open_bounded(path, limits)?;
+    let read = || -> std::io::Result<Database> {
+        let mut p = msi::Package::open(File::open(path)?)?;
+        super::ice::db::read(&mut p)
+    };
+    match quietly(read) {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(e)) => Err(input(path, format!("its tables cannot be read: {e}"))),
+        Err(what) => Err(input(path, format!("its tables cannot be read ({what})"))),
+    }
+}
+
+/// The MSI's tables for the rule checks, with what extraction saw: the names the
+/// cabinet holds and the version resource of each extracted file.
+pub(super) fn rules_database(
+    path: &Path,
+    read: &MsiRead,
+    pkg: Option<&offline::Package>,
+    limits: &Limits,
+) -> Result<Database, VerifyError> {
+    let mut db = tables_only(path, limits)?;
+    let Some(pkg) = pkg else {
+        return Ok(db);
+    };
+    db.cabinet = cabinet_names(path, read).ok();
+    for f in &read.files {
+        let Some(e) = pkg.files.get(&f.path) else {
+            continue;
+        };
+        let mut facts = FileFacts::default();
+        if e.pe
+            && let Ok(pe) = crate::pe::read_file(&offline::inside(&pkg.dir, &f.path))
+            && let Some(v) = pe.version
+        {
+            facts.version = Some(v.file_version.clone());
+            facts.language = v.language.clone();
+        }
+        db.files.insert(f.key.clone(), facts);
+    }
+    Ok(db)
+}
+
+/// The names of the files in the MSI's cabinet.
+fn cabinet_names(path: &Path, read: &MsiRead) -> std::io::Result<Vec<String>> {
+    let mut p = msi::Package::open(File::open(path)?)?;
+    let mut stream = p.read_stream(&read.cabinet)?;
+    let len = stream.seek(SeekFrom::End(0))?;
+    let cab = Cabinet::read(&mut stream, len).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(cab.files.into_iter().map(|c| c.name).collect())
 }
 
 /// Read the tables of the MSI at `path`.
@@ -214,6 +282,14 @@ fn precheck(path: &Path) -> Result<(), String> {
         .map(|d| d.len())
         .unwrap_or(0);
     if let Some(pool) = read(&table_stream("_StringPool"), MAX_TABLE_STREAM)? {
+        // Each entry becomes a string the reader keeps: bound their number before it
+        // builds them (4 million empty entries took 295 MiB).
+        let entries = pool.len().saturating_sub(4) / 4;
+        if entries > MAX_STRINGS {
+            return Err(format!(
+                "its string pool declares {entries} strings, more than the {MAX_STRINGS} verify reads"
+            ));
+        }
         let mut at = 4;
         let mut total = 0usize;
         while let (Some(len), Some(refs)) = (u16_at(&pool, at), u16_at(&pool, at + 2)) {
@@ -289,11 +365,16 @@ fn int(row: &BTreeMap<String, msi::Value>, col: &str) -> Option<i32> {
     }
 }
 
-/// The long target name of a DefaultDir or FileName value (`short|long`, and for a
-/// folder `target:source`).
-fn long_name(v: &str) -> &str {
+/// The long target name of a DefaultDir value (`short|long`, `target:source`).
+fn long_dir_name(v: &str) -> &str {
     let target = v.split(':').next().unwrap_or(v);
     target.rsplit('|').next().unwrap_or(target)
+}
+
+/// The long name of a FileName value (`short|long`). A file name has no `:` part: one
+/// with a `:` is refused by the listing's name checks (an NTFS alternate stream).
+fn long_file_name(v: &str) -> &str {
+    v.rsplit('|').next().unwrap_or(v)
 }
 
 fn read_tables(path: &Path) -> Result<MsiRead, VerifyError> {
@@ -328,7 +409,7 @@ fn read_tables(path: &Path) -> Result<MsiRead, VerifyError> {
                 return Some(parts.join("/"));
             }
             let (parent, default) = dirs.get(&key)?;
-            let name = long_name(default);
+            let name = long_dir_name(default);
             if name != "." {
                 parts.push(name.to_string());
             }
@@ -367,7 +448,7 @@ fn read_tables(path: &Path) -> Result<MsiRead, VerifyError> {
                 "file `{key}` goes to folder `{dir}`, which is not inside INSTALLDIR: verify reads packages that install into one folder"
             ))
         })?;
-        let name = long_name(&text(&r, "FileName")).to_string();
+        let name = long_file_name(&text(&r, "FileName")).to_string();
         let path = if folder.is_empty() {
             name
         } else {
@@ -425,6 +506,12 @@ fn read_tables(path: &Path) -> Result<MsiRead, VerifyError> {
         if !table(t)?.is_empty() {
             with_rows.push(t.to_string());
         }
+    }
+    if table("CustomAction")?
+        .iter()
+        .any(|r| text(r, "Target").contains("sc.exe\" failure "))
+    {
+        with_rows.push(super::msi_wine::SC_FAILURE.to_string());
     }
     let listing = Listing {
         entries: files

@@ -408,12 +408,16 @@ pub fn wine_ignores(tables_with_rows: &[String]) -> Vec<String> {
         "MsiServiceConfig",
         "MsiServiceConfigFailureActions",
         "MsiLockPermissionsEx",
+        SC_FAILURE,
     ]
     .into_iter()
     .filter(|t| tables_with_rows.iter().any(|x| x == t))
     .map(str::to_string)
     .collect()
 }
+
+/// The recovery custom action: it runs, but Wine's sc.exe stores no failure actions.
+pub const SC_FAILURE: &str = "the recovery actions (`sc.exe failure` in a custom action: Wine's sc.exe accepts it and stores nothing)";
 
 /// The path verify's sandbox must let the stage read.
 pub fn readable(req: &Request) -> Option<&Path> {

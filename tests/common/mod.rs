@@ -516,3 +516,77 @@ pub fn go_exe() -> PathBuf {
         })
         .clone()
 }
+
+/// `verify`'s Windows Installer rule findings on `msi` (`rule severity at: message`),
+/// asserting that none is an error: every MSI the tests build must pass them.
+pub fn assert_msi_rules_pass(msi: &Path) -> Vec<String> {
+    let r = run([
+        "verify".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        msi.as_os_str(),
+    ]);
+    let v = r.json();
+    let findings: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no findings in {v:#}"))
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}: {}",
+                f["rule"].as_str().unwrap_or(""),
+                f["severity"].as_str().unwrap_or(""),
+                f["at"].as_str().unwrap_or(""),
+                f["message"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let rules = v["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "windows installer rules"))
+        .unwrap_or_else(|| panic!("no rules step: {v:#}"));
+    assert_eq!(
+        rules["ok"],
+        true,
+        "{}: Windows Installer's rules: {findings:#?}",
+        msi.display()
+    );
+    assert!(
+        !findings.iter().any(|f| f.contains(" error ")),
+        "{}: {findings:#?}",
+        msi.display()
+    );
+    findings
+}
+
+/// An MSI of `entries` for `arch`, written by cargo-winpkg's own MSI writer (the
+/// library, not a build) from a zip of them: `files.msi` in `dir`.
+pub fn library_msi(
+    dir: &Path,
+    entries: &[(&str, Vec<u8>)],
+    arch: cargo_winpkg::package::msi::MsiArch,
+) -> PathBuf {
+    use cargo_winpkg::package::msi;
+    let zip = dir.join("files.zip");
+    raw_zip(&zip, entries);
+    let dest = dir.join("files.msi");
+    let product = msi::Product {
+        name: "files".into(),
+        version: "1.0.0".into(),
+        manufacturer: "test".into(),
+        upgrade_code: uuid::Uuid::from_u128(7),
+        arch,
+    };
+    msi::write(&msi::MsiInput {
+        zip: &zip,
+        root_dir: None,
+        dest: &dest,
+        product: &product,
+        service: None,
+        autostart: None,
+        mtime: 0,
+        versions: &Default::default(),
+    })
+    .unwrap();
+    dest
+}

@@ -409,8 +409,7 @@ fn verify_wine_installs_repairs_and_uninstalls_an_msi() {
         .unwrap()
         .to_string();
     assert!(
-        ignored.contains("MsiServiceConfigFailureActions")
-            && ignored.contains("MsiLockPermissionsEx"),
+        ignored.contains("sc.exe failure") && ignored.contains("MsiLockPermissionsEx"),
         "{ignored}"
     );
     assert_eq!(step("not applied by Wine")["check"], false);

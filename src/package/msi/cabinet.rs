@@ -164,9 +164,12 @@ fn read_batches<R: Read + Seek + Send>(
     Ok(md5s)
 }
 
-/// One block as a whole deflate stream, primed with `dict` (`c` reset and reused).
-fn compress_block(c: &mut flate2::Compress, data: &[u8], dict: &[u8]) -> std::io::Result<Vec<u8>> {
-    c.reset();
+/// One block as a whole deflate stream, primed with `dict`, by a compressor of its own:
+/// a reset compressor keeps state from the blocks it compressed before (measured: the
+/// same block came out different after others), which made the cabinet depend on how
+/// the thread pool scheduled the blocks.
+fn compress_block(data: &[u8], dict: &[u8]) -> std::io::Result<Vec<u8>> {
+    let c = &mut flate2::Compress::new(flate2::Compression::new(LEVEL), false);
     if !dict.is_empty() {
         c.set_dictionary(dict).map_err(std::io::Error::other)?;
     }
@@ -202,17 +205,14 @@ impl<W: Write> Blocks<'_, W> {
         let raw: Vec<&[u8]> = data.chunks(BLOCK).collect();
         let packed: Vec<Vec<u8>> = (0..raw.len())
             .into_par_iter()
-            .map_init(
-                || flate2::Compress::new(flate2::Compression::new(LEVEL), false),
-                |c, i| {
-                    let prev = if i == 0 {
-                        self.dict.as_slice()
-                    } else {
-                        raw[i - 1]
-                    };
-                    compress_block(c, raw[i], prev)
-                },
-            )
+            .map(|i| {
+                let prev = if i == 0 {
+                    self.dict.as_slice()
+                } else {
+                    raw[i - 1]
+                };
+                compress_block(raw[i], prev)
+            })
             .collect::<std::io::Result<_>>()?;
         for (data, plain) in packed.iter().zip(&raw) {
             let mut block = Vec::with_capacity(data.len() + 2);
@@ -236,6 +236,25 @@ impl<W: Write> Blocks<'_, W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A block's bytes depend on its data and the 32 KiB before it only, not on
+    /// which blocks the worker compressed before (the thread pool's scheduling).
+    #[test]
+    fn a_block_does_not_depend_on_the_blocks_compressed_before_it() {
+        // Real code: the blocks of a built exe (this test binary) compressed in two
+        // orders, on the pool and on one thread, give the same bytes.
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let blocks: Vec<&[u8]> = exe.chunks(BLOCK).take(200).collect();
+        let pooled: Vec<Vec<u8>> = (1..blocks.len())
+            .into_par_iter()
+            .rev()
+            .map(|i| compress_block(blocks[i], blocks[i - 1]).unwrap())
+            .collect();
+        for (n, i) in (1..blocks.len()).rev().enumerate() {
+            let alone = compress_block(blocks[i], blocks[i - 1]).unwrap();
+            assert!(alone == pooled[n], "block {i} differs on the pool");
+        }
+    }
 
     /// The checksum agrees with the cab crate's on the blocks it writes.
     #[test]

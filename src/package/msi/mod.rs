@@ -58,14 +58,31 @@ pub struct Product {
 }
 
 impl Product {
-    /// This version's product code: derived from the upgrade code, the version and the
-    /// platform, so each version is its own product, the same version the same one, and
-    /// the x64 and x86 MSIs of one version two products (Windows Installer and winget
-    /// tell them apart by it).
-    pub fn product_code(&self) -> uuid::Uuid {
-        let what = format!("{}/{}", self.version, self.arch.template());
+    /// This build's product code: derived from the upgrade code, the version, the
+    /// platform and `content` (a digest of every file and setting), so each version and
+    /// each build of a version that differs is its own product (installing it replaces
+    /// the one installed), the same bytes the same product, and the x64 and x86 MSIs of
+    /// one version two products (Windows Installer and winget tell them apart by it).
+    pub fn product_code(&self, content: &[u8]) -> uuid::Uuid {
+        let hex: String = content.iter().map(|b| format!("{b:02x}")).collect();
+        let what = format!("{}/{}/{hex}", self.version, self.arch.template());
         uuid::Uuid::new_v5(&self.upgrade_code, what.as_bytes())
     }
+}
+
+/// What [`write`] made: the product code it chose.
+#[derive(Debug, Clone, Copy)]
+pub struct Written {
+    pub product_code: uuid::Uuid,
+}
+
+/// A versioned file's version resource, as File.Version and File.Language take it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileVersion {
+    /// `a.b.c.d`.
+    pub version: String,
+    /// A decimal language id, when the resource names one.
+    pub language: Option<String>,
 }
 
 /// A GUID as Windows Installer writes it: `{...}`, upper case.
@@ -96,15 +113,6 @@ impl MsiArch {
             MsiArch::X64 => "x64",
             MsiArch::X86 => "Intel",
             MsiArch::Arm64 => "Arm64",
-        }
-    }
-
-    /// The Windows Installer version the package needs (Arm64: 5.0).
-    fn page_count(self) -> i32 {
-        match self {
-            MsiArch::X64 => 200,
-            MsiArch::X86 => 200,
-            MsiArch::Arm64 => 500,
         }
     }
 
@@ -186,6 +194,9 @@ pub struct MsiInput<'a> {
     pub autostart: Option<&'a crate::autostart::Autostart>,
     /// Seconds since 1970 for every time in the MSI.
     pub mtime: u64,
+    /// The versioned files' versions, by their path in the install folder (`/`-separated,
+    /// lower case): Windows Installer's file versioning rules need them in File.Version.
+    pub versions: &'a std::collections::BTreeMap<String, FileVersion>,
 }
 
 /// One file of the MSI.
@@ -197,6 +208,8 @@ pub(super) struct Entry {
     size: u64,
     /// For MsiFileHash, and the PackageCode.
     md5: [u8; 16],
+    /// Its version resource, for a versioned file.
+    version: Option<FileVersion>,
 }
 
 /// A stable identifier for `what` (`f_…`, `c_…`, `d_…`): a table key.
@@ -235,7 +248,7 @@ pub(super) fn short_long(name: &str, n: usize) -> String {
 }
 
 /// Write the MSI to `input.dest` (through a temporary file, renamed into place).
-pub fn write(input: &MsiInput) -> Result<(), MsiError> {
+pub fn write(input: &MsiInput) -> Result<Written, MsiError> {
     let zip_err = |source| MsiError::Zip {
         path: input.zip.to_path_buf(),
         source,
@@ -280,6 +293,7 @@ pub fn write(input: &MsiInput) -> Result<(), MsiError> {
                 id: key("f", path),
                 size: *size,
                 md5: [0; 16],
+                version: input.versions.get(&path.to_lowercase()).cloned(),
             });
         }
         let inputs: Vec<cabinet::CabInput> = names
@@ -299,9 +313,10 @@ pub fn write(input: &MsiInput) -> Result<(), MsiError> {
         }
     }
     let mut v4 = tempfile::tempfile_in(dir).map_err(werr(dir))?;
+    let written;
     {
         let mut p = Package::create(PackageType::Installer, &mut v4).map_err(werr(dir))?;
-        tables::database(&mut p, input, &entries)?;
+        written = tables::database(&mut p, input, &entries)?;
         {
             let mut w = p.write_stream("product.cab").map_err(werr(dir))?;
             cab_file
@@ -316,7 +331,7 @@ pub fn write(input: &MsiInput) -> Result<(), MsiError> {
     tmp.as_file().sync_all().map_err(werr(dir))?;
     tmp.persist(input.dest)
         .map_err(|e| werr(input.dest)(e.error))?;
-    Ok(())
+    Ok(written)
 }
 
 /// Copy a compound file into `out` as version 3 (512-byte sectors): every storage and

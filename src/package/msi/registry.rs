@@ -27,6 +27,8 @@ pub(super) struct RegRow {
     /// The value as formatted text with Windows Installer's type prefixes (`#%`
     /// expandable string, `#` number, `[~]...[~]` multi-string); `None` for the key row.
     pub value: Option<String>,
+    /// The component it belongs to, when not the program's.
+    pub component: Option<String>,
 }
 
 /// The Registry rows for the service (Event Log source, environment) and the Run entry.
@@ -48,6 +50,7 @@ pub(super) fn registry_rows(
                 key: k.clone(),
                 name: "-".into(),
                 value: None,
+                component: None,
             });
             rows.push(RegRow {
                 id: "event_file".into(),
@@ -55,6 +58,7 @@ pub(super) fn registry_rows(
                 key: k.clone(),
                 name: "EventMessageFile".into(),
                 value: Some(format!("#%{exe}")),
+                component: None,
             });
             rows.push(RegRow {
                 id: "event_types".into(),
@@ -62,6 +66,7 @@ pub(super) fn registry_rows(
                 key: k,
                 name: "TypesSupported".into(),
                 value: Some("#7".into()),
+                component: None,
             });
         }
         if svc.mode == Mode::Native && !svc.env.is_empty() {
@@ -80,6 +85,7 @@ pub(super) fn registry_rows(
                 name: "Environment".into(),
                 // `[~]` first and last: a multi-string that replaces any older value.
                 value: Some(format!("[~]{}[~]", entries.join("[~]"))),
+                component: None,
             });
         }
     }
@@ -99,6 +105,7 @@ pub(super) fn registry_rows(
             key: "Software\\Microsoft\\Windows\\CurrentVersion\\Run".into(),
             name: msi_formatted(name),
             value: Some(value),
+            component: None,
         });
     }
     rows
@@ -142,7 +149,7 @@ pub(super) fn registry_table<F: Read + Write + Seek>(
                         Value::from(r.key.as_str()),
                         Value::from(r.name.as_str()),
                         r.value.as_deref().map(Value::from).unwrap_or(Value::Null),
-                        Value::from(component),
+                        Value::from(r.component.as_deref().unwrap_or(component)),
                     ]
                 })
                 .collect(),
@@ -304,6 +311,7 @@ pub(super) fn folder_tables<F: Read + Write + Seek>(
     svc: &Service,
     folders: &[Folder],
     upgrade_code: &uuid::Uuid,
+    platform: &str,
     component_attributes: i32,
     io: &dyn Fn(std::io::Error) -> MsiError,
 ) -> Result<Vec<String>, MsiError> {
@@ -319,7 +327,10 @@ pub(super) fn folder_tables<F: Read + Write + Seek>(
             continue;
         }
         components.push(comp.clone());
-        let id = uuid::Uuid::new_v5(upgrade_code, format!("folder:{}", f.text).as_bytes());
+        let id = uuid::Uuid::new_v5(
+            upgrade_code,
+            format!("folder:{platform}:{}", f.text).as_bytes(),
+        );
         // msidbComponentAttributesPermanent: never removed.
         component_rows.push(vec![
             Value::from(comp.as_str()),
@@ -363,7 +374,9 @@ pub(super) fn folder_tables<F: Read + Write + Seek>(
                 .id_string(72),
             Column::build("LockObject").id_string(72),
             Column::build("Table").id_string(32),
-            Column::build("SDDL").formatted_string(0),
+            Column::build("SDDLText")
+                .category(msi::Category::FormattedSddlText)
+                .string(0),
             Column::build("Condition")
                 .nullable()
                 .category(Category::Condition)
@@ -501,6 +514,7 @@ pub(super) fn custom_action_table<F: Read + Write + Seek>(
                 .category(Category::CustomSource)
                 .string(72),
             Column::build("Target").nullable().formatted_string(255),
+            Column::build("ExtendedType").nullable().int32(),
         ],
     )
     .map_err(io)?;
@@ -521,6 +535,7 @@ pub(super) fn custom_action_table<F: Read + Write + Seek>(
                         } else {
                             Value::from(a.target.as_str())
                         },
+                        Value::Null,
                     ]
                 })
                 .collect(),

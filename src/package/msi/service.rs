@@ -1,5 +1,8 @@
-//! The service in the MSI: ServiceInstall and ServiceControl, and the settings Windows
-//! Installer 5 applies (MsiServiceConfig, MsiServiceConfigFailureActions).
+//! The service in the MSI: ServiceInstall and ServiceControl, the settings Windows
+//! Installer 5 applies (MsiServiceConfig), and the recovery actions, set by `sc.exe
+//! failure` in a deferred custom action: Microsoft's MsiConfigureServices page says
+//! MsiServiceConfigFailureActions "is not working as expected" and tells authors to
+//! run sc.exe instead.
 
 use std::io::{Read, Seek, Write};
 
@@ -58,8 +61,7 @@ pub(super) fn service_tables<F: Read + Write + Seek>(
     let deps = if svc.depends_on.is_empty() {
         Value::Null
     } else {
-        let list: Vec<String> = svc.depends_on.iter().map(|d| msi_formatted(d)).collect();
-        Value::from(list.join("[~]").as_str())
+        Value::from(dependencies(&svc.depends_on).as_str())
     };
     p.create_table(
         "ServiceInstall",
@@ -145,9 +147,44 @@ pub(super) fn service_tables<F: Read + Write + Seek>(
     Ok(())
 }
 
+/// ServiceInstall.Dependencies as its page documents it: each name followed by `[~]`,
+/// and one more `[~]` closing the list (`Tcpip[~]Dhcp[~][~]`).
+pub(super) fn dependencies(names: &[String]) -> String {
+    let mut out: String = names
+        .iter()
+        .map(|d| format!("{}[~]", msi_formatted(d)))
+        .collect();
+    out.push_str("[~]");
+    out
+}
+
+/// The recovery actions as a deferred custom action (type 34: a program in a folder,
+/// +1024 deferred, +2048 as the installing service, not the user) running `sc.exe
+/// failure` after InstallServices, at install and repair (not at uninstall).
+pub(super) fn recovery_action(svc: &Service) -> Option<super::registry::Action> {
+    let r = &svc.recovery;
+    if r.actions.is_empty() {
+        return None;
+    }
+    let line = format!(
+        "\"[SystemFolder]sc.exe\" failure {} reset= {} actions= {}",
+        msi_formatted(&crate::script::quote::argv_quoted(&svc.name)),
+        r.reset_after_secs,
+        msi_formatted(&r.sc_actions())
+    );
+    Some(super::registry::Action {
+        name: "service_recovery".into(),
+        kind: 34 + 1024 + 2048,
+        source: "SystemFolder".into(),
+        target: line,
+        sequence: 5820,
+        condition: Some("NOT REMOVE~=\"ALL\""),
+    })
+}
+
 /// MsiServiceConfig (Windows Installer 5: delayed start, SID type, privileges,
-/// pre-shutdown timeout) and MsiServiceConfigFailureActions (the recovery actions),
-/// applied by MsiConfigureServices at install and reinstall.
+/// pre-shutdown timeout, the failure-actions flag), applied by MsiConfigureServices at
+/// install and reinstall.
 pub(super) fn service_config<F: Read + Write + Seek>(
     p: &mut Package<F>,
     svc: &Service,
@@ -214,60 +251,6 @@ pub(super) fn service_config<F: Read + Write + Seek>(
                     .collect(),
             ),
         )
-        .map_err(io)?;
-    }
-    p.create_table(
-        "MsiServiceConfigFailureActions",
-        vec![
-            Column::build("MsiServiceConfigFailureActions")
-                .primary_key()
-                .id_string(72),
-            Column::build("Name").formatted_string(255),
-            Column::build("Event").int16(),
-            Column::build("ResetPeriod").nullable().int32(),
-            Column::build("RebootMessage")
-                .nullable()
-                .localizable()
-                .formatted_string(255),
-            Column::build("Command")
-                .nullable()
-                .localizable()
-                .formatted_string(255),
-            Column::build("Actions").nullable().formatted_string(255),
-            Column::build("DelayActions")
-                .nullable()
-                .formatted_string(255),
-            Column::build("Component_").id_string(72),
-        ],
-    )
-    .map_err(io)?;
-    let r = &svc.recovery;
-    if !r.actions.is_empty() {
-        // SC_ACTION_TYPE: 0 none, 1 restart, 2 reboot.
-        let kinds: Vec<String> = r
-            .actions
-            .iter()
-            .map(|a| {
-                match a.action {
-                    crate::config::Action::None => "0",
-                    crate::config::Action::Restart => "1",
-                    crate::config::Action::Reboot => "2",
-                }
-                .to_string()
-            })
-            .collect();
-        let delays: Vec<String> = r.actions.iter().map(|a| a.delay_ms.to_string()).collect();
-        p.insert_rows(Insert::into("MsiServiceConfigFailureActions").row(vec![
-            Value::from("recovery"),
-            Value::from(msi_formatted(&svc.name).as_str()),
-            Value::Int(EVENTS),
-            Value::Int(i32::try_from(r.reset_after_secs).unwrap_or(i32::MAX)),
-            Value::Null,
-            Value::Null,
-            Value::from(kinds.join("[~]").as_str()),
-            Value::from(delays.join("[~]").as_str()),
-            Value::from(component),
-        ]))
         .map_err(io)?;
     }
     Ok(())
