@@ -83,16 +83,17 @@ pub(super) fn msiexec_with(
     (code, text)
 }
 
-/// The installed products (their codes: the Uninstall key's subkeys that are GUIDs).
+/// The installed products (their codes: the Uninstall key's subkeys that are GUIDs,
+/// in the 64-bit view and the 32-bit one, where x86 packages register).
 fn products(prefix: &Prefix) -> Vec<String> {
-    prefix
-        .registry_subkeys(
-            "HKEY_LOCAL_MACHINE\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall",
-        )
-        .unwrap()
-        .into_iter()
-        .filter(|k| k.starts_with('{'))
-        .collect()
+    [
+        "HKEY_LOCAL_MACHINE\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall",
+        "HKEY_LOCAL_MACHINE\\Software\\Wow6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall",
+    ]
+    .iter()
+    .flat_map(|key| prefix.registry_subkeys(key).unwrap_or_default())
+    .filter(|k| k.starts_with('{'))
+    .collect()
 }
 
 #[test]
@@ -471,4 +472,93 @@ fn verify_wine_installs_repairs_and_uninstalls_an_msi() {
             .ends_with("Program Files\\twobins"),
         "{v:#}"
     );
+}
+
+/// The logon agent as a plain program (no Run entry) for `target`, at version 0.1.0
+/// with `description`, packaged with `--msi`.
+fn plain_msi(dir: &Path, target: &str, description: &str) -> PathBuf {
+    let manifest = copy_crate(&root().join("examples/logon-agent"), dir, |t| {
+        let t = t
+            .split("[package.metadata.winpkg.run-key]")
+            .next()
+            .unwrap()
+            .replacen(
+                "target = \"x86_64-pc-windows-gnu\"",
+                &format!("target = \"{target}\""),
+                1,
+            )
+            .replacen(
+                "description = \"",
+                &format!("description = \"{description} "),
+                1,
+            );
+        t + &format!("\n[package.metadata.winpkg.msi]\nupgrade-code = \"{UPGRADE_CODE}\"\n")
+    });
+    msi_of(&manifest, &dir.join("out"))
+}
+
+/// The x64 and x86 MSIs of one version are two products of one product family (the
+/// upgrade code), each with components of its own: installing one replaces the other
+/// (one service name, one command on PATH: never two copies), and uninstalling it
+/// leaves nothing of either. A rebuilt 0.1.0 whose content changed replaces the
+/// installed 0.1.0 the same way (one product, the new files) instead of failing with
+/// 1638 or being registered twice.
+#[test]
+fn an_x86_msi_replaces_the_x64_one_and_a_rebuilt_version_replaces_the_old() {
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let x64 = plain_msi(a.path(), "x86_64-pc-windows-gnu", "");
+    let x86 = plain_msi(b.path(), "i686-pc-windows-gnu", "");
+    let rebuilt = plain_msi(c.path(), "x86_64-pc-windows-gnu", "Rebuilt:");
+    let prefix = Prefix::create().expect("a Wine prefix");
+    let exe64 = prefix
+        .drive_c()
+        .join("Program Files/logon-agent/logon-agent.exe");
+    let exe32 = prefix
+        .drive_c()
+        .join("Program Files (x86)/logon-agent/logon-agent.exe");
+    let (code, log) = msiexec(&prefix, &x64, "/i");
+    assert_eq!(code, 0, "{log}");
+    assert!(exe64.is_file(), "{log}");
+    let first = products(&prefix);
+    let (code, log) = msiexec(&prefix, &x86, "/i");
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        exe32.is_file() && !exe64.exists(),
+        "the x86 product replaced the x64 one: {log}"
+    );
+    let second = products(&prefix);
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_ne!(second, first);
+    let (code, log) = msiexec(&prefix, &x86, "/x");
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        !exe32.exists() && !exe64.exists() && products(&prefix).is_empty(),
+        "{log}"
+    );
+
+    // Another build of 0.1.0 over the installed one: replaced, one product.
+    let (code, log) = msiexec(&prefix, &x64, "/i");
+    assert_eq!(code, 0, "{log}");
+    let before = products(&prefix);
+    let (code, log) = msiexec(&prefix, &rebuilt, "/i");
+    assert_eq!(code, 0, "{log}");
+    let after = products(&prefix);
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_ne!(after, before, "the rebuilt package is a new product");
+    let rebuilt_exe = zip_entries(&rebuilt.with_extension("zip"))
+        .into_iter()
+        .find(|(n, _)| n == "logon-agent.exe")
+        .unwrap()
+        .1;
+    assert!(
+        std::fs::read(&exe64).unwrap() == rebuilt_exe,
+        "the rebuilt exe (its version resource has the new description) is installed"
+    );
+    let (code, log) = msiexec(&prefix, &rebuilt, "/x");
+    assert_eq!(code, 0, "{log}");
+    assert!(!exe64.exists() && products(&prefix).is_empty(), "{log}");
 }
