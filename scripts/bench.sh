@@ -5,15 +5,17 @@
 #  2. check scaling from that folder to about 10,000 files (hard links of it);
 #  3. packaging a ~100 MB exe against Info-ZIP `zip -6` on the same file: time, zip
 #     size, and peak memory;
-#  4. the same package with `--msi`: what the MSI adds, and peak memory.
-# Needs hyperfine, zip, llvm-readobj and GNU time (installed with apt when missing and
-# root). Usage: scripts/bench.sh [CORPUS_DIR]
+#  4. the same package with `--msi`: what the MSI adds, and peak memory; and against
+#     wixl (msitools) building an MSI of the same exe alone.
+# Needs hyperfine, zip, llvm-readobj, wixl and GNU time (installed with apt when missing
+# and root). Usage: scripts/bench.sh [CORPUS_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 command -v hyperfine >/dev/null || need+=(hyperfine)
 command -v zip >/dev/null || need+=(zip)
 command -v llvm-readobj >/dev/null || need+=(llvm)
+command -v wixl >/dev/null || need+=(wixl)
 [ -x /usr/bin/time ] || need+=(time)
 if ((${#need[@]})); then
     [ "$(id -u)" = 0 ] || { echo "bench: install ${need[*]}" >&2; exit 1; }
@@ -114,9 +116,32 @@ echo "the MSI of the same exe:"
 printf '| %-28s | %9s | %10s | %12s |\n' "command" "seconds" "MSI MiB" "peak RSS MiB"
 printf '|%s|%s|%s|%s|\n' "------------------------------" "-----------" "------------" "--------------"
 printf '| %-28s | %9.2f | %10.2f | %12d |\n' "cargo winpkg --no-build --msi" "$withmsi" "$(python3 -c "print($msisize/1048576)")" "$((mrss / 1024))"
-echo "the MSI adds ${added}x the zip run's time"
+# wixl building an MSI of the same exe alone (one file, one component, MSZIP cabinet),
+# timed in one hyperfine run beside ours (runs alternate). wixl takes a source path
+# relative to the folder it runs in.
+exedir=$(dirname "$exe")
+cat > "$exedir/big.wxs" <<WXS
+<?xml version="1.0" encoding="utf-8"?>
+<Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">
+  <Product Id="*" Name="big" Language="1033" Version="0.1.0" Manufacturer="bench" UpgradeCode="{6F1C2A3B-1111-4222-8333-944455556666}">
+    <Package InstallerVersion="200" Compressed="yes" InstallScope="perMachine"/>
+    <Media Id="1" Cabinet="app.cab" EmbedCab="yes"/>
+    <Directory Id="TARGETDIR" Name="SourceDir"><Directory Id="ProgramFiles64Folder"><Directory Id="INSTALLDIR" Name="big">
+      <Component Id="Exe" Guid="{AAAAAAAA-1111-2222-3333-444444444444}" Win64="yes"><File Id="big.exe" Name="big.exe" Source="big.exe" KeyPath="yes"/></Component>
+    </Directory></Directory></Directory>
+    <Feature Id="Complete" Level="1"><ComponentRef Id="Exe"/></Feature>
+  </Product>
+</Wix>
+WXS
+hyperfine -w 1 -r 5 --export-json "$work/wixl.json" "$pack --msi" "cd $exedir && wixl -a x64 -o $work/w.msi big.wxs" >/dev/null
+wixlt=$(median "$work/wixl.json" 1)
+vs_wixl=$(python3 -c "print(round($(median "$work/wixl.json" 0) / $wixlt, 3))")
+wrss=$( { cd "$exedir" && /usr/bin/time -f %M wixl -a x64 -o "$work/w2.msi" big.wxs >/dev/null; } 2>&1 | tail -1 )
+printf '| %-28s | %9.2f | %10.2f | %12d |\n' "wixl (the MSI alone)" "$wixlt" "$(python3 -c "print($(stat -c %s "$work/w.msi")/1048576)")" "$((wrss / 1024))"
+echo "the MSI adds ${added}x the zip run's time; check, stamp, zip and MSI take ${vs_wixl}x wixl's MSI alone"
 goal "MSI time against the zip's" "$added" 1.5
 goal "MSI peak RSS MiB" "$((mrss / 1024))" 64
+goal "zip and MSI against wixl's MSI" "$vs_wixl" 0.5
 echo
 if ((${#missed[@]})); then
     printf 'goal missed: %s\n' "${missed[@]}"

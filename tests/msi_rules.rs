@@ -179,6 +179,14 @@ fn every_msi_configuration_passes_windows_installer_rules() {
     assert_eq!(p.summary_info().page_count(), Some(500));
     assert!(p.get_table("MsiServiceConfigFailureActions").is_none());
     drop(p);
+    // The cabinet is made of the zip's pieces: a folder per file with bytes.
+    let mut p = msi::open(&msi).unwrap();
+    let mut cab = Vec::new();
+    std::io::Read::read_to_end(&mut p.read_stream("product.cab").unwrap(), &mut cab).unwrap();
+    let folders = u16::from_le_bytes([cab[26], cab[27]]);
+    let with_bytes = files.iter().filter(|f| f["FileSize"] != "0").count();
+    assert_eq!(usize::from(folders), with_bytes);
+    drop(p);
     let svc = &rows(&msi, "ServiceInstall")[0];
     assert_eq!(svc["Dependencies"], "Tcpip[~]Dhcp[~][~]");
     let recovery = rows(&msi, "CustomAction")
@@ -268,6 +276,14 @@ fn per_user_and_per_machine_programs_pass_windows_installer_rules() {
     let e = tempfile::tempdir().unwrap();
     let user_cli = agent_msi(e.path(), "[package.metadata.winpkg.cli]\npath = \"user\"\n");
     assert_msi_rules_pass(&user_cli);
+    // A scheduled task (not in the MSI: the build warns) makes a per-machine MSI of
+    // the files.
+    let g = tempfile::tempdir().unwrap();
+    let task = agent_msi(
+        g.path(),
+        "[package.metadata.winpkg.task]\ntrigger = \"boot\"\n",
+    );
+    assert_msi_rules_pass(&task);
     let f = tempfile::tempdir().unwrap();
     let machine_cli = agent_msi(
         f.path(),

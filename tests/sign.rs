@@ -415,4 +415,6 @@ fn the_msi_is_signed_with_the_package() {
     let p = msi::open(&msi).unwrap();
     assert!(p.has_table("ServiceInstall"));
     assert!(p.has_digital_signature());
+    // And it passes Windows Installer's rules, signed as it is.
+    assert_msi_rules_pass(&msi);
 }

@@ -1,10 +1,15 @@
 //! Writing the zip itself: local headers, deflated data, the central directory.
 //!
-//! A large entry is deflated on every core, pigz-style: it is cut into 1 MiB pieces,
-//! each compressed on its own with the previous piece's last 32 KiB as its dictionary
-//! and ended with a sync flush (the last with the final block), so the pieces
-//! concatenate into one deflate stream. The CRC-32 of each piece is combined in order.
-//! The piece size is fixed, so the bytes do not depend on the number of cores.
+//! An entry is deflated on every core, pigz-style: it is cut into 32 KiB pieces, each
+//! compressed on its own with the previous piece as its dictionary and ended with a
+//! sync flush (the last with the final block), so the pieces concatenate into one
+//! deflate stream. The CRC-32 of each piece is combined in order. The piece size is
+//! fixed, so the bytes do not depend on the number of cores.
+//!
+//! 32 KiB is an MSZIP block's size: a piece with an empty final block after it is a
+//! cabinet data block (each primed with the 32 KiB before it, as MSZIP's are), so the
+//! MSI's cabinet is made of the zip's compressed bytes instead of compressing every
+//! file a second time. Each entry's piece lengths are kept for that ([`Pieces`]).
 //!
 //! What this writer does not do: ZIP64. An entry or a zip of 4 GiB or more, or more
 //! than 65,535 entries, is an error (a Windows exe cannot reach that size).
@@ -14,13 +19,16 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use flate2::{Compress, Compression, FlushCompress, Status};
 use rayon::prelude::*;
 
-/// The size of the pieces a large entry is cut into.
-const PIECE: usize = 1 << 20;
-/// How many pieces are read ahead and compressed at once: two per core, at most 16
-/// (memory stays about twice that many MiB).
+/// The size of the pieces an entry is cut into: an MSZIP block's.
+pub const PIECE: usize = 32 * 1024;
+/// How many pieces are read ahead and compressed at once: 64 per core (2 MiB), at most
+/// 512 (memory stays about twice that many times 32 KiB).
 fn batch_len() -> usize {
-    (rayon::current_num_threads() * 2).clamp(2, 16)
+    (rayon::current_num_threads() * 64).clamp(64, 512)
 }
+
+/// Each file entry's compressed piece lengths, by entry name.
+pub type Pieces = std::collections::BTreeMap<String, Vec<u32>>;
 /// The deflate window: how much of the previous piece primes the next.
 const WINDOW: usize = 32 * 1024;
 const LEVEL: u32 = 6;
@@ -55,6 +63,7 @@ pub struct ZipOut<W: Write + Seek> {
     out: W,
     pos: u64,
     entries: Vec<Entry>,
+    pieces: Pieces,
     time: u16,
     date: u16,
 }
@@ -91,6 +100,7 @@ impl<W: Write + Seek> ZipOut<W> {
             out,
             pos: 0,
             entries: Vec::new(),
+            pieces: Pieces::new(),
             time: mtime.timepart(),
             date: mtime.datepart(),
         }
@@ -142,7 +152,8 @@ impl<W: Write + Seek> ZipOut<W> {
         let offset32 = fits(offset, "the zip")?;
         self.local_header(name, 8)?;
         let start = self.pos;
-        let (crc, size) = self.deflate(data)?;
+        let (crc, size, pieces) = self.deflate(data)?;
+        self.pieces.insert(name.to_string(), pieces);
         let compressed = fits(self.pos - start, name)?;
         let size = fits(size, name)?;
         let mut fields = Vec::with_capacity(12);
@@ -164,10 +175,12 @@ impl<W: Write + Seek> ZipOut<W> {
         Ok(())
     }
 
-    /// Deflate `data` in batches of pieces compressed in parallel; (crc, size).
-    fn deflate(&mut self, data: &mut dyn Read) -> Result<(u32, u64), Failed> {
+    /// Deflate `data` in batches of pieces compressed in parallel; (crc, size, each
+    /// piece's compressed length).
+    fn deflate(&mut self, data: &mut dyn Read) -> Result<(u32, u64, Vec<u32>), Failed> {
         let mut crc = crc32fast::Hasher::new();
         let mut size = 0u64;
+        let mut lengths = Vec::new();
         let mut window: Vec<u8> = Vec::new();
         let mut next = read_piece(data).map_err(Failed::Read)?;
         let batch_len = batch_len();
@@ -198,17 +211,19 @@ impl<W: Write + Seek> ZipOut<W> {
                 let (bytes, piece_crc) = out?;
                 self.put(&bytes)?;
                 crc.combine(&piece_crc);
+                lengths.push(u32::try_from(bytes.len()).map_err(|_| too_big("a piece"))?);
             }
             size += batch.iter().map(|p| p.len() as u64).sum::<u64>();
             if last {
-                return Ok((crc.finalize(), size));
+                return Ok((crc.finalize(), size, lengths));
             }
             window = tail(batch.last().map_or(&[][..], Vec::as_slice)).to_vec();
         }
     }
 
-    /// Write the central directory and the end record; the writer back.
-    pub fn finish(mut self) -> std::io::Result<W> {
+    /// Write the central directory and the end record; the writer back, with each
+    /// file entry's piece lengths.
+    pub fn finish(mut self) -> std::io::Result<(W, Pieces)> {
         let start = fits(self.pos, "the zip")?;
         let count = u16::try_from(self.entries.len())
             .ok()
@@ -247,7 +262,7 @@ impl<W: Write + Seek> ZipOut<W> {
         end.extend_from_slice(&start.to_le_bytes());
         end.extend_from_slice(&0u16.to_le_bytes());
         self.put(&end)?;
-        Ok(self.out)
+        Ok((self.out, self.pieces))
     }
 }
 

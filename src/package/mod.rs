@@ -37,6 +37,9 @@ pub struct PackageOutcome {
     pub files: Vec<String>,
     /// The service mode, when the package installs a service.
     pub service_mode: Option<service::Mode>,
+    /// Each file entry's compressed piece lengths: the MSI's cabinet blocks.
+    #[serde(skip)]
+    pub pieces: deflate::Pieces,
 }
 
 /// Signs a generated script: (name, bytes) -> signed bytes.
@@ -349,7 +352,7 @@ pub fn write(input: &Input) -> Result<PackageOutcome, PackageError> {
             .iter()
             .any(|e| l.ends_with(e))
     };
-    write_zip(input.dest, &files, mtime, &executable)?;
+    let pieces = write_zip(input.dest, &files, mtime, &executable)?;
     let zip = digest(&Source::File(input.dest.to_path_buf()))?;
     Ok(PackageOutcome {
         path: input.dest.to_path_buf(),
@@ -357,6 +360,7 @@ pub fn write(input: &Input) -> Result<PackageOutcome, PackageError> {
         size: zip.size,
         files: files.keys().cloned().collect(),
         service_mode: input.service.map(|s| s.mode),
+        pieces,
     })
 }
 

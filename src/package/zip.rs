@@ -288,13 +288,14 @@ pub fn sha256sums(digests: &BTreeMap<String, Digest>) -> String {
 }
 
 /// Write `files` as a zip at `dest`, atomically: into a temporary file beside it, then
-/// renamed over it. `executable` entries get mode 0755.
+/// renamed over it. `executable` entries get mode 0755. Returns each file entry's
+/// compressed piece lengths (for the MSI's cabinet).
 pub fn write_zip(
     dest: &Path,
     files: &Contents,
     mtime: zip::DateTime,
     executable: &dyn Fn(&str) -> bool,
-) -> Result<(), PackageError> {
+) -> Result<Pieces, PackageError> {
     check_names(files.keys())?;
     let dir = match dest.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -306,15 +307,15 @@ pub fn write_zip(
     };
     std::fs::create_dir_all(&dir).map_err(werr(&dir))?;
     let tmp = temp_beside(dest, &dir).map_err(werr(&dir))?;
-    write_zip_to(tmp.as_file(), tmp.path(), files, mtime, executable)?;
+    let pieces = write_zip_to(tmp.as_file(), tmp.path(), files, mtime, executable)?;
     tmp.persist(dest).map_err(|e| PackageError::Write {
         path: dest.to_path_buf(),
         source: e.error,
     })?;
-    Ok(())
+    Ok(pieces)
 }
 
-use super::deflate::Failed;
+use super::deflate::{Failed, Pieces};
 
 fn write_zip_to(
     file: &File,
@@ -322,7 +323,7 @@ fn write_zip_to(
     files: &Contents,
     mtime: zip::DateTime,
     executable: &dyn Fn(&str) -> bool,
-) -> Result<(), PackageError> {
+) -> Result<Pieces, PackageError> {
     let werr = |source: std::io::Error| PackageError::Write {
         path: tmp.to_path_buf(),
         source,
@@ -356,10 +357,10 @@ fn write_zip_to(
             (Failed::Read(source) | Failed::Write(source), _) => werr(source),
         })?;
     }
-    let out = zip.finish().map_err(werr)?;
+    let (out, pieces) = zip.finish().map_err(werr)?;
     let file = out.into_inner().map_err(|e| werr(e.into_error()))?;
     file.sync_all().map_err(werr)?;
-    Ok(())
+    Ok(pieces)
 }
 
 #[cfg(test)]

@@ -135,7 +135,7 @@ fn shawl(plan: &Plan, ui: &dyn Listener) -> Result<PathBuf, BuildError> {
 pub(super) fn write_msi(
     plan: &Plan,
     product: &crate::package::msi::Product,
-    zip: &std::path::Path,
+    archive: &crate::package::PackageOutcome,
     staged: &super::staging::Staged,
     service: Option<&service::Service>,
     ui: &dyn Listener,
@@ -144,6 +144,7 @@ pub(super) fn write_msi(
     for gap in msi_gaps(plan, service) {
         ui.warning(&format!("the MSI {gap}"));
     }
+    let zip = archive.path.as_path();
     let dest = zip.with_extension("msi");
     let mtime = crate::package::timestamp_secs(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref());
     let versions = file_versions(staged);
@@ -161,6 +162,7 @@ pub(super) fn write_msi(
         autostart: plan.autostart.as_ref(),
         mtime,
         versions: &versions,
+        pieces: Some(&archive.pieces),
     });
     ui.done();
     let written = result?;

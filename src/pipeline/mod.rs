@@ -237,7 +237,7 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
         outcome.msi = Some(helpers::write_msi(
             plan,
             product,
-            &archive.path,
+            &archive,
             &staged,
             service.as_ref(),
             ui,

@@ -586,6 +586,7 @@ pub fn library_msi(
         autostart: None,
         mtime: 0,
         versions: &Default::default(),
+        pieces: None,
     })
     .unwrap();
     dest

@@ -1,6 +1,15 @@
-//! The MSI's cabinet, written here: one folder of MSZIP blocks (32 KiB each, every
-//! block its own deflate stream primed with the 32 KiB before it), so blocks are
-//! compressed on every core and the result does not depend on how many there are.
+//! The MSI's cabinet, written here, of MSZIP blocks (32 KiB each, every block its own
+//! deflate stream primed with the 32 KiB before it).
+//!
+//! - From the zip's own compressed bytes ([`write_shared`]): the zip's writer deflates
+//!   each file in 32 KiB pieces primed with the piece before, ended by sync flushes;
+//!   a piece followed by an empty final block is an MSZIP block. Each file is then a
+//!   folder of its own (MSZIP's history runs across a folder's files, the zip's pieces
+//!   start with each file), and the cabinet costs a copy, not a second compression.
+//! - Compressed here ([`write`]), when the pieces are not known (a zip from elsewhere):
+//!   one folder, blocks compressed on every core; the result does not depend on how
+//!   many there are.
+//!
 //! Files are streamed in: memory stays at a batch of blocks whatever their size.
 
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -118,6 +127,138 @@ pub(super) fn write<W: Write + Seek, R: Read + Seek + Send>(
     out.write_all(&size.to_le_bytes())?;
     out.seek(SeekFrom::End(0))?;
     Ok(md5s)
+}
+
+/// The bytes that end a piece as an MSZIP block: an empty final block (fixed Huffman
+/// codes, just the end-of-block code) after the piece's sync flush.
+const FINAL_BLOCK: [u8; 2] = [0x03, 0x00];
+
+/// The cabinet of `files` made of the zip's compressed pieces (`pieces[i]`: file i's
+/// piece lengths, as its zip entry holds them), a folder per file that has bytes (an
+/// empty file sits at the end of the folder before it, or at the start of the first);
+/// returns the MD5 of each file `md5_of` asks for. `files` must have bytes.
+pub(super) fn write_shared<W: Write + Seek, R: Read + Seek>(
+    out: &mut W,
+    files: &[CabInput],
+    pieces: &[Vec<u32>],
+    archive: &mut zip::ZipArchive<R>,
+    md5_of: &[bool],
+) -> std::io::Result<Vec<Option<[u8; 16]>>> {
+    let too_big = || std::io::Error::other("the files total more than a cabinet holds (2 GiB)");
+    let folders: Vec<usize> = (0..files.len()).filter(|&i| files[i].size > 0).collect();
+    let n_folders = u16::try_from(folders.len()).map_err(|_| too_big())?;
+    let names: u32 = files.iter().map(|f| 16 + f.name.len() as u32 + 1).sum();
+    let files_at = 36 + 8 * u32::from(n_folders);
+    let mut at = u64::from(files_at + names);
+    let mut folder_starts = Vec::with_capacity(folders.len());
+    for &i in &folders {
+        folder_starts.push(u32::try_from(at).map_err(|_| too_big())?);
+        let n = pieces[i].len() as u64;
+        // A block: its 8-byte header, `CK`, the piece, and the final block but for the last.
+        at += pieces[i].iter().map(|&l| 10 + u64::from(l)).sum::<u64>() + 2 * n.saturating_sub(1);
+    }
+    let total = u32::try_from(at).map_err(|_| too_big())?;
+    let mut head = Vec::with_capacity(files_at as usize + names as usize);
+    head.extend_from_slice(b"MSCF");
+    head.extend_from_slice(&0u32.to_le_bytes());
+    head.extend_from_slice(&total.to_le_bytes());
+    head.extend_from_slice(&0u32.to_le_bytes());
+    head.extend_from_slice(&files_at.to_le_bytes());
+    head.extend_from_slice(&0u32.to_le_bytes());
+    head.extend_from_slice(&[3, 1]); // version 1.3
+    head.extend_from_slice(&n_folders.to_le_bytes());
+    let n_files = u16::try_from(files.len()).map_err(|_| too_big())?;
+    head.extend_from_slice(&n_files.to_le_bytes());
+    head.extend_from_slice(&[0; 6]); // flags, set id, index in set
+    for (&i, start) in folders.iter().zip(&folder_starts) {
+        let blocks = u16::try_from(pieces[i].len()).map_err(|_| too_big())?;
+        head.extend_from_slice(&start.to_le_bytes());
+        head.extend_from_slice(&blocks.to_le_bytes());
+        head.extend_from_slice(&1u16.to_le_bytes()); // MSZIP
+    }
+    for (i, f) in files.iter().enumerate() {
+        // Its folder, and where in it: its own at 0, or (empty) the end of the one
+        // before (the first's start when none is before).
+        let (folder, offset) = match folders.iter().rposition(|&j| j <= i) {
+            Some(k) if folders[k] == i => (k, 0),
+            Some(k) => (k, files[folders[k]].size),
+            None => (0, 0),
+        };
+        head.extend_from_slice(&(f.size as u32).to_le_bytes());
+        head.extend_from_slice(&(offset as u32).to_le_bytes());
+        head.extend_from_slice(&(folder as u16).to_le_bytes());
+        head.extend_from_slice(&f.date.to_le_bytes());
+        head.extend_from_slice(&f.time.to_le_bytes());
+        head.extend_from_slice(&0x20u16.to_le_bytes()); // archive
+        head.extend_from_slice(f.name.as_bytes());
+        head.push(0);
+    }
+    out.write_all(&head)?;
+    for &i in &folders {
+        copy_blocks(out, &files[i], &pieces[i], archive)?;
+    }
+    files
+        .iter()
+        .zip(md5_of)
+        .map(|(f, &want)| {
+            if want {
+                md5_entry(archive, f).map(Some)
+            } else {
+                Ok(None)
+            }
+        })
+        .collect()
+}
+
+/// File `f`'s data blocks: each zip piece as an MSZIP block, with its checksum.
+fn copy_blocks<W: Write, R: Read + Seek>(
+    out: &mut W,
+    f: &CabInput,
+    pieces: &[u32],
+    archive: &mut zip::ZipArchive<R>,
+) -> std::io::Result<()> {
+    let mut raw = archive
+        .by_index_raw(f.index)
+        .map_err(std::io::Error::other)?;
+    let mut left = f.size;
+    let mut block = Vec::with_capacity(BLOCK + 64);
+    for (k, &len) in pieces.iter().enumerate() {
+        block.clear();
+        block.extend_from_slice(b"CK");
+        let start = block.len();
+        block.resize(start + len as usize, 0);
+        raw.read_exact(&mut block[start..])?;
+        if k + 1 < pieces.len() {
+            block.extend_from_slice(&FINAL_BLOCK);
+        }
+        let expanded = left.min(BLOCK as u64) as u16;
+        left -= u64::from(expanded);
+        let packed = u16::try_from(block.len())
+            .map_err(|_| std::io::Error::other("an MSZIP block past 64 KiB"))?;
+        out.write_all(&block_checksum(&block, packed, expanded).to_le_bytes())?;
+        out.write_all(&packed.to_le_bytes())?;
+        out.write_all(&expanded.to_le_bytes())?;
+        out.write_all(&block)?;
+    }
+    Ok(())
+}
+
+/// The MD5 of file `f`'s bytes, inflated from its zip entry.
+fn md5_entry<R: Read + Seek>(
+    archive: &mut zip::ZipArchive<R>,
+    f: &CabInput,
+) -> std::io::Result<[u8; 16]> {
+    let mut entry = archive.by_index(f.index).map_err(std::io::Error::other)?;
+    let mut md5 = md5::Md5::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = entry.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        md5.update(&buf[..n]);
+    }
+    Ok(md5.finalize().into())
 }
 
 /// Read every file from its zip entry into batches of whole blocks (the last batch

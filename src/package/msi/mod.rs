@@ -197,6 +197,10 @@ pub struct MsiInput<'a> {
     /// The versioned files' versions, by their path in the install folder (`/`-separated,
     /// lower case): Windows Installer's file versioning rules need them in File.Version.
     pub versions: &'a std::collections::BTreeMap<String, FileVersion>,
+    /// The zip's compressed pieces of each entry, as its writer made them: the cabinet
+    /// is then made of them. Without them (or when they do not fit the zip) the files
+    /// are compressed again.
+    pub pieces: Option<&'a super::deflate::Pieces>,
 }
 
 /// One file of the MSI.
@@ -206,8 +210,10 @@ pub(super) struct Entry {
     /// Its key in the File table and its name in the cabinet.
     id: String,
     size: u64,
-    /// For MsiFileHash, and the PackageCode.
-    md5: [u8; 16],
+    /// Its zip entry's CRC-32, for the PackageCode.
+    crc: u32,
+    /// For MsiFileHash (an unversioned file's; also the PackageCode's).
+    md5: Option<[u8; 16]>,
     /// Its version resource, for a versioned file.
     version: Option<FileVersion>,
 }
@@ -263,55 +269,9 @@ pub fn write(input: &MsiInput) -> Result<Written, MsiError> {
         let path = path.to_path_buf();
         move |source| MsiError::Write { path, source }
     };
-    // The cabinet first, in a temporary file: each entry streamed through MSZIP.
+    // The cabinet first, in a temporary file.
     let mut cab_file = tempfile::tempfile_in(dir).map_err(werr(dir))?;
-    let mut entries = Vec::new();
-    {
-        let mut names = Vec::new();
-        for i in 0..archive.len() {
-            let e = archive.by_index_raw(i).map_err(zip_err)?;
-            if e.is_dir() {
-                continue;
-            }
-            let name = e.name().map_err(zip_err)?.to_string();
-            let path = match input.root_dir {
-                Some(root) => name
-                    .strip_prefix(&format!("{root}/"))
-                    .unwrap_or(&name)
-                    .to_string(),
-                None => name.clone(),
-            };
-            if e.size() >= 1 << 31 {
-                return Err(MsiError::TooLarge(path, e.size()));
-            }
-            names.push((i, path, e.size()));
-        }
-        let (date, time) = dos_time(input.mtime);
-        for (_, path, size) in &names {
-            entries.push(Entry {
-                path: path.clone(),
-                id: key("f", path),
-                size: *size,
-                md5: [0; 16],
-                version: input.versions.get(&path.to_lowercase()).cloned(),
-            });
-        }
-        let inputs: Vec<cabinet::CabInput> = names
-            .iter()
-            .zip(&entries)
-            .map(|((i, _, size), e)| cabinet::CabInput {
-                name: &e.id,
-                index: *i,
-                size: *size,
-                date,
-                time,
-            })
-            .collect();
-        let md5s = cabinet::write(&mut cab_file, &inputs, &mut archive).map_err(werr(dir))?;
-        for (e, md5) in entries.iter_mut().zip(md5s) {
-            e.md5 = md5;
-        }
-    }
+    let entries = cabinet_of(input, &mut archive, &mut cab_file)?;
     let mut v4 = tempfile::tempfile_in(dir).map_err(werr(dir))?;
     let written;
     {
@@ -332,6 +292,98 @@ pub fn write(input: &MsiInput) -> Result<Written, MsiError> {
     tmp.persist(input.dest)
         .map_err(|e| werr(input.dest)(e.error))?;
     Ok(written)
+}
+
+/// Write the cabinet of the zip's files to `cab`: from the zip's own compressed pieces
+/// when the zip's writer gave them (and they agree with the zip), else compressed
+/// here; the files as the tables list them.
+fn cabinet_of(
+    input: &MsiInput,
+    archive: &mut zip::ZipArchive<std::fs::File>,
+    cab: &mut std::fs::File,
+) -> Result<Vec<Entry>, MsiError> {
+    let zip_err = |source| MsiError::Zip {
+        path: input.zip.to_path_buf(),
+        source,
+    };
+    let werr = |source| MsiError::Write {
+        path: input.dest.to_path_buf(),
+        source,
+    };
+    // (index, name in the zip, path below the install folder, size, compressed size).
+    let mut names = Vec::new();
+    for i in 0..archive.len() {
+        let e = archive.by_index_raw(i).map_err(zip_err)?;
+        if e.is_dir() {
+            continue;
+        }
+        let name = e.name().map_err(zip_err)?.to_string();
+        let path = match input.root_dir {
+            Some(root) => name
+                .strip_prefix(&format!("{root}/"))
+                .unwrap_or(&name)
+                .to_string(),
+            None => name.clone(),
+        };
+        if e.size() >= 1 << 31 {
+            return Err(MsiError::TooLarge(path, e.size()));
+        }
+        let raw =
+            (e.compression() == zip::CompressionMethod::Deflated).then(|| e.compressed_size());
+        names.push((i, name, path, e.size(), raw, e.crc32()));
+    }
+    let mut entries: Vec<Entry> = names
+        .iter()
+        .map(|(_, _, path, size, _, crc)| Entry {
+            path: path.clone(),
+            id: key("f", path),
+            size: *size,
+            crc: *crc,
+            md5: None,
+            version: input.versions.get(&path.to_lowercase()).cloned(),
+        })
+        .collect();
+    let (date, time) = dos_time(input.mtime);
+    let inputs: Vec<cabinet::CabInput> = names
+        .iter()
+        .zip(&entries)
+        .map(|((i, _, _, size, _, _), e)| cabinet::CabInput {
+            name: &e.id,
+            index: *i,
+            size: *size,
+            date,
+            time,
+        })
+        .collect();
+    // The zip's pieces, when every file's agree with its entry (their count with its
+    // size, their lengths with its compressed size).
+    let shared: Option<Vec<Vec<u32>>> = input.pieces.and_then(|pieces| {
+        names
+            .iter()
+            .map(|(_, name, _, size, raw, _)| {
+                let p = pieces.get(name)?;
+                let count = size.div_ceil(super::deflate::PIECE as u64).max(1);
+                let sum: u64 = p.iter().map(|&l| u64::from(l)).sum();
+                (p.len() as u64 == count && Some(sum) == *raw).then(|| p.clone())
+            })
+            .collect()
+    });
+    let md5s: Vec<Option<[u8; 16]>> = match shared {
+        Some(pieces) if names.iter().any(|n| n.3 > 0) => {
+            let md5_of: Vec<bool> = entries.iter().map(|e| e.version.is_none()).collect();
+            cabinet::write_shared(cab, &inputs, &pieces, archive, &md5_of).map_err(werr)?
+        }
+        _ => cabinet::write(cab, &inputs, archive)
+            .map_err(werr)?
+            .into_iter()
+            .map(Some)
+            .collect(),
+    };
+    drop(inputs);
+    for (e, md5) in entries.iter_mut().zip(md5s) {
+        e.md5 = md5;
+    }
+    Ok(entries)
 }
 
 /// Copy a compound file into `out` as version 3 (512-byte sectors): every storage and

@@ -94,7 +94,8 @@ fn content_digest(input: &MsiInput, entries: &[Entry]) -> Vec<u8> {
     for e in entries {
         h.update(e.path.as_bytes());
         h.update(e.size.to_le_bytes());
-        h.update(e.md5);
+        h.update(e.crc.to_le_bytes());
+        h.update(e.md5.unwrap_or_default());
     }
     h.update(
         format!(
@@ -673,11 +674,11 @@ fn file_hashes<F: Read + Write + Seek>(
             entries
                 .iter()
                 .filter(|e| e.version.is_none())
-                .map(|e| {
+                .filter_map(|e| Some((e, e.md5?)))
+                .map(|(e, md5)| {
                     let mut row = vec![Value::from(e.id.as_str()), Value::Int(0)];
                     row.extend(
-                        e.md5
-                            .chunks_exact(4)
+                        md5.chunks_exact(4)
                             .map(|c| Value::Int(i32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
                     );
                     row
@@ -764,6 +765,15 @@ pub(super) fn upgrade_tables<F: Read + Write + Seek>(
             ]),
     )
     .map_err(io)?;
+    launch_condition(p, prod, io)
+}
+
+/// The launch condition that refuses a downgrade.
+fn launch_condition<F: Read + Write + Seek>(
+    p: &mut Package<F>,
+    prod: &Product,
+    io: &dyn Fn(std::io::Error) -> MsiError,
+) -> Result<(), MsiError> {
     p.create_table(
         "LaunchCondition",
         vec![

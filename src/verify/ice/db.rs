@@ -153,9 +153,80 @@ pub struct Database {
     pub cabinet: Option<Vec<String>>,
     /// What the files are, by File key, when they were read.
     pub files: BTreeMap<String, FileFacts>,
+    /// Lookups the rules share, built once (the rules run on hostile MSIs too: no rule
+    /// may scan a table per row of another).
+    index: std::sync::OnceLock<Index>,
+}
+
+/// The lookups the rules share, by key.
+#[derive(Debug, Clone, Default)]
+pub struct Index {
+    /// Directory -> (Directory_Parent, DefaultDir).
+    pub folders: BTreeMap<String, (String, String)>,
+    /// Registry -> Root.
+    pub registry_roots: BTreeMap<String, i32>,
+    /// Component -> the Roots of its Registry rows.
+    pub component_roots: BTreeMap<String, Vec<i32>>,
+    /// File -> Component_.
+    pub file_components: BTreeMap<String, String>,
+    /// Component -> Directory_.
+    pub component_dirs: BTreeMap<String, String>,
+    /// Each table's values of its first key column.
+    pub keys: BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// Property -> Value.
+    pub properties: BTreeMap<String, String>,
 }
 
 impl Database {
+    /// The shared lookups.
+    pub fn index(&self) -> &Index {
+        self.index.get_or_init(|| {
+            let mut ix = Index::default();
+            for r in self.rows("Directory") {
+                let value = (
+                    r.text("Directory_Parent").to_string(),
+                    r.text("DefaultDir").to_string(),
+                );
+                ix.folders.insert(r.text("Directory").to_string(), value);
+            }
+            for r in self.rows("Registry") {
+                let root = r.int("Root").unwrap_or(0);
+                ix.registry_roots
+                    .insert(r.text("Registry").to_string(), root);
+                ix.component_roots
+                    .entry(r.text("Component_").to_string())
+                    .or_default()
+                    .push(root);
+            }
+            for r in self.rows("File") {
+                ix.file_components
+                    .insert(r.text("File").to_string(), r.text("Component_").to_string());
+            }
+            for r in self.rows("Component") {
+                ix.component_dirs.insert(
+                    r.text("Component").to_string(),
+                    r.text("Directory_").to_string(),
+                );
+            }
+            for r in self.rows("Property") {
+                if let Some(v) = r.str("Value") {
+                    ix.properties
+                        .insert(r.text("Property").to_string(), v.to_string());
+                }
+            }
+            for (name, t) in &self.tables {
+                let first = t.columns.iter().position(|c| c.key).unwrap_or(0);
+                let keys = t
+                    .rows
+                    .iter()
+                    .filter_map(|r| r.get(first).and_then(Val::as_str).map(str::to_string))
+                    .collect();
+                ix.keys.insert(name.clone(), keys);
+            }
+            ix
+        })
+    }
+
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.get(name)
     }
@@ -170,10 +241,7 @@ impl Database {
 
     /// A Property table value.
     pub fn property(&self, name: &str) -> Option<&str> {
-        self.rows("Property")
-            .into_iter()
-            .find(|r| r.text("Property") == name)
-            .and_then(|r| r.str("Value"))
+        self.index().properties.get(name).map(String::as_str)
     }
 
     /// Whether the package installs per machine by default (ALLUSERS=1, or 2 without

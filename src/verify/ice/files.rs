@@ -28,18 +28,14 @@ pub fn ice08(db: &Database, out: &mut Findings) {
 /// The Directory keys from `key` up to the root (`key` first); bounded, so a cycle
 /// ends it.
 pub(super) fn ancestors(db: &Database, key: &str) -> Vec<String> {
-    let parents: BTreeMap<&str, &str> = db
-        .rows("Directory")
-        .into_iter()
-        .map(|r| (r.text("Directory"), r.text("Directory_Parent")))
-        .collect();
+    let folders = &db.index().folders;
     let mut out = vec![key.to_string()];
     let mut at = key;
-    while let Some(p) = parents.get(at).copied() {
+    while let Some((p, _)) = folders.get(at) {
         if p.is_empty() || p == at || out.len() > 64 || out.iter().any(|k| k == p) {
             break;
         }
-        out.push(p.to_string());
+        out.push(p.clone());
         at = p;
     }
     out
@@ -108,24 +104,17 @@ pub fn ice18(db: &Database, out: &mut Findings) {
                     );
                 }
             }
-            KeyPath::File(f) => {
-                let owner = db
-                    .rows("File")
-                    .into_iter()
-                    .find(|r| r.text("File") == f)
-                    .map(|r| r.text("Component_").to_string());
-                match owner {
-                    None => out.error("ICE18", at, format!("KeyPath `{f}` is not a File row")),
-                    Some(o) if o != key => out.error(
-                        "ICE18",
-                        at,
-                        format!("KeyPath `{f}` is a file of component `{o}`"),
-                    ),
-                    _ => {}
-                }
-            }
+            KeyPath::File(f) => match db.index().file_components.get(f) {
+                None => out.error("ICE18", at, format!("KeyPath `{f}` is not a File row")),
+                Some(o) if o.as_str() != key => out.error(
+                    "ICE18",
+                    at,
+                    format!("KeyPath `{f}` is a file of component `{o}`"),
+                ),
+                _ => {}
+            },
             KeyPath::Registry(r) => {
-                if !has_key(db, "Registry", r) {
+                if !db.index().registry_roots.contains_key(r) {
                     out.error("ICE18", at, format!("KeyPath `{r}` is not a Registry row"));
                 }
             }
@@ -166,15 +155,15 @@ pub(super) fn long_name(v: &str, folder: bool) -> &str {
 
 /// A folder's path from the root, by long names, lower case (`.` parts skipped).
 pub(super) fn folder_path(db: &Database, key: &str) -> String {
-    let names: BTreeMap<&str, &str> = db
-        .rows("Directory")
-        .into_iter()
-        .map(|r| (r.text("Directory"), r.text("DefaultDir")))
-        .collect();
-    let mut parts: Vec<String> = ancestors(db, key)
+    let folders = &db.index().folders;
+    let chain = ancestors(db, key);
+    let mut parts: Vec<String> = chain
         .iter()
         .map(|k| {
-            let n = long_name(names.get(k.as_str()).copied().unwrap_or(""), true);
+            let n = long_name(
+                folders.get(k.as_str()).map_or("", |(_, d)| d.as_str()),
+                true,
+            );
             // A system folder property is its own root.
             if n == "." || n.is_empty() {
                 String::new()
@@ -184,7 +173,7 @@ pub(super) fn folder_path(db: &Database, key: &str) -> String {
         })
         .filter(|p| !p.is_empty())
         .collect();
-    if let Some(root) = ancestors(db, key).last() {
+    if let Some(root) = chain.last() {
         parts.push(root.to_lowercase());
     }
     parts.reverse();
@@ -194,18 +183,15 @@ pub(super) fn folder_path(db: &Database, key: &str) -> String {
 /// ICE30: no two components install a file of the same name into the same folder
 /// (uninstalling one would remove the other's file).
 pub fn ice30(db: &Database, out: &mut Findings) {
-    let dir_of: BTreeMap<&str, &str> = db
-        .rows("Component")
-        .into_iter()
-        .map(|c| (c.text("Component"), c.text("Directory_")))
-        .collect();
+    let dir_of = &db.index().component_dirs;
+    let mut paths: BTreeMap<&str, String> = BTreeMap::new();
     let mut seen: BTreeMap<String, (String, String)> = BTreeMap::new();
     for f in db.rows("File") {
         let comp = f.text("Component_");
-        let dir = dir_of.get(comp).copied().unwrap_or("");
+        let dir = dir_of.get(comp).map_or("", String::as_str);
+        let folder = paths.entry(dir).or_insert_with(|| folder_path(db, dir));
         let target = format!(
-            "{}\\{}",
-            folder_path(db, dir),
+            "{folder}\\{}",
             long_name(f.text("FileName"), false).to_lowercase()
         );
         match seen.get(&target) {

@@ -216,7 +216,7 @@ const MAX_INCLUSIVE: i32 = 512;
 /// managed install drops it between the client and the server), has a version
 /// range, and does not remove the product's own version unless only detecting.
 pub fn ice61(db: &Database, out: &mut Findings) {
-    let secure: Vec<&str> = db
+    let secure: std::collections::BTreeSet<&str> = db
         .property("SecureCustomProperties")
         .map(|s| s.split(';').collect())
         .unwrap_or_default();

@@ -72,7 +72,7 @@ const EXECUTION: &[&str] = &[
 /// the machine-changing ones (and deferred custom actions) between InstallInitialize
 /// and InstallFinalize, and RemoveExistingProducts in one of its allowed places.
 pub fn ice27(db: &Database, out: &mut Findings) {
-    let deferred: Vec<&str> = db
+    let deferred: std::collections::BTreeSet<&str> = db
         .rows("CustomAction")
         .into_iter()
         .filter(|a| a.int("Type").unwrap_or(0) & 0x400 != 0)

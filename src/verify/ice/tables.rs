@@ -77,12 +77,7 @@ fn category_problem(table: &str, col: &StdColumn, category: &str, s: &str) -> Op
 
 /// Whether `table`'s first key column holds `key`.
 pub(super) fn has_key(db: &Database, table: &str, key: &str) -> bool {
-    db.table(table).is_some_and(|t| {
-        let first = t.columns.iter().position(|c| c.key).unwrap_or(0);
-        t.rows
-            .iter()
-            .any(|r| r.get(first).and_then(Val::as_str) == Some(key))
-    })
+    db.index().keys.get(table).is_some_and(|k| k.contains(key))
 }
 
 /// ICE06: every standard table holds the standard schema's columns (those of the

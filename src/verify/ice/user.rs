@@ -44,11 +44,7 @@ fn hive(db: &Database, root: i32) -> i32 {
 }
 
 fn registry_root(db: &Database, key: &str) -> Option<i32> {
-    db.rows("Registry")
-        .into_iter()
-        .find(|r| r.text("Registry") == key)
-        .and_then(|r| r.int("Root"))
-        .map(|r| hive(db, r))
+    db.index().registry_roots.get(key).map(|r| hive(db, *r))
 }
 
 /// Whether the component's key path is a registry value under HKCU.
@@ -84,21 +80,23 @@ pub fn ice38(db: &Database, out: &mut Findings) {
 /// ICE43: a component with non-advertised shortcuts (Target is not a Feature) has an
 /// HKCU registry key path.
 pub fn ice43(db: &Database, out: &mut Findings) {
-    let features: Vec<&str> = db
+    let features: std::collections::BTreeSet<&str> = db
         .rows("Feature")
         .into_iter()
         .map(|f| f.text("Feature"))
+        .collect();
+    let components: std::collections::BTreeMap<&str, Row> = db
+        .rows("Component")
+        .into_iter()
+        .map(|c| (c.text("Component"), c))
         .collect();
     for s in db.rows("Shortcut") {
         if features.contains(&s.text("Target")) {
             continue;
         }
         let comp = s.text("Component_");
-        if let Some(c) = db
-            .rows("Component")
-            .into_iter()
-            .find(|c| c.text("Component") == comp)
-            && let Err(why) = hkcu_key_path(db, &c)
+        if let Some(c) = components.get(comp)
+            && let Err(why) = hkcu_key_path(db, c)
         {
             out.error(
                 "ICE43",
@@ -115,12 +113,11 @@ pub fn ice57(db: &Database, out: &mut Findings) {
     for c in db.rows("Component") {
         let key = c.text("Component");
         let roots: Vec<i32> = db
-            .rows("Registry")
-            .into_iter()
-            .filter(|r| r.text("Component_") == key)
-            .filter_map(|r| r.int("Root"))
-            .map(|r| hive(db, r))
-            .collect();
+            .index()
+            .component_roots
+            .get(key)
+            .map(|r| r.iter().map(|r| hive(db, *r)).collect())
+            .unwrap_or_default();
         let in_profile = profile_root(db, c.text("Directory_")).is_some();
         let per_user_path = match key_path(&c) {
             KeyPath::Registry(r) => registry_root(db, r) == Some(1),
@@ -144,7 +141,7 @@ pub fn ice57(db: &Database, out: &mut Findings) {
 /// uninstall (a RemoveFile row with no file name for it): Windows Installer does not
 /// remove per-user folders it created otherwise.
 pub fn ice64(db: &Database, out: &mut Findings) {
-    let removed: Vec<&str> = db
+    let removed: std::collections::BTreeSet<&str> = db
         .rows("RemoveFile")
         .into_iter()
         .filter(|r| r.str("FileName").is_none())
