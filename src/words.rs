@@ -30,6 +30,11 @@ fn quoted(choices: &[&str]) -> String {
 }
 
 /// The closest of `choices` to `word` (Levenshtein), if it is close enough to be a typo.
+/// `n word` or `n words`: a count as a person writes it.
+pub fn count(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
 pub fn closest<'a>(word: &str, choices: &[&'a str]) -> Option<&'a str> {
     choices
         .iter()

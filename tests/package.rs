@@ -823,10 +823,16 @@ fn build_output_is_a_summary_unless_asked_for_more() {
         )
     };
     let (stdout, stderr) = run_with(&[]);
-    assert!(stdout.contains("checked 1 file: 0 errors"), "{stdout}");
+    // One count, one place, one line: the `Checked` stage line on stderr, and nothing
+    // of it again on stdout (a clean build prints no problem there).
     assert!(
-        !stdout.contains("CLASS"),
-        "no import table by default: {stdout}"
+        stderr.contains("Checked 1 file: 0 errors, 0 warnings in"),
+        "{stderr}"
+    );
+    assert!(stdout.trim().is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("Trust 2 notes on the shipped files"),
+        "{stderr}"
     );
     assert!(stderr.contains("Packaged"), "{stderr}");
     let (stdout, _) = run_with(&["-v"]);
@@ -977,6 +983,14 @@ fn an_msi_holds_the_zips_files_and_the_service_and_is_reproducible() {
         assert!(
             !r.stderr.contains("the MSI"),
             "the MSI does all the zip's scripts do: {}",
+            r.stderr
+        );
+        // The service kind, in the default output.
+        assert!(
+            r.stderr.contains(
+                "Service hello-service.exe is a native service `hello-service`: it runs the service dispatcher"
+            ),
+            "{}",
             r.stderr
         );
         let v = r.json();
@@ -1288,4 +1302,61 @@ fn find_named(dir: &Path, name: &str, out: &mut Vec<PathBuf>) {
             out.push(p);
         }
     }
+}
+
+/// Without SOURCE_DATE_EPOCH, the files of the zip and the MSI carry the time of the
+/// last git commit of the crate's repository (so a web server serving them sends a
+/// real Last-Modified, and a rebuilt release's files do not look unchanged), the same
+/// at every build of that commit; outside git, 1980-01-01, and the build says so.
+#[test]
+fn files_are_dated_by_the_last_commit_without_source_date_epoch() {
+    let d = temp_crate(
+        "[package.metadata.winpkg.msi]\nupgrade-code = \"{6F1C2A3B-1111-4222-8333-944455556666}\"\n",
+    );
+    let out = tempfile::tempdir().unwrap();
+    let r = package(&d.path().join("Cargo.toml"), out.path(), &["--msi"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("the files are dated 1980-01-01"), "{}", r.stderr);
+    let year = |zip: &Path| {
+        let mut a = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
+        let t = a.by_index(0).unwrap().last_modified().unwrap();
+        (t.year(), t.month(), t.day(), t.hour(), t.minute())
+    };
+    assert_eq!(year(&zip_path(&r.json())).0, 1980);
+
+    let git = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .current_dir(d.path())
+            .args(args)
+            .env("GIT_AUTHOR_DATE", "2024-05-06T07:08:10Z")
+            .env("GIT_COMMITTER_DATE", "2024-05-06T07:08:10Z")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "one"]);
+    let r = package(&d.path().join("Cargo.toml"), out.path(), &["--msi"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("dated 1980"), "{}", r.stderr);
+    assert_eq!(year(&zip_path(&r.json())), (2024, 5, 6, 7, 8));
+    let msi = PathBuf::from(r.json()["packages"][0]["msi"]["path"].as_str().unwrap());
+    let when = msi::open(&msi).unwrap().summary_info().creation_time();
+    assert_eq!(
+        when,
+        Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_714_979_290))
+    );
+    // SOURCE_DATE_EPOCH still wins.
+    let r = package(
+        &d.path().join("Cargo.toml"),
+        out.path(),
+        &[],
+        &[("SOURCE_DATE_EPOCH", "1700000000")],
+    );
+    assert_eq!(year(&zip_path(&r.json())).0, 2023);
 }

@@ -24,7 +24,7 @@ use manifest::{
 };
 pub use zip::{
     Contents, Digest, PackageError, Source, check_name, check_names, digest, sha256_hex,
-    sha256sums, stream, timestamp, timestamp_secs, write_zip,
+    TimeSource, sha256sums, source_time, stream, timestamp, timestamp_secs, write_zip,
 };
 
 /// The zip that was written.
@@ -65,6 +65,8 @@ pub struct Input<'a> {
     /// Signs a generated .ps1 script: its name and bytes in, the signed bytes out.
     pub sign_script: Option<&'a ScriptSigner<'a>>,
     pub dest: &'a Path,
+    /// Seconds since 1970 for every entry ([`source_time`]).
+    pub mtime: u64,
 }
 
 /// `path` with `.` and `..` folded away lexically (`crate/./x/../dlls` is `crate/dlls`),
@@ -345,7 +347,7 @@ pub fn write(input: &Input) -> Result<PackageOutcome, PackageError> {
             .collect(),
         None => files,
     };
-    let mtime = timestamp(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref());
+    let mtime = timestamp(Some(&input.mtime.to_string()));
     let executable = |name: &str| {
         let l = name.to_ascii_lowercase();
         [".exe", ".dll", ".cmd", ".ps1"]

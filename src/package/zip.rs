@@ -179,6 +179,45 @@ pub(super) fn temp_beside(dest: &Path, dir: &Path) -> std::io::Result<tempfile::
     builder.tempfile_in(dir)
 }
 
+/// Where a package's timestamps come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeSource {
+    /// The `SOURCE_DATE_EPOCH` environment variable.
+    SourceDateEpoch,
+    /// The time of the last commit of the git repository the package's source is in.
+    GitCommit,
+    /// Neither: 1980-01-01, the earliest time a zip holds.
+    Default,
+}
+
+/// The time every entry of the zip and the MSI carries, in seconds since 1970:
+/// `SOURCE_DATE_EPOCH` when set, else the time of the last commit of the git
+/// repository `dir` is in (one commit, one time: still reproducible, and a file served
+/// from the package has a real Last-Modified date), else 1980-01-01.
+pub fn source_time(dir: &Path) -> (u64, TimeSource) {
+    if let Some(secs) = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+    {
+        return (secs, TimeSource::SourceDateEpoch);
+    }
+    let commit = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["log", "-1", "--format=%ct"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<u64>().ok());
+    match commit {
+        Some(secs) => (secs.max(315_532_800), TimeSource::GitCommit),
+        None => (315_532_800, TimeSource::Default),
+    }
+}
+
 pub fn timestamp_secs(source_date_epoch: Option<&str>) -> u64 {
     source_date_epoch
         .and_then(|s| s.trim().parse::<u64>().ok())

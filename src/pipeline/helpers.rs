@@ -82,6 +82,18 @@ pub(super) fn wrapper(
         return Ok((None, Vec::new()));
     };
     if svc.mode != Mode::Shawl {
+        let why = if dispatcher {
+            "it runs the service dispatcher (imports StartServiceCtrlDispatcherW)"
+        } else {
+            "as `mode = \"native\"` asks"
+        };
+        ui.stage(
+            "Service",
+            &format!(
+                "{} is a native service `{}`: {why}",
+                plan.exe_name, svc.name
+            ),
+        );
         return Ok((None, Vec::new()));
     }
     let why = if dispatcher {
@@ -89,7 +101,13 @@ pub(super) fn wrapper(
     } else {
         "it does not run the service dispatcher (a console program), so shawl talks to the service manager for it"
     };
-    ui.stage("Wrapping", &format!("{} with shawl: {why}", plan.exe_name));
+    ui.stage(
+        "Service",
+        &format!(
+            "{} is wrapped by shawl as service `{}`: {why}",
+            plan.exe_name, svc.name
+        ),
+    );
     let exe = shawl(plan, ui)?;
     // shawl is MIT-licensed: its licence text ships with it.
     let mut extra = Vec::new();
@@ -146,7 +164,7 @@ pub(super) fn write_msi(
     }
     let zip = archive.path.as_path();
     let dest = zip.with_extension("msi");
-    let mtime = crate::package::timestamp_secs(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref());
+    let mtime = plan.time.0;
     let versions = file_versions(staged);
     ui.busy(&format!("writing {}", dest.display()));
     let result = msi::write(&msi::MsiInput {

@@ -349,13 +349,14 @@ fn check_exe(plan: &Plan, exe: &Path, ui: &dyn Listener) -> Result<Report, Build
     // Signature, version info and the like are judged on the files as they ship
     // (stamped, signed), after staging: see `report_trust`.
     report.diagnostics.retain(|d| !d.code.is_hygiene());
+    let count = crate::words::count;
     ui.stage(
         "Checked",
         &format!(
-            "{} file(s): {} error(s), {} warning(s) in {}",
-            report.files.len(),
-            report.count(Severity::Error),
-            report.count(Severity::Warning),
+            "{}: {}, {} in {}",
+            count(report.files.len(), "file"),
+            count(report.count(Severity::Error), "error"),
+            count(report.count(Severity::Warning), "warning"),
             elapsed(start)
         ),
     );
@@ -416,6 +417,12 @@ fn write_package(
             .map_err(|e| PackageError::Sign(Box::new(e)))?;
         std::fs::read(&path).map_err(io)
     };
+    if plan.time.1 == package::TimeSource::Default {
+        ui.stage(
+            "Note",
+            "the files are dated 1980-01-01: set SOURCE_DATE_EPOCH, or build from a git repository (its last commit's time is used)",
+        );
+    }
     ui.busy(&format!("packaging {}", plan.archive));
     let result = package::write(&package::Input {
         name: plan.package.name.as_str(),
@@ -433,6 +440,7 @@ fn write_package(
             .unwrap_or(false)
             .then(|| plan.archive.trim_end_matches(".zip").to_string()),
         dest: &dest,
+        mtime: plan.time.0,
         sign_script: plan
             .signer
             .is_some()

@@ -63,7 +63,8 @@ pub(super) fn trust(staged: &Report, ui: &dyn Listener) {
         ui.stage(
             "Trust",
             &format!(
-                "{n} note(s) on the shipped files ({}); `cargo winpkg check` on the zip's files lists them",
+                "{} on the shipped files ({}); `cargo winpkg check` on the zip's files lists them",
+                crate::words::count(n, "note"),
                 notes.join(", ")
             ),
         );

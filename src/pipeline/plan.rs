@@ -63,6 +63,8 @@ pub struct Plan<'m> {
     pub winpkg_dir: PathBuf,
     /// `<target-dir>/<triple>/<profile>`: where cargo puts the exe.
     pub out_dir: PathBuf,
+    /// The time every entry of the zip and the MSI carries, and where it came from.
+    pub time: (u64, crate::package::TimeSource),
 }
 
 impl Plan<'_> {
@@ -183,6 +185,7 @@ pub fn plan<'m>(
             .join(opts.cargo.profile_dir()),
         winpkg_dir: target_dir.join("winpkg"),
         workspace_manifest: workspace.join("Cargo.toml"),
+        time: crate::package::source_time(&manifest_dir),
         manifest,
         manifest_dir,
         origin,

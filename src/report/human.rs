@@ -84,9 +84,9 @@ pub(super) fn render_to<W: Write>(report: &Report, color: bool, out: &mut W) -> 
     render_summary(&p, report, out)
 }
 
-/// The problems only, each naming its file, then the summary line: what a build shows
-/// unless asked for more (`-v`). With `errors_only`, error-level problems and no summary
-/// (`-q`).
+/// The problems only, each naming its file: what a build shows unless asked for more
+/// (`-v`); the build's own `Checked` and `Trust` lines carry the counts, once. With
+/// `errors_only`, error-level problems only (`-q`).
 pub fn render_problems(
     report: &Report,
     color: bool,
@@ -100,10 +100,7 @@ pub fn render_problems(
         }
         render_diag(&p, d, "", out)?;
     }
-    if errors_only {
-        return Ok(());
-    }
-    render_summary(&p, report, out)
+    Ok(())
 }
 
 fn render_summary<W: Write + ?Sized>(p: &Paint, report: &Report, out: &mut W) -> io::Result<()> {
@@ -112,7 +109,7 @@ fn render_summary<W: Write + ?Sized>(p: &Paint, report: &Report, out: &mut W) ->
         report.count(Severity::Warning),
         report.count(Severity::Note),
     );
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let plural = crate::words::count;
     let summary = format!(
         "checked {}: {}, {}, {}",
         plural(report.files.len(), "file"),

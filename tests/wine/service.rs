@@ -150,7 +150,7 @@ fn a_console_program_runs_as_a_service_under_shawl() {
     // The build says what it wraps and why; shawl's licence ships beside it.
     assert!(
         r.stderr
-            .contains("Wrapping ticker.exe with shawl: it does not run the service dispatcher"),
+            .contains("ticker.exe is wrapped by shawl as service `ticker`: it does not run the service dispatcher"),
         "{}",
         r.stderr
     );
