@@ -1316,7 +1316,11 @@ fn files_are_dated_by_the_last_commit_without_source_date_epoch() {
     let out = tempfile::tempdir().unwrap();
     let r = package(&d.path().join("Cargo.toml"), out.path(), &["--msi"], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("the files are dated 1980-01-01"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("the files are dated 1980-01-01"),
+        "{}",
+        r.stderr
+    );
     let year = |zip: &Path| {
         let mut a = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
         let t = a.by_index(0).unwrap().last_modified().unwrap();
@@ -1359,4 +1363,43 @@ fn files_are_dated_by_the_last_commit_without_source_date_epoch() {
         &[("SOURCE_DATE_EPOCH", "1700000000")],
     );
     assert_eq!(year(&zip_path(&r.json())).0, 2023);
+}
+
+/// A service argument that names a folder the package includes, as a bare word
+/// (`public`), is pointed out: the service starts in System32, where it is not; and
+/// `./public` is told to be written `{dir}\public`.
+#[test]
+fn relative_arguments_naming_what_ships_are_pointed_out() {
+    let d = tempfile::tempdir().unwrap();
+    let manifest = copy_example_with(d.path(), |t| {
+        t.replacen(
+            "[package.metadata.winpkg]",
+            "[package.metadata.winpkg]\ninclude = [\"public/index.html\"]",
+            1,
+        )
+        .replacen(
+            "args = [",
+            "args = [\"--root\", \"public\", \"--also\", \"./public\", ",
+            1,
+        )
+    });
+    std::fs::create_dir_all(d.path().join("public")).unwrap();
+    std::fs::write(d.path().join("public/index.html"), "<p>hi</p>").unwrap();
+    let r = package(&manifest, &d.path().join("out"), &["--release"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("service.args[1]: `public` looks like a relative path")
+            && r.stderr
+                .contains("write {dir}\\public (the install folder)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("service.args[3]: `./public` looks like a relative path"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("{dir}\\./public"), "{}", r.stderr);
 }

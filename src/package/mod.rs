@@ -23,8 +23,8 @@ use manifest::{
     DllReport, FileEntry, FileSignature, ImportEntry, Manifest, PackageInfo, ServiceInfo,
 };
 pub use zip::{
-    Contents, Digest, PackageError, Source, check_name, check_names, digest, sha256_hex,
-    TimeSource, sha256sums, source_time, stream, timestamp, timestamp_secs, write_zip,
+    Contents, Digest, PackageError, Source, TimeSource, check_name, check_names, digest,
+    sha256_hex, sha256sums, source_time, stream, timestamp, timestamp_secs, write_zip,
 };
 
 /// The zip that was written.

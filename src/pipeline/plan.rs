@@ -163,6 +163,17 @@ pub fn plan<'m>(
     let archive = archive_file_name(&cfg, &origin, pkg, &target, &bin, &profile)?;
     let workspace = meta.workspace_root.as_std_path();
     let includes = files::includes(&cfg, &origin, &manifest_dir, workspace, &exe_name)?;
+    let mut service = service;
+    if let Some(planned) = &mut service {
+        // A bare argument naming what the package ships (`public` for an included
+        // folder): not found from System32, where the service starts.
+        let shipped: Vec<String> = includes
+            .iter()
+            .filter_map(|(name, _)| name.split('/').next().map(str::to_string))
+            .collect();
+        let more = service::names_shipped(&planned.base, &shipped);
+        planned.advice.extend(more);
+    }
     let bundle_dlls = files::bundle_dlls(&cfg, &origin, &manifest_dir)?;
     let target_dir = opts
         .cargo

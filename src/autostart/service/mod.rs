@@ -8,5 +8,6 @@ mod validate;
 
 pub use model::*;
 pub use validate::{
-    Invalid, NOT_A_SERVICE, from_config, looks_relative, parse_duration_ms, settle, validate,
+    Invalid, NOT_A_SERVICE, from_config, looks_relative, names_shipped, parse_duration_ms, settle,
+    validate,
 };

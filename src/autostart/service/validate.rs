@@ -335,14 +335,45 @@ fn relative_paths(
         // `--config=conf.toml`: the part after `=`.
         let v = value.rsplit_once('=').map_or(value.as_str(), |(_, r)| r);
         if looks_relative(v) {
-            advice.push(Advice {
-                key,
-                message: format!(
-                    "`{value}` looks like a relative path, but a service starts in C:\\Windows\\System32, not in its folder: write {{dir}}\\{v} (the install folder) or {{programdata}}\\... instead"
-                ),
-            });
+            advice.push(relative_advice(key, value, v));
         }
     }
+}
+
+/// The advice for a relative path `v` in `value`: where a service starts, and the
+/// path to write instead (`./public` and `.\\public` become `{dir}\\public`).
+fn relative_advice(key: String, value: &str, v: &str) -> Advice {
+    let inside = v
+        .strip_prefix("./")
+        .or_else(|| v.strip_prefix(".\\"))
+        .unwrap_or(v)
+        .replace('/', "\\");
+    Advice {
+        key,
+        message: format!(
+            "`{value}` looks like a relative path, but a service starts in C:\\Windows\\System32, not in its folder: write {{dir}}\\{inside} (the install folder) or {{programdata}}\\... instead"
+        ),
+    }
+}
+
+/// Arguments and environment values that name, as a bare word, a file or folder the
+/// package ships (`public` for an included `public/` folder): relative to System32 when
+/// the service runs, so not found. `shipped` holds the package's top-level names.
+pub fn names_shipped(svc: &Service, shipped: &[String]) -> Vec<Advice> {
+    let values = svc
+        .args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("service.args[{i}]"), a))
+        .chain(svc.env.iter().map(|(k, v)| (format!("service.env.{k}"), v)));
+    values
+        .filter_map(|(key, value)| {
+            let v = value.rsplit_once('=').map_or(value.as_str(), |(_, r)| r);
+            let names_one = shipped.iter().any(|s| s.eq_ignore_ascii_case(v));
+            (names_one && !looks_relative(v) && !v.starts_with('-'))
+                .then(|| relative_advice(key, value, v))
+        })
+        .collect()
 }
 
 /// Does `v` (or the part after `=` in `--flag=v`) look like a relative path?
@@ -701,5 +732,30 @@ mod tests {
             keys,
             ["service.args[1]", "service.args[2]", "service.env.DB"]
         );
+        // The way to write it: inside the install folder, without `.\`.
+        assert!(
+            advice[1]
+                .message
+                .contains("write {dir}\\data (the install folder)"),
+            "{}",
+            advice[1].message
+        );
+    }
+
+    #[test]
+    fn a_bare_word_naming_a_shipped_folder_is_pointed_out() {
+        let (svc, _) = with(|c| {
+            c.args = Some(vec!["--root".into(), "public".into(), "--port=8787".into()]);
+        })
+        .unwrap();
+        let advice = names_shipped(&svc, &["public".to_string(), "app.exe".to_string()]);
+        assert_eq!(advice.len(), 1, "{advice:?}");
+        assert_eq!(advice[0].key, "service.args[1]");
+        assert!(
+            advice[0].message.contains("write {dir}\\public"),
+            "{}",
+            advice[0].message
+        );
+        assert!(names_shipped(&svc, &["other".to_string()]).is_empty());
     }
 }
