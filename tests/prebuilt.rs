@@ -256,3 +256,126 @@ fn an_exe_that_cannot_be_stamped_ships_as_built_with_a_warning() {
         "the signed exe, unchanged"
     );
 }
+
+/// `exe-name` ships the exe under another name (esbuild's npm package has
+/// `esbuild-x64.exe`; the command must be `esbuild`): the zip, service.json, the
+/// service's scripts, the MSI and the winget/scoop manifests all name the new file.
+#[test]
+fn exe_name_renames_the_shipped_program_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("esbuild-x64.exe");
+    std::fs::copy(go_exe(), &exe).unwrap();
+    std::fs::write(
+        dir.path().join("winpkg.toml"),
+        "name = \"esbuild\"\nversion = \"0.28.2\"\ndescription = \"A bundler\"\nlicense = \"MIT\"\nhomepage = \"https://example.com\"\nexe-name = \"esbuild.exe\"\n\n[service]\nname = \"esbuild\"\nargs = [\"--serve\"]\n\n[msi]\nupgrade-code = \"{6F1C2A3B-1111-4222-8333-944455556666}\"\n\n[publish]\nurl = \"https://example.com/dl\"\npublisher = \"Example\"\n",
+    )
+    .unwrap();
+    let r = package_exe(dir.path(), &exe, &["--output", "dist", "--msi"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    let zip = dir
+        .path()
+        .join(v["packages"][0]["archive"]["path"].as_str().unwrap());
+    let entries = zip_entries(&zip);
+    let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(
+        names.contains(&"esbuild.exe") && !names.contains(&"esbuild-x64.exe"),
+        "{names:?}"
+    );
+    let text = |name: &str| {
+        String::from_utf8(entries.iter().find(|(n, _)| n == name).unwrap().1.clone()).unwrap()
+    };
+    assert!(
+        text("service.json").contains("\"exe\": \"esbuild.exe\""),
+        "{}",
+        text("service.json")
+    );
+    assert!(text("install.cmd").contains("esbuild.exe"));
+    assert!(!text("install.cmd").contains("esbuild-x64"));
+    let msi = dir
+        .path()
+        .join(v["packages"][0]["msi"]["path"].as_str().unwrap());
+    let mut p = msi::open(&msi).unwrap();
+    let files: Vec<String> = p
+        .select_rows(msi::Select::table("File"))
+        .unwrap()
+        .map(|r| r["FileName"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        files.iter().any(|f| f.ends_with("|esbuild.exe")),
+        "{files:?}"
+    );
+    drop(p);
+    assert_msi_rules_pass(&msi);
+    let manifests: Vec<String> = v["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| std::fs::read_to_string(dir.path().join(m.as_str().unwrap())).unwrap())
+        .collect();
+    assert!(
+        manifests.iter().any(|m| m.contains("esbuild.exe")),
+        "{manifests:?}"
+    );
+    assert!(
+        !manifests.iter().any(|m| m.contains("esbuild-x64")),
+        "{manifests:?}"
+    );
+}
+
+/// winpkg.toml's mistakes speak winpkg.toml's language: `bin` (a Cargo.toml key) is
+/// refused with why and what to write instead, at its line; the unknown-key help lists
+/// winpkg.toml's keys (name, version, description...) and none that mean nothing there.
+#[test]
+fn winpkg_toml_errors_name_its_own_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("esbuild-x64.exe");
+    std::fs::copy(go_exe(), &exe).unwrap();
+    let toml = dir.path().join("winpkg.toml");
+    std::fs::write(
+        &toml,
+        "name = \"esbuild\"\nversion = \"0.28.2\"\nbin = \"esbuild\"\n",
+    )
+    .unwrap();
+    let r = package_exe(dir.path(), &exe, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("`bin` means nothing in winpkg.toml")
+            && r.stderr.contains("exe-name = \"NAME.exe\"")
+            && r.stderr.contains("winpkg.toml:3"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("package.metadata"), "{}", r.stderr);
+    std::fs::write(
+        &toml,
+        "name = \"esbuild\"\nversion = \"0.28.2\"\ndescripton = \"x\"\n",
+    )
+    .unwrap();
+    let r = package_exe(dir.path(), &exe, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("did you mean `description`?"),
+        "{}",
+        r.stderr
+    );
+    for absent in ["crt-static", "reproducible", "builder", " bin,"] {
+        assert!(!r.stderr.contains(absent), "{absent}: {}", r.stderr);
+    }
+    std::fs::write(
+        &toml,
+        "name = \"esbuild\"\nversion = \"0.28.2\"\nexe-name = \"tools/esbuild.exe\"\n",
+    )
+    .unwrap();
+    let r = package_exe(dir.path(), &exe, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("without folders"), "{}", r.stderr);
+    std::fs::write(&toml, "name = \"esbuild\"\nversion = \"0.28.2\"\n\n[publish]\nurl = \"https://example.com/dl\"\npublisher = \"Example\"\n").unwrap();
+    let r = package_exe(dir.path(), &exe, &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("set `license` in winpkg.toml"),
+        "{}",
+        r.stderr
+    );
+}

@@ -21,6 +21,7 @@ pub const TOP_KEYS: &[&str] = &[
     "allow-codes",
     "dll-dirs",
     "builder",
+    "exe-name",
     "archive-name",
     "root-dir",
     "include",
@@ -38,6 +39,54 @@ pub const TOP_KEYS: &[&str] = &[
     "msi",
     "publish",
 ];
+
+/// Top-level keys that mean something only for a crate cargo builds (not in
+/// winpkg.toml, where the exe is given), with why.
+pub const CARGO_ONLY_KEYS: &[(&str, &str)] = &[
+    (
+        "bin",
+        "--exe ships the exe it is given; to ship it under another name, write `exe-name = \"NAME.exe\"`",
+    ),
+    (
+        "crt-static",
+        "it is a flag of the Rust build, and --exe does not build",
+    ),
+    (
+        "reproducible",
+        "it is a flag of the Rust build, and --exe does not build",
+    ),
+    (
+        "builder",
+        "it chooses how cargo builds, and --exe does not build",
+    ),
+];
+
+/// The package facts winpkg.toml holds beside the winpkg keys (a crate's come from
+/// its `[package]`).
+pub const STANDALONE_PACKAGE_KEYS: [&str; 7] = [
+    "name",
+    "version",
+    "description",
+    "license",
+    "authors",
+    "homepage",
+    "repository",
+];
+
+/// The top-level keys of winpkg.toml: the package facts, then the winpkg keys that
+/// mean something for a prebuilt exe.
+pub fn standalone_top_keys() -> Vec<&'static str> {
+    STANDALONE_PACKAGE_KEYS
+        .iter()
+        .copied()
+        .chain(
+            TOP_KEYS
+                .iter()
+                .copied()
+                .filter(|k| !CARGO_ONLY_KEYS.iter().any(|(c, _)| c == k)),
+        )
+        .collect()
+}
 
 /// Keys of `[package.metadata.winpkg.publish]`.
 pub const PUBLISH_KEYS: &[&str] = &["url", "publisher", "identifier", "license", "homepage"];

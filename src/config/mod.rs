@@ -11,7 +11,7 @@
 //! `workspace.metadata.winpkg`, even when a member's build found it.
 
 mod error;
-mod keys;
+pub mod keys;
 pub mod words;
 
 use std::collections::BTreeMap;
@@ -52,6 +52,8 @@ pub struct Config {
     pub allow_codes: Option<Vec<Code>>,
     pub dll_dirs: Option<Vec<PathBuf>>,
     pub builder: Option<Builder>,
+    /// The exe's file name in the package (and so the command, the service's program).
+    pub exe_name: Option<String>,
     pub archive_name: Option<String>,
     pub root_dir: Option<bool>,
     pub include: Option<Vec<Include>>,
@@ -400,6 +402,30 @@ pub fn parse(value: &Value, origin: &Origin) -> Result<Config, ConfigError> {
     Ok(cfg)
 }
 
+/// A top-level key of winpkg.toml: one that means nothing for a prebuilt exe is an
+/// error that says why; an unknown one suggests the closest of winpkg.toml's own keys.
+fn standalone_key(key: &str, origin: &Origin) -> Result<(), ConfigError> {
+    if let Some((_, why)) = keys::CARGO_ONLY_KEYS.iter().find(|(k, _)| *k == key) {
+        return Err(origin.error(
+            key,
+            format!("`{key}` means nothing in winpkg.toml: {why}"),
+            None,
+        ));
+    }
+    let known = keys::standalone_top_keys();
+    if known.contains(&key) {
+        return Ok(());
+    }
+    let help = match closest(key, &known) {
+        Some(k) => format!(
+            "did you mean `{k}`? The valid keys here are: {}",
+            known.join(", ")
+        ),
+        None => format!("the valid keys here are: {}", known.join(", ")),
+    };
+    Err(origin.error(key, format!("unknown key `{key}`"), Some(help)))
+}
+
 /// Walk the table against the known keys; the first unknown key is an error with the
 /// closest valid key suggested.
 fn check_keys(value: &Value, path: &str, origin: &Origin) -> Result<(), ConfigError> {
@@ -415,7 +441,9 @@ fn check_keys(value: &Value, path: &str, origin: &Origin) -> Result<(), ConfigEr
         } else {
             format!("{path}.{key}")
         };
-        if !known.contains(&key.as_str()) {
+        if path.is_empty() && origin.kind == OriginKind::Standalone {
+            standalone_key(key, origin)?;
+        } else if !known.contains(&key.as_str()) {
             let help = match closest(key, known) {
                 Some(k) => format!(
                     "did you mean `{k}`? The valid keys here are: {}",
@@ -476,6 +504,7 @@ impl Config {
             allow_codes,
             dll_dirs,
             builder,
+            exe_name,
             archive_name,
             root_dir,
             include,

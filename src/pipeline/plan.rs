@@ -105,7 +105,7 @@ pub fn plan<'m>(
             .unwrap_or(config::DEFAULT_TARGET),
     );
     let bin = select_bin(pkg, opts.bin.as_deref(), cfg.bin.as_deref())?;
-    let exe_name = format!("{bin}.exe");
+    let exe_name = exe_name(&cfg, &bin, &origin)?;
     // Validate the service table once, before a long build; the mode is settled after
     // it (`service::settle`), with the rules that depend on it.
     let service = match &cfg.service {
@@ -151,7 +151,14 @@ pub fn plan<'m>(
                 pkg.description.as_deref(),
                 pkg.homepage.as_deref().or(pkg.repository.as_deref()),
             )
-            .map_err(|(key, why)| cfg.error(&origin, key, why, None))?,
+            .map_err(|(key, why)| {
+                // The package facts are winpkg.toml's own keys with --exe.
+                let why = match origin.kind {
+                    OriginKind::Standalone => why.replace(" in [package]", " in winpkg.toml"),
+                    _ => why,
+                };
+                cfg.error(&origin, key, why, None)
+            })?,
         ),
         None => None,
     };
@@ -209,6 +216,31 @@ pub fn plan<'m>(
         includes,
         bundle_dlls,
     })
+}
+
+/// The exe's name in the package: `exe-name`, else the binary's (`{bin}.exe`). A name
+/// Windows can hold, ending in `.exe`, without folders.
+fn exe_name(cfg: &Config, bin: &str, origin: &Origin) -> Result<String, ConfigError> {
+    let Some(name) = &cfg.exe_name else {
+        return Ok(format!("{bin}.exe"));
+    };
+    let at = cfg.origin_of("exe-name", origin);
+    let bad = |why: String| at.error("exe-name", format!("`exe-name` {why}"), None);
+    if !name.to_ascii_lowercase().ends_with(".exe") || name.len() <= 4 {
+        return Err(bad(format!(
+            "is `{name}`: it names the program file, so it ends in `.exe` (`{}.exe`)",
+            name.trim_end_matches(".exe")
+        )));
+    }
+    if name.contains(['/', '\\']) {
+        return Err(bad(format!(
+            "is `{name}`: a file name, without folders (the exe goes at the top of the package)"
+        )));
+    }
+    if let Err(e) = crate::package::check_name(name) {
+        return Err(bad(format!("is `{name}`, which Windows cannot hold: {e}")));
+    }
+    Ok(name.clone())
 }
 
 /// What the MSI needs, checked before the build: an upgrade code (printing a fresh one

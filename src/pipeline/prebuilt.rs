@@ -13,15 +13,7 @@ use super::{BuildError, BuildOptions};
 use crate::pe::Machine;
 
 /// The package facts `winpkg.toml` may hold beside the winpkg keys.
-const PACKAGE_KEYS: [&str; 7] = [
-    "name",
-    "version",
-    "description",
-    "license",
-    "authors",
-    "homepage",
-    "repository",
-];
+const PACKAGE_KEYS: [&str; 7] = crate::config::keys::STANDALONE_PACKAGE_KEYS;
 
 /// A prebuilt exe, described as cargo metadata would describe a one-binary crate.
 pub(super) struct Prebuilt {
