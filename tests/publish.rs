@@ -210,7 +210,7 @@ fn a_cli_tool_publishes_a_portable_zip_and_mistakes_are_named() {
             "publish.url",
         ),
         (
-            "[package.metadata.winpkg.publish]\nurl = \"https://e.com/\"\npublisher = \"x\"\nidentifier = \"one part\"\n",
+            "[package.metadata.winpkg.publish]\nurl = \"https://e.com/\"\npublisher = \"xy\"\nidentifier = \"one part\"\n",
             "publish.identifier",
         ),
         (
@@ -218,14 +218,24 @@ fn a_cli_tool_publishes_a_portable_zip_and_mistakes_are_named() {
             "publish.url",
         ),
         (
-            "[package.metadata.winpkg.publish]\nurl = \"https://e.com/{version}/\"\npublisher = \"x\"\n",
+            "[package.metadata.winpkg.publish]\nurl = \"https://e.com/{version}/\"\npublisher = \"xy\"\n",
             "publish.homepage",
+        ),
+        // The winget schema's limits: a publisher of one character, a description of
+        // two (winget 1.10.0: Publisher 2+, ShortDescription 3+).
+        (
+            "[package.metadata.winpkg.publish]\nurl = \"https://e.com/\"\npublisher = \"x\"\nhomepage = \"https://e.com\"\n",
+            "publish.publisher",
+        ),
+        (
+            "[package.metadata.winpkg.publish]\nurl = \"https://e.com/\"\npublisher = \"xy\"\nhomepage = \"https://e.com\"\nlicense = \"MI\"\n",
+            "publish.license",
         ),
     ] {
         let bad = copy_crate(&fixture("crates/twobins"), &dir.path().join("bad"), |t| {
             t.replacen(
                 "[package]",
-                "[package]\ndescription = \"d\"\nlicense = \"MIT\"",
+                "[package]\ndescription = \"ddd\"\nlicense = \"MIT\"",
                 1,
             ) + "\n"
                 + table
@@ -239,4 +249,69 @@ fn a_cli_tool_publishes_a_portable_zip_and_mistakes_are_named() {
             r.stderr
         );
     }
+}
+
+/// Scoop's autoupdate rewrites only the fields it lists: with `root-dir = true` the
+/// zip's folder (extract_dir) names the version, so it is in autoupdate with
+/// `$version`, and filling in this version gives back this manifest's own fields. A
+/// description winget's schema refuses (under three characters) stops the run before
+/// the build, naming it.
+#[test]
+fn scoop_autoupdate_covers_every_versioned_field_and_short_strings_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = copy_crate(&fixture("crates/twobins"), &dir.path().join("crate"), |t| {
+        t.replacen(
+            "[package]",
+            "[package]\ndescription = \"Two programs, one shipped\"\nlicense = \"MIT\"",
+            1,
+        )
+        .replacen(
+            "[package.metadata.winpkg]",
+            "[package.metadata.winpkg]\nroot-dir = true",
+            1,
+        ) + "\n[package.metadata.winpkg.cli]\npath = \"user\"\n"
+            + PUBLISH
+    });
+    let out = dir.path().join("out");
+    let r = package(&manifest, &out, &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("scoop/twobins.json")).unwrap()).unwrap();
+    let now = &s["architecture"]["64bit"];
+    let next = &s["autoupdate"]["architecture"]["64bit"];
+    assert!(
+        now["extract_dir"].as_str().unwrap().contains("0.1.0"),
+        "{s:#}"
+    );
+    for field in ["url", "extract_dir"] {
+        let template = next[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("{field}: {s:#}"));
+        assert!(template.contains("$version"), "{field}: {template}");
+        assert_eq!(
+            template.replace("$version", "0.1.0"),
+            now[field].as_str().unwrap()
+        );
+    }
+    validates(
+        "scoop-published.schema.json",
+        &out.join("scoop/twobins.json"),
+    );
+
+    let bad = copy_crate(&fixture("crates/twobins"), &dir.path().join("bad"), |t| {
+        t.replacen(
+            "[package]",
+            "[package]\ndescription = \"ab\"\nlicense = \"MIT\"",
+            1,
+        ) + PUBLISH
+    });
+    let r = package(&bad, &dir.path().join("bad-out"), &[], &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("the description `ab` is 2 characters")
+            && r.stderr.contains("`description` in [package]"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("Compiling"), "{}", r.stderr);
 }

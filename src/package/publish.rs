@@ -51,6 +51,7 @@ pub fn validate(
     crate_license: Option<&str>,
     description: Option<&str>,
     crate_homepage: Option<&str>,
+    command: &str,
 ) -> Result<Publish, (&'static str, String)> {
     let url = cfg
         .url
@@ -125,7 +126,7 @@ pub fn validate(
             "publish.homepage",
             "scoop needs the product's web page: set publish.homepage, or `homepage` or `repository` in [package]".to_string(),
         ))?;
-    Ok(Publish {
+    let facts = Publish {
         name: name.to_string(),
         version: version.to_string(),
         url,
@@ -134,7 +135,61 @@ pub fn validate(
         license,
         description,
         homepage: Some(homepage),
-    })
+    };
+    schema_limits(&facts, command)?;
+    Ok(facts)
+}
+
+/// Each string the manifests carry within the length and pattern the winget 1.10.0
+/// schema allows (checked before anything is built: a manifest winget rejects is never
+/// written). The key that sets it is named.
+fn schema_limits(p: &Publish, command: &str) -> Result<(), (&'static str, String)> {
+    let within = |key: &'static str, what: &str, v: &str, min: usize, max: usize| {
+        let n = v.chars().count();
+        if (min..=max).contains(&n) {
+            Ok(())
+        } else {
+            Err((
+                key,
+                format!(
+                    "{what} `{v}` is {n} characters; winget's manifest (schema {SCHEMA}) takes {min} to {max}"
+                ),
+            ))
+        }
+    };
+    within("publish.publisher", "the publisher", &p.publisher, 2, 256)?;
+    within("name", "the package name", &p.name, 2, 256)?;
+    within("publish.license", "the licence", &p.license, 3, 512)?;
+    within(
+        "description",
+        "the description",
+        &p.description,
+        3,
+        usize::MAX,
+    )?;
+    within(
+        "publish.identifier",
+        "the identifier",
+        &p.identifier,
+        1,
+        128,
+    )?;
+    within("exe-name", "the command", command, 1, 40)?;
+    if let Some(h) = &p.homepage {
+        within("publish.homepage", "the home page", h, 1, 2048)?;
+        let lower = h.to_ascii_lowercase();
+        let scheme = ["http://", "https://"]
+            .iter()
+            .find(|s| lower.starts_with(*s))
+            .map_or(0, |s| s.len());
+        if scheme == 0 || h.len() == scheme {
+            return Err((
+                "publish.homepage",
+                format!("`{h}` is not an http(s) URL, which winget's PackageUrl must be"),
+            ));
+        }
+    }
+    within("publish.url", "the release URL", &p.url, 1, 2048)
 }
 
 /// `https://github.com/OWNER/REPO` when `url` is on GitHub.
@@ -257,10 +312,6 @@ pub fn scoop(p: &Publish, releases: &[Release]) -> serde_json::Value {
         let mut entry = Map::new();
         entry.insert("url".into(), json!(url_of(p, &r.zip)));
         entry.insert("hash".into(), json!(r.zip_sha256));
-        if let Some((root, _)) = r.exe_in_zip.split_once('/') {
-            entry.insert("extract_dir".into(), json!(root));
-        }
-        arch.insert(word(r.arch).into(), Value::Object(entry));
         let template = p.url.replace("{version}", "$version");
         let file = file.replace(&p.version, "$version");
         let url = if template.ends_with('/') {
@@ -268,7 +319,20 @@ pub fn scoop(p: &Publish, releases: &[Release]) -> serde_json::Value {
         } else {
             format!("{template}/{file}")
         };
-        auto.insert(word(r.arch).into(), json!({ "url": url }));
+        // Every field that holds the version is in autoupdate with `$version`: scoop's
+        // autoupdate rewrites only those, so a field left out keeps the old version
+        // and the next version's manifest fails to install.
+        let mut next = Map::new();
+        next.insert("url".into(), json!(url));
+        if let Some((root, _)) = r.exe_in_zip.split_once('/') {
+            entry.insert("extract_dir".into(), json!(root));
+            next.insert(
+                "extract_dir".into(),
+                json!(root.replace(&p.version, "$version")),
+            );
+        }
+        arch.insert(word(r.arch).into(), Value::Object(entry));
+        auto.insert(word(r.arch).into(), Value::Object(next));
     }
     let exe = releases
         .first()
@@ -340,8 +404,9 @@ mod tests {
             "1.2.3",
             &cfg,
             Some("MIT"),
-            Some("Hi"),
+            Some("Hello"),
             Some("https://example.com"),
+            "hello-service",
         )
         .unwrap();
         assert_eq!(p.identifier, "ACMELabs.hello-service");
@@ -354,10 +419,10 @@ mod tests {
             identifier: Some("no dots".into()),
             ..cfg.clone()
         };
-        assert!(validate("x", "1.0.0", &bad, Some("MIT"), Some("d"), None).is_err());
+        assert!(validate("xy", "1.0.0", &bad, Some("MIT"), Some("ddd"), None, "x").is_err());
         let no_url = crate::config::PublishConfig { url: None, ..cfg };
         assert_eq!(
-            validate("x", "1.0.0", &no_url, Some("MIT"), Some("d"), None)
+            validate("xy", "1.0.0", &no_url, Some("MIT"), Some("ddd"), None, "x")
                 .unwrap_err()
                 .0,
             "publish.url"

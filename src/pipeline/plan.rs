@@ -150,12 +150,19 @@ pub fn plan<'m>(
                 pkg.license.as_deref(),
                 pkg.description.as_deref(),
                 pkg.homepage.as_deref().or(pkg.repository.as_deref()),
+                exe_name.trim_end_matches(".exe"),
             )
             .map_err(|(key, why)| {
-                // The package facts are winpkg.toml's own keys with --exe.
-                let why = match origin.kind {
-                    OriginKind::Standalone => why.replace(" in [package]", " in winpkg.toml"),
-                    _ => why,
+                // The package facts are winpkg.toml's own keys with --exe; a crate's are
+                // its [package]'s, so the error points at the publish table.
+                let (key, why) = match origin.kind {
+                    OriginKind::Standalone => {
+                        (key, why.replace(" in [package]", " in winpkg.toml"))
+                    }
+                    _ if matches!(key, "name" | "description") => {
+                        ("publish", format!("{why} (`{key}` in [package])"))
+                    }
+                    _ => (key, why),
                 };
                 cfg.error(&origin, key, why, None)
             })?,
