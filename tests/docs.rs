@@ -147,3 +147,50 @@ fn the_ci_recipes_validate() {
     assert!(github[1].1.contains("matrix.target"));
     assert!(gitlab[0].1.contains("cargo winpkg check dist/*.zip"));
 }
+
+/// README.md's statements about defaults, held against the code that makes them:
+/// where shawl.exe is cached, and the winget identifier made from the publisher and
+/// the package name.
+#[test]
+fn readme_states_the_defaults_the_code_uses() {
+    use cargo_winpkg::package::bundle;
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    // shawl.exe: the cache folder README names, laid out as find_shawl looks for it.
+    let target = cargo_winpkg::target::Target::new("x86_64-pc-windows-gnu");
+    let cache = std::path::Path::new("<cache>");
+    let Ok(bundle::Shawl::Build { exe, .. }) = bundle::find_shawl(&target, None, cache) else {
+        panic!("no shawl.exe is cached under <cache>");
+    };
+    let said = exe
+        .to_string_lossy()
+        .replace("x86_64-pc-windows-gnu", "<target>");
+    assert!(
+        readme.contains(&format!("`{said}`")),
+        "README must name {said}"
+    );
+    assert!(readme.contains("`$XDG_CACHE_HOME/cargo-winpkg`"));
+    // The default winget identifier, as README's example says.
+    let cfg = cargo_winpkg::config::PublishConfig {
+        url: Some("https://example.com/{version}/".into()),
+        publisher: Some("ACME Labs".into()),
+        ..Default::default()
+    };
+    let p = cargo_winpkg::package::publish::validate(
+        "hello-service",
+        "1.0.0",
+        &cfg,
+        Some("MIT"),
+        Some("A service"),
+        Some("https://example.com"),
+        "hello-service",
+    )
+    .unwrap();
+    assert!(
+        readme.contains(&format!(
+            "`ACME Labs` and `hello-service` give `{}`",
+            p.identifier
+        )),
+        "README's identifier example must be {}",
+        p.identifier
+    );
+}
