@@ -1403,3 +1403,35 @@ fn relative_arguments_naming_what_ships_are_pointed_out() {
     );
     assert!(!r.stderr.contains("{dir}\\./public"), "{}", r.stderr);
 }
+
+/// `exe-name` for a crate cargo builds: the package ships the exe under that name (the
+/// service runs it, the MSI installs it), and `--no-build` still finds cargo's file.
+#[test]
+fn exe_name_renames_a_cargo_built_exe() {
+    let d = tempfile::tempdir().unwrap();
+    let manifest = copy_example_with(d.path(), |t| {
+        t.replacen(
+            "[package.metadata.winpkg]",
+            "[package.metadata.winpkg]\nexe-name = \"hello.exe\"",
+            1,
+        )
+    });
+    for extra in [&["--release"][..], &["--release", "--no-build"][..]] {
+        let r = package(&manifest, &d.path().join("out"), extra, &[]);
+        assert_eq!(r.code, 0, "{extra:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("(shipped as hello.exe)") || !extra.contains(&"--no-build"),
+            "{}",
+            r.stderr
+        );
+        let zip = zip_path(&r.json());
+        let entries = zip_entries(&zip);
+        let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+        assert!(
+            names.contains(&"hello.exe") && !names.contains(&"hello-service.exe"),
+            "{names:?}"
+        );
+        let json = &entries.iter().find(|(n, _)| n == "service.json").unwrap().1;
+        assert!(String::from_utf8_lossy(json).contains("\"exe\": \"hello.exe\""));
+    }
+}

@@ -272,19 +272,29 @@ fn clean_leftovers(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) {
 /// The exe: built by cargo, or (`--no-build`) the one already in the target folder.
 fn build(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<PathBuf, BuildError> {
     let start = Instant::now();
+    let using = |exe: &Path| {
+        let shipped = match exe.file_name() {
+            Some(n) if n.to_string_lossy() != plan.exe_name => {
+                format!(" (shipped as {})", plan.exe_name)
+            }
+            _ => String::new(),
+        };
+        ui.stage("Using", &format!("{}{shipped}", exe.display()));
+    };
     if let Some(exe) = &opts.exe {
-        ui.stage("Using", &exe.display().to_string());
+        using(exe);
         return Ok(exe.clone());
     }
     if opts.no_build {
-        let exe = plan.out_dir.join(&plan.exe_name);
+        // Cargo's file, whatever `exe-name` ships it as.
+        let exe = plan.out_dir.join(format!("{}.exe", plan.bin));
         if !exe.is_file() {
             return Err(BuildError::NotBuilt {
                 bin: plan.bin.clone(),
                 path: exe,
             });
         }
-        ui.stage("Using", &exe.display().to_string());
+        using(&exe);
         return Ok(exe);
     }
     let pkg = plan.package;
