@@ -63,9 +63,9 @@ impl Inputs {
                     path: p.clone(),
                     why: format!("cannot create a temporary folder: {e}"),
                 })?;
-            crate::verify::unpack(p, dir.path(), limits).map_err(|why| ArchiveError {
+            crate::verify::unpack(p, dir.path(), limits).map_err(|e| ArchiveError {
                 path: p.clone(),
-                why,
+                why: e.to_string(),
             })?;
             out.paths.push(dir.path().to_path_buf());
             out.unpacked.push(Unpacked {

@@ -194,3 +194,74 @@ fn readme_states_the_defaults_the_code_uses() {
         p.identifier
     );
 }
+
+/// Every `Result<T, String>` in `text`: (line number, the type as written). A
+/// `Result<...>` is read with its angle brackets balanced, so `Result<Vec<(A, B)>,
+/// String>` is found and `Result<String, E>` is not.
+fn string_errors(text: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        let mut rest = code;
+        while let Some(at) = rest.find("Result<") {
+            let after = &rest[at + "Result<".len()..];
+            let (mut depth, mut parts, mut current) = (1, Vec::new(), String::new());
+            let mut end = after.len();
+            for (i, c) in after.char_indices() {
+                match c {
+                    '<' | '(' | '[' => depth += 1,
+                    '>' | ')' | ']' => depth -= 1,
+                    ',' if depth == 1 => {
+                        parts.push(std::mem::take(&mut current));
+                        continue;
+                    }
+                    _ => {}
+                }
+                if depth == 0 {
+                    end = i;
+                    break;
+                }
+                current.push(c);
+            }
+            parts.push(current);
+            if parts.len() == 2 && parts[1].trim() == "String" {
+                found.push((n + 1, format!("Result<{}>", &after[..end])));
+            }
+            rest = &after[end.min(after.len())..];
+        }
+    }
+    found
+}
+
+/// No function in src/ reports its failure as a bare `String`: errors are typed (a
+/// caller can match on them, and each carries its path, key or cause).
+#[test]
+fn no_result_carries_a_string_error() {
+    assert_eq!(
+        string_errors(
+            "fn a() -> Result<Vec<(String, String)>, String> {}\nfn b() -> Result<String, E> {}\n// Result<(), String>\n"
+        ),
+        [(1, "Result<Vec<(String, String)>, String>".to_string())]
+    );
+    let mut offenders = Vec::new();
+    let mut stack = vec![root().join("src")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                for (line, ty) in string_errors(&text) {
+                    offenders.push(format!("{}:{line}: {ty}", p.display()));
+                }
+            }
+        }
+    }
+    offenders.sort();
+    assert!(
+        offenders.is_empty(),
+        "type these errors:\n{}",
+        offenders.join("\n")
+    );
+}

@@ -221,8 +221,16 @@ fn url_of(p: &Publish, file: &Path) -> String {
 
 const SCHEMA: &str = "1.10.0";
 
+/// Why winget cannot install a package from what the run wrote.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WingetError {
+    /// winget installs a service from an MSI, and the run wrote none.
+    #[error("a service is installed from the MSI: build with --msi")]
+    ServiceWithoutMsi,
+}
+
 /// The three winget files' (name, text), or why winget cannot install this package.
-pub fn winget(p: &Publish, releases: &[Release]) -> Result<Vec<(String, String)>, String> {
+pub fn winget(p: &Publish, releases: &[Release]) -> Result<Vec<(String, String)>, WingetError> {
     let id = &p.identifier;
     let head = |kind: &str| {
         format!(
@@ -237,7 +245,7 @@ pub fn winget(p: &Publish, releases: &[Release]) -> Result<Vec<(String, String)>
     for r in releases {
         if r.service {
             let Some((msi, sha, product, upgrade)) = &r.msi else {
-                return Err("a service is installed from the MSI: build with --msi".into());
+                return Err(WingetError::ServiceWithoutMsi);
             };
             let _ = write!(
                 installer,

@@ -221,24 +221,47 @@ impl Run<'_> {
 /// `dir`, sizes are held to what the archive declares and to `limits`, and nothing is
 /// written from an archive whose names or sizes fail. `Err` says why; `Ok` counts the
 /// files written.
-pub fn unpack(path: &Path, dir: &Path, limits: &Limits) -> Result<usize, String> {
-    // The archive's own errors start with its path, which the caller names anyway.
-    let plain = |e: VerifyError| {
-        let s = e.to_string();
-        let prefix = format!("{}: ", path.display());
-        s.strip_prefix(&prefix).map(str::to_string).unwrap_or(s)
+pub fn unpack(path: &Path, dir: &Path, limits: &Limits) -> Result<usize, UnpackError> {
+    let unreadable = |source| UnpackError::Unreadable {
+        path: path.to_path_buf(),
+        source,
     };
     let pkg = if msi::is_msi(path) {
-        let m = msi::read(path, limits).map_err(plain)?;
-        offline::check_listing(&m.listing, limits).map_err(|f| f.0)?;
-        msi::extract(path, &m, dir, limits).map_err(|f| f.0)?
+        let m = msi::read(path, limits).map_err(unreadable)?;
+        offline::check_listing(&m.listing, limits).map_err(UnpackError::Refused)?;
+        msi::extract(path, &m, dir, limits).map_err(UnpackError::Refused)?
     } else {
-        let listing = offline::list(path).map_err(plain)?;
-        offline::check_listing(&listing, limits).map_err(|f| f.0)?;
-        offline::extract(path, &listing, dir).map_err(|f| f.0)?
+        let listing = offline::list(path).map_err(unreadable)?;
+        offline::check_listing(&listing, limits).map_err(UnpackError::Refused)?;
+        offline::extract(path, &listing, dir).map_err(UnpackError::Refused)?
     };
     Ok(pkg.files.len())
 }
+
+/// Why [`unpack`] wrote nothing, or stopped.
+#[derive(Debug)]
+pub enum UnpackError {
+    /// The archive cannot be read as a zip or an MSI.
+    Unreadable { path: PathBuf, source: VerifyError },
+    /// A name, size or byte of it breaks verify's bounds.
+    Refused(Failed),
+}
+
+impl std::fmt::Display for UnpackError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // The archive's own errors start with its path, which the caller names.
+            UnpackError::Unreadable { path, source } => {
+                let s = source.to_string();
+                let prefix = format!("{}: ", path.display());
+                f.write_str(s.strip_prefix(&prefix).unwrap_or(&s))
+            }
+            UnpackError::Refused(Failed(why)) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for UnpackError {}
 
 /// Verify `zip`; `progress` sees each step as it ends. Each stage runs only when every
 /// check before it passed: nothing is extracted from a zip whose names or sizes failed,

@@ -91,7 +91,7 @@ fn open_bounded(path: &Path, limits: &Limits) -> Result<(), VerifyError> {
         source,
     })?;
     bound_streams(path, file, limits)?;
-    precheck(path).map_err(|why| input(path, why))
+    precheck(path).map_err(|why| input(path, why.to_string()))
 }
 
 /// Every table of the MSI at `path` for the rule checks (bounded as [`read`] is).
@@ -104,7 +104,7 @@ pub(super) fn tables_only(path: &Path, limits: &Limits) -> Result<Database, Veri
     match quietly(read) {
         Ok(Ok(db)) => Ok(db),
         Ok(Err(e)) => Err(input(path, format!("its tables cannot be read: {e}"))),
-        Err(what) => Err(input(path, format!("its tables cannot be read ({what})"))),
+        Err(what) => Err(input(path, what.to_string())),
     }
 }
 
@@ -154,13 +154,13 @@ pub(super) fn read(path: &Path, limits: &Limits) -> Result<MsiRead, VerifyError>
         source,
     })?;
     bound_streams(path, file, limits)?;
-    precheck(path).map_err(|why| input(path, why))?;
+    precheck(path).map_err(|why| input(path, why.to_string()))?;
     // The msi crate indexes rows and columns it trusts; a malformed database must come
     // back as an error, never stop verify.
     let result = quietly(|| read_tables(path));
     match result {
         Ok(r) => r,
-        Err(what) => Err(input(path, format!("its tables cannot be read ({what})"))),
+        Err(what) => Err(input(path, what.to_string())),
     }
 }
 
@@ -228,83 +228,114 @@ fn table_stream(name: &str) -> String {
     out
 }
 
+/// Why an MSI's streams cannot be handed to the msi crate's reader.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Unreadable {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("its {stream} stream has {len} bytes, more than {cap}")]
+    StreamTooLarge { stream: String, len: u64, cap: u64 },
+    #[error("its summary information is malformed")]
+    SummaryMalformed,
+    #[error("its summary information has a string of {len} bytes in a stream of {stream}")]
+    SummaryString { len: usize, stream: usize },
+    #[error("its string pool declares {0} strings, more than the {MAX_STRINGS} verify reads")]
+    TooManyStrings(usize),
+    #[error("its string pool declares more string bytes than its {0}-byte string data holds")]
+    PoolPastData(usize),
+    /// The reader stopped on the database (a panic inside it, with its message).
+    #[error("its tables cannot be read ({0})")]
+    Panicked(String),
+}
+
 /// The lengths the msi crate allocates before reading, checked against the bytes that
 /// are there: a string in the summary information, and each string of the string
 /// pool. (A crafted 4 GiB length would otherwise make the reader ask for 4 GiB.)
-fn precheck(path: &Path) -> Result<(), String> {
-    let file = File::open(path).map_err(|e| e.to_string())?;
-    let mut cfb = cfb::CompoundFile::open(file).map_err(|e| e.to_string())?;
-    let mut read = |name: &str, cap: u64| -> Result<Option<Vec<u8>>, String> {
+fn precheck(path: &Path) -> Result<(), Unreadable> {
+    let mut cfb = cfb::CompoundFile::open(File::open(path)?)?;
+    let mut read = |name: &str, cap: u64| -> Result<Option<Vec<u8>>, Unreadable> {
         if !cfb.is_stream(name) {
             return Ok(None);
         }
-        let mut s = cfb.open_stream(name).map_err(|e| e.to_string())?;
+        let mut s = cfb.open_stream(name)?;
         if s.len() > cap {
-            return Err(format!(
-                "its {} stream has {} bytes, more than {cap}",
-                name.trim_start_matches('\u{5}'),
-                s.len()
-            ));
+            return Err(Unreadable::StreamTooLarge {
+                stream: name.trim_start_matches('\u{5}').to_string(),
+                len: s.len(),
+                cap,
+            });
         }
         let mut bytes = Vec::new();
-        s.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+        s.read_to_end(&mut bytes)?;
         Ok(Some(bytes))
     };
-    let u16_at = |b: &[u8], at: usize| b.get(at..at + 2).map(|x| u16::from_le_bytes([x[0], x[1]]));
-    let u32_at = |b: &[u8], at: usize| {
-        b.get(at..at + 4)
-            .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
-    };
     if let Some(summary) = read("\u{5}SummaryInformation", 1 << 20)? {
-        // Header (28 bytes), then the section's id and offset; the section: its size,
-        // its property count, then (id, offset) pairs.
-        let bad = || "its summary information is malformed".to_string();
-        let section = u32_at(&summary, 44).ok_or_else(bad)? as usize;
-        let count = u32_at(&summary, section + 4).ok_or_else(bad)? as usize;
-        for i in 0..count.min(summary.len() / 8) {
-            let Some(offset) = u32_at(&summary, section + 8 + i * 8 + 4) else {
-                break;
-            };
-            let at = section.saturating_add(offset as usize);
-            // VT_LPSTR: a length, then that many bytes.
-            if u32_at(&summary, at) == Some(30) {
-                let len = u32_at(&summary, at + 4).unwrap_or(0) as usize;
-                if len > summary.len().saturating_sub(at + 8) {
-                    return Err(format!(
-                        "its summary information has a string of {len} bytes in a stream of {}",
-                        summary.len()
-                    ));
-                }
-            }
-        }
+        summary_strings(&summary)?;
     }
     let data_len = read(&table_stream("_StringData"), MAX_TABLE_STREAM)?
         .map(|d| d.len())
         .unwrap_or(0);
     if let Some(pool) = read(&table_stream("_StringPool"), MAX_TABLE_STREAM)? {
-        // Each entry becomes a string the reader keeps: bound their number before it
-        // builds them (4 million empty entries took 295 MiB).
-        let entries = pool.len().saturating_sub(4) / 4;
-        if entries > MAX_STRINGS {
-            return Err(format!(
-                "its string pool declares {entries} strings, more than the {MAX_STRINGS} verify reads"
-            ));
+        string_pool(&pool, data_len)?;
+    }
+    Ok(())
+}
+
+fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+    b.get(at..at + 2).map(|x| u16::from_le_bytes([x[0], x[1]]))
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    b.get(at..at + 4)
+        .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]))
+}
+
+/// Each string property of the summary information fits the stream.
+fn summary_strings(summary: &[u8]) -> Result<(), Unreadable> {
+    // Header (28 bytes), then the section's id and offset; the section: its size,
+    // its property count, then (id, offset) pairs.
+    let section = u32_at(summary, 44).ok_or(Unreadable::SummaryMalformed)? as usize;
+    let count = u32_at(summary, section + 4).ok_or(Unreadable::SummaryMalformed)? as usize;
+    for i in 0..count.min(summary.len() / 8) {
+        let Some(offset) = u32_at(summary, section + 8 + i * 8 + 4) else {
+            break;
+        };
+        let at = section.saturating_add(offset as usize);
+        // VT_LPSTR: a length, then that many bytes.
+        if u32_at(summary, at) == Some(30) {
+            let len = u32_at(summary, at + 4).unwrap_or(0) as usize;
+            if len > summary.len().saturating_sub(at + 8) {
+                return Err(Unreadable::SummaryString {
+                    len,
+                    stream: summary.len(),
+                });
+            }
         }
-        let mut at = 4;
-        let mut total = 0usize;
-        while let (Some(len), Some(refs)) = (u16_at(&pool, at), u16_at(&pool, at + 2)) {
+    }
+    Ok(())
+}
+
+/// The string pool declares at most [`MAX_STRINGS`] strings, whose lengths fit the
+/// string data.
+fn string_pool(pool: &[u8], data_len: usize) -> Result<(), Unreadable> {
+    // Each entry becomes a string the reader keeps: bound their number before it
+    // builds them (4 million empty entries took 295 MiB).
+    let entries = pool.len().saturating_sub(4) / 4;
+    if entries > MAX_STRINGS {
+        return Err(Unreadable::TooManyStrings(entries));
+    }
+    let mut at = 4;
+    let mut total = 0usize;
+    while let (Some(len), Some(refs)) = (u16_at(pool, at), u16_at(pool, at + 2)) {
+        at += 4;
+        let mut len = len as usize;
+        if len == 0 && refs > 0 {
+            len = u32_at(pool, at).unwrap_or(0) as usize;
             at += 4;
-            let mut len = len as usize;
-            if len == 0 && refs > 0 {
-                len = u32_at(&pool, at).unwrap_or(0) as usize;
-                at += 4;
-            }
-            total = total.saturating_add(len);
-            if total > data_len {
-                return Err(format!(
-                    "its string pool declares more string bytes than its {data_len}-byte string data holds"
-                ));
-            }
+        }
+        total = total.saturating_add(len);
+        if total > data_len {
+            return Err(Unreadable::PoolPastData(data_len));
         }
     }
     Ok(())
@@ -312,16 +343,18 @@ fn precheck(path: &Path) -> Result<(), String> {
 
 /// Run `f`, turning a panic inside it into `Err` with its message (and printing
 /// nothing).
-fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+fn quietly<T>(f: impl FnOnce() -> T) -> Result<T, Unreadable> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     std::panic::set_hook(hook);
     r.map_err(|p| {
-        p.downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "malformed".into())
+        Unreadable::Panicked(
+            p.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "malformed".into()),
+        )
     })
 }
 

@@ -154,26 +154,40 @@ pub enum MsiError {
     TooLarge(String, u64),
 }
 
+/// Why a package version is no MSI version.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MsiVersionError {
+    #[error(
+        "`{0}` has a pre-release or build part, which Windows Installer cannot compare: an MSI version is three numbers (release `1.2.3`, or set the version to the next release's numbers)"
+    )]
+    PreRelease(String),
+    #[error("`{0}` is not three numbers a.b.c")]
+    NotThreeNumbers(String),
+    #[error(
+        "`{part}` in `{version}` is out of range: an MSI version is a.b.c with a and b up to 255 and c up to 65535"
+    )]
+    OutOfRange { part: String, version: String },
+}
+
 /// MSI versions are `a.b.c` with a < 256, b < 256, c < 65536; a pre-release has no
-/// place in them. `Err` says why, for the user to map the version.
-pub fn msi_version(version: &str) -> Result<String, String> {
+/// place in them. The error says why, for the user to map the version.
+pub fn msi_version(version: &str) -> Result<String, MsiVersionError> {
     if version.contains(['-', '+']) {
-        return Err(format!(
-            "`{version}` has a pre-release or build part, which Windows Installer cannot compare: an MSI version is three numbers (release `1.2.3`, or set the version to the next release's numbers)"
-        ));
+        return Err(MsiVersionError::PreRelease(version.to_string()));
     }
     let parts: Vec<&str> = version.split('.').collect();
     let limits = [255u32, 255, 65535];
     if parts.len() != 3 {
-        return Err(format!("`{version}` is not three numbers a.b.c"));
+        return Err(MsiVersionError::NotThreeNumbers(version.to_string()));
     }
     for (p, max) in parts.iter().zip(limits) {
         match p.parse::<u32>() {
             Ok(n) if n <= max => {}
             _ => {
-                return Err(format!(
-                    "`{p}` in `{version}` is out of range: an MSI version is a.b.c with a and b up to 255 and c up to 65535"
-                ));
+                return Err(MsiVersionError::OutOfRange {
+                    part: p.to_string(),
+                    version: version.to_string(),
+                });
             }
         }
     }
@@ -452,10 +466,11 @@ mod tests {
 
     #[test]
     fn versions_and_short_names() {
-        assert_eq!(msi_version("1.2.3").as_deref(), Ok("1.2.3"));
+        assert_eq!(msi_version("1.2.3"), Ok("1.2.3".to_string()));
         assert!(
             msi_version("1.2.3-beta.1")
                 .unwrap_err()
+                .to_string()
                 .contains("pre-release")
         );
         assert!(msi_version("256.0.0").is_err());

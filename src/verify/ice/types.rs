@@ -136,7 +136,7 @@ fn reg_path(v: &str) -> Option<String> {
 }
 
 /// Formatted text: every `[` opens a reference that closes (`[PROPERTY]`, `[%ENV]`,
-/// `[#file]`, `[!file]`, `[$component]`, `[\x]` one character, `[~]` a null), a
+/// `[#file]`, `[!file]`, `[$component]`, `[\\x]` one character, `[~]` a null), a
 /// nested reference included.
 pub fn formatted(v: &str) -> Option<String> {
     let chars: Vec<char> = v.chars().collect();
@@ -145,7 +145,7 @@ pub fn formatted(v: &str) -> Option<String> {
         if chars[i] == '[' {
             match reference_end(&chars, i) {
                 Ok(end) => i = end + 1,
-                Err(why) => return Some(why),
+                Err(bad) => return Some(bad.describe(&chars)),
             }
         } else {
             i += 1;
@@ -154,8 +154,32 @@ pub fn formatted(v: &str) -> Option<String> {
     None
 }
 
+/// Why a `[` opens no reference.
+enum BadReference {
+    /// The `[` at this index is never closed.
+    Unclosed(usize),
+    /// The `[` at this index closes at the second, around no property or file name.
+    NotAReference(usize, usize),
+}
+
+impl BadReference {
+    fn describe(&self, chars: &[char]) -> String {
+        match *self {
+            BadReference::Unclosed(open) => format!(
+                "has a `[` at character {} that is never closed (a literal `[` is written `[\\[]`)",
+                open + 1
+            ),
+            BadReference::NotAReference(open, close) => format!(
+                "has `{}` at character {}, which is no property or file reference (a literal `[` is written `[\\[]`)",
+                chars[open..=close].iter().collect::<String>(),
+                open + 1
+            ),
+        }
+    }
+}
+
 /// The index of the `]` that closes the reference opened at `open`.
-fn reference_end(chars: &[char], open: usize) -> Result<usize, String> {
+fn reference_end(chars: &[char], open: usize) -> Result<usize, BadReference> {
     let at = |i: usize| chars.get(i).copied();
     match at(open + 1) {
         Some('\\') if at(open + 3) == Some(']') => return Ok(open + 3),
@@ -182,21 +206,13 @@ fn reference_end(chars: &[char], open: usize) -> Result<usize, String> {
         i += 1;
     }
     if at(i) != Some(']') {
-        return Err(format!(
-            "has a `[` at character {} that is never closed (a literal `[` is written `[\\[]`)",
-            open + 1
-        ));
+        return Err(BadReference::Unclosed(open));
     }
-    let raw: String = chars[start..i].iter().collect();
-    if raw.contains('[') {
+    if chars[start..i].contains(&'[') {
         return Ok(i);
     }
     if identifier(&name).is_some() {
-        return Err(format!(
-            "has `[{}` at character {}, which is no property or file reference (a literal `[` is written `[\\[]`)",
-            chars[open + 1..=i].iter().collect::<String>(),
-            open + 1
-        ));
+        return Err(BadReference::NotAReference(open, i));
     }
     Ok(i)
 }
