@@ -74,32 +74,7 @@ pub fn validate(
             "publish.publisher",
             "the publisher's name is missing".to_string(),
         ))?;
-    let identifier = match &cfg.identifier {
-        Some(i) => i.clone(),
-        None => {
-            let part = |s: &str| -> String {
-                s.chars()
-                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-                    .take(32)
-                    .collect()
-            };
-            format!("{}.{}", part(&publisher), part(name))
-        }
-    };
-    let segments: Vec<&str> = identifier.split('.').collect();
-    let bad_char = |c: char| c.is_whitespace() || c.is_control() || "\\/:*?\"<>|".contains(c);
-    if !(2..=8).contains(&segments.len())
-        || segments
-            .iter()
-            .any(|s| s.is_empty() || s.chars().count() > 32 || s.chars().any(bad_char))
-    {
-        return Err((
-            "publish.identifier",
-            format!(
-                "`{identifier}` is not a winget identifier: 2 to 8 parts of 1-32 characters joined by dots, e.g. \"Publisher.App\", with no spaces or \\ / : * ? \" < > |"
-            ),
-        ));
-    }
+    let identifier = identifier(cfg, &publisher, name)?;
     let license = cfg
         .license
         .clone()
@@ -138,6 +113,43 @@ pub fn validate(
     };
     schema_limits(&facts, command)?;
     Ok(facts)
+}
+
+/// The winget identifier: the configured one, else the publisher's and the package's
+/// names kept to letters, digits and `-`, joined by a dot; checked against winget's
+/// form.
+fn identifier(
+    cfg: &crate::config::PublishConfig,
+    publisher: &str,
+    name: &str,
+) -> Result<String, (&'static str, String)> {
+    let identifier = match &cfg.identifier {
+        Some(i) => i.clone(),
+        None => {
+            let part = |s: &str| -> String {
+                s.chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .take(32)
+                    .collect()
+            };
+            format!("{}.{}", part(publisher), part(name))
+        }
+    };
+    let segments: Vec<&str> = identifier.split('.').collect();
+    let bad_char = |c: char| c.is_whitespace() || c.is_control() || "\\/:*?\"<>|".contains(c);
+    if !(2..=8).contains(&segments.len())
+        || segments
+            .iter()
+            .any(|s| s.is_empty() || s.chars().count() > 32 || s.chars().any(bad_char))
+    {
+        return Err((
+            "publish.identifier",
+            format!(
+                "`{identifier}` is not a winget identifier: 2 to 8 parts of 1-32 characters joined by dots, e.g. \"Publisher.App\", with no spaces or \\ / : * ? \" < > |"
+            ),
+        ));
+    }
+    Ok(identifier)
 }
 
 /// Each string the manifests carry within the length and pattern the winget 1.10.0

@@ -190,24 +190,7 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
     let start = Instant::now();
     clean_leftovers(opts, plan, ui);
     let service = service_model(plan, &outcome.check, ui)?;
-    let mut dlls = bundle::resolved_dlls(&outcome.check, &exe);
-    dlls.extend(plan.bundle_dlls.iter().cloned());
-    let dispatcher = outcome
-        .check
-        .files
-        .first()
-        .is_some_and(|f| f.service_dispatcher);
-    let (shawl, extra) = helpers::wrapper(plan, service.as_ref(), dispatcher, ui)?;
-    let mut beside: Vec<(String, PathBuf)> =
-        shawl.map(|s| ("shawl.exe".into(), s)).into_iter().collect();
-    if let Some(crate::autostart::Autostart::Path { .. }) = &plan.autostart {
-        beside.push((
-            crate::autostart::PATH_HELPER.into(),
-            helpers::path_helper(plan)?,
-        ));
-    }
-    let files = staging::pe_files(plan, &exe, &dlls, beside);
-    let staged = staging::stage(plan, &files)?;
+    let (staged, extra) = stage_files(plan, &outcome.check, &exe, service.as_ref(), ui)?;
     notices::stamp(plan, &staged, ui);
     notices::signing(plan, &staged, ui);
     let bundle_failed = staged.report.has_errors();
@@ -251,6 +234,31 @@ fn run_package(opts: &BuildOptions, plan: &Plan, ui: &dyn Listener) -> Result<Ou
     }
     outcome.archive = Some(archive);
     Ok(outcome)
+}
+
+/// Stage what ships beside the exe: its DLLs, shawl.exe for a wrapped service (and the
+/// extra files it brings), the PATH helper for a command-line tool.
+fn stage_files(
+    plan: &Plan,
+    check: &Report,
+    exe: &Path,
+    service: Option<&service::Service>,
+    ui: &dyn Listener,
+) -> Result<(staging::Staged, helpers::Extra), BuildError> {
+    let mut dlls = bundle::resolved_dlls(check, exe);
+    dlls.extend(plan.bundle_dlls.iter().cloned());
+    let dispatcher = check.files.first().is_some_and(|f| f.service_dispatcher);
+    let (shawl, extra) = helpers::wrapper(plan, service, dispatcher, ui)?;
+    let mut beside: Vec<(String, PathBuf)> =
+        shawl.map(|s| ("shawl.exe".into(), s)).into_iter().collect();
+    if let Some(crate::autostart::Autostart::Path { .. }) = &plan.autostart {
+        beside.push((
+            crate::autostart::PATH_HELPER.into(),
+            helpers::path_helper(plan)?,
+        ));
+    }
+    let files = staging::pe_files(plan, exe, &dlls, beside);
+    Ok((staging::stage(plan, &files)?, extra))
 }
 
 /// Runs killed before they finished left temporary zips and staging folders.

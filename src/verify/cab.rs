@@ -124,36 +124,7 @@ impl Cabinet {
         if flags & 3 != 0 {
             return bad(30, "a cabinet split across several files (MSI's is one)");
         }
-        let mut folders = Vec::new();
-        for _ in 0..n_folders {
-            let at = c.at;
-            let start = u64::from(c.u32()?);
-            let blocks = c.u16()?;
-            let kind = c.u16()? & 0x000f;
-            c.skip(u64::from(folder_reserve))?;
-            if start >= len && blocks > 0 {
-                return bad(
-                    at,
-                    format!("a folder's data starts at {start}, past the end"),
-                );
-            }
-            let mszip = match kind {
-                0 => false,
-                1 => true,
-                2 => return bad(at, "Quantum compression, which verify does not read"),
-                _ => {
-                    return bad(
-                        at,
-                        "LZX compression, which verify does not read (MSZIP and stored cabinets only)",
-                    );
-                }
-            };
-            folders.push(CabFolder {
-                start,
-                blocks,
-                mszip,
-            });
-        }
+        let folders = read_folders(&mut c, n_folders, folder_reserve, len)?;
         if files_at < c.at || files_at >= len {
             return bad(
                 16,
@@ -161,29 +132,7 @@ impl Cabinet {
             );
         }
         c.skip(files_at - c.at)?;
-        let mut files = Vec::new();
-        for _ in 0..n_files {
-            let at = c.at;
-            let size = u64::from(c.u32()?);
-            let offset = u64::from(c.u32()?);
-            let folder = usize::from(c.u16()?);
-            c.skip(6)?;
-            let name = c.name()?;
-            if folder >= folders.len() {
-                return bad(
-                    at,
-                    format!("a file in folder {folder}, which does not exist"),
-                );
-            }
-            let name =
-                String::from_utf8(name).or_else(|_| bad(at, "a file name that is not UTF-8"))?;
-            files.push(CabFile {
-                name,
-                size,
-                offset,
-                folder,
-            });
-        }
+        let files = read_files(&mut c, n_files, folders.len())?;
         Ok(Cabinet {
             folders,
             files,
@@ -213,6 +162,78 @@ impl Cabinet {
             input: Vec::new(),
         })
     }
+}
+
+/// The CFFOLDER entries: where each folder's blocks start, how many, and how they are
+/// compressed.
+fn read_folders<R: Read>(
+    c: &mut Cursor<'_, R>,
+    n_folders: u16,
+    folder_reserve: u8,
+    len: u64,
+) -> Result<Vec<CabFolder>, CabError> {
+    let mut folders = Vec::new();
+    for _ in 0..n_folders {
+        let at = c.at;
+        let start = u64::from(c.u32()?);
+        let blocks = c.u16()?;
+        let kind = c.u16()? & 0x000f;
+        c.skip(u64::from(folder_reserve))?;
+        if start >= len && blocks > 0 {
+            return bad(
+                at,
+                format!("a folder's data starts at {start}, past the end"),
+            );
+        }
+        let mszip = match kind {
+            0 => false,
+            1 => true,
+            2 => return bad(at, "Quantum compression, which verify does not read"),
+            _ => {
+                return bad(
+                    at,
+                    "LZX compression, which verify does not read (MSZIP and stored cabinets only)",
+                );
+            }
+        };
+        folders.push(CabFolder {
+            start,
+            blocks,
+            mszip,
+        });
+    }
+    Ok(folders)
+}
+
+/// The CFFILE entries: each file's size, place in its folder, and name.
+fn read_files<R: Read>(
+    c: &mut Cursor<'_, R>,
+    n_files: u16,
+    n_folders: usize,
+) -> Result<Vec<CabFile>, CabError> {
+    let mut files = Vec::new();
+    for _ in 0..n_files {
+        let at = c.at;
+        let size = u64::from(c.u32()?);
+        let offset = u64::from(c.u32()?);
+        let folder = usize::from(c.u16()?);
+        c.skip(6)?;
+        let name = c.name()?;
+        if folder >= n_folders {
+            return bad(
+                at,
+                format!("a file in folder {folder}, which does not exist"),
+            );
+        }
+        let name = String::from_utf8(name).or_else(|_| bad(at, "a file name that is not UTF-8"))?;
+        files.push(CabFile {
+            name,
+            size,
+            offset,
+            folder,
+        });
+    }
+    Ok(files)
 }
 
 /// The most bytes one block expands to.
@@ -274,6 +295,19 @@ impl<R: Read> FolderReader<'_, R> {
             self.pos = 0;
             return Ok(());
         }
+        self.block = self.inflate_block(start, data_at, expanded)?;
+        self.pos = 0;
+        Ok(())
+    }
+
+    /// The MSZIP block in `self.input`, inflated with the previous block as its
+    /// dictionary and held to the size it declares.
+    fn inflate_block(
+        &mut self,
+        start: u64,
+        data_at: u64,
+        expanded: usize,
+    ) -> Result<Vec<u8>, CabError> {
         let Some(deflated) = self.input.strip_prefix(b"CK") else {
             return bad(data_at, "an MSZIP block without its CK signature");
         };
@@ -316,9 +350,7 @@ impl<R: Read> FolderReader<'_, R> {
                 ),
             );
         }
-        self.block = out;
-        self.pos = 0;
-        Ok(())
+        Ok(out)
     }
 }
 

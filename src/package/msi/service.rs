@@ -63,6 +63,65 @@ pub(super) fn service_tables<F: Read + Write + Seek>(
     } else {
         Value::from(dependencies(&svc.depends_on).as_str())
     };
+    service_install_table(p, io)?;
+    p.insert_rows(Insert::into("ServiceInstall").row(vec![
+        Value::from("ServiceInstall"),
+        formatted(&svc.name),
+        formatted(&svc.display_name),
+        Value::Int(0x10), // SERVICE_WIN32_OWN_PROCESS
+        Value::Int(start),
+        Value::Int(error_control),
+        Value::Null,
+        deps,
+        start_name,
+        Value::Null,
+        if args.is_empty() {
+            Value::Null
+        } else {
+            Value::from(msi_formatted(&args).as_str())
+        },
+        Value::from(component.as_str()),
+        svc.description
+            .as_deref()
+            .map(formatted)
+            .unwrap_or(Value::Null),
+    ]))
+    .map_err(io)?;
+    service_control(p, svc, &component, io)?;
+    service_config(p, svc, &component, io)
+}
+
+/// ServiceControl: start at install (unless disabled); stop at install (an upgrade
+/// replaces files) and at uninstall, waiting for it; delete at uninstall.
+fn service_control<F: Read + Write + Seek>(
+    p: &mut Package<F>,
+    svc: &Service,
+    component: &str,
+    io: &dyn Fn(std::io::Error) -> MsiError,
+) -> Result<(), MsiError> {
+    service_control_table(p, io)?;
+    let start_bit = if svc.start == StartType::Disabled {
+        0
+    } else {
+        1
+    };
+    p.insert_rows(Insert::into("ServiceControl").row(vec![
+        Value::from("ServiceControl"),
+        Value::from(msi_formatted(&svc.name).as_str()),
+        Value::Int(start_bit | 2 | 32 | 128),
+        Value::Null,
+        Value::Int(1),
+        Value::from(component),
+    ]))
+    .map_err(io)?;
+    Ok(())
+}
+
+/// The ServiceInstall table, by its documented columns.
+fn service_install_table<F: Read + Write + Seek>(
+    p: &mut Package<F>,
+    io: &dyn Fn(std::io::Error) -> MsiError,
+) -> Result<(), MsiError> {
     p.create_table(
         "ServiceInstall",
         vec![
@@ -91,30 +150,14 @@ pub(super) fn service_tables<F: Read + Write + Seek>(
                 .formatted_string(255),
         ],
     )
-    .map_err(io)?;
-    p.insert_rows(Insert::into("ServiceInstall").row(vec![
-        Value::from("ServiceInstall"),
-        formatted(&svc.name),
-        formatted(&svc.display_name),
-        Value::Int(0x10), // SERVICE_WIN32_OWN_PROCESS
-        Value::Int(start),
-        Value::Int(error_control),
-        Value::Null,
-        deps,
-        start_name,
-        Value::Null,
-        if args.is_empty() {
-            Value::Null
-        } else {
-            Value::from(msi_formatted(&args).as_str())
-        },
-        Value::from(component.as_str()),
-        svc.description
-            .as_deref()
-            .map(formatted)
-            .unwrap_or(Value::Null),
-    ]))
-    .map_err(io)?;
+    .map_err(io)
+}
+
+/// The ServiceControl table, by its documented columns.
+fn service_control_table<F: Read + Write + Seek>(
+    p: &mut Package<F>,
+    io: &dyn Fn(std::io::Error) -> MsiError,
+) -> Result<(), MsiError> {
     p.create_table(
         "ServiceControl",
         vec![
@@ -126,25 +169,7 @@ pub(super) fn service_tables<F: Read + Write + Seek>(
             Column::build("Component_").id_string(72),
         ],
     )
-    .map_err(io)?;
-    service_config(p, svc, &component, io)?;
-    // Start at install (unless disabled); stop at install (an upgrade replaces files)
-    // and at uninstall; delete at uninstall.
-    let start_bit = if svc.start == StartType::Disabled {
-        0
-    } else {
-        1
-    };
-    p.insert_rows(Insert::into("ServiceControl").row(vec![
-        Value::from("ServiceControl"),
-        formatted(&svc.name),
-        Value::Int(start_bit | 2 | 32 | 128),
-        Value::Null,
-        Value::Int(1),
-        Value::from(component.as_str()),
-    ]))
-    .map_err(io)?;
-    Ok(())
+    .map_err(io)
 }
 
 /// ServiceInstall.Dependencies as its page documents it: each name followed by `[~]`,
