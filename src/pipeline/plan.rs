@@ -106,69 +106,16 @@ pub fn plan<'m>(
     );
     let bin = select_bin(pkg, opts.bin.as_deref(), cfg.bin.as_deref())?;
     let exe_name = exe_name(&cfg, &bin, &origin)?;
-    // Validate the service table once, before a long build; the mode is settled after
-    // it (`service::settle`), with the rules that depend on it.
-    let service = match &cfg.service {
-        None => None,
-        Some(sc) => {
-            let at = cfg.origin_of("service", &origin);
-            let (base, advice) = service::validate(sc, &exe_name, at)?;
-            let mut open = base.clone();
-            service::settle(&mut open, sc, None, at)?;
-            scripts_fit(&open, sc.mode.is_none(), pkg, at)?;
-            Some(PlannedService { base, advice })
-        }
-    };
+    let service = planned_service(&cfg, &origin, pkg, &exe_name)?;
     let stamp = super::trust::version_stamp(&cfg, &origin, pkg, &bin, &exe_name)?;
     let autostart = way_to_run(&cfg, &origin, pkg, &exe_name)?;
-    let signer = match (opts.sign, &cfg.sign) {
-        (Some(false), _) | (None, None) => None,
-        (Some(true), None) => {
-            return Err(BuildError::NoSignTable {
-                package: pkg.name.to_string(),
-                table: origin.kind.table("sign"),
-            });
-        }
-        (_, Some(sc)) => {
-            // Key paths are relative to the Cargo.toml the table is written in.
-            let at = cfg.origin_of("sign", &origin).manifest.clone();
-            let base = at.parent().unwrap_or(Path::new("."));
-            Some(Signer::new(sc, base)?)
-        }
-    };
+    let signer = signer(opts, &cfg, &origin, pkg)?;
     let msi = if opts.msi {
         Some(msi_product(&cfg, &origin, pkg, &target)?)
     } else {
         None
     };
-    let publish = match &cfg.publish {
-        Some(table) => Some(
-            crate::package::publish::validate(
-                &pkg.name,
-                &pkg.version.to_string(),
-                table,
-                pkg.license.as_deref(),
-                pkg.description.as_deref(),
-                pkg.homepage.as_deref().or(pkg.repository.as_deref()),
-                exe_name.trim_end_matches(".exe"),
-            )
-            .map_err(|(key, why)| {
-                // The package facts are winpkg.toml's own keys with --exe; a crate's are
-                // its [package]'s, so the error points at the publish table.
-                let (key, why) = match origin.kind {
-                    OriginKind::Standalone => {
-                        (key, why.replace(" in [package]", " in winpkg.toml"))
-                    }
-                    _ if matches!(key, "name" | "description") => {
-                        ("publish", format!("{why} (`{key}` in [package])"))
-                    }
-                    _ => (key, why),
-                };
-                cfg.error(&origin, key, why, None)
-            })?,
-        ),
-        None => None,
-    };
+    let publish = publish_facts(&cfg, &origin, pkg, &exe_name)?;
     // A prebuilt exe has no cargo profile: its zip is named as a release's.
     let profile = match opts.exe {
         Some(_) => "release".to_string(),
@@ -179,14 +126,7 @@ pub fn plan<'m>(
     let includes = files::includes(&cfg, &origin, &manifest_dir, workspace, &exe_name)?;
     let mut service = service;
     if let Some(planned) = &mut service {
-        // A bare argument naming what the package ships (`public` for an included
-        // folder): not found from System32, where the service starts.
-        let shipped: Vec<String> = includes
-            .iter()
-            .filter_map(|(name, _)| name.split('/').next().map(str::to_string))
-            .collect();
-        let more = service::names_shipped(&planned.base, &shipped);
-        planned.advice.extend(more);
+        warn_bare_names(planned, &includes);
     }
     let bundle_dlls = files::bundle_dlls(&cfg, &origin, &manifest_dir)?;
     let target_dir = opts
@@ -223,6 +163,92 @@ pub fn plan<'m>(
         includes,
         bundle_dlls,
     })
+}
+
+/// The service table validated once, before a long build; the mode is settled after
+/// it (`service::settle`), with the rules that depend on it.
+fn planned_service(
+    cfg: &Config,
+    origin: &Origin,
+    pkg: &Package,
+    exe_name: &str,
+) -> Result<Option<PlannedService>, BuildError> {
+    let Some(sc) = &cfg.service else {
+        return Ok(None);
+    };
+    let at = cfg.origin_of("service", origin);
+    let (base, advice) = service::validate(sc, exe_name, at)?;
+    let mut open = base.clone();
+    service::settle(&mut open, sc, None, at)?;
+    scripts_fit(&open, sc.mode.is_none(), pkg, at)?;
+    Ok(Some(PlannedService { base, advice }))
+}
+
+/// The signer: from the sign table unless `--no-sign`; `--sign` without one is an error.
+fn signer(
+    opts: &BuildOptions,
+    cfg: &Config,
+    origin: &Origin,
+    pkg: &Package,
+) -> Result<Option<Signer>, BuildError> {
+    match (opts.sign, &cfg.sign) {
+        (Some(false), _) | (None, None) => Ok(None),
+        (Some(true), None) => Err(BuildError::NoSignTable {
+            package: pkg.name.to_string(),
+            table: origin.kind.table("sign"),
+        }),
+        (_, Some(sc)) => {
+            // Key paths are relative to the Cargo.toml the table is written in.
+            let at = cfg.origin_of("sign", origin).manifest.clone();
+            let base = at.parent().unwrap_or(Path::new("."));
+            Ok(Some(Signer::new(sc, base)?))
+        }
+    }
+}
+
+/// The publish table's facts, validated (the package's own facts from its manifest).
+fn publish_facts(
+    cfg: &Config,
+    origin: &Origin,
+    pkg: &Package,
+    exe_name: &str,
+) -> Result<Option<crate::package::publish::Publish>, BuildError> {
+    let Some(table) = &cfg.publish else {
+        return Ok(None);
+    };
+    crate::package::publish::validate(
+        &pkg.name,
+        &pkg.version.to_string(),
+        table,
+        pkg.license.as_deref(),
+        pkg.description.as_deref(),
+        pkg.homepage.as_deref().or(pkg.repository.as_deref()),
+        exe_name.trim_end_matches(".exe"),
+    )
+    .map(Some)
+    .map_err(|(key, why)| {
+        // The package facts are winpkg.toml's own keys with --exe; a crate's are its
+        // [package]'s, so the error points at the publish table.
+        let (key, why) = match origin.kind {
+            OriginKind::Standalone => (key, why.replace(" in [package]", " in winpkg.toml")),
+            _ if matches!(key, "name" | "description") => {
+                ("publish", format!("{why} (`{key}` in [package])"))
+            }
+            _ => (key, why),
+        };
+        cfg.error(origin, key, why, None).into()
+    })
+}
+
+/// A bare service argument naming what the package ships (`public` for an included
+/// folder) is not found from System32, where the service starts: advice for it.
+fn warn_bare_names(planned: &mut PlannedService, includes: &[(String, PathBuf)]) {
+    let shipped: Vec<String> = includes
+        .iter()
+        .filter_map(|(name, _)| name.split('/').next().map(str::to_string))
+        .collect();
+    let more = service::names_shipped(&planned.base, &shipped);
+    planned.advice.extend(more);
 }
 
 /// The exe's name in the package: `exe-name`, else the binary's (`{bin}.exe`). A name

@@ -99,8 +99,28 @@ pub(super) fn describe(
             ),
         ));
     }
-    // One exe is one program for one machine; the target only says which toolchain
-    // family and Windows folders it belongs to, so its architecture must be the exe's.
+    settle_target(opts, exe, facts.machine, map)?;
+    let described = Described {
+        dir,
+        toml_path: &toml_path,
+        exe,
+        name: &name,
+        version: &version,
+        stem: &stem,
+    };
+    let meta = metadata(&described, &package, map)?;
+    Ok(Prebuilt { meta })
+}
+
+/// The target: `--target` or winpkg.toml's, which must be of the exe's architecture
+/// (one exe is one program for one machine: the target only says which toolchain
+/// family and Windows folders it belongs to), else the one for its machine.
+fn settle_target(
+    opts: &BuildOptions,
+    exe: &Path,
+    machine: Machine,
+    map: &mut serde_json::Map<String, Value>,
+) -> Result<(), BuildError> {
     if opts.targets.len() > 1 {
         return Err(bad(
             exe,
@@ -117,7 +137,7 @@ pub(super) fn describe(
         .or_else(|| map.get("target").and_then(Value::as_str).map(str::to_owned));
     if let Some(triple) = chosen {
         let arch = crate::target::Target::new(&triple).arch().to_owned();
-        let fits = match facts.machine {
+        let fits = match machine {
             Machine::X86_64 => arch == "x86_64",
             Machine::X86 => matches!(arch.as_str(), "i686" | "i586" | "i386"),
             Machine::Aarch64 => arch == "aarch64",
@@ -133,23 +153,54 @@ pub(super) fn describe(
                 exe,
                 format!(
                     "is {} program, but {from} is {triple}: leave the target out (it follows the exe) or give one for the exe's architecture",
-                    machine_article(facts.machine)
+                    machine_article(machine)
                 ),
             ));
         }
     }
     if opts.targets.is_empty() && !map.contains_key("target") {
-        let target = target_of(facts.machine).ok_or_else(|| {
+        let target = target_of(machine).ok_or_else(|| {
             bad(
                 exe,
                 format!(
                     "is a {} program; --exe packages x64, x86 and arm64 programs",
-                    facts.machine
+                    machine
                 ),
             )
         })?;
         map.insert("target".into(), json!(target));
     }
+    Ok(())
+}
+
+/// The prebuilt program as the planner sees it.
+struct Described<'a> {
+    /// winpkg.toml's folder: the "workspace".
+    dir: &'a Path,
+    toml_path: &'a Path,
+    exe: &'a Path,
+    name: &'a str,
+    version: &'a str,
+    /// The exe's file stem: the "binary".
+    stem: &'a str,
+}
+
+/// What `cargo metadata` would say of a crate of one binary, the exe, whose manifest
+/// is winpkg.toml (`package`: its package facts; `map`: its winpkg keys).
+fn metadata(
+    d: &Described,
+    package: &serde_json::Map<String, Value>,
+    map: &serde_json::Map<String, Value>,
+) -> Result<cargo_metadata::Metadata, BuildError> {
+    let Described {
+        dir,
+        toml_path,
+        exe,
+        name,
+        version,
+        stem,
+    } = *d;
+    let text = |k: &str| package.get(k).and_then(Value::as_str).map(str::to_string);
     let id = format!("path+file://{}#{name}@{version}", dir.display());
     let pkg = json!({
         "name": name,
@@ -197,7 +248,5 @@ pub(super) fn describe(
         "metadata": null,
         "version": 1
     });
-    let meta: cargo_metadata::Metadata =
-        serde_json::from_value(meta).map_err(|e| bad(&toml_path, e.to_string()))?;
-    Ok(Prebuilt { meta })
+    serde_json::from_value(meta).map_err(|e| bad(toml_path, e.to_string()))
 }
