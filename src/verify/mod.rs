@@ -287,13 +287,7 @@ fn verify_zip(
     };
     let mut v = Verification {
         zip: zip.to_path_buf(),
-        steps: Vec::new(),
-        registry: BTreeMap::new(),
-        install_dir: None,
-        prefix: None,
-        processprng_standin: false,
-        findings: Vec::new(),
-        ok: false,
+        ..Verification::default()
     };
     let t = Instant::now();
     let msi = if msi::is_msi(zip) {
@@ -327,32 +321,10 @@ fn verify_zip(
         t,
         offline::check_listing(listing, &opts.limits),
     );
-    let scratch = tempfile::Builder::new()
-        .prefix("winpkg-verify-")
-        .tempdir()
-        .map_err(|e| VerifyError::Io {
-            action: "create a temporary folder in",
-            path: std::env::temp_dir(),
-            source: e,
-        })?;
+    let scratch = scratch_dir()?;
     let _guard = cleanup::Guard::dir(scratch.path());
     let pkg = if names_ok {
-        let t = Instant::now();
-        let extracted = match &msi {
-            Some(m) => msi::extract(zip, m, scratch.path(), &opts.limits),
-            None => offline::extract(zip, listing, scratch.path()),
-        };
-        match extracted {
-            Ok(pkg) => {
-                let n = pkg.files.len();
-                run.check("extract", t, Ok(format!("{n} files, sizes as declared")));
-                Some(pkg)
-            }
-            Err(e) => {
-                run.check("extract", t, Err(e));
-                None
-            }
-        }
+        extract(&mut run, zip, msi.as_ref(), listing, scratch.path(), opts)
     } else {
         None
     };
@@ -376,18 +348,7 @@ fn verify_zip(
     }
     if opts.wine {
         if run.steps.iter().all(|s| s.ok) {
-            let msi = match &msi {
-                Some(m) => Some(msi_wine::MsiRequest {
-                    path: std::path::absolute(zip).map_err(|e| VerifyError::Io {
-                        action: "find the absolute path of",
-                        path: zip.to_path_buf(),
-                        source: e,
-                    })?,
-                    product_code: m.properties.get("ProductCode").cloned().unwrap_or_default(),
-                    wine_ignores: m.wine_ignored.clone(),
-                }),
-                None => None,
-            };
+            let msi = msi.as_ref().map(|m| msi_request(zip, m)).transpose()?;
             wine_stage(&mut run, &pkg, manifest.as_ref(), zip, opts, msi, &mut v)?;
         } else {
             run.info(
@@ -398,6 +359,59 @@ fn verify_zip(
         }
     }
     Ok(v.finish(run))
+}
+
+/// The scratch folder the package is extracted into (removed with it).
+fn scratch_dir() -> Result<tempfile::TempDir, VerifyError> {
+    tempfile::Builder::new()
+        .prefix("winpkg-verify-")
+        .tempdir()
+        .map_err(|e| VerifyError::Io {
+            action: "create a temporary folder in",
+            path: std::env::temp_dir(),
+            source: e,
+        })
+}
+
+/// Extract the package (zip or MSI) into `dir`: the `extract` check.
+fn extract(
+    run: &mut Run,
+    zip: &Path,
+    msi: Option<&msi::MsiRead>,
+    listing: &offline::Listing,
+    dir: &Path,
+    opts: &Options,
+) -> Option<offline::Package> {
+    let t = Instant::now();
+    let extracted = match msi {
+        Some(m) => msi::extract(zip, m, dir, &opts.limits),
+        None => offline::extract(zip, listing, dir),
+    };
+    match extracted {
+        Ok(pkg) => {
+            let n = pkg.files.len();
+            run.check("extract", t, Ok(format!("{n} files, sizes as declared")));
+            Some(pkg)
+        }
+        Err(e) => {
+            run.check("extract", t, Err(e));
+            None
+        }
+    }
+}
+
+/// What the Wine stage needs of an MSI: its absolute path, product code, and what
+/// Wine's msiexec does not apply.
+fn msi_request(zip: &Path, m: &msi::MsiRead) -> Result<msi_wine::MsiRequest, VerifyError> {
+    Ok(msi_wine::MsiRequest {
+        path: std::path::absolute(zip).map_err(|e| VerifyError::Io {
+            action: "find the absolute path of",
+            path: zip.to_path_buf(),
+            source: e,
+        })?,
+        product_code: m.properties.get("ProductCode").cloned().unwrap_or_default(),
+        wine_ignores: m.wine_ignored.clone(),
+    })
 }
 
 /// Windows Installer's rules on the MSI (with its extracted files' versions, when they

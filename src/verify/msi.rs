@@ -410,142 +410,41 @@ fn long_file_name(v: &str) -> &str {
     v.rsplit('|').next().unwrap_or(v)
 }
 
+/// The tables of an open MSI, read by name, their errors naming the MSI.
+struct Tables<'a> {
+    p: msi::Package<File>,
+    path: &'a Path,
+}
+
+impl Tables<'_> {
+    fn bad(&self, why: String) -> VerifyError {
+        input(self.path, why)
+    }
+
+    fn get(&mut self, name: &str) -> Result<Rows, VerifyError> {
+        rows(&mut self.p, name).map_err(|e| input(self.path, format!("the {name} table: {e}")))
+    }
+}
+
 fn read_tables(path: &Path) -> Result<MsiRead, VerifyError> {
-    let bad = |why: String| input(path, why);
     let file = File::open(path).map_err(|source| VerifyError::Open {
         zip: path.to_path_buf(),
         source,
     })?;
-    let mut p = msi::Package::open(file).map_err(|e| bad(format!("not an MSI: {e}")))?;
-    let mut table =
-        |name: &str| rows(&mut p, name).map_err(|e| bad(format!("the {name} table: {e}")));
-    let properties: BTreeMap<String, String> = table("Property")?
+    let p = msi::Package::open(file).map_err(|e| input(path, format!("not an MSI: {e}")))?;
+    let mut t = Tables { p, path };
+    let properties: BTreeMap<String, String> = t
+        .get("Property")?
         .iter()
         .map(|r| (text(r, "Property"), text(r, "Value")))
         .collect();
-    // Folders: each Directory row's path below INSTALLDIR, when it is below it.
-    let dirs: BTreeMap<String, (String, String)> = table("Directory")?
-        .iter()
-        .map(|r| {
-            (
-                text(r, "Directory"),
-                (text(r, "Directory_Parent"), text(r, "DefaultDir")),
-            )
-        })
-        .collect();
-    let below_install = |start: &str| -> Option<String> {
-        let mut key = start.to_string();
-        let mut parts = Vec::new();
-        for _ in 0..64 {
-            if key == "INSTALLDIR" {
-                parts.reverse();
-                return Some(parts.join("/"));
-            }
-            let (parent, default) = dirs.get(&key)?;
-            let name = long_dir_name(default);
-            if name != "." {
-                parts.push(name.to_string());
-            }
-            key = parent.clone();
-        }
-        None
-    };
-    let components: BTreeMap<String, String> = table("Component")?
-        .iter()
-        .map(|r| (text(r, "Component"), text(r, "Directory_")))
-        .collect();
-    let hashes: BTreeMap<String, [u8; 16]> = table("MsiFileHash")?
-        .iter()
-        .filter_map(|r| {
-            let mut md5 = [0u8; 16];
-            for (i, col) in ["HashPart1", "HashPart2", "HashPart3", "HashPart4"]
-                .iter()
-                .enumerate()
-            {
-                md5[i * 4..i * 4 + 4].copy_from_slice(&int(r, col)?.to_le_bytes());
-            }
-            Some((text(r, "File_"), md5))
-        })
-        .collect();
-    let mut files = Vec::new();
-    for r in table("File")? {
-        let key = text(&r, "File");
-        let comp = text(&r, "Component_");
-        let dir = components.get(&comp).ok_or_else(|| {
-            bad(format!(
-                "file `{key}` names component `{comp}`, which is not in the Component table"
-            ))
-        })?;
-        let folder = below_install(dir).ok_or_else(|| {
-            bad(format!(
-                "file `{key}` goes to folder `{dir}`, which is not inside INSTALLDIR: verify reads packages that install into one folder"
-            ))
-        })?;
-        let name = long_file_name(&text(&r, "FileName")).to_string();
-        let path = if folder.is_empty() {
-            name
-        } else {
-            format!("{folder}/{name}")
-        };
-        let size = int(&r, "FileSize")
-            .and_then(|n| u64::try_from(n).ok())
-            .ok_or_else(|| bad(format!("file `{key}` has no valid FileSize")))?;
-        files.push(MsiFile {
-            md5: hashes.get(&key).copied(),
-            key,
-            path,
-            size,
-        });
-    }
+    let files = msi_files(&mut t)?;
     if files.is_empty() {
         return Err(VerifyError::Empty(path.to_path_buf()));
     }
-    let media = table("Media")?;
-    let cabinets: Vec<String> = media
-        .iter()
-        .map(|r| text(r, "Cabinet"))
-        .filter(|c| !c.is_empty())
-        .collect();
-    let cabinet = match cabinets.as_slice() {
-        [one] => one.strip_prefix('#').map(str::to_string).ok_or_else(|| {
-            bad(format!("its cabinet `{one}` is a file beside the MSI, not inside it: verify reads MSIs that carry their files"))
-        })?,
-        [] => return Err(bad("it has no cabinet (Media table): its files are not inside it".into())),
-        _ => return Err(bad(format!("it has {} cabinets: verify reads MSIs with one", cabinets.len()))),
-    };
-    let services = table("ServiceInstall")?
-        .iter()
-        .map(|r| ServiceRow {
-            name: text(r, "Name"),
-            display_name: text(r, "DisplayName"),
-            start_type: int(r, "StartType").unwrap_or(-1),
-            start_name: text(r, "StartName"),
-        })
-        .collect();
-    let controls = table("ServiceControl")?
-        .iter()
-        .map(|r| ControlRow {
-            name: text(r, "Name"),
-            event: int(r, "Event").unwrap_or(0),
-            wait: int(r, "Wait").unwrap_or(-1),
-        })
-        .collect();
-    let mut with_rows = Vec::new();
-    for t in [
-        "MsiServiceConfig",
-        "MsiServiceConfigFailureActions",
-        "MsiLockPermissionsEx",
-    ] {
-        if !table(t)?.is_empty() {
-            with_rows.push(t.to_string());
-        }
-    }
-    if table("CustomAction")?
-        .iter()
-        .any(|r| text(r, "Target").contains("sc.exe\" failure "))
-    {
-        with_rows.push(super::msi_wine::SC_FAILURE.to_string());
-    }
+    let cabinet = cabinet_stream(&mut t)?;
+    let (services, controls) = service_rows(&mut t)?;
+    let wine_ignored = wine_ignored(&mut t)?;
     let listing = Listing {
         entries: files
             .iter()
@@ -566,8 +465,191 @@ fn read_tables(path: &Path) -> Result<MsiRead, VerifyError> {
         properties,
         services,
         controls,
-        wine_ignored: super::msi_wine::wine_ignores(&with_rows),
+        wine_ignored,
     })
+}
+
+/// Each Directory row's path below INSTALLDIR, when it is below it.
+fn install_folders(t: &mut Tables) -> Result<impl Fn(&str) -> Option<String> + use<>, VerifyError> {
+    let dirs: BTreeMap<String, (String, String)> = t
+        .get("Directory")?
+        .iter()
+        .map(|r| {
+            (
+                text(r, "Directory"),
+                (text(r, "Directory_Parent"), text(r, "DefaultDir")),
+            )
+        })
+        .collect();
+    Ok(move |start: &str| -> Option<String> {
+        let mut key = start.to_string();
+        let mut parts = Vec::new();
+        for _ in 0..64 {
+            if key == "INSTALLDIR" {
+                parts.reverse();
+                return Some(parts.join("/"));
+            }
+            let (parent, default) = dirs.get(&key)?;
+            let name = long_dir_name(default);
+            if name != "." {
+                parts.push(name.to_string());
+            }
+            key = parent.clone();
+        }
+        None
+    })
+}
+
+/// The files the MSI installs: each File row's path below INSTALLDIR, size and MD5.
+fn msi_files(t: &mut Tables) -> Result<Vec<MsiFile>, VerifyError> {
+    let below_install = install_folders(t)?;
+    let components: BTreeMap<String, String> = t
+        .get("Component")?
+        .iter()
+        .map(|r| (text(r, "Component"), text(r, "Directory_")))
+        .collect();
+    let hashes: BTreeMap<String, [u8; 16]> = t
+        .get("MsiFileHash")?
+        .iter()
+        .filter_map(|r| {
+            let mut md5 = [0u8; 16];
+            for (i, col) in ["HashPart1", "HashPart2", "HashPart3", "HashPart4"]
+                .iter()
+                .enumerate()
+            {
+                md5[i * 4..i * 4 + 4].copy_from_slice(&int(r, col)?.to_le_bytes());
+            }
+            Some((text(r, "File_"), md5))
+        })
+        .collect();
+    let mut files = Vec::new();
+    for r in t.get("File")? {
+        let key = text(&r, "File");
+        let comp = text(&r, "Component_");
+        let dir = components.get(&comp).ok_or_else(|| {
+            t.bad(format!(
+                "file `{key}` names component `{comp}`, which is not in the Component table"
+            ))
+        })?;
+        let folder = below_install(dir).ok_or_else(|| {
+            t.bad(format!(
+                "file `{key}` goes to folder `{dir}`, which is not inside INSTALLDIR: verify reads packages that install into one folder"
+            ))
+        })?;
+        let name = long_file_name(&text(&r, "FileName")).to_string();
+        let path = if folder.is_empty() {
+            name
+        } else {
+            format!("{folder}/{name}")
+        };
+        let size = int(&r, "FileSize")
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| t.bad(format!("file `{key}` has no valid FileSize")))?;
+        files.push(MsiFile {
+            md5: hashes.get(&key).copied(),
+            key,
+            path,
+            size,
+        });
+    }
+    Ok(files)
+}
+
+/// The embedded cabinet's stream name (the one Media row's `#name`).
+fn cabinet_stream(t: &mut Tables) -> Result<String, VerifyError> {
+    let cabinets: Vec<String> = t
+        .get("Media")?
+        .iter()
+        .map(|r| text(r, "Cabinet"))
+        .filter(|c| !c.is_empty())
+        .collect();
+    match cabinets.as_slice() {
+        [one] => one.strip_prefix('#').map(str::to_string).ok_or_else(|| {
+            t.bad(format!("its cabinet `{one}` is a file beside the MSI, not inside it: verify reads MSIs that carry their files"))
+        }),
+        [] => Err(t.bad("it has no cabinet (Media table): its files are not inside it".into())),
+        _ => Err(t.bad(format!("it has {} cabinets: verify reads MSIs with one", cabinets.len()))),
+    }
+}
+
+/// The ServiceInstall and ServiceControl rows.
+fn service_rows(t: &mut Tables) -> Result<(Vec<ServiceRow>, Vec<ControlRow>), VerifyError> {
+    let services = t
+        .get("ServiceInstall")?
+        .iter()
+        .map(|r| ServiceRow {
+            name: text(r, "Name"),
+            display_name: text(r, "DisplayName"),
+            start_type: int(r, "StartType").unwrap_or(-1),
+            start_name: text(r, "StartName"),
+        })
+        .collect();
+    let controls = t
+        .get("ServiceControl")?
+        .iter()
+        .map(|r| ControlRow {
+            name: text(r, "Name"),
+            event: int(r, "Event").unwrap_or(0),
+            wait: int(r, "Wait").unwrap_or(-1),
+        })
+        .collect();
+    Ok((services, controls))
+}
+
+/// What the MSI asks that Wine's msiexec does not do: the tables of those with rows,
+/// and the recovery custom action.
+fn wine_ignored(t: &mut Tables) -> Result<Vec<String>, VerifyError> {
+    let mut with_rows = Vec::new();
+    for name in [
+        "MsiServiceConfig",
+        "MsiServiceConfigFailureActions",
+        "MsiLockPermissionsEx",
+    ] {
+        if !t.get(name)?.is_empty() {
+            with_rows.push(name.to_string());
+        }
+    }
+    if t.get("CustomAction")?
+        .iter()
+        .any(|r| text(r, "Target").contains("sc.exe\" failure "))
+    {
+        with_rows.push(super::msi_wine::SC_FAILURE.to_string());
+    }
+    Ok(super::msi_wine::wine_ignores(&with_rows))
+}
+
+/// The cabinet holds exactly the File rows, each once and of its File row's size:
+/// the rows by key.
+fn cabinet_matches_files<'r>(
+    cab: &Cabinet,
+    read: &'r MsiRead,
+) -> Result<BTreeMap<&'r str, &'r MsiFile>, Failed> {
+    let by_key: BTreeMap<&str, &MsiFile> = read.files.iter().map(|f| (f.key.as_str(), f)).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for c in &cab.files {
+        let Some(f) = by_key.get(c.name.as_str()) else {
+            return Err(Failed(format!(
+                "the cabinet holds `{}`, which no File row installs",
+                c.name
+            )));
+        };
+        if c.size != f.size {
+            return Err(Failed(format!(
+                "`{}` has {} bytes in the cabinet, but its File row says {}",
+                f.path, c.size, f.size
+            )));
+        }
+        if !seen.insert(c.name.as_str()) {
+            return Err(Failed(format!("the cabinet holds `{}` twice", c.name)));
+        }
+    }
+    if let Some(missing) = read.files.iter().find(|f| !seen.contains(f.key.as_str())) {
+        return Err(Failed(format!(
+            "`{}` (File `{}`) is not in the cabinet",
+            missing.path, missing.key
+        )));
+    }
+    Ok(by_key)
 }
 
 /// Stream every file out of the MSI's cabinet into `dir` (the listing passed
@@ -595,31 +677,7 @@ pub(super) fn extract(
             limits.max_ratio
         )));
     }
-    let by_key: BTreeMap<&str, &MsiFile> = read.files.iter().map(|f| (f.key.as_str(), f)).collect();
-    let mut seen = std::collections::BTreeSet::new();
-    for c in &cab.files {
-        let Some(f) = by_key.get(c.name.as_str()) else {
-            return Err(Failed(format!(
-                "the cabinet holds `{}`, which no File row installs",
-                c.name
-            )));
-        };
-        if c.size != f.size {
-            return Err(Failed(format!(
-                "`{}` has {} bytes in the cabinet, but its File row says {}",
-                f.path, c.size, f.size
-            )));
-        }
-        if !seen.insert(c.name.as_str()) {
-            return Err(Failed(format!("the cabinet holds `{}` twice", c.name)));
-        }
-    }
-    if let Some(missing) = read.files.iter().find(|f| !seen.contains(f.key.as_str())) {
-        return Err(Failed(format!(
-            "`{}` (File `{}`) is not in the cabinet",
-            missing.path, missing.key
-        )));
-    }
+    let by_key = cabinet_matches_files(&cab, read)?;
     let mut files = BTreeMap::new();
     let mut small = BTreeMap::new();
     for folder in 0..cab.folders.len() {
@@ -738,6 +796,50 @@ fn control_problems(
     problems
 }
 
+/// The ServiceInstall row against service.json's service: name, display name, start
+/// type and account (as the formatted text Windows Installer would write).
+fn service_row_problems(row: &ServiceRow, svc: &crate::autostart::service::Service) -> Vec<String> {
+    let mut problems = Vec::new();
+    // The table holds formatted text: compare what Windows Installer would
+    // write.
+    let f = crate::script::msi_formatted;
+    if row.name != f(&svc.name) {
+        problems.push(format!(
+            "the service is `{}` in the MSI, `{}` in service.json",
+            row.name, svc.name
+        ));
+    }
+    if row.display_name != f(&svc.display_name) {
+        problems.push(format!(
+            "the display name is `{}` in the MSI, `{}` in service.json",
+            row.display_name, svc.display_name
+        ));
+    }
+    let start = match svc.start {
+        crate::autostart::service::StartType::Auto
+        | crate::autostart::service::StartType::DelayedAuto => 2,
+        crate::autostart::service::StartType::Manual => 3,
+        crate::autostart::service::StartType::Disabled => 4,
+    };
+    if row.start_type != start {
+        problems.push(format!(
+            "the start type is {} in the MSI, {start} in service.json",
+            row.start_type
+        ));
+    }
+    let account = match svc.account {
+        crate::autostart::service::Account::LocalSystem => String::new(),
+        _ => f(&svc.account.object_name(&svc.name)),
+    };
+    if row.start_name != account {
+        problems.push(format!(
+            "the account is `{}` in the MSI, `{account}` in service.json",
+            row.start_name
+        ));
+    }
+    problems
+}
+
 /// The MSI's own rows against service.json: the product's name and version, and the
 /// service (name, display name, start type, account).
 pub(super) fn check_tables(read: &MsiRead, manifest: Option<&Manifest>) -> CheckResult {
@@ -779,48 +881,11 @@ pub(super) fn check_tables(read: &MsiRead, manifest: Option<&Manifest>) -> Check
             problems.push("service.json has a service, but ServiceInstall is empty".into())
         }
         (Some(s), [row]) => {
-            let svc = &s.service;
-            // The table holds formatted text: compare what Windows Installer would
-            // write.
-            let f = crate::script::msi_formatted;
-            if row.name != f(&svc.name) {
-                problems.push(format!(
-                    "the service is `{}` in the MSI, `{}` in service.json",
-                    row.name, svc.name
-                ));
-            }
-            if row.display_name != f(&svc.display_name) {
-                problems.push(format!(
-                    "the display name is `{}` in the MSI, `{}` in service.json",
-                    row.display_name, svc.display_name
-                ));
-            }
-            let start = match svc.start {
-                crate::autostart::service::StartType::Auto
-                | crate::autostart::service::StartType::DelayedAuto => 2,
-                crate::autostart::service::StartType::Manual => 3,
-                crate::autostart::service::StartType::Disabled => 4,
-            };
-            if row.start_type != start {
-                problems.push(format!(
-                    "the start type is {} in the MSI, {start} in service.json",
-                    row.start_type
-                ));
-            }
-            let account = match svc.account {
-                crate::autostart::service::Account::LocalSystem => String::new(),
-                _ => f(&svc.account.object_name(&svc.name)),
-            };
-            if row.start_name != account {
-                problems.push(format!(
-                    "the account is `{}` in the MSI, `{account}` in service.json",
-                    row.start_name
-                ));
-            }
-            problems.extend(control_problems(&read.controls, &row.name, svc));
+            problems.extend(service_row_problems(row, &s.service));
+            problems.extend(control_problems(&read.controls, &row.name, &s.service));
             said.push_str(&format!(
                 "; service `{}` as in service.json, stopped (waiting) at install and uninstall, deleted at uninstall",
-                svc.name
+                s.service.name
             ));
         }
         (Some(_), rows) => problems.push(format!(

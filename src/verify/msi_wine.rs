@@ -165,8 +165,29 @@ pub(super) fn steps(
     };
     service_checks(run, req, &mut ctx, v)?;
 
-    // The same MSI again: a repair, never a second product.
-    stop_first(run, &ctx, "stopped before repair")?;
+    repair(run, &ctx, m, msi_timeout)?;
+    uninstall(run, &ctx, req, m, msi_timeout)?;
+    if !m.wine_ignores.is_empty() {
+        run.info(
+            "not applied by Wine",
+            Instant::now(),
+            format!(
+                "Wine's msiexec ignores {}: Windows Installer 5 applies them; these rows were read back offline, not run",
+                m.wine_ignores.join(", ")
+            ),
+        );
+    }
+    tear_down(run, ctx.prefix, v)
+}
+
+/// The same MSI again: a repair, never a second product.
+fn repair(
+    run: &mut Run,
+    ctx: &Ctx,
+    m: &MsiRequest,
+    msi_timeout: Duration,
+) -> Result<(), VerifyError> {
+    stop_first(run, ctx, "stopped before repair")?;
     let t = Instant::now();
     let (code, log) = msiexec(&ctx.prefix, "/i", msi_timeout)?;
     let registered = registrations(&ctx.prefix, &m.product_code)?;
@@ -193,7 +214,19 @@ pub(super) fn steps(
         },
     );
 
-    stop_first(run, &ctx, "stopped before /x")?;
+    Ok(())
+}
+
+/// `msiexec /x`: the product unregistered and its files gone; for a service, the
+/// service removed and its data kept.
+fn uninstall(
+    run: &mut Run,
+    ctx: &Ctx,
+    req: &Request,
+    m: &MsiRequest,
+    msi_timeout: Duration,
+) -> Result<(), VerifyError> {
+    stop_first(run, ctx, "stopped before /x")?;
     let t = Instant::now();
     let (code, log) = msiexec(&ctx.prefix, "/x", msi_timeout)?;
     let registered = registrations(&ctx.prefix, &m.product_code)?;
@@ -211,23 +244,13 @@ pub(super) fn steps(
         },
     );
     if !ctx.service.is_empty() && req.run.is_none() {
-        check_removed(run, &ctx)?;
+        check_removed(run, ctx)?;
         let t = Instant::now();
-        if let Some(kept) = check_data_kept(&ctx) {
+        if let Some(kept) = check_data_kept(ctx) {
             run.check("data kept", t, kept);
         }
     }
-    if !m.wine_ignores.is_empty() {
-        run.info(
-            "not applied by Wine",
-            Instant::now(),
-            format!(
-                "Wine's msiexec ignores {}: Windows Installer 5 applies them; these rows were read back offline, not run",
-                m.wine_ignores.join(", ")
-            ),
-        );
-    }
-    tear_down(run, ctx.prefix, v)
+    Ok(())
 }
 
 /// How long Windows Installer waits for a service to stop (ServiceControl's Wait).
