@@ -991,6 +991,11 @@ fn several_targets_in_one_run() {
     }
     assert!(v.get("failed").is_none(), "{v:#}");
 
+    an_unbuildable_target_does_not_hide_the_other(&example, out.path());
+}
+
+/// A target that cannot be built is reported; the other one is still packaged.
+fn an_unbuildable_target_does_not_hide_the_other(example: &Path, out: &Path) {
     // A target that cannot be built: reported, the other one still packaged; the human
     // summary has a line for each.
     let r = run([
@@ -1001,7 +1006,7 @@ fn several_targets_in_one_run() {
         "--target-dir",
         shared_target().to_str().unwrap(),
         "--output",
-        out.path().join("two").to_str().unwrap(),
+        out.join("two").to_str().unwrap(),
         "--target",
         "x86_64-unknown-linux-gnu",
         "--target",
@@ -1009,8 +1014,7 @@ fn several_targets_in_one_run() {
     ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
-        out.path()
-            .join("two/hello-service-0.1.0-x86_64-pc-windows-gnu.zip")
+        out.join("two/hello-service-0.1.0-x86_64-pc-windows-gnu.zip")
             .is_file(),
         "{}",
         r.stderr

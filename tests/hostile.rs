@@ -509,10 +509,16 @@ fn hostile_msis_get_clear_errors_and_bounded_memory() {
         r.stderr
     );
 
+    lying_and_broken_msis_get_clear_errors(dir.path(), &good);
+}
+
+/// A summary string claiming 4 GiB, a compound file that is no MSI, a truncated MSI:
+/// clear errors, bounded memory.
+fn lying_and_broken_msis_get_clear_errors(dir: &Path, good: &Path) {
     // A summary-information string that claims 4 GiB (found by cargo fuzz: the msi
     // crate would allocate what it claims before reading it).
-    let liar = dir.path().join("liar.msi");
-    std::fs::copy(&good, &liar).unwrap();
+    let liar = dir.join("liar.msi");
+    std::fs::copy(good, &liar).unwrap();
     {
         let mut cfb = cfb::open_rw(&liar).unwrap();
         let mut bytes = Vec::new();
@@ -548,7 +554,7 @@ fn hostile_msis_get_clear_errors_and_bounded_memory() {
     );
 
     // A compound file that is no MSI, and a truncated MSI.
-    let doc = dir.path().join("not.msi");
+    let doc = dir.join("not.msi");
     {
         let mut cfb = cfb::create(&doc).unwrap();
         std::io::Write::write_all(&mut cfb.create_stream("/WordDocument").unwrap(), b"hi").unwrap();
@@ -557,8 +563,8 @@ fn hostile_msis_get_clear_errors_and_bounded_memory() {
     let r = run(["verify", doc.to_str().unwrap()]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("not.msi: "), "{}", r.stderr);
-    let cut = dir.path().join("cut.msi");
-    let bytes = std::fs::read(&good).unwrap();
+    let cut = dir.join("cut.msi");
+    let bytes = std::fs::read(good).unwrap();
     std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
     let r = run(["verify", cut.to_str().unwrap()]);
     assert_eq!(r.code, 2, "{}", r.stderr);

@@ -962,43 +962,11 @@ fn msi_rows(path: &Path, table: &str) -> Vec<Vec<String>> {
 #[test]
 fn an_msi_holds_the_zips_files_and_the_service_and_is_reproducible() {
     let code = "{6F1C2A3B-1111-4222-8333-944455556666}";
-    let table = format!(
-        "\n[package.metadata.winpkg.msi]\nupgrade-code = \"{code}\"\nmanufacturer = \"ACME [Labs] {{x}}\"\n"
-    );
-    let a = tempfile::tempdir().unwrap();
-    let b = tempfile::tempdir().unwrap();
-    let deeper = b.path().join("one/two");
-    let env = [("SOURCE_DATE_EPOCH", "1700000000")];
-    let mut msis = Vec::new();
-    for dir in [a.path().to_path_buf(), deeper] {
-        let manifest = copy_example_with(&dir, |t| {
-            t.replacen(
-                "account = \"LocalService\"",
-                "account = \"LocalService\"\ndata-dirs = [\"{programdata}\\\\hello-service\\\\data\", \"D:\\\\svc [x]\"]\nlog-dir = \"{dir}\\\\logs\"\nenv = { GREETING = \"[hi] & 100%\", RUST_LOG = \"info\" }",
-                1,
-            ) + &table
-        });
-        let r = package(&manifest, &dir.join("out"), &["--release", "--msi"], &env);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        assert!(
-            !r.stderr.contains("the MSI"),
-            "the MSI does all the zip's scripts do: {}",
-            r.stderr
-        );
-        // The service kind, in the default output.
-        assert!(
-            r.stderr.contains(
-                "Service hello-service.exe is a native service `hello-service`: it runs the service dispatcher"
-            ),
-            "{}",
-            r.stderr
-        );
-        let v = r.json();
-        let msi = PathBuf::from(v["packages"][0]["msi"]["path"].as_str().unwrap());
-        assert_eq!(msi, zip_path(&v).with_extension("msi"));
-        assert_eq!(v["packages"][0]["msi"]["upgrade_code"], code);
-        msis.push((msi, zip_path(&v)));
-    }
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let msis = [
+        build_rich_msi(a.path().to_path_buf(), code),
+        build_rich_msi(b.path().join("one/two"), code),
+    ];
     let (msi, zip) = &msis[0];
     assert!(
         std::fs::read(msi).unwrap() == std::fs::read(&msis[1].0).unwrap(),
@@ -1063,6 +1031,50 @@ fn an_msi_holds_the_zips_files_and_the_service_and_is_reproducible() {
             .map(|r| r[2].as_str()),
         Some("5850")
     );
+    assert_registry_folders_and_saved_dir(msi, code);
+    assert_hashes_upgrade_and_summary(msi, zip);
+}
+
+/// The example service with data and log folders, env, and an MSI table (an upgrade
+/// code, a manufacturer with brackets), built with `--msi` in `dir`: (MSI, zip).
+fn build_rich_msi(dir: PathBuf, code: &str) -> (PathBuf, PathBuf) {
+    let table = format!(
+        "\n[package.metadata.winpkg.msi]\nupgrade-code = \"{code}\"\nmanufacturer = \"ACME [Labs] {{x}}\"\n"
+    );
+    let env = [("SOURCE_DATE_EPOCH", "1700000000")];
+    let manifest = copy_example_with(&dir, |t| {
+        t.replacen(
+            "account = \"LocalService\"",
+            "account = \"LocalService\"\ndata-dirs = [\"{programdata}\\\\hello-service\\\\data\", \"D:\\\\svc [x]\"]\nlog-dir = \"{dir}\\\\logs\"\nenv = { GREETING = \"[hi] & 100%\", RUST_LOG = \"info\" }",
+            1,
+        ) + &table
+    });
+    let r = package(&manifest, &dir.join("out"), &["--release", "--msi"], &env);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("the MSI"),
+        "the MSI does all the zip's scripts do: {}",
+        r.stderr
+    );
+    // The service kind, in the default output.
+    assert!(
+        r.stderr.contains(
+            "Service hello-service.exe is a native service `hello-service`: it runs the service dispatcher"
+        ),
+        "{}",
+        r.stderr
+    );
+    let v = r.json();
+    let msi = PathBuf::from(v["packages"][0]["msi"]["path"].as_str().unwrap());
+    assert_eq!(msi, zip_path(&v).with_extension("msi"));
+    assert_eq!(v["packages"][0]["msi"]["upgrade_code"], code);
+    (msi, zip_path(&v))
+}
+
+/// The Registry rows (Event Log source, environment, the remembered install folder),
+/// the data and log folders (permanent components, granted to the account), and the
+/// custom actions that restore the folder and set the absolute one, in their order.
+fn assert_registry_folders_and_saved_dir(msi: &Path, code: &str) {
     // The Event Log source and the environment, in the Registry table (formatted text:
     // `[` arrives literally; `[~]` separates a multi-string's entries).
     let registry = msi_rows(msi, "Registry");
@@ -1138,6 +1150,11 @@ fn an_msi_holds_the_zips_files_and_the_service_and_is_reproducible() {
     };
     assert!(at("given_dir") < at("AppSearch") && at("AppSearch") < at("saved_dir"));
     assert!(at("saved_dir") < at("CostFinalize") && at(&absolute[0]) < at("CostFinalize"));
+}
+
+/// Every unversioned file's MD5, msitools' reading, the rules, the upgrade rows, the
+/// launch condition and the summary.
+fn assert_hashes_upgrade_and_summary(msi: &Path, zip: &Path) {
     // Every unversioned file's MD5 in MsiFileHash, as the zip's bytes give it; the
     // versioned exe has its File.Version instead.
     let hashes = msi_rows(msi, "MsiFileHash");

@@ -183,10 +183,16 @@ fn prebuilt_mistakes_are_named() {
     );
     assert!(!r.stderr.contains("package.metadata"), "{}", r.stderr);
     assert!(!dir.path().join("target").exists(), "nothing written");
+    target_mistakes_are_named(dir.path(), &exe);
+}
+
+/// Targets of another architecture than the exe's, several targets, and `--version`
+/// without `--exe`, are refused.
+fn target_mistakes_are_named(dir: &Path, exe: &Path) {
     // The Go exe is x64: a target of another architecture would mislabel the package
     // (an x86 MSI folder, an i686 zip name), from the command line or winpkg.toml.
-    std::fs::write(dir.path().join("winpkg.toml"), "version = \"1.0.0\"\n").unwrap();
-    let r = package_exe(dir.path(), &exe, &["--target", "i686-pc-windows-gnu"]);
+    std::fs::write(dir.join("winpkg.toml"), "version = \"1.0.0\"\n").unwrap();
+    let r = package_exe(dir, exe, &["--target", "i686-pc-windows-gnu"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.contains("x64 program") && r.stderr.contains("i686-pc-windows-gnu"),
@@ -194,18 +200,18 @@ fn prebuilt_mistakes_are_named() {
         r.stderr
     );
     std::fs::write(
-        dir.path().join("winpkg.toml"),
+        dir.join("winpkg.toml"),
         "version = \"1.0.0\"\ntarget = \"aarch64-pc-windows-msvc\"\n",
     )
     .unwrap();
-    let r = package_exe(dir.path(), &exe, &[]);
+    let r = package_exe(dir, exe, &[]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("aarch64-pc-windows-msvc"), "{}", r.stderr);
     // One exe is one program for one machine: several targets are a mistake.
-    std::fs::write(dir.path().join("winpkg.toml"), "version = \"1.0.0\"\n").unwrap();
+    std::fs::write(dir.join("winpkg.toml"), "version = \"1.0.0\"\n").unwrap();
     let r = package_exe(
-        dir.path(),
-        &exe,
+        dir,
+        exe,
         &[
             "--target",
             "x86_64-pc-windows-gnu",
@@ -215,7 +221,7 @@ fn prebuilt_mistakes_are_named() {
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("one --target"), "{}", r.stderr);
-    assert!(!dir.path().join("target").exists(), "nothing written");
+    assert!(!dir.join("target").exists(), "nothing written");
     // --version alone prints the tool's version; with a value but no --exe it is a mistake.
     let r = run(["winpkg", "--version"]);
     assert_eq!(r.code, 0);

@@ -51,6 +51,31 @@ fn values<'a>(yaml: &'a str, key: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// The scoop manifest: each target's zip with its hash, autoupdate's URL templates, the
+/// program as `bin`, checkver from the GitHub repository.
+fn scoop_has_each_zip(scoop: &Path, v: &serde_json::Value) {
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(scoop).unwrap()).unwrap();
+    for (word, p) in ["64bit", "32bit"]
+        .iter()
+        .zip(v["packages"].as_array().unwrap())
+    {
+        let zip = PathBuf::from(p["archive"]["path"].as_str().unwrap());
+        assert_eq!(s["architecture"][word]["hash"], sha256_of(&zip), "{word}");
+        assert!(
+            s["autoupdate"]["architecture"][word]["url"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!(
+                    "v$version/hello-service-$version-{}.zip",
+                    p["target"].as_str().unwrap()
+                )),
+            "{s:#}"
+        );
+    }
+    assert_eq!(s["bin"], "hello-service.exe");
+    assert_eq!(s["checkver"]["github"], "https://github.com/acme/hello");
+}
+
 /// The example service for two targets with `--msi`: one winget manifest set (an msi
 /// installer per architecture, each with its MSI's ProductCode) and one scoop manifest
 /// (a zip per architecture), every hash the file's, every URL the release folder's.
@@ -132,26 +157,7 @@ fn a_service_publishes_its_msis_to_winget_and_its_zips_to_scoop() {
         ["{6F1C2A3B-1111-4222-8333-944455556666}"; 2]
     );
 
-    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&scoop).unwrap()).unwrap();
-    for (word, p) in ["64bit", "32bit"]
-        .iter()
-        .zip(v["packages"].as_array().unwrap())
-    {
-        let zip = PathBuf::from(p["archive"]["path"].as_str().unwrap());
-        assert_eq!(s["architecture"][word]["hash"], sha256_of(&zip), "{word}");
-        assert!(
-            s["autoupdate"]["architecture"][word]["url"]
-                .as_str()
-                .unwrap()
-                .ends_with(&format!(
-                    "v$version/hello-service-$version-{}.zip",
-                    p["target"].as_str().unwrap()
-                )),
-            "{s:#}"
-        );
-    }
-    assert_eq!(s["bin"], "hello-service.exe");
-    assert_eq!(s["checkver"]["github"], "https://github.com/acme/hello");
+    scoop_has_each_zip(&scoop, &v);
 }
 
 /// A command-line tool publishes its zip to winget as a portable program (per user,
@@ -203,6 +209,11 @@ fn a_cli_tool_publishes_a_portable_zip_and_mistakes_are_named() {
         serde_json::from_slice(&std::fs::read(out.join("scoop/twobins.json")).unwrap()).unwrap();
     assert_eq!(s["checkver"]["url"], "https://example.com/twobins");
 
+    publish_mistakes_are_named(dir.path());
+}
+
+/// Mistakes in the publish table stop the run before the build, naming the key.
+fn publish_mistakes_are_named(dir: &Path) {
     // Mistakes: stopped before the build, the key named.
     for (table, key) in [
         (
@@ -232,7 +243,7 @@ fn a_cli_tool_publishes_a_portable_zip_and_mistakes_are_named() {
             "publish.license",
         ),
     ] {
-        let bad = copy_crate(&fixture("crates/twobins"), &dir.path().join("bad"), |t| {
+        let bad = copy_crate(&fixture("crates/twobins"), &dir.join("bad"), |t| {
             t.replacen(
                 "[package]",
                 "[package]\ndescription = \"ddd\"\nlicense = \"MIT\"",
@@ -240,7 +251,7 @@ fn a_cli_tool_publishes_a_portable_zip_and_mistakes_are_named() {
             ) + "\n"
                 + table
         });
-        let r = package(&bad, &dir.path().join("bad-out"), &[], &[]);
+        let r = package(&bad, &dir.join("bad-out"), &[], &[]);
         assert_eq!(r.code, 2, "{table}: {}", r.stderr);
         assert!(r.stderr.contains(key), "{key}: {}", r.stderr);
         assert!(

@@ -276,10 +276,15 @@ fn an_msi_verifies_like_its_zip_and_tampering_is_caught() {
     let r = run(["verify".as_ref(), msi.as_os_str()]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.stdout.contains("8 checks passed"), "{}", r.stdout);
+    files_tampered_with_are_caught(out.path(), &msi);
+    service_rows_that_disagree_are_caught(out.path(), &msi);
+}
 
+/// A copy whose MsiFileHash or FileSize is not the cabinet's is caught at extraction.
+fn files_tampered_with_are_caught(out: &Path, msi: &Path) {
     // A hash that is not the cabinet's bytes'.
     let files = {
-        let mut p = msi::open(&msi).unwrap();
+        let mut p = msi::open(msi).unwrap();
         p.select_rows(msi::Select::table("File"))
             .unwrap()
             .map(|r| {
@@ -302,8 +307,8 @@ fn an_msi_verifies_like_its_zip_and_tampering_is_caught() {
         .find(|(_, n)| n.ends_with("|install.cmd"))
         .unwrap()
         .0;
-    let bad_hash = out.path().join("bad-hash.msi");
-    std::fs::copy(&msi, &bad_hash).unwrap();
+    let bad_hash = out.join("bad-hash.msi");
+    std::fs::copy(msi, &bad_hash).unwrap();
     set_msi_value(
         &bad_hash,
         "MsiFileHash",
@@ -321,8 +326,8 @@ fn an_msi_verifies_like_its_zip_and_tampering_is_caught() {
     );
 
     // A size that is not the cabinet's.
-    let bad_size = out.path().join("bad-size.msi");
-    std::fs::copy(&msi, &bad_size).unwrap();
+    let bad_size = out.join("bad-size.msi");
+    std::fs::copy(msi, &bad_size).unwrap();
     set_msi_value(
         &bad_size,
         "File",
@@ -335,10 +340,14 @@ fn an_msi_verifies_like_its_zip_and_tampering_is_caught() {
     assert_eq!(code, 1, "{v:#}");
     let d = step(&v, "extract")["detail"].as_str().unwrap();
     assert!(d.contains("but its File row says 100"), "{d}");
+}
 
+/// Copies whose service rows disagree with service.json, or whose ServiceControl
+/// leaves the service running or does not wait, are caught.
+fn service_rows_that_disagree_are_caught(out: &Path, msi: &Path) {
     // A service row that says something else than service.json.
-    let bad_service = out.path().join("bad-service.msi");
-    std::fs::copy(&msi, &bad_service).unwrap();
+    let bad_service = out.join("bad-service.msi");
+    std::fs::copy(msi, &bad_service).unwrap();
     set_msi_value(
         &bad_service,
         "ServiceInstall",
@@ -360,8 +369,8 @@ fn an_msi_verifies_like_its_zip_and_tampering_is_caught() {
     // A ServiceControl row that starts the service but never stops or deletes it: an
     // upgrade would meet its exe in use, an uninstall would leave it registered. And
     // one that does not wait for the stop.
-    let no_stop = out.path().join("no-stop.msi");
-    std::fs::copy(&msi, &no_stop).unwrap();
+    let no_stop = out.join("no-stop.msi");
+    std::fs::copy(msi, &no_stop).unwrap();
     set_msi_value(
         &no_stop,
         "ServiceControl",
@@ -379,8 +388,8 @@ fn an_msi_verifies_like_its_zip_and_tampering_is_caught() {
             && d.contains("delete"),
         "{d}"
     );
-    let no_wait = out.path().join("no-wait.msi");
-    std::fs::copy(&msi, &no_wait).unwrap();
+    let no_wait = out.join("no-wait.msi");
+    std::fs::copy(msi, &no_wait).unwrap();
     set_msi_value(
         &no_wait,
         "ServiceControl",

@@ -415,10 +415,16 @@ fn verify_wine_installs_repairs_and_uninstalls_an_msi() {
     );
     assert_eq!(step("not applied by Wine")["check"], false);
 
+    a_refused_install_reports_msiexecs_code(dir.path(), &msi);
+}
+
+/// An install that Windows Installer refuses (its launch condition false): the step
+/// fails with msiexec's own exit code, 1603, not the low 8 bits (67) Linux sees.
+fn a_refused_install_reports_msiexecs_code(dir: &Path, msi: &Path) {
     // An install that Windows Installer refuses (its launch condition false): the step
     // fails with msiexec's own exit code, 1603, not the low 8 bits (67) Linux sees.
-    let refused = dir.path().join("refused.msi");
-    std::fs::copy(&msi, &refused).unwrap();
+    let refused = dir.join("refused.msi");
+    std::fs::copy(msi, &refused).unwrap();
     let mut p = ::msi::open_rw(&refused).unwrap();
     p.update_rows(
         ::msi::Update::table("LaunchCondition")
@@ -451,8 +457,11 @@ fn verify_wine_installs_repairs_and_uninstalls_an_msi() {
             .starts_with("exit code 1603,"),
         "{install}"
     );
+}
 
-    // A command-line tool's MSI, run from where msiexec put it.
+/// `verify --wine --run` on a command-line tool's MSI: run from where msiexec put it.
+#[test]
+fn verify_wine_runs_a_cli_tools_msi() {
     let cli = tempfile::tempdir().unwrap();
     let manifest = copy_crate(&fixture("crates/twobins"), cli.path(), |t| {
         t + "\n[package.metadata.winpkg.cli]\npath = \"machine\"\n\n[package.metadata.winpkg.msi]\nupgrade-code = \"{0A1B2C3D-4E5F-4061-8273-948596A7B8C9}\"\n"

@@ -138,35 +138,42 @@ fn a_cli_tool_goes_on_path_once_and_comes_off_exactly() {
             before
         );
     }
-    // The folder already on PATH, written by hand with a trailing backslash and in
-    // other case: install adds nothing; uninstall removes that one entry.
-    let by_hand = format!("C:\\a;{}\\;C:\\b", folder.to_uppercase());
-    set_user_path(&prefix, Some(("REG_EXPAND_SZ", &by_hand)));
-    let (code, text) = run_in(&prefix, folder, "install.cmd");
-    assert_eq!(code, 0, "{text}");
-    assert!(text.contains("is on PATH already"), "{text}");
-    let (code, text) = run_in(&prefix, folder, "uninstall.cmd");
-    assert_eq!(code, 0, "{text}");
-    assert_eq!(
-        stored_path(&prefix, "HKEY_CURRENT_USER", "Environment"),
-        Some(("REG_EXPAND_SZ".into(), "C:\\a;C:\\b".into()))
-    );
-    // A `%` in the folder: Wine's cmd drops it from `%~dp0` (Windows's keeps it), so
-    // there the scripts cannot find the helper: they fail loudly and write nothing.
-    let percent = "C:\\Tools 100%\\cli";
-    extract_to(&prefix, &zip_path(&r.json()), percent);
-    set_user_path(&prefix, Some(("REG_EXPAND_SZ", "C:\\a;;C:\\b")));
-    let (code, text) = run_in(&prefix, percent, "install.cmd");
-    assert_ne!(code, 0, "{text}");
-    assert_eq!(
-        stored_path(&prefix, "HKEY_CURRENT_USER", "Environment"),
-        Some(("REG_EXPAND_SZ".into(), "C:\\a;;C:\\b".into()))
-    );
+    odd_paths_are_kept_or_refused(&prefix, folder, &zip_path(&r.json()));
     // Nothing ran from the folder's name, anywhere.
     let cwd = std::env::current_dir().unwrap();
     for root in [prefix.drive_c(), cwd] {
         assert_eq!(made_by_injection(&root, "pwned"), Vec::<PathBuf>::new());
     }
+}
+
+/// The folder already on PATH by hand (other case, a trailing backslash): install adds
+/// nothing, uninstall removes that one entry. A `%` in the folder: refused, nothing
+/// written.
+fn odd_paths_are_kept_or_refused(prefix: &Prefix, folder: &str, zip: &Path) {
+    // The folder already on PATH, written by hand with a trailing backslash and in
+    // other case: install adds nothing; uninstall removes that one entry.
+    let by_hand = format!("C:\\a;{}\\;C:\\b", folder.to_uppercase());
+    set_user_path(prefix, Some(("REG_EXPAND_SZ", &by_hand)));
+    let (code, text) = run_in(prefix, folder, "install.cmd");
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("is on PATH already"), "{text}");
+    let (code, text) = run_in(prefix, folder, "uninstall.cmd");
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(
+        stored_path(prefix, "HKEY_CURRENT_USER", "Environment"),
+        Some(("REG_EXPAND_SZ".into(), "C:\\a;C:\\b".into()))
+    );
+    // A `%` in the folder: Wine's cmd drops it from `%~dp0` (Windows's keeps it), so
+    // there the scripts cannot find the helper: they fail loudly and write nothing.
+    let percent = "C:\\Tools 100%\\cli";
+    extract_to(prefix, zip, percent);
+    set_user_path(prefix, Some(("REG_EXPAND_SZ", "C:\\a;;C:\\b")));
+    let (code, text) = run_in(prefix, percent, "install.cmd");
+    assert_ne!(code, 0, "{text}");
+    assert_eq!(
+        stored_path(prefix, "HKEY_CURRENT_USER", "Environment"),
+        Some(("REG_EXPAND_SZ".into(), "C:\\a;;C:\\b".into()))
+    );
 }
 
 /// The install folder on the machine's PATH (administrator rights, which Wine's user
