@@ -5,16 +5,24 @@
 //! Each step is a check (it can fail) or an info step (it records what was done, such
 //! as creating the prefix; when it cannot be done the whole run stops with an error).
 //! Only checks count as "passed".
+//!
+//! The layout, one way: reading a package (`offline`: the zip; `msi` and `cab`: the
+//! MSI and its cabinet) -> checking it offline (`offline`'s checks, `msi`'s tables,
+//! `ice`: Windows Installer's rules) -> the Wine steps (`steps`: shared by both kinds;
+//! `zip_steps` and `msi_steps`: each kind's flow over them) -> the host (`wine`: a
+//! prefix; `sandbox`, `cleanup`). No module imports from a flow, and the flows do not
+//! import each other.
 
 mod cab;
 pub mod cleanup;
 pub mod ice;
 mod msi;
-mod msi_wine;
+mod msi_steps;
 mod offline;
 pub mod sandbox;
-mod service;
+mod steps;
 pub mod wine;
+mod zip_steps;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -402,8 +410,8 @@ fn extract(
 
 /// What the Wine stage needs of an MSI: its absolute path, product code, and what
 /// Wine's msiexec does not apply.
-fn msi_request(zip: &Path, m: &msi::MsiRead) -> Result<msi_wine::MsiRequest, VerifyError> {
-    Ok(msi_wine::MsiRequest {
+fn msi_request(zip: &Path, m: &msi::MsiRead) -> Result<steps::MsiRequest, VerifyError> {
+    Ok(steps::MsiRequest {
         path: std::path::absolute(zip).map_err(|e| VerifyError::Io {
             action: "find the absolute path of",
             path: zip.to_path_buf(),
@@ -480,14 +488,27 @@ fn wine_stage(
     manifest: Option<&Manifest>,
     zip: &Path,
     opts: &Options,
-    msi: Option<msi_wine::MsiRequest>,
+    msi: Option<steps::MsiRequest>,
     v: &mut Verification,
 ) -> Result<(), VerifyError> {
-    let request = service::Request::new(pkg, manifest, zip, opts, msi)?;
+    let request = steps::Request::new(pkg, manifest, zip, opts, msi)?;
     if opts.sandbox {
         sandbox::run_stage(&request, &pkg.dir, opts.keep, run, v)
     } else {
-        service::wine_steps(run, &request, v)
+        wine_steps(run, &request, v)
+    }
+}
+
+/// The Wine steps for the package's kind: the MSI's with msiexec, else the zip's with
+/// its scripts.
+fn wine_steps(
+    run: &mut Run,
+    req: &steps::Request,
+    v: &mut Verification,
+) -> Result<(), VerifyError> {
+    match &req.msi {
+        Some(m) => msi_steps::steps(run, req, m, v),
+        None => zip_steps::steps(run, req, v),
     }
 }
 

@@ -613,9 +613,9 @@ fn wine_ignored(t: &mut Tables) -> Result<Vec<String>, VerifyError> {
         .iter()
         .any(|r| text(r, "Target").contains("sc.exe\" failure "))
     {
-        with_rows.push(super::msi_wine::SC_FAILURE.to_string());
+        with_rows.push(SC_FAILURE.to_string());
     }
-    Ok(super::msi_wine::wine_ignores(&with_rows))
+    Ok(wine_ignores(&with_rows))
 }
 
 /// The cabinet holds exactly the File rows, each once and of its File row's size:
@@ -899,3 +899,20 @@ pub(super) fn check_tables(read: &MsiRead, manifest: Option<&Manifest>) -> Check
         Err(Failed(problems.join("; ")))
     }
 }
+
+/// The tables of the MSI that Wine's msiexec does not apply, from their names.
+pub fn wine_ignores(tables_with_rows: &[String]) -> Vec<String> {
+    [
+        "MsiServiceConfig",
+        "MsiServiceConfigFailureActions",
+        "MsiLockPermissionsEx",
+        SC_FAILURE,
+    ]
+    .into_iter()
+    .filter(|t| tables_with_rows.iter().any(|x| x == t))
+    .map(str::to_string)
+    .collect()
+}
+
+/// The recovery custom action: it runs, but Wine's sc.exe stores no failure actions.
+pub const SC_FAILURE: &str = "the recovery actions (`sc.exe failure` in a custom action: Wine's sc.exe accepts it and stores nothing)";

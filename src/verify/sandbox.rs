@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 
-use super::service::{self, Request};
+use super::steps::Request;
 use super::{Run, Step, Verification, VerifyError, cleanup};
 
 /// What the sandboxed stage reports, a JSON line each.
@@ -94,7 +94,7 @@ pub(super) fn run_stage(
         source: e,
     })?;
     let mut readable = vec![package_dir, exe.as_path()];
-    readable.extend(super::msi_wine::readable(req));
+    readable.extend(super::msi_steps::readable(req));
     let mut child = bwrap_command(work.path(), &readable, &exe)
         .arg("__wine-stage")
         .stdin(Stdio::piped())
@@ -181,7 +181,7 @@ pub fn stage_main() -> u8 {
         progress: &progress,
     };
     let mut v = Verification::default();
-    match service::wine_steps(&mut run, &req, &mut v) {
+    match super::wine_steps(&mut run, &req, &mut v) {
         Ok(()) => {
             emit(&Event::Done {
                 registry: v.registry,

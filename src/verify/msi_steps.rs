@@ -7,26 +7,14 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use super::offline::inside;
-use super::service::{
-    Ctx, Request, check_alive, check_removed, check_running, compare_config, create_prefix,
-    run_program, tear_down,
+use super::steps::{
+    Ctx, MsiRequest, Request, check_alive, check_removed, check_running, compare_config,
+    create_prefix, run_program, tear_down,
 };
 use super::wine::Prefix;
 use super::{CheckResult, Failed, Run, Verification, VerifyError};
 use crate::script::{DIR_PLACEHOLDER, PROGRAMDATA_PLACEHOLDER};
-
-/// What the Wine steps need to know about the MSI.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MsiRequest {
-    /// The MSI on the host (readable inside the sandbox).
-    pub path: PathBuf,
-    pub product_code: String,
-    /// Tables with rows that Wine's msiexec does not apply (said, not judged).
-    pub wine_ignores: Vec<String>,
-}
 
 const UNINSTALL: [&str; 2] = [
     "HKEY_LOCAL_MACHINE\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall",
@@ -424,23 +412,6 @@ fn check_data_kept(ctx: &Ctx) -> Option<CheckResult> {
         )))
     })
 }
-
-/// The tables of the MSI that Wine's msiexec does not apply, from their names.
-pub fn wine_ignores(tables_with_rows: &[String]) -> Vec<String> {
-    [
-        "MsiServiceConfig",
-        "MsiServiceConfigFailureActions",
-        "MsiLockPermissionsEx",
-        SC_FAILURE,
-    ]
-    .into_iter()
-    .filter(|t| tables_with_rows.iter().any(|x| x == t))
-    .map(str::to_string)
-    .collect()
-}
-
-/// The recovery custom action: it runs, but Wine's sc.exe stores no failure actions.
-pub const SC_FAILURE: &str = "the recovery actions (`sc.exe failure` in a custom action: Wine's sc.exe accepts it and stores nothing)";
 
 /// The path verify's sandbox must let the stage read.
 pub fn readable(req: &Request) -> Option<&Path> {

@@ -1,12 +1,12 @@
-//! `verify --wine`: install the package's service in a throwaway Wine prefix, watch it
-//! run, compare what the service control manager stored with service.json, uninstall
-//! it and check that it is gone.
+//! The steps of `verify --wine` that every kind of package shares, over a host (a Wine
+//! prefix): what the steps work on (the request, as data, and the context), making and
+//! tearing down the prefix, running the program, and judging the service: running,
+//! alive, configured as service.json says, removed. The zip's flow (`zip_steps`) and the
+//! MSI's (`msi_steps`) are written over these; neither imports the other.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -14,9 +14,19 @@ use super::offline::{Package, inside};
 use super::wine::Prefix;
 use super::{CheckResult, Failed, Options, Run, Verification, VerifyError};
 use crate::autostart::service::StartType;
+use crate::package::INSTALL_CMD;
 use crate::package::manifest::{Manifest, ServiceInfo};
-use crate::package::{INSTALL_CMD, UNINSTALL_CMD};
 use crate::script::DIR_PLACEHOLDER;
+
+/// What the Wine steps need to know about the MSI.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MsiRequest {
+    /// The MSI on the host (readable inside the sandbox).
+    pub path: PathBuf,
+    pub product_code: String,
+    /// Tables with rows that Wine's msiexec does not apply (said, not judged).
+    pub wine_ignores: Vec<String>,
+}
 
 /// Everything the Wine steps need, as data: the parent hands it to the sandboxed
 /// child as JSON.
@@ -46,7 +56,7 @@ pub struct Request {
     pub x86: bool,
     /// The package is an MSI: installed with msiexec instead of install.cmd.
     #[serde(default)]
-    pub msi: Option<super::msi_wine::MsiRequest>,
+    pub msi: Option<MsiRequest>,
 }
 
 impl Request {
@@ -55,7 +65,7 @@ impl Request {
         manifest: Option<&Manifest>,
         zip: &Path,
         opts: &Options,
-        msi: Option<super::msi_wine::MsiRequest>,
+        msi: Option<MsiRequest>,
     ) -> Result<Request, VerifyError> {
         let service = match (&opts.service, manifest.and_then(|m| m.service.as_ref())) {
             _ if opts.run.is_some() => String::new(),
@@ -134,63 +144,6 @@ pub(super) struct Ctx<'a> {
     /// The install folder, as a Windows path.
     pub win_dir: String,
     pub timeout: Duration,
-}
-
-/// Install, run, compare, uninstall: the steps on Wine's service manager.
-pub(super) fn wine_steps(
-    run: &mut Run,
-    req: &Request,
-    v: &mut Verification,
-) -> Result<(), VerifyError> {
-    if let Some(m) = &req.msi {
-        return super::msi_wine::steps(run, req, m, v);
-    }
-    let prefix = create_prefix(run, req.keep, v)?;
-    if req.x86 && !prefix.runs_32bit()? {
-        return Err(VerifyError::Needs32BitWine(req.exe.clone()));
-    }
-    let mut ctx = Ctx {
-        prefix,
-        service: req.service.clone(),
-        exe: req
-            .manifest
-            .as_ref()
-            .map(|m| m.exe.clone())
-            .unwrap_or_default(),
-        manifest: req.manifest.as_ref(),
-        win_dir: String::new(),
-        timeout: Duration::from_secs(req.timeout_secs),
-    };
-    ctx.win_dir = extract(run, &ctx.prefix, req)?;
-    v.install_dir = Some(ctx.win_dir.clone());
-    if let Some(args) = &req.run {
-        run_program(run, &ctx, args, req.expect_exit)?;
-        return tear_down(run, ctx.prefix, v);
-    }
-
-    let t = Instant::now();
-    let result = run_script(&ctx, INSTALL_CMD)?;
-    let installed = run.check(INSTALL_CMD, t, result);
-    let mut running = false;
-    if installed {
-        running = check_running(run, &ctx)?;
-        let t = Instant::now();
-        let reg = ctx.prefix.service_registry(&ctx.service)?;
-        let cfg = compare_config(&reg, ctx.manifest, &ctx.win_dir);
-        v.registry = reg;
-        run.check("configuration (sc qc)", t, cfg);
-    }
-    if running {
-        check_alive(run, &ctx)?;
-    }
-    if installed {
-        let t = Instant::now();
-        let result = run_script(&ctx, UNINSTALL_CMD)?;
-        if run.check(UNINSTALL_CMD, t, result) {
-            check_removed(run, &ctx)?;
-        }
-    }
-    tear_down(run, ctx.prefix, v)
 }
 
 pub(super) fn tear_down(
@@ -293,35 +246,6 @@ pub(super) fn create_prefix(
     };
     run.info("create Wine prefix", t, note);
     Ok(prefix)
-}
-
-/// Copy the extracted package into a folder with a space in its name, as "Program
-/// Files" has; return the install folder as a Windows path.
-fn extract(run: &mut Run, prefix: &Prefix, req: &Request) -> Result<String, VerifyError> {
-    let t = Instant::now();
-    let host_dir = prefix.drive_c().join("winpkg verify").join(&req.stem);
-    let mut win_dir = format!("C:\\winpkg verify\\{}", req.stem);
-    for name in &req.files {
-        let from = inside(&req.package_dir, name);
-        let to = inside(&host_dir, name);
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| VerifyError::Io {
-                action: "create",
-                path: parent.to_path_buf(),
-                source: e,
-            })?;
-        }
-        std::fs::copy(&from, &to).map_err(|e| VerifyError::Io {
-            action: "copy into the prefix",
-            path: from.clone(),
-            source: e,
-        })?;
-    }
-    if !req.root.is_empty() {
-        win_dir = format!("{win_dir}\\{}", req.root.trim_end_matches('/'));
-    }
-    run.info("copy into prefix", t, win_dir.clone());
-    Ok(win_dir)
 }
 
 pub(super) fn check_running(run: &mut Run, ctx: &Ctx) -> Result<bool, VerifyError> {
@@ -497,23 +421,8 @@ pub(super) fn compare_config(
     })
 }
 
-/// Run a script of the package through Wine's cmd: Ok(its last lines) on exit code 0.
-fn run_script(ctx: &Ctx, script: &str) -> Result<CheckResult, VerifyError> {
-    // The script waits up to 60 s for the service itself.
-    let (code, out) = ctx.prefix.run_with(
-        "cmd /c {0}",
-        &[&format!("{}\\{script}", ctx.win_dir)],
-        ctx.timeout + Duration::from_secs(90),
-    )?;
-    let last = tail(&out, 6);
-    Ok(if code == 0 {
-        Ok(last)
-    } else {
-        Err(Failed(format!("exit code {code}: {last}")))
-    })
-}
-
-fn tail(text: &str, n: usize) -> String {
+/// The last `n` non-blank lines of `text`, joined.
+pub(super) fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(n)..].join(" / ")
 }
