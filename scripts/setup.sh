@@ -5,7 +5,7 @@
 # `cargo winpkg verify --wine`, sandboxed by bubblewrap), Info-ZIP unzip (an
 # independent reader of the zips), xmllint (checks the task XML against its schema),
 # msitools and wixl, GNU time, and in target/winpkg-test-tools (a Python venv) check-jsonschema
-# and actionlint, which validate the CI recipes of docs/ci.md (with shellcheck).
+# and actionlint, which validate the CI recipes of docs/src/ci.md (with shellcheck).
 # Idempotent: installs only what is missing.
 set -euo pipefail
 

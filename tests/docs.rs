@@ -4,14 +4,14 @@ use std::process::Command;
 
 use crate::common::*;
 
-/// README.md's table of diagnostic codes is exactly the one the code has
-/// (`check::codes::CODES`: name, default level, summary, fix).
+/// The book's table of diagnostic codes (docs/src/check.md) is exactly the one the
+/// code has (`check::codes::CODES`: name, default level, summary, fix).
 #[test]
 fn readme_lists_every_diagnostic_code_as_the_code_does() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root().join("docs/src/check.md")).unwrap();
     let rows: Vec<&str> = readme
         .lines()
-        .skip_while(|l| !l.starts_with("### Diagnostic codes"))
+        .skip_while(|l| !l.starts_with("## Diagnostic codes"))
         .skip_while(|l| !l.starts_with("|---"))
         .skip(1)
         .take_while(|l| l.starts_with('|'))
@@ -19,7 +19,7 @@ fn readme_lists_every_diagnostic_code_as_the_code_does() {
     assert_eq!(
         rows,
         cargo_winpkg::check::codes::readme_rows(),
-        "README.md's code table differs from src/check/codes.rs; paste the rows printed by the assertion"
+        "docs/src/check.md's code table differs from src/check/codes.rs; paste the rows printed by the assertion"
     );
     // And `check --help` prints every code with its level.
     let help = run(["check", "--help"]).stdout;
@@ -65,13 +65,13 @@ fn tool(name: &str) -> std::path::PathBuf {
     which::which(name).unwrap_or_else(|_| panic!("{name} is not installed: run scripts/setup.sh"))
 }
 
-/// Every workflow of docs/ci.md validates against its CI system's schema, and the
+/// Every workflow of docs/src/ci.md validates against its CI system's schema, and the
 /// GitHub ones pass actionlint (with shellcheck on their scripts); they do what the
 /// page says (the gate in GitHub's format, SARIF to code scanning, unsigned pull
 /// requests, a matrix, a release on tags).
 #[test]
 fn the_ci_recipes_validate() {
-    let text = std::fs::read_to_string(root().join("docs/ci.md")).unwrap();
+    let text = std::fs::read_to_string(root().join("docs/src/ci.md")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let workflows = dir.path().join(".github/workflows");
     std::fs::create_dir_all(&workflows).unwrap();
@@ -101,7 +101,7 @@ fn the_ci_recipes_validate() {
     assert_eq!(
         (github.len(), gitlab.len()),
         (2, 1),
-        "the recipes of docs/ci.md"
+        "the recipes of docs/src/ci.md"
     );
     let validate = |schema: &str, files: &[(std::path::PathBuf, String)]| {
         let out = Command::new(tool("check-jsonschema"))
@@ -148,13 +148,14 @@ fn the_ci_recipes_validate() {
     assert!(gitlab[0].1.contains("cargo winpkg check dist/*.zip"));
 }
 
-/// README.md's statements about defaults, held against the code that makes them:
+/// The book's statements about defaults, held against the code that makes them:
 /// where shawl.exe is cached, and the winget identifier made from the publisher and
 /// the package name.
 #[test]
 fn readme_states_the_defaults_the_code_uses() {
     use cargo_winpkg::package::bundle;
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(root().join("docs/src/service.md")).unwrap()
+        + &std::fs::read_to_string(root().join("docs/src/publishing.md")).unwrap();
     // shawl.exe: the cache folder README names, laid out as find_shawl looks for it.
     let target = cargo_winpkg::target::Target::new("x86_64-pc-windows-gnu");
     let cache = std::path::Path::new("<cache>");
@@ -264,4 +265,118 @@ fn no_result_carries_a_string_error() {
         "type these errors:\n{}",
         offenders.join("\n")
     );
+}
+
+/// Markdown link targets in `text`, outside code fences and code spans, with the
+/// `{{#include ...}}` paths of mdBook.
+fn link_targets(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut fence = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fence = !fence;
+            continue;
+        }
+        if fence {
+            continue;
+        }
+        // Drop code spans: what is between backticks is not a link.
+        let plain: String = line
+            .split('`')
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 0)
+            .map(|(_, s)| s)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut rest = plain.as_str();
+        while let Some(at) = rest.find("](") {
+            let after = &rest[at + 2..];
+            let end = after.find(')').unwrap_or(after.len());
+            out.push(after[..end].trim().to_string());
+            rest = &after[end.min(after.len())..];
+        }
+        if let Some(inc) = line.trim().strip_prefix("{{#include ") {
+            out.push(inc.trim_end_matches("}}").trim().to_string());
+        }
+    }
+    out
+}
+
+/// The ids mdBook gives a Markdown file's headings: lower case, spaces as `-`, only
+/// letters, digits, `-` and `_` kept.
+fn heading_ids(text: &str) -> Vec<String> {
+    let mut fence = false;
+    text.lines()
+        .filter(|l| {
+            if l.trim_start().starts_with("```") {
+                fence = !fence;
+            }
+            !fence && l.starts_with('#')
+        })
+        .map(|l| {
+            l.trim_start_matches('#')
+                .trim()
+                .chars()
+                .filter_map(|c| {
+                    if c.is_alphanumeric() || c == '-' || c == '_' {
+                        Some(c.to_ascii_lowercase())
+                    } else if c.is_whitespace() {
+                        Some('-')
+                    } else {
+                        None
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Every link of the book (docs/src) and of README.md to a file of the repository
+/// names one that exists, and every `#anchor` a heading of its page; SUMMARY.md lists
+/// every chapter.
+#[test]
+fn the_books_links_and_anchors_resolve() {
+    let book = root().join("docs/src");
+    let mut pages: Vec<std::path::PathBuf> = std::fs::read_dir(&book)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    pages.push(root().join("README.md"));
+    let mut broken = Vec::new();
+    for page in &pages {
+        let text = std::fs::read_to_string(page).unwrap();
+        for target in link_targets(&text) {
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (path, anchor) = target.split_once('#').unwrap_or((&target, ""));
+            let file = if path.is_empty() {
+                page.clone()
+            } else {
+                page.parent().unwrap().join(path)
+            };
+            if !file.exists() {
+                broken.push(format!("{}: {target}: no such file", page.display()));
+                continue;
+            }
+            if !anchor.is_empty() {
+                let ids = heading_ids(&std::fs::read_to_string(&file).unwrap_or_default());
+                if !ids.iter().any(|i| i == anchor) {
+                    broken.push(format!("{}: {target}: no such heading", page.display()));
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+    let summary = std::fs::read_to_string(book.join("SUMMARY.md")).unwrap();
+    let listed = link_targets(&summary);
+    for page in pages.iter().filter(|p| p.starts_with(&book)) {
+        let name = page.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name == "SUMMARY.md" || listed.contains(&name),
+            "{name} is not in SUMMARY.md"
+        );
+    }
+    assert_eq!(heading_ids("# The MSI (`--msi`)\n"), ["the-msi---msi"]);
 }

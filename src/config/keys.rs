@@ -340,7 +340,7 @@ mod tests {
     }
 
     /// Each table's keys are declared once in this file: the structs serde reads take
-    /// exactly them, the "did you mean" schema covers every table, and README.md's
+    /// exactly them, the "did you mean" schema covers every table, and the book's
     /// tables document every one. A key added to a struct and forgotten here (or the
     /// other way round), or left out of the README, fails this test.
     #[test]
@@ -366,10 +366,15 @@ mod tests {
             ("sign", SIGN_KEYS, serde_fields::<SignConfig>()),
             ("allow", ALLOW_KEYS, serde_fields::<AllowEntry>()),
         ];
-        let readme = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"),
-        )
-        .unwrap();
+        // The book's chapters, every one (docs/src).
+        let book = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/src");
+        let mut readme = String::new();
+        for e in std::fs::read_dir(&book).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "md") {
+                readme.push_str(&std::fs::read_to_string(&p).unwrap());
+            }
+        }
         // A table row whose key cell names the key: `key`, `table.key`, `table.…`,
         // `key = "example"`, or one of several (`a`, `b`). The key cell is the first
         // one, or the second in a table of tables (`| table | key | ...`).
@@ -396,7 +401,7 @@ mod tests {
         }
         assert!(
             undocumented.is_empty(),
-            "not in README.md's tables: {undocumented:?}"
+            "not in the book's tables (docs/src): {undocumented:?}"
         );
         // Every table the schema knows is in the list above (and the action/include
         // tables, which are not plain structs).
