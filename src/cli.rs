@@ -187,7 +187,7 @@ pub enum BuilderArg {
 pub enum FormatArg {
     /// A readable report per file, problems first, each with its fix.
     Human,
-    /// One JSON document on stdout (the contract in README.md).
+    /// One JSON document on stdout (the contract in the book's check chapter).
     Json,
     /// GitHub Actions workflow commands (`::error file=...::`).
     Github,

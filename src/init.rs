@@ -16,7 +16,7 @@ pub enum InitError {
     Cargo(#[from] BuildError),
     #[error("this is a virtual workspace: choose the member to set up with -p NAME")]
     Virtual,
-    #[error("{} already has a [package.metadata.winpkg] table: edit it (README.md documents every key)", .0.display())]
+    #[error("{} already has a [package.metadata.winpkg] table: edit it (the configuration chapter of the book, docs/src/configuration.md, documents every key)", .0.display())]
     HasTable(PathBuf),
     #[error("package `{0}` has no binary to package")]
     NoBinary(String),

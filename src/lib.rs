@@ -1,7 +1,7 @@
 //! cargo-winpkg: package Rust crates as Windows deliverables, and check that any PE
 //! file's DLLs will be there on a clean Windows.
 //!
-//! The data flows one way (README.md, "Architecture"): `Cargo.toml` -> [`config`] ->
+//! The data flows one way (the book's "Architecture" chapter): `Cargo.toml` -> [`config`] ->
 //! [`pipeline`] (plan, build) -> [`pe`] facts -> [`check`] (with [`dlls`]) ->
 //! diagnostics -> [`report`]; the pipeline then stages and writes the [`package`], whose
 //! [`service`] files come from the service model; [`verify`] reads a package back.

@@ -78,7 +78,7 @@ pub fn one_way(mut declared: Vec<ConfigError>) -> Result<(), ConfigError> {
         table(&second)
     );
     second.help = Some(format!(
-        "keep one of {} and {} (see the README's table of ways to run)",
+        "keep one of {} and {} (see the table of ways to run in the book, docs/src/ways-to-run.md)",
         table(first),
         table(&second)
     ));

@@ -1,6 +1,6 @@
 //! Diagnostic codes, in the style of cargo-deny: stable kebab-case names that CI
 //! configurations re-level by name. [`CODES`] is the one source of every code's name,
-//! default level, summary and fix: `check --help`, SARIF rules and the README table
+//! default level, summary and fix: `check --help`, SARIF rules and the book's table (docs/src/check.md)
 //! (checked by a test) are all made from it.
 
 use std::fmt;
@@ -285,7 +285,7 @@ pub fn codes_help() -> String {
     s
 }
 
-/// The README's table of codes, one Markdown row per code.
+/// The book's table of codes, one Markdown row per code.
 pub fn readme_rows() -> Vec<String> {
     CODES
         .iter()

@@ -342,7 +342,7 @@ mod tests {
     /// Each table's keys are declared once in this file: the structs serde reads take
     /// exactly them, the "did you mean" schema covers every table, and the book's
     /// tables document every one. A key added to a struct and forgotten here (or the
-    /// other way round), or left out of the README, fails this test.
+    /// other way round), or left out of the book, fails this test.
     #[test]
     fn keys_structs_and_readme_agree() {
         let tables: [(&str, &[&str], BTreeSet<String>); 11] = [

@@ -1,5 +1,5 @@
 //! Typed header values. Each serializes as the lower-case word of the JSON contract
-//! (README.md, "JSON"), so reports stay stable while code matches on variants.
+//! (the book's check chapter, "JSON"), so reports stay stable while code matches on variants.
 
 use std::fmt;
 

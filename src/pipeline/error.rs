@@ -77,7 +77,7 @@ pub enum BuildError {
     #[error("{0}")]
     Sign(#[from] crate::package::sign::SignError),
     #[error(
-        "--sign: package `{package}` has no {table} table saying where the key is (see the README, Signing)"
+        "--sign: package `{package}` has no {table} table saying where the key is (see the book's signing chapter, docs/src/trust.md)"
     )]
     NoSignTable { package: String, table: String },
     #[error("cannot {action} {}: {source}", path.display())]

@@ -16,7 +16,7 @@ pub use human::{render as human, render_problems};
 pub enum Format {
     /// A readable report per file, problems first, each with its fix.
     Human,
-    /// One JSON document on stdout (the contract in README.md).
+    /// One JSON document on stdout (the contract in the book's check chapter).
     Json,
     /// GitHub Actions workflow commands (`::error file=...::`).
     Github,

@@ -2,7 +2,7 @@
 //! and the tests.
 //!
 //! What it takes to make Wine's SCM dependable headless (measured on Wine 8, see
-//! README.md): services are Wine "system processes" that the server stops once the
+//! the book's verify chapter): services are Wine "system processes" that the server stops once the
 //! last ordinary process exits, so the prefix gets its own persistent wineserver
 //! (`wineserver -f -p`), which we own and stop with `wineserver -k` (this prefix's
 //! processes only); a fresh prefix must finish initialising (`wineboot -i`, wait for its
