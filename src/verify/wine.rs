@@ -52,15 +52,24 @@ pub fn require_installed() -> Result<(), WineError> {
 
 /// The version Wine reports, e.g. (8, 0).
 pub fn version() -> Result<(u32, u32), WineError> {
+    // verify makes its own prefix: a WINEPREFIX of the caller's (empty or relative ones
+    // make Wine refuse to start) is not inherited.
     let out = Command::new("wine")
         .arg("--version")
+        .env_remove("WINEPREFIX")
         .output()
         .map_err(|_| WineError::NotInstalled("wine"))?;
     let text = String::from_utf8_lossy(&out.stdout);
     parse_version(&text).ok_or_else(|| {
+        // Wine's own words, when it said why.
+        let said = String::from_utf8_lossy(&out.stderr);
         WineError::Failed(format!(
-            "cannot read the Wine version from `{}`",
-            text.trim()
+            "`wine --version` printed `{}`, not a version{}",
+            text.trim(),
+            match said.trim() {
+                "" => String::new(),
+                s => format!("; Wine said: {s}"),
+            }
         ))
     })
 }

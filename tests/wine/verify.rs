@@ -284,3 +284,29 @@ fn a_32_bit_package_needs_32_bit_wine() {
         assert!(o.stderr.contains("wine32:i386"), "{}", o.stderr);
     }
 }
+
+/// A WINEPREFIX in the caller's environment, empty or relative (Wine refuses both), is
+/// not inherited: verify makes its own prefix and runs the package.
+#[test]
+fn a_callers_wineprefix_is_not_inherited() {
+    let out = tempfile::tempdir().unwrap();
+    let r = package(&fixture("crates/twobins/Cargo.toml"), out.path(), &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let zip = zip_path(&r.json());
+    for prefix in ["", "relative/prefix"] {
+        let o = winpkg()
+            .args(["verify", "--wine", "--format", "json", "--run"])
+            .arg(&zip)
+            .env("WINEPREFIX", prefix)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "WINEPREFIX={prefix:?}: {stdout}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(stdout.contains("exited with 0"), "{stdout}");
+    }
+}
