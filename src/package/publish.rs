@@ -316,44 +316,7 @@ pub fn winget(p: &Publish, releases: &[Release]) -> Result<Vec<(String, String)>
 /// The scoop manifest: the zip for each architecture, the program as `bin`.
 pub fn scoop(p: &Publish, releases: &[Release]) -> serde_json::Value {
     use serde_json::{Map, Value, json};
-    let word = |arch: &str| match arch {
-        "x64" => "64bit",
-        "x86" => "32bit",
-        _ => "arm64",
-    };
-    let mut arch = Map::new();
-    let mut auto = Map::new();
-    for r in releases {
-        let file = r
-            .zip
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut entry = Map::new();
-        entry.insert("url".into(), json!(url_of(p, &r.zip)));
-        entry.insert("hash".into(), json!(r.zip_sha256));
-        let template = p.url.replace("{version}", "$version");
-        let file = file.replace(&p.version, "$version");
-        let url = if template.ends_with('/') {
-            format!("{template}{file}")
-        } else {
-            format!("{template}/{file}")
-        };
-        // Every field that holds the version is in autoupdate with `$version`: scoop's
-        // autoupdate rewrites only those, so a field left out keeps the old version
-        // and the next version's manifest fails to install.
-        let mut next = Map::new();
-        next.insert("url".into(), json!(url));
-        if let Some((root, _)) = r.exe_in_zip.split_once('/') {
-            entry.insert("extract_dir".into(), json!(root));
-            next.insert(
-                "extract_dir".into(),
-                json!(root.replace(&p.version, "$version")),
-            );
-        }
-        arch.insert(word(r.arch).into(), Value::Object(entry));
-        auto.insert(word(r.arch).into(), Value::Object(next));
-    }
+    let (arch, auto) = scoop_architectures(p, releases);
     let exe = releases
         .first()
         .map(|r| {
@@ -396,6 +359,57 @@ pub fn scoop(p: &Publish, releases: &[Release]) -> serde_json::Value {
         json!({ "architecture": Value::Object(auto) }),
     );
     Value::Object(m)
+}
+
+/// Scoop's `architecture` (each release's zip, hash and folder) and autoupdate's
+/// (the same fields with `$version`).
+fn scoop_architectures(
+    p: &Publish,
+    releases: &[Release],
+) -> (
+    serde_json::Map<String, serde_json::Value>,
+    serde_json::Map<String, serde_json::Value>,
+) {
+    use serde_json::{Map, Value, json};
+    let word = |arch: &str| match arch {
+        "x64" => "64bit",
+        "x86" => "32bit",
+        _ => "arm64",
+    };
+    let mut arch = Map::new();
+    let mut auto = Map::new();
+    for r in releases {
+        let file = r
+            .zip
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut entry = Map::new();
+        entry.insert("url".into(), json!(url_of(p, &r.zip)));
+        entry.insert("hash".into(), json!(r.zip_sha256));
+        let template = p.url.replace("{version}", "$version");
+        let file = file.replace(&p.version, "$version");
+        let url = if template.ends_with('/') {
+            format!("{template}{file}")
+        } else {
+            format!("{template}/{file}")
+        };
+        // Every field that holds the version is in autoupdate with `$version`: scoop's
+        // autoupdate rewrites only those, so a field left out keeps the old version
+        // and the next version's manifest fails to install.
+        let mut next = Map::new();
+        next.insert("url".into(), json!(url));
+        if let Some((root, _)) = r.exe_in_zip.split_once('/') {
+            entry.insert("extract_dir".into(), json!(root));
+            next.insert(
+                "extract_dir".into(),
+                json!(root.replace(&p.version, "$version")),
+            );
+        }
+        arch.insert(word(r.arch).into(), Value::Object(entry));
+        auto.insert(word(r.arch).into(), Value::Object(next));
+    }
+    (arch, auto)
 }
 
 /// Write `text` to `path` through a temporary file in its folder.

@@ -42,43 +42,7 @@ pub(super) fn wrapper(
     ui: &dyn Listener,
 ) -> Result<(Option<PathBuf>, Extra), BuildError> {
     let Some(svc) = service else {
-        if let Some(crate::autostart::Autostart::RunKey { args, .. }) = &plan.autostart {
-            for (i, a) in args
-                .iter()
-                .enumerate()
-                .filter(|(_, a)| service::looks_relative(a))
-            {
-                ui.warning(&format!(
-                    "{} args[{i}]: `{a}` looks like a relative path, but a program started from the Run key does not start in its own folder: write {{dir}}\\... instead",
-                    plan.cfg.origin_of("run-key", &plan.origin).kind.table("run-key")
-                ));
-            }
-        }
-        let how = match &plan.autostart {
-            Some(crate::autostart::Autostart::RunKey { scope, .. }) => format!(
-                "starts at every logon of {} through the Run key (install.cmd adds it)",
-                if *scope == crate::autostart::Scope::User {
-                    "the installing user"
-                } else {
-                    "any user"
-                }
-            ),
-            Some(crate::autostart::Autostart::Path { .. }) => {
-                "is a command-line tool: install.cmd puts its folder on PATH".to_string()
-            }
-            Some(crate::autostart::Autostart::Task(t)) => format!(
-                "runs as the scheduled task `{}` (install.cmd registers it)",
-                t.name
-            ),
-            None => "is packaged as a plain program (no install scripts)".to_string(),
-        };
-        ui.stage(
-            "Note",
-            &format!(
-                "{} {how}; smoke-test the zip with `cargo winpkg verify --wine --run ZIP -- ARGS`",
-                plan.exe_name
-            ),
-        );
+        plain_program_note(plan, ui);
         return Ok((None, Vec::new()));
     };
     if svc.mode != Mode::Shawl {
@@ -119,6 +83,48 @@ pub(super) fn wrapper(
         )),
     }
     Ok((Some(exe), extra))
+}
+
+/// For a crate without a service table: how its program runs (warning about relative
+/// Run-key arguments), and how to smoke-test it.
+fn plain_program_note(plan: &Plan, ui: &dyn Listener) {
+    if let Some(crate::autostart::Autostart::RunKey { args, .. }) = &plan.autostart {
+        for (i, a) in args
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| service::looks_relative(a))
+        {
+            ui.warning(&format!(
+                "{} args[{i}]: `{a}` looks like a relative path, but a program started from the Run key does not start in its own folder: write {{dir}}\\... instead",
+                plan.cfg.origin_of("run-key", &plan.origin).kind.table("run-key")
+            ));
+        }
+    }
+    let how = match &plan.autostart {
+        Some(crate::autostart::Autostart::RunKey { scope, .. }) => format!(
+            "starts at every logon of {} through the Run key (install.cmd adds it)",
+            if *scope == crate::autostart::Scope::User {
+                "the installing user"
+            } else {
+                "any user"
+            }
+        ),
+        Some(crate::autostart::Autostart::Path { .. }) => {
+            "is a command-line tool: install.cmd puts its folder on PATH".to_string()
+        }
+        Some(crate::autostart::Autostart::Task(t)) => format!(
+            "runs as the scheduled task `{}` (install.cmd registers it)",
+            t.name
+        ),
+        None => "is packaged as a plain program (no install scripts)".to_string(),
+    };
+    ui.stage(
+        "Note",
+        &format!(
+            "{} {how}; smoke-test the zip with `cargo winpkg verify --wine --run ZIP -- ARGS`",
+            plan.exe_name
+        ),
+    );
 }
 
 /// shawl.exe for a wrapped service: configured, cached, or built once now.

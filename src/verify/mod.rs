@@ -355,16 +355,8 @@ fn verify_zip(
         msi_rules(&mut run, zip, m, Some(&pkg), opts, &mut v)?;
     }
     if opts.wine {
-        if run.steps.iter().all(|s| s.ok) {
-            let msi = msi.as_ref().map(|m| msi_request(zip, m)).transpose()?;
-            wine_stage(&mut run, &pkg, manifest.as_ref(), zip, opts, msi, &mut v)?;
-        } else {
-            run.info(
-                "Wine skipped",
-                Instant::now(),
-                "an offline check failed: the package's scripts are not run".into(),
-            );
-        }
+        let msi = msi.as_ref().map(|m| msi_request(zip, m)).transpose()?;
+        wine_stage(&mut run, &pkg, manifest.as_ref(), zip, opts, msi, &mut v)?;
     }
     Ok(v.finish(run))
 }
@@ -481,7 +473,7 @@ fn offline_checks(run: &mut Run, pkg: &offline::Package, opts: &Options) -> Opti
     manifest
 }
 
-/// The Wine steps, in a sandbox unless `--no-sandbox`.
+/// The Wine steps, in a sandbox unless `--no-sandbox`, when every offline check passed.
 fn wine_stage(
     run: &mut Run,
     pkg: &offline::Package,
@@ -491,6 +483,14 @@ fn wine_stage(
     msi: Option<steps::MsiRequest>,
     v: &mut Verification,
 ) -> Result<(), VerifyError> {
+    if !run.steps.iter().all(|s| s.ok) {
+        run.info(
+            "Wine skipped",
+            Instant::now(),
+            "an offline check failed: the package's scripts are not run".into(),
+        );
+        return Ok(());
+    }
     let request = steps::Request::new(pkg, manifest, zip, opts, msi)?;
     if opts.sandbox {
         sandbox::run_stage(&request, &pkg.dir, opts.keep, run, v)

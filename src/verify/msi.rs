@@ -702,34 +702,7 @@ pub(super) fn extract(
             {
                 return Err(Failed(format!("the cabinet ends before `{}`", f.path)));
             }
-            let dest = offline::inside(dir, &f.path);
-            if let Some(parent) = dest.parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| Failed(format!("cannot create {}: {e}", parent.display())))?;
-            }
-            let listed = Listed {
-                name: f.path.clone(),
-                dir: false,
-                size: f.size,
-                compressed: f.size,
-            };
-            let mut hashing = Md5Reader {
-                inner: (&mut data).take(f.size),
-                md5: md5::Md5::new(),
-            };
-            let keep = [crate::package::SHA256SUMS, crate::package::SERVICE_JSON]
-                .iter()
-                .any(|n| f.path == *n);
-            let (extracted, kept) = offline::copy_entry(&mut hashing, &listed, &dest, keep)?;
-            let md5: [u8; 16] = hashing.md5.finalize().into();
-            if let Some(want) = f.md5
-                && want != md5
-            {
-                return Err(Failed(format!(
-                    "`{}` does not match its MsiFileHash: the cabinet's bytes are not the ones the MSI was made with",
-                    f.path
-                )));
-            }
+            let (extracted, kept) = extract_file(&mut data, f, dir)?;
             if let Some(b) = kept {
                 small.insert(f.path.clone(), b);
             }
@@ -738,6 +711,44 @@ pub(super) fn extract(
         }
     }
     Ok(offline::Package::assemble(files, dir, small))
+}
+
+/// One file out of its cabinet folder's data into `dir`, held to its size and checked
+/// against its MsiFileHash: what was written, and its bytes when verify keeps them.
+fn extract_file(
+    data: &mut impl Read,
+    f: &MsiFile,
+    dir: &Path,
+) -> Result<(offline::Extracted, Option<Vec<u8>>), Failed> {
+    let dest = offline::inside(dir, &f.path);
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Failed(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    let listed = Listed {
+        name: f.path.clone(),
+        dir: false,
+        size: f.size,
+        compressed: f.size,
+    };
+    let mut hashing = Md5Reader {
+        inner: data.take(f.size),
+        md5: md5::Md5::new(),
+    };
+    let keep = [crate::package::SHA256SUMS, crate::package::SERVICE_JSON]
+        .iter()
+        .any(|n| f.path == *n);
+    let (extracted, kept) = offline::copy_entry(&mut hashing, &listed, &dest, keep)?;
+    let md5: [u8; 16] = hashing.md5.finalize().into();
+    if let Some(want) = f.md5
+        && want != md5
+    {
+        return Err(Failed(format!(
+            "`{}` does not match its MsiFileHash: the cabinet's bytes are not the ones the MSI was made with",
+            f.path
+        )));
+    }
+    Ok((extracted, kept))
 }
 
 struct Md5Reader<R> {

@@ -60,6 +60,40 @@ pub fn bwrap_command(work: &Path, readable: &[&Path], program: &Path) -> Command
     c
 }
 
+/// Read the stage's events from its stdout: each step into `run`, the findings into
+/// `v`; (whether it finished, the error it stopped with).
+fn read_events(
+    child: &mut std::process::Child,
+    run: &mut Run,
+    v: &mut Verification,
+) -> (bool, Option<String>) {
+    let mut done = false;
+    let mut error = None;
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            match serde_json::from_str::<Event>(&line) {
+                Ok(Event::Step(s)) => run.push(s),
+                Ok(Event::Done {
+                    registry,
+                    install_dir,
+                    prefix,
+                    processprng_standin,
+                }) => {
+                    v.registry = registry;
+                    v.install_dir = install_dir;
+                    v.prefix = prefix;
+                    v.processprng_standin = processprng_standin;
+                    done = true;
+                }
+                Ok(Event::Error(e)) => error = Some(e),
+                Err(_) => {}
+            }
+        }
+    }
+    (done, error)
+}
+
 /// Run the Wine steps in the sandbox; record its steps in `run` and its findings in `v`.
 pub(super) fn run_stage(
     req: &Request,
@@ -109,30 +143,7 @@ pub(super) fn run_stage(
             let _ = stdin.write_all(&json);
         }
     }
-    let mut done = false;
-    let mut error = None;
-    if let Some(stdout) = child.stdout.take() {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            match serde_json::from_str::<Event>(&line) {
-                Ok(Event::Step(s)) => run.push(s),
-                Ok(Event::Done {
-                    registry,
-                    install_dir,
-                    prefix,
-                    processprng_standin,
-                }) => {
-                    v.registry = registry;
-                    v.install_dir = install_dir;
-                    v.prefix = prefix;
-                    v.processprng_standin = processprng_standin;
-                    done = true;
-                }
-                Ok(Event::Error(e)) => error = Some(e),
-                Err(_) => {}
-            }
-        }
-    }
+    let (done, error) = read_events(&mut child, run, v);
     let _ = child.wait();
     drop(child_guard);
     let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();

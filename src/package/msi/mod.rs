@@ -316,36 +316,11 @@ fn cabinet_of(
     archive: &mut zip::ZipArchive<std::fs::File>,
     cab: &mut std::fs::File,
 ) -> Result<Vec<Entry>, MsiError> {
-    let zip_err = |source| MsiError::Zip {
-        path: input.zip.to_path_buf(),
-        source,
-    };
     let werr = |source| MsiError::Write {
         path: input.dest.to_path_buf(),
         source,
     };
-    // (index, name in the zip, path below the install folder, size, compressed size).
-    let mut names = Vec::new();
-    for i in 0..archive.len() {
-        let e = archive.by_index_raw(i).map_err(zip_err)?;
-        if e.is_dir() {
-            continue;
-        }
-        let name = e.name().map_err(zip_err)?.to_string();
-        let path = match input.root_dir {
-            Some(root) => name
-                .strip_prefix(&format!("{root}/"))
-                .unwrap_or(&name)
-                .to_string(),
-            None => name.clone(),
-        };
-        if e.size() >= 1 << 31 {
-            return Err(MsiError::TooLarge(path, e.size()));
-        }
-        let raw =
-            (e.compression() == zip::CompressionMethod::Deflated).then(|| e.compressed_size());
-        names.push((i, name, path, e.size(), raw, e.crc32()));
-    }
+    let names = zip_files(input, archive)?;
     let mut entries: Vec<Entry> = names
         .iter()
         .map(|(_, _, path, size, _, crc)| Entry {
@@ -369,19 +344,7 @@ fn cabinet_of(
             time,
         })
         .collect();
-    // The zip's pieces, when every file's agree with its entry (their count with its
-    // size, their lengths with its compressed size).
-    let shared: Option<Vec<Vec<u32>>> = input.pieces.and_then(|pieces| {
-        names
-            .iter()
-            .map(|(_, name, _, size, raw, _)| {
-                let p = pieces.get(name)?;
-                let count = size.div_ceil(super::deflate::PIECE as u64).max(1);
-                let sum: u64 = p.iter().map(|&l| u64::from(l)).sum();
-                (p.len() as u64 == count && Some(sum) == *raw).then(|| p.clone())
-            })
-            .collect()
-    });
+    let shared = shared_pieces(input, &names);
     let md5s: Vec<Option<[u8; 16]>> = match shared {
         Some(pieces) if names.iter().any(|n| n.3 > 0) => {
             let md5_of: Vec<bool> = entries.iter().map(|e| e.version.is_none()).collect();
@@ -398,6 +361,57 @@ fn cabinet_of(
         e.md5 = md5;
     }
     Ok(entries)
+}
+
+/// The zip's file entries: (index, name in the zip, path below the install folder,
+/// size, compressed size when deflated, CRC-32).
+type ZipFile = (usize, String, String, u64, Option<u64>, u32);
+
+fn zip_files(
+    input: &MsiInput,
+    archive: &mut zip::ZipArchive<std::fs::File>,
+) -> Result<Vec<ZipFile>, MsiError> {
+    let zip_err = |source| MsiError::Zip {
+        path: input.zip.to_path_buf(),
+        source,
+    };
+    let mut names = Vec::new();
+    for i in 0..archive.len() {
+        let e = archive.by_index_raw(i).map_err(zip_err)?;
+        if e.is_dir() {
+            continue;
+        }
+        let name = e.name().map_err(zip_err)?.to_string();
+        let path = match input.root_dir {
+            Some(root) => name
+                .strip_prefix(&format!("{root}/"))
+                .unwrap_or(&name)
+                .to_string(),
+            None => name.clone(),
+        };
+        if e.size() >= 1 << 31 {
+            return Err(MsiError::TooLarge(path, e.size()));
+        }
+        let raw =
+            (e.compression() == zip::CompressionMethod::Deflated).then(|| e.compressed_size());
+        names.push((i, name, path, e.size(), raw, e.crc32()));
+    }
+    Ok(names)
+}
+
+/// The zip's pieces of every file, when every file's agree with its entry (their count
+/// with its size, their lengths with its compressed size).
+fn shared_pieces(input: &MsiInput, names: &[ZipFile]) -> Option<Vec<Vec<u32>>> {
+    let pieces = input.pieces?;
+    names
+        .iter()
+        .map(|(_, name, _, size, raw, _)| {
+            let p = pieces.get(name)?;
+            let count = size.div_ceil(super::deflate::PIECE as u64).max(1);
+            let sum: u64 = p.iter().map(|&l| u64::from(l)).sum();
+            (p.len() as u64 == count && Some(sum) == *raw).then(|| p.clone())
+        })
+        .collect()
 }
 
 /// Copy a compound file into `out` as version 3 (512-byte sectors): every storage and

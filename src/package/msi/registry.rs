@@ -366,6 +366,16 @@ pub(super) fn folder_tables<F: Read + Write + Seek>(
     .map_err(io)?;
     p.insert_rows(Insert::into("CreateFolder").rows(create))
         .map_err(io)?;
+    lock_table(p, locks, io)?;
+    Ok(components)
+}
+
+/// MsiLockPermissionsEx (its documented columns) with `locks`, its rows.
+fn lock_table<F: Read + Write + Seek>(
+    p: &mut Package<F>,
+    locks: Vec<Vec<Value>>,
+    io: &dyn Fn(std::io::Error) -> MsiError,
+) -> Result<(), MsiError> {
     p.create_table(
         "MsiLockPermissionsEx",
         vec![
@@ -388,7 +398,7 @@ pub(super) fn folder_tables<F: Read + Write + Seek>(
         p.insert_rows(Insert::into("MsiLockPermissionsEx").rows(locks))
             .map_err(io)?;
     }
-    Ok(components)
+    Ok(())
 }
 
 /// A custom action, and where it runs in the install sequence.

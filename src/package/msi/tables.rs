@@ -856,7 +856,27 @@ pub(super) fn sequence<F: Read + Write + Seek>(
         ],
     )
     .map_err(io)?;
-    let mut rows: Vec<(String, Option<&str>, i32)> = [
+    let rows = sequence_rows(steps);
+    p.insert_rows(
+        Insert::into("InstallExecuteSequence").rows(
+            rows.into_iter()
+                .map(|(a, c, n)| {
+                    vec![
+                        Value::from(a.as_str()),
+                        c.map(Value::from).unwrap_or(Value::Null),
+                        Value::Int(n),
+                    ]
+                })
+                .collect(),
+        ),
+    )
+    .map_err(io)
+}
+
+/// InstallExecuteSequence's rows: the standard actions (those of the service, PATH,
+/// registry and folders when the package has them) and the custom actions.
+fn sequence_rows(steps: &Steps) -> Vec<(String, Option<&'static str>, i32)> {
+    let mut rows: Vec<(String, Option<&'static str>, i32)> = [
         ("FindRelatedProducts", None, 25),
         ("LaunchConditions", None, 100),
         ("CostInitialize", None, 800),
@@ -910,18 +930,5 @@ pub(super) fn sequence<F: Read + Write + Seek>(
     for a in steps.actions {
         rows.push((a.name.clone(), a.condition, a.sequence));
     }
-    p.insert_rows(
-        Insert::into("InstallExecuteSequence").rows(
-            rows.into_iter()
-                .map(|(a, c, n)| {
-                    vec![
-                        Value::from(a.as_str()),
-                        c.map(Value::from).unwrap_or(Value::Null),
-                        Value::Int(n),
-                    ]
-                })
-                .collect(),
-        ),
-    )
-    .map_err(io)
+    rows
 }

@@ -151,26 +151,7 @@ pub fn product_identity(old: &Database, new: &Database, out: &mut Findings) {
             ),
         );
     }
-    let removes = new.rows("Upgrade").into_iter().any(|r| {
-        let attrs = r.int("Attributes").unwrap_or(0);
-        let min_ok = r.str("VersionMin").is_none_or(|m| {
-            let m: Vec<u32> = m
-                .split('.')
-                .take(3)
-                .map(|x| x.parse().unwrap_or(0))
-                .collect();
-            ov > m || (ov == m && attrs & 256 != 0)
-        });
-        let max_ok = r.str("VersionMax").is_none_or(|m| {
-            let m: Vec<u32> = m
-                .split('.')
-                .take(3)
-                .map(|x| x.parse().unwrap_or(0))
-                .collect();
-            ov < m || (ov == m && attrs & 512 != 0)
-        });
-        r.text("UpgradeCode") == p(old, "UpgradeCode") && attrs & 2 == 0 && min_ok && max_ok
-    });
+    let removes = upgrade_removes(new, &p(old, "UpgradeCode"), &ov);
     let sequenced = new
         .rows("InstallExecuteSequence")
         .into_iter()
@@ -182,4 +163,29 @@ pub fn product_identity(old: &Database, new: &Database, out: &mut Findings) {
             format!("no Upgrade row (with RemoveExistingProducts sequenced) removes the old version {}: both would stay installed", p(old, "ProductVersion")),
         );
     }
+}
+
+/// Whether one of `new`'s Upgrade rows removes (not only detects) the product of
+/// `upgrade_code` at version `ov` (its first three numbers).
+fn upgrade_removes(new: &Database, upgrade_code: &str, ov: &[u32]) -> bool {
+    new.rows("Upgrade").into_iter().any(|r| {
+        let attrs = r.int("Attributes").unwrap_or(0);
+        let min_ok = r.str("VersionMin").is_none_or(|m| {
+            let m: Vec<u32> = m
+                .split('.')
+                .take(3)
+                .map(|x| x.parse().unwrap_or(0))
+                .collect();
+            ov > m.as_slice() || (ov == m.as_slice() && attrs & 256 != 0)
+        });
+        let max_ok = r.str("VersionMax").is_none_or(|m| {
+            let m: Vec<u32> = m
+                .split('.')
+                .take(3)
+                .map(|x| x.parse().unwrap_or(0))
+                .collect();
+            ov < m.as_slice() || (ov == m.as_slice() && attrs & 512 != 0)
+        });
+        r.text("UpgradeCode") == upgrade_code && attrs & 2 == 0 && min_ok && max_ok
+    })
 }
