@@ -13,7 +13,7 @@ use std::path::Path;
 use md5::Digest as _;
 
 use super::cab::Cabinet;
-use super::ice::{Database, FileFacts};
+use super::ice::{Database, FileFacts, long_name};
 use super::offline::{self, Limits, Listed, Listing};
 use super::{CheckResult, Failed, VerifyError};
 use crate::package::manifest::Manifest;
@@ -398,18 +398,6 @@ fn int(row: &BTreeMap<String, msi::Value>, col: &str) -> Option<i32> {
     }
 }
 
-/// The long target name of a DefaultDir value (`short|long`, `target:source`).
-fn long_dir_name(v: &str) -> &str {
-    let target = v.split(':').next().unwrap_or(v);
-    target.rsplit('|').next().unwrap_or(target)
-}
-
-/// The long name of a FileName value (`short|long`). A file name has no `:` part: one
-/// with a `:` is refused by the listing's name checks (an NTFS alternate stream).
-fn long_file_name(v: &str) -> &str {
-    v.rsplit('|').next().unwrap_or(v)
-}
-
 /// The tables of an open MSI, read by name, their errors naming the MSI.
 struct Tables<'a> {
     p: msi::Package<File>,
@@ -490,7 +478,7 @@ fn install_folders(t: &mut Tables) -> Result<impl Fn(&str) -> Option<String> + u
                 return Some(parts.join("/"));
             }
             let (parent, default) = dirs.get(&key)?;
-            let name = long_dir_name(default);
+            let name = long_name(default, true);
             if name != "." {
                 parts.push(name.to_string());
             }
@@ -536,7 +524,9 @@ fn msi_files(t: &mut Tables) -> Result<Vec<MsiFile>, VerifyError> {
                 "file `{key}` goes to folder `{dir}`, which is not inside INSTALLDIR: verify reads packages that install into one folder"
             ))
         })?;
-        let name = long_file_name(&text(&r, "FileName")).to_string();
+        // A file name has no `:` part: one with a `:` is refused by the listing's name
+        // checks (an NTFS alternate stream).
+        let name = long_name(&text(&r, "FileName"), false).to_string();
         let path = if folder.is_empty() {
             name
         } else {

@@ -239,6 +239,14 @@ impl Database {
             .unwrap_or_default()
     }
 
+    /// The values of `column` in the rows of `table`.
+    pub fn values(&self, table: &str, column: &str) -> std::collections::BTreeSet<&str> {
+        self.rows(table)
+            .into_iter()
+            .map(|r| r.text(column))
+            .collect()
+    }
+
     /// A Property table value.
     pub fn property(&self, name: &str) -> Option<&str> {
         self.index().properties.get(name).map(String::as_str)

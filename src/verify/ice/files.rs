@@ -125,11 +125,7 @@ pub fn ice18(db: &Database, out: &mut Findings) {
 
 /// ICE21: every component belongs to a feature.
 pub fn ice21(db: &Database, out: &mut Findings) {
-    let featured: BTreeSet<&str> = db
-        .rows("FeatureComponents")
-        .into_iter()
-        .map(|r| r.text("Component_"))
-        .collect();
+    let featured = db.values("FeatureComponents", "Component_");
     for c in db.rows("Component") {
         let key = c.text("Component");
         if !featured.contains(key) {
@@ -144,7 +140,7 @@ pub fn ice21(db: &Database, out: &mut Findings) {
 
 /// The long name of a Filename or DefaultDir value (`short|long`, a folder's
 /// `target:source`).
-pub(super) fn long_name(v: &str, folder: bool) -> &str {
+pub(crate) fn long_name(v: &str, folder: bool) -> &str {
     let target = if folder {
         v.split(':').next().unwrap_or(v)
     } else {
@@ -213,11 +209,7 @@ pub fn ice30(db: &Database, out: &mut Findings) {
 /// newer file is judged by date and hash). File.Language should carry the resource's
 /// language; MsiFileHash is for unversioned files only.
 pub fn file_versions(db: &Database, out: &mut Findings) {
-    let hashed: BTreeSet<&str> = db
-        .rows("MsiFileHash")
-        .into_iter()
-        .map(|r| r.text("File_"))
-        .collect();
+    let hashed = db.values("MsiFileHash", "File_");
     for f in db.rows("File") {
         let key = f.text("File");
         let at = format!("File.{key}");
@@ -294,11 +286,7 @@ pub fn media(db: &Database, out: &mut Findings) {
     }
     if let Some(cab) = &db.cabinet {
         let in_cab: BTreeSet<&str> = cab.iter().map(String::as_str).collect();
-        let rows: BTreeSet<&str> = db
-            .rows("File")
-            .into_iter()
-            .map(|r| r.text("File"))
-            .collect();
+        let rows = db.values("File", "File");
         for missing in rows.difference(&in_cab) {
             out.error("Media", format!("File.{missing}"), "is not in the cabinet");
         }

@@ -25,6 +25,7 @@ use std::fmt;
 use serde::Serialize;
 
 pub use db::{Database, FileFacts, Table, Val};
+pub(crate) use files::long_name;
 
 /// How much a finding matters: an error is what Windows Installer rejects or does
 /// wrong; a warning is what works but is likely not what the author meant.

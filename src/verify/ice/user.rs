@@ -80,11 +80,7 @@ pub fn ice38(db: &Database, out: &mut Findings) {
 /// ICE43: a component with non-advertised shortcuts (Target is not a Feature) has an
 /// HKCU registry key path.
 pub fn ice43(db: &Database, out: &mut Findings) {
-    let features: std::collections::BTreeSet<&str> = db
-        .rows("Feature")
-        .into_iter()
-        .map(|f| f.text("Feature"))
-        .collect();
+    let features = db.values("Feature", "Feature");
     let components: std::collections::BTreeMap<&str, Row> = db
         .rows("Component")
         .into_iter()
