@@ -196,11 +196,16 @@ fn a_console_program_registered_as_a_native_service_fails_with_1053() {
     // and the service is left STOPPED with exit code 1077 (never started).
     let out = tempfile::tempdir().unwrap();
     let r = package_ticker(out.path());
-    let exe = PathBuf::from(r.json()["packages"][0]["exe"].as_str().unwrap());
+    // The exe from this test's own zip: the one in the shared target folder is relinked
+    // in place while other tests build their copies of the ticker crate.
+    let (_, exe) = zip_entries(&zip_path(&r.json()))
+        .into_iter()
+        .find(|(n, _)| n.ends_with("/ticker.exe") || n == "ticker.exe")
+        .expect("ticker.exe in the zip");
     let prefix = Prefix::create().expect("a Wine prefix");
     let dir = prefix.drive_c().join("console");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(&exe, dir.join("ticker.exe")).unwrap();
+    std::fs::write(dir.join("ticker.exe"), exe).unwrap();
     let (code, out) = prefix
         .wine(
             &[
@@ -219,9 +224,14 @@ fn a_console_program_registered_as_a_native_service_fails_with_1053() {
         .wine(&["sc", "start", "console"], Duration::from_secs(60))
         .unwrap();
     assert_ne!(code, 0, "{out}");
+    let waited = started.elapsed();
+    let (_, query) = prefix
+        .wine(&["sc", "query", "console"], Duration::from_secs(30))
+        .unwrap();
     assert!(
-        started.elapsed() >= Duration::from_secs(8),
-        "the SCM waited for the dispatcher"
+        waited >= Duration::from_secs(8),
+        "the SCM waited for the dispatcher: {waited:?}, sc start: {out}, sc query: {query}, log: {}",
+        prefix.log_text()
     );
     assert_eq!(
         prefix.service_state("console").unwrap().as_deref(),
