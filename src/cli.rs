@@ -12,6 +12,7 @@ use cargo_winpkg::error::UsageError;
 use cargo_winpkg::pipeline::{self, BuildOptions, CargoFlags};
 use cargo_winpkg::report::Format;
 use cargo_winpkg::verify;
+use cargo_winpkg::verify::probe::Probe;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -371,6 +372,21 @@ pub struct VerifyArgs {
     /// ProductCode and PackageCode, and that the upgrade removes the old version.
     #[arg(long, value_name = "OLD.msi")]
     pub against: Option<PathBuf>,
+    /// With --wine: once the service runs, ask it over the network, retried until
+    /// --timeout: `http://127.0.0.1:8787/` expects an HTTP response, `tcp:HOST:PORT`
+    /// a connection. Repeatable.
+    #[arg(long = "probe", value_name = "URL|tcp:HOST:PORT", requires = "wine",
+          conflicts_with = "run", value_parser = clap::value_parser!(Probe))]
+    pub probes: Vec<Probe>,
+    /// The HTTP status the HTTP probes require (default: any response).
+    #[arg(long, value_name = "CODE", requires = "probes",
+          value_parser = clap::value_parser!(u16).range(100..=599))]
+    pub probe_status: Option<u16>,
+    /// With --wine: once the service runs, end its program's process as a crash would
+    /// and check that what the package promises restarts it (shawl's restart, the
+    /// service's recovery), and that the probes answer again.
+    #[arg(long, requires = "wine", conflicts_with = "run")]
+    pub crash_test: bool,
     /// The oldest Windows the package must run on (for the DLL check).
     #[arg(long, value_name = "RELEASE", default_value = "10",
           value_parser = clap::builder::PossibleValuesParser::new(Release::NAMES))]
@@ -461,6 +477,9 @@ impl VerifyArgs {
             run: self.run.then(|| self.args.clone()),
             expect_exit: self.expect_exit,
             against: self.against.clone(),
+            probes: self.probes.clone(),
+            probe_status: self.probe_status,
+            crash_test: self.crash_test,
         })
     }
 }

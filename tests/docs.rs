@@ -380,3 +380,99 @@ fn the_books_links_and_anchors_resolve() {
     }
     assert_eq!(heading_ids("# The MSI (`--msi`)\n"), ["the-msi---msi"]);
 }
+
+/// The sibling modules that a module of src/verify/ names: `super::NAME` paths and the
+/// first segment of each item of a `use super::{...}` group (comments skipped).
+fn verify_imports(text: &str, modules: &[&str]) -> Vec<String> {
+    let code: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut found = Vec::new();
+    for (i, _) in code.match_indices("super::") {
+        let rest = &code[i + "super::".len()..];
+        let names: Vec<&str> = match rest.strip_prefix('{') {
+            Some(group) => group[..group.find('}').unwrap_or(group.len())]
+                .split(',')
+                .map(|item| item.trim().split("::").next().unwrap_or_default())
+                .collect(),
+            None => vec![
+                rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                    .next()
+                    .unwrap_or_default(),
+            ],
+        };
+        for n in names {
+            if modules.contains(&n) && !found.iter().any(|f| f == n) {
+                found.push(n.to_string());
+            }
+        }
+    }
+    found
+}
+
+/// verify's layering (src/verify/mod.rs): reading -> checking -> the host -> the steps
+/// over it -> the stage that runs them. Each module may import only the ones before
+/// it in this order, so there is no circle, and the two flows stay apart.
+#[test]
+fn verify_modules_import_only_from_the_layers_before_them() {
+    const ORDER: [&str; 16] = [
+        "ice",
+        "report",
+        "cleanup",
+        "cab",
+        "offline",
+        "msi",
+        "contents",
+        "probe",
+        "host",
+        "wine",
+        "steps",
+        "crash",
+        "zip_steps",
+        "msi_steps",
+        "wine_stage",
+        "sandbox",
+    ];
+    assert_eq!(
+        verify_imports(
+            "use super::{a::B, Run, offline};\n// super::wine\nlet x = super::msi::read();",
+            &ORDER
+        ),
+        ["offline", "msi"]
+    );
+    let dir = root().join("src/verify");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            let stem = p.file_stem()?.to_string_lossy().into_owned();
+            (p.extension().is_some_and(|x| x == "rs") || p.join("mod.rs").is_file()).then_some(stem)
+        })
+        .filter(|s| s != "mod")
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = ORDER.iter().map(|s| s.to_string()).collect();
+    listed.sort();
+    assert_eq!(
+        on_disk, listed,
+        "give each verify module its place in ORDER"
+    );
+    let mut wrong = Vec::new();
+    for (rank, module) in ORDER.iter().enumerate() {
+        let path = match dir.join(format!("{module}.rs")) {
+            p if p.is_file() => p,
+            _ => dir.join(module).join("mod.rs"),
+        };
+        let text = std::fs::read_to_string(&path).unwrap();
+        for used in verify_imports(&text, &ORDER) {
+            let at = ORDER.iter().position(|m| *m == used).unwrap();
+            let flows = [module, &used.as_str()] == [&"msi_steps", &"zip_steps"];
+            if at >= rank || flows {
+                wrong.push(format!("{module} imports {used}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "against verify's layering: {wrong:?}");
+}

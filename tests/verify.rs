@@ -17,15 +17,6 @@ fn verify_json(zip: &Path) -> (i32, Value) {
     (r.code, r.json())
 }
 
-fn step<'a>(v: &'a Value, name: &str) -> &'a Value {
-    v["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no step {name}: {v:#}"))
-}
-
 /// Copy a zip, changing entries with `edit` (None drops one).
 fn rewrite(src: &Path, dest: &Path, edit: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>) {
     let entries: BTreeMap<String, Vec<u8>> = zip_entries(src)

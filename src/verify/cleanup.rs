@@ -154,7 +154,7 @@ fn processes_with_env(_key: &str, _value: &Path) -> Vec<u32> {
 }
 
 #[cfg(unix)]
-fn kill(pid: u32) {
+pub(super) fn kill(pid: u32) {
     if let Ok(pid) = libc::pid_t::try_from(pid) {
         // SAFETY: sending a signal to our own child; no memory is involved.
         unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -164,4 +164,4 @@ fn kill(pid: u32) {
 }
 
 #[cfg(not(unix))]
-fn kill(_pid: u32) {}
+pub(super) fn kill(_pid: u32) {}

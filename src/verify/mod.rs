@@ -6,33 +6,47 @@
 //! as creating the prefix; when it cannot be done the whole run stops with an error).
 //! Only checks count as "passed".
 //!
-//! The layout, one way: reading a package (`offline`: the zip; `msi` and `cab`: the
-//! MSI and its cabinet) -> checking it offline (`offline`'s checks, `msi`'s tables,
-//! `ice`: Windows Installer's rules) -> the Wine steps (`steps`: shared by both kinds;
-//! `zip_steps` and `msi_steps`: each kind's flow over them) -> the host (`wine`: a
-//! prefix; `sandbox`, `cleanup`). No module imports from a flow, and the flows do not
-//! import each other.
+//! The layout, one way (each module imports only from the layers before it; held by
+//! tests/hygiene.rs):
+//! 1. Windows Installer's rules over a table database (`ice`, self-contained), and
+//!    what a run reports: `report` (its steps, the verification), `cleanup`;
+//! 2. reading a package: `offline` (the zip), `cab`, `msi` (the MSI and its cabinet),
+//!    and `contents`, the one type the rest sees for either kind;
+//! 3. checking it offline: `offline`'s checks, `msi`'s tables and the database it
+//!    gives `ice`;
+//! 4. the host it is installed on: `host` (the trait), `wine` (a Wine prefix);
+//! 5. the steps over a host: `probe` (asking the service over the network), `steps`
+//!    (shared), `crash` (the crash test), `zip_steps` and `msi_steps` (each kind's
+//!    flow; neither imports the other);
+//! 6. the stage that makes a host and runs the flow: `wine_stage`, `sandbox` (the same
+//!    stage in a bubblewrap child).
 
 mod cab;
 pub mod cleanup;
+mod contents;
+mod crash;
+pub mod host;
 pub mod ice;
 mod msi;
 mod msi_steps;
 mod offline;
+pub mod probe;
+mod report;
 pub mod sandbox;
 mod steps;
 pub mod wine;
+mod wine_stage;
 mod zip_steps;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use crate::check::Policy;
 use crate::package::manifest::Manifest;
+use contents::Contents;
 pub use offline::Limits;
+use report::Run;
+pub use report::{CheckResult, Failed, Step, Verification};
 use wine::WineError;
 
 #[derive(Debug, Clone)]
@@ -55,6 +69,13 @@ pub struct Options {
     pub expect_exit: i32,
     /// `--against OLD.msi`: the MSI this one upgrades (the Component Rules).
     pub against: Option<PathBuf>,
+    /// `--probe`: what the running service must answer.
+    pub probes: Vec<probe::Probe>,
+    /// `--probe-status`: the HTTP status the HTTP probes require.
+    pub probe_status: Option<u16>,
+    /// `--crash-test`: end the running program as a crash would and check what
+    /// restarts it.
+    pub crash_test: bool,
 }
 
 /// Why verify could not judge the package at all (exit code 2), by cause.
@@ -122,6 +143,9 @@ pub enum VerifyError {
         "{0}; verify --wine runs the package's scripts inside a bubblewrap sandbox: install it (Debian/Ubuntu: `sudo apt-get install bubblewrap`), or pass --no-sandbox to run them with your user's rights"
     )]
     SandboxUnavailable(String),
+    /// A Windows path of the host that verify cannot read or write from here.
+    #[error("{0}: verify cannot reach this folder of the host (only drive C: is used)")]
+    Unreachable(String),
     /// The stage inside the sandbox stopped with this error (its own words, sent back).
     #[error("{0}")]
     InSandbox(String),
@@ -130,119 +154,20 @@ pub enum VerifyError {
     Wine(#[from] WineError),
 }
 
-/// Why a check failed (shown as its detail).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failed(pub String);
-
-/// A check's outcome: what it saw when it passed, or why it failed.
-pub type CheckResult = Result<String, Failed>;
-
-impl From<String> for Failed {
-    fn from(s: String) -> Self {
-        Failed(s)
-    }
-}
-
-impl From<&str> for Failed {
-    fn from(s: &str) -> Self {
-        Failed(s.to_string())
-    }
-}
-
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct Step {
-    pub name: String,
-    /// A check, which can fail; false for an info step, which records what was done.
-    pub check: bool,
-    pub ok: bool,
-    pub seconds: f64,
-    pub detail: String,
-}
-
-#[derive(Debug, Default, Serialize)]
-pub struct Verification {
-    pub zip: PathBuf,
-    pub steps: Vec<Step>,
-    /// The service's registry values as installed under Wine (what `sc qc` shows).
-    pub registry: BTreeMap<String, String>,
-    /// The install folder inside the Wine prefix (a Windows path).
-    pub install_dir: Option<String>,
-    /// The kept prefix (with --keep).
-    pub prefix: Option<PathBuf>,
-    /// The ProcessPrng stand-in was added to the prefix (Wine < 9).
-    pub processprng_standin: bool,
-    /// For an MSI: what Windows Installer's rules found (errors fail the check).
-    pub findings: Vec<ice::Finding>,
-    pub ok: bool,
-}
-
-impl Verification {
-    /// (checks passed, checks failed).
-    pub fn tally(&self) -> (usize, usize) {
-        let checks = self.steps.iter().filter(|s| s.check);
-        let failed = checks.clone().filter(|s| !s.ok).count();
-        (checks.count() - failed, failed)
-    }
-}
-
-struct Run<'a> {
-    steps: Vec<Step>,
-    progress: &'a dyn Fn(&Step),
-}
-
-impl Run<'_> {
-    fn push(&mut self, s: Step) {
-        (self.progress)(&s);
-        self.steps.push(s);
-    }
-
-    /// Record a check; returns whether it passed.
-    fn check(&mut self, name: &str, start: Instant, result: CheckResult) -> bool {
-        let (ok, detail) = match result {
-            Ok(d) => (true, d),
-            Err(Failed(d)) => (false, d),
-        };
-        self.push(Step {
-            name: name.into(),
-            check: true,
-            ok,
-            seconds: start.elapsed().as_secs_f64(),
-            detail,
-        });
-        ok
-    }
-
-    /// Record an info step: something done, not something judged.
-    fn info(&mut self, name: &str, start: Instant, detail: String) {
-        self.push(Step {
-            name: name.into(),
-            check: false,
-            ok: true,
-            seconds: start.elapsed().as_secs_f64(),
-            detail,
-        });
-    }
-}
-
 /// Unpack a zip-format archive (a zip, wheel, NuGet package, VS Code extension) or an
 /// MSI into `dir` with verify's bounds: every name must extract on Windows inside
 /// `dir`, sizes are held to what the archive declares and to `limits`, and nothing is
 /// written from an archive whose names or sizes fail. `Err` says why; `Ok` counts the
 /// files written.
 pub fn unpack(path: &Path, dir: &Path, limits: &Limits) -> Result<usize, UnpackError> {
-    let unreadable = |source| UnpackError::Unreadable {
+    let contents = Contents::read(path, limits).map_err(|source| UnpackError::Unreadable {
         path: path.to_path_buf(),
         source,
-    };
-    let pkg = if msi::is_msi(path) {
-        let m = msi::read(path, limits).map_err(unreadable)?;
-        offline::check_listing(&m.listing, limits).map_err(UnpackError::Refused)?;
-        msi::extract(path, &m, dir, limits).map_err(UnpackError::Refused)?
-    } else {
-        let listing = offline::list(path).map_err(unreadable)?;
-        offline::check_listing(&listing, limits).map_err(UnpackError::Refused)?;
-        offline::extract(path, &listing, dir).map_err(UnpackError::Refused)?
-    };
+    })?;
+    contents.check_names(limits).map_err(UnpackError::Refused)?;
+    let pkg = contents
+        .extract(dir, limits)
+        .map_err(UnpackError::Refused)?;
     Ok(pkg.files.len())
 }
 
@@ -298,46 +223,20 @@ fn verify_zip(
         ..Verification::default()
     };
     let t = Instant::now();
-    let msi = if msi::is_msi(zip) {
-        Some(msi::read(zip, &opts.limits)?)
-    } else {
-        None
-    };
-    let zip_listing;
-    let listing = match &msi {
-        Some(m) => {
-            run.info(
-                "read msi",
-                t,
-                format!("{} files in its File table", m.listing.entries.len()),
-            );
-            &m.listing
-        }
-        None => {
-            zip_listing = offline::list(zip)?;
-            run.info(
-                "read zip",
-                t,
-                format!("{} entries", zip_listing.entries.len()),
-            );
-            &zip_listing
-        }
-    };
+    let contents = Contents::read(zip, &opts.limits)?;
+    let (step, detail) = contents.describe();
+    run.info(step, t, detail);
     let t = Instant::now();
-    let names_ok = run.check(
-        "file names",
-        t,
-        offline::check_listing(listing, &opts.limits),
-    );
+    let names_ok = run.check("file names", t, contents.check_names(&opts.limits));
     let scratch = scratch_dir()?;
     let _guard = cleanup::Guard::dir(scratch.path());
     let pkg = if names_ok {
-        extract(&mut run, zip, msi.as_ref(), listing, scratch.path(), opts)
+        extract(&mut run, &contents, scratch.path(), opts)
     } else {
         None
     };
     let Some(pkg) = pkg else {
-        if let Some(m) = &msi {
+        if let Some(m) = contents.msi() {
             // The tables are judged even when the files cannot be read.
             msi_rules(&mut run, zip, m, None, opts, &mut v)?;
         }
@@ -349,13 +248,13 @@ fn verify_zip(
         return Ok(v.finish(run));
     };
     let manifest = offline_checks(&mut run, &pkg, opts);
-    if let Some(m) = &msi {
+    if let Some(m) = contents.msi() {
         let t = Instant::now();
         run.check("msi tables", t, msi::check_tables(m, manifest.as_ref()));
         msi_rules(&mut run, zip, m, Some(&pkg), opts, &mut v)?;
     }
     if opts.wine {
-        let msi = msi.as_ref().map(|m| msi_request(zip, m)).transpose()?;
+        let msi = contents.msi().map(|m| msi_request(zip, m)).transpose()?;
         wine_stage(&mut run, &pkg, manifest.as_ref(), zip, opts, msi, &mut v)?;
     }
     Ok(v.finish(run))
@@ -376,18 +275,12 @@ fn scratch_dir() -> Result<tempfile::TempDir, VerifyError> {
 /// Extract the package (zip or MSI) into `dir`: the `extract` check.
 fn extract(
     run: &mut Run,
-    zip: &Path,
-    msi: Option<&msi::MsiRead>,
-    listing: &offline::Listing,
+    contents: &Contents,
     dir: &Path,
     opts: &Options,
 ) -> Option<offline::Package> {
     let t = Instant::now();
-    let extracted = match msi {
-        Some(m) => msi::extract(zip, m, dir, &opts.limits),
-        None => offline::extract(zip, listing, dir),
-    };
-    match extracted {
+    match contents.extract(dir, &opts.limits) {
         Ok(pkg) => {
             let n = pkg.files.len();
             run.check("extract", t, Ok(format!("{n} files, sizes as declared")));
@@ -495,27 +388,6 @@ fn wine_stage(
     if opts.sandbox {
         sandbox::run_stage(&request, &pkg.dir, opts.keep, run, v)
     } else {
-        wine_steps(run, &request, v)
-    }
-}
-
-/// The Wine steps for the package's kind: the MSI's with msiexec, else the zip's with
-/// its scripts.
-fn wine_steps(
-    run: &mut Run,
-    req: &steps::Request,
-    v: &mut Verification,
-) -> Result<(), VerifyError> {
-    match &req.msi {
-        Some(m) => msi_steps::steps(run, req, m, v),
-        None => zip_steps::steps(run, req, v),
-    }
-}
-
-impl Verification {
-    fn finish(mut self, run: Run) -> Verification {
-        self.ok = run.steps.iter().all(|s| s.ok);
-        self.steps = run.steps;
-        self
+        wine_stage::steps(run, &request, v)
     }
 }

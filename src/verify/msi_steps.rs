@@ -4,15 +4,16 @@
 //! same MSI installed again (a repair: still one product), then `msiexec /x`: product,
 //! files and service gone, data folders kept.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::crash::crash_test;
+use super::host::{Host, WORK_DIR};
 use super::offline::inside;
 use super::steps::{
-    Ctx, MsiRequest, Request, check_alive, check_removed, check_running, compare_config,
-    create_prefix, run_program, tear_down,
+    Ctx, MsiRequest, Request, check_alive, check_probes, check_removed, check_running,
+    compare_config, run_program,
 };
-use super::wine::Prefix;
 use super::{CheckResult, Failed, Run, Verification, VerifyError};
 use crate::script::{DIR_PLACEHOLDER, PROGRAMDATA_PLACEHOLDER};
 
@@ -22,34 +23,26 @@ const UNINSTALL: [&str; 2] = [
 ];
 
 /// How many times the product is registered (per machine and per user).
-fn registrations(prefix: &Prefix, code: &str) -> Result<usize, VerifyError> {
+fn registrations(host: &dyn Host, code: &str) -> Result<usize, VerifyError> {
     let mut n = 0;
     for key in UNINSTALL {
-        let keys = match prefix.registry_subkeys(key) {
-            Ok(keys) => keys,
-            // A prefix with no per-user products has no such key.
-            Err(e) if e.to_string().contains("Unable to open the registry key") => Vec::new(),
-            Err(e) => return Err(e.into()),
-        };
+        let keys = host.registry_subkeys(key)?;
         n += keys.iter().filter(|k| k.eq_ignore_ascii_case(code)).count();
     }
     Ok(n)
 }
 
 /// `msiexec VERB C:\winpkg verify\package.msi /qn /l*v LOG`: its exit code and log.
-fn msiexec(prefix: &Prefix, verb: &str, timeout: Duration) -> Result<(i32, String), VerifyError> {
+fn msiexec(host: &dyn Host, verb: &str, timeout: Duration) -> Result<(i32, String), VerifyError> {
     let name = verb.trim_start_matches('/');
-    let log = prefix
-        .drive_c()
-        .join("winpkg verify")
-        .join(format!("msiexec-{name}.log"));
+    let win_log = format!("{WORK_DIR}\\msiexec-{name}.log");
+    let log = host
+        .local(&win_log)
+        .ok_or_else(|| VerifyError::Unreachable(win_log.clone()))?;
     let _ = std::fs::remove_file(&log);
-    let (code, out) = prefix.run_with(
+    let (code, out) = host.run_with(
         &format!("msiexec {verb} {{0}} /qn /l*v {{1}}"),
-        &[
-            "C:\\winpkg verify\\package.msi",
-            &format!("C:\\winpkg verify\\msiexec-{name}.log"),
-        ],
+        &[&format!("{WORK_DIR}\\package.msi"), &win_log],
         timeout,
     )?;
     // Wine writes the log in the ANSI code page, Windows in UTF-16.
@@ -82,42 +75,30 @@ fn log_tail(log: &str) -> String {
     shown.chars().take(600).collect()
 }
 
-/// A Windows path in the prefix, as a host path.
-fn host_path(prefix: &Prefix, win: &str) -> Option<PathBuf> {
-    let rest = win.get(..3).filter(|d| d.eq_ignore_ascii_case("C:\\"))?;
-    let _ = rest;
-    let mut p = prefix.drive_c();
-    for part in win[3..].split('\\').filter(|p| !p.is_empty()) {
-        p.push(part);
-    }
-    Some(p)
-}
-
-/// Install, check, repair, uninstall: the MSI's steps on Wine.
+/// Install, check, repair, uninstall: the MSI's steps on the host.
 pub(super) fn steps(
     run: &mut Run,
     req: &Request,
     m: &MsiRequest,
+    host: &dyn Host,
     v: &mut Verification,
 ) -> Result<(), VerifyError> {
-    let prefix = create_prefix(run, req.keep, v)?;
-    if req.x86 && !prefix.runs_32bit()? {
-        return Err(VerifyError::Needs32BitWine(req.exe.clone()));
-    }
     let timeout = Duration::from_secs(req.timeout_secs);
-    let folder = prefix.drive_c().join("winpkg verify");
+    let folder = host
+        .local(WORK_DIR)
+        .ok_or_else(|| VerifyError::Unreachable(WORK_DIR.into()))?;
     std::fs::create_dir_all(&folder)
         .and_then(|()| std::fs::copy(&m.path, folder.join("package.msi")))
         .map_err(|e| VerifyError::Io {
-            action: "copy into the prefix",
+            action: "copy onto the host",
             path: m.path.clone(),
             source: e,
         })?;
     let msi_timeout = timeout + Duration::from_secs(120);
 
     let t = Instant::now();
-    let (code, log) = msiexec(&prefix, "/i", msi_timeout)?;
-    let registered = registrations(&prefix, &m.product_code)?;
+    let (code, log) = msiexec(host, "/i", msi_timeout)?;
+    let registered = registrations(host, &m.product_code)?;
     let installed = run.check(
         "msiexec /i",
         t,
@@ -131,7 +112,7 @@ pub(super) fn steps(
         },
     );
     if !installed {
-        return tear_down(run, prefix, v);
+        return Ok(());
     }
     let win_dir = log
         .lines()
@@ -141,10 +122,10 @@ pub(super) fn steps(
         .unwrap_or_default();
     v.install_dir = Some(win_dir.clone());
     let t = Instant::now();
-    let files = check_files(&prefix, req, &win_dir, true);
+    let files = check_files(host, req, &win_dir, true);
     run.check("installed files", t, files);
     let mut ctx = Ctx {
-        prefix,
+        host,
         service: req.service.clone(),
         exe: req.exe.clone(),
         manifest: req.manifest.as_ref(),
@@ -165,7 +146,7 @@ pub(super) fn steps(
             ),
         );
     }
-    tear_down(run, ctx.prefix, v)
+    Ok(())
 }
 
 /// The same MSI again: a repair, never a second product.
@@ -177,12 +158,12 @@ fn repair(
 ) -> Result<(), VerifyError> {
     stop_first(run, ctx, "stopped before repair")?;
     let t = Instant::now();
-    let (code, log) = msiexec(&ctx.prefix, "/i", msi_timeout)?;
-    let registered = registrations(&ctx.prefix, &m.product_code)?;
+    let (code, log) = msiexec(ctx.host, "/i", msi_timeout)?;
+    let registered = registrations(ctx.host, &m.product_code)?;
     let state = if ctx.service.is_empty() {
         None
     } else {
-        ctx.prefix.service_state(&ctx.service)?
+        ctx.host.service_state(&ctx.service)?
     };
     run.check(
         "msiexec /i again",
@@ -216,9 +197,9 @@ fn uninstall(
 ) -> Result<(), VerifyError> {
     stop_first(run, ctx, "stopped before /x")?;
     let t = Instant::now();
-    let (code, log) = msiexec(&ctx.prefix, "/x", msi_timeout)?;
-    let registered = registrations(&ctx.prefix, &m.product_code)?;
-    let left = check_files(&ctx.prefix, req, &ctx.win_dir, false);
+    let (code, log) = msiexec(ctx.host, "/x", msi_timeout)?;
+    let registered = registrations(ctx.host, &m.product_code)?;
+    let left = check_files(ctx.host, req, &ctx.win_dir, false);
     run.check(
         "msiexec /x",
         t,
@@ -254,18 +235,18 @@ fn stop_first(run: &mut Run, ctx: &Ctx, step: &str) -> Result<(), VerifyError> {
     if ctx.service.is_empty() {
         return Ok(());
     }
-    match ctx.prefix.service_state(&ctx.service)?.as_deref() {
+    match ctx.host.service_state(&ctx.service)?.as_deref() {
         None | Some("STOPPED") => return Ok(()),
         Some(_) => {}
     }
     let t = Instant::now();
-    ctx.prefix
+    ctx.host
         .run_with("sc stop {0}", &[&ctx.service], Duration::from_secs(60))?;
     let stopped = ctx
-        .prefix
+        .host
         .wait_state(&ctx.service, "STOPPED", INSTALLER_STOP_WAIT)?;
     let took = t.elapsed().as_secs_f64();
-    let state = ctx.prefix.service_state(&ctx.service)?;
+    let state = ctx.host.service_state(&ctx.service)?;
     run.check(
         step,
         t,
@@ -302,7 +283,7 @@ fn service_checks(
     }
     let running = check_running(run, ctx)?;
     let t = Instant::now();
-    let reg = ctx.prefix.service_registry(&ctx.service)?;
+    let reg = ctx.host.service_config(&ctx.service)?;
     // What the MSI asks for: a bare `{dir}` is `[INSTALLDIR].` (the folder and `\.`).
     let as_msi = |unquoted: bool| {
         let mut m = ctx.manifest.cloned();
@@ -332,6 +313,10 @@ fn service_checks(
     run.check("configuration (sc qc)", t, cfg);
     if running {
         check_alive(run, ctx)?;
+        check_probes(run, req, ctx.timeout, "probe");
+        if req.crash_test {
+            crash_test(run, ctx, req)?;
+        }
     }
     Ok(())
 }
@@ -346,8 +331,8 @@ fn unquote_first(line: &str) -> String {
 
 /// Every file of the package in `win_dir` with its verified bytes (`present`), or none
 /// of them left (`!present`).
-fn check_files(prefix: &Prefix, req: &Request, win_dir: &str, present: bool) -> CheckResult {
-    let Some(dir) = host_path(prefix, win_dir) else {
+fn check_files(host: &dyn Host, req: &Request, win_dir: &str, present: bool) -> CheckResult {
+    let Some(dir) = host.local(win_dir) else {
         return Err(Failed(format!("INSTALLDIR `{win_dir}` is not on drive C:")));
     };
     let mut wrong = Vec::new();
@@ -394,7 +379,7 @@ fn check_data_kept(ctx: &Ctx) -> Option<CheckResult> {
         let win = d
             .replace(DIR_PLACEHOLDER, &ctx.win_dir)
             .replace(PROGRAMDATA_PLACEHOLDER, "C:\\ProgramData");
-        let kept = host_path(&ctx.prefix, &win).is_some_and(|p| p.is_dir());
+        let kept = ctx.host.local(&win).is_some_and(|p| p.is_dir());
         if !kept {
             gone.push(win);
         }

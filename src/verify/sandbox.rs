@@ -192,7 +192,7 @@ pub fn stage_main() -> u8 {
         progress: &progress,
     };
     let mut v = Verification::default();
-    match super::wine_steps(&mut run, &req, &mut v) {
+    match super::wine_stage::steps(&mut run, &req, &mut v) {
         Ok(()) => {
             emit(&Event::Done {
                 registry: v.registry,

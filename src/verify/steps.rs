@@ -1,7 +1,7 @@
-//! The steps of `verify --wine` that every kind of package shares, over a host (a Wine
-//! prefix): what the steps work on (the request, as data, and the context), making and
-//! tearing down the prefix, running the program, and judging the service: running,
-//! alive, configured as service.json says, removed. The zip's flow (`zip_steps`) and the
+//! The steps of `verify --wine` that every kind of package shares, over a host (any
+//! [`Host`]): what the steps work on (the request, as data, and the context), running
+//! the program, and judging the service: running, alive, configured as service.json
+//! says, removed. The zip's flow (`zip_steps`) and the
 //! MSI's (`msi_steps`) are written over these; neither imports the other.
 
 use std::collections::BTreeMap;
@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::host::Host;
 use super::offline::{Package, inside};
-use super::wine::Prefix;
-use super::{CheckResult, Failed, Options, Run, Verification, VerifyError};
+use super::probe::Probe;
+use super::{CheckResult, Failed, Options, Run, VerifyError};
 use crate::autostart::service::StartType;
 use crate::package::INSTALL_CMD;
 use crate::package::manifest::{Manifest, ServiceInfo};
@@ -57,6 +58,15 @@ pub struct Request {
     /// The package is an MSI: installed with msiexec instead of install.cmd.
     #[serde(default)]
     pub msi: Option<MsiRequest>,
+    /// What the running service must answer (`--probe`).
+    #[serde(default)]
+    pub probes: Vec<Probe>,
+    /// The HTTP status the HTTP probes require.
+    #[serde(default)]
+    pub probe_status: Option<u16>,
+    /// `--crash-test`: end the program and check what restarts it.
+    #[serde(default)]
+    pub crash_test: bool,
 }
 
 impl Request {
@@ -98,6 +108,9 @@ impl Request {
             exe: program(pkg, manifest, zip, opts.run.is_some())?,
             x86: false,
             msi,
+            probes: opts.probes.clone(),
+            probe_status: opts.probe_status,
+            crash_test: opts.crash_test,
         }
         .with_machine(pkg))
     }
@@ -134,9 +147,9 @@ fn program(
     }
 }
 
-/// What the Wine steps work on.
+/// What the steps work on: the host and what is installed on it.
 pub(super) struct Ctx<'a> {
-    pub prefix: Prefix,
+    pub host: &'a dyn Host,
     pub service: String,
     /// The exe's file name ("" when unknown).
     pub exe: String,
@@ -144,25 +157,6 @@ pub(super) struct Ctx<'a> {
     /// The install folder, as a Windows path.
     pub win_dir: String,
     pub timeout: Duration,
-}
-
-pub(super) fn tear_down(
-    run: &mut Run,
-    mut prefix: Prefix,
-    v: &Verification,
-) -> Result<(), VerifyError> {
-    let t = Instant::now();
-    prefix.shutdown();
-    drop(prefix);
-    run.info(
-        "tear down",
-        t,
-        match &v.prefix {
-            Some(p) => format!("stopped the prefix's processes; kept {}", p.display()),
-            None => "stopped the prefix's processes and removed it".into(),
-        },
-    );
-    Ok(())
 }
 
 /// `--run`: the packaged program, from its install folder, with `args`: every DLL must
@@ -182,7 +176,7 @@ pub(super) fn run_program(
         .map_err(VerifyError::RunArgs)?;
     let body = format!("{line}\necho winpkg-exit-code=%errorlevel%");
     let (_, out) =
-        ctx.prefix
+        ctx.host
             .run_batch_env(&body, ctx.timeout, &[("WINEDEBUG", "-all,err+module")])?;
     let code = out
         .lines()
@@ -224,36 +218,10 @@ pub(super) fn run_program(
     Ok(())
 }
 
-pub(super) fn create_prefix(
-    run: &mut Run,
-    keep: bool,
-    v: &mut Verification,
-) -> Result<Prefix, VerifyError> {
-    let t = Instant::now();
-    let mut prefix = Prefix::create()?;
-    if keep {
-        prefix.keep();
-        v.prefix = Some(prefix.root().to_path_buf());
-    }
-    v.processprng_standin = prefix.standin;
-    let (maj, min) = prefix.version;
-    let note = if prefix.standin {
-        format!(
-            "Wine {maj}.{min}; added a ProcessPrng stand-in bcryptprimitives.dll to this throwaway prefix only (Wine before 9 lacks it; the package is unchanged)"
-        )
-    } else {
-        format!("Wine {maj}.{min}")
-    };
-    run.info("create Wine prefix", t, note);
-    Ok(prefix)
-}
-
 pub(super) fn check_running(run: &mut Run, ctx: &Ctx) -> Result<bool, VerifyError> {
     let t = Instant::now();
-    let running = ctx
-        .prefix
-        .wait_state(&ctx.service, "RUNNING", ctx.timeout)?;
-    let state = ctx.prefix.service_state(&ctx.service)?;
+    let running = ctx.host.wait_state(&ctx.service, "RUNNING", ctx.timeout)?;
+    let state = ctx.host.service_state(&ctx.service)?;
     run.check(
         "service RUNNING",
         t,
@@ -283,11 +251,11 @@ pub(super) fn check_alive(run: &mut Run, ctx: &Ctx) -> Result<(), VerifyError> {
         if i > 0 {
             std::thread::sleep(Duration::from_secs(1));
         }
-        state = ctx.prefix.service_state(&ctx.service)?;
+        state = ctx.host.service_state(&ctx.service)?;
         if exe.is_empty() {
             continue;
         }
-        let now = ctx.prefix.processes_running(exe);
+        let now = ctx.host.processes_running(exe);
         common = Some(match common {
             None => now,
             Some(before) => before.into_iter().filter(|p| now.contains(p)).collect(),
@@ -326,11 +294,9 @@ pub(super) fn check_alive(run: &mut Run, ctx: &Ctx) -> Result<(), VerifyError> {
 
 /// The last line of shawl's log that says how the wrapped program ended.
 fn shawl_exit(ctx: &Ctx) -> Option<String> {
-    let dir = ctx.win_dir.strip_prefix("C:\\")?.replace('\\', "/");
     let log = ctx
-        .prefix
-        .drive_c()
-        .join(dir)
+        .host
+        .local(&ctx.win_dir)?
         .join(format!("shawl_for_{}_rCURRENT.log", ctx.service));
     let text = std::fs::read_to_string(log).ok()?;
     text.lines()
@@ -342,15 +308,28 @@ fn shawl_exit(ctx: &Ctx) -> Option<String> {
         .map(|l| l.trim().to_string())
 }
 
+/// Each `--probe` against the running service, retried until the timeout; `step`
+/// names the steps ("probe", or "probe again" after the crash test's restart).
+pub(super) fn check_probes(run: &mut Run, req: &Request, timeout: Duration, step: &str) {
+    for p in &req.probes {
+        let t = Instant::now();
+        run.check(
+            &format!("{step} {}", p.shown()),
+            t,
+            p.check(req.probe_status, timeout),
+        );
+    }
+}
+
 pub(super) fn check_removed(run: &mut Run, ctx: &Ctx) -> Result<(), VerifyError> {
     let t = Instant::now();
-    let state = ctx.prefix.service_state(&ctx.service)?;
+    let state = ctx.host.service_state(&ctx.service)?;
     let exe = &ctx.exe;
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut procs = ctx.prefix.processes_matching(exe);
+    let mut procs = ctx.host.processes_matching(exe);
     while !exe.is_empty() && !procs.is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
-        procs = ctx.prefix.processes_matching(exe);
+        procs = ctx.host.processes_matching(exe);
     }
     let service = &ctx.service;
     run.check(

@@ -421,25 +421,6 @@ impl Prefix {
         ))
     }
 
-    /// Poll until the service reaches `state` or `timeout` passes.
-    pub fn wait_state(
-        &self,
-        name: &str,
-        state: &str,
-        timeout: Duration,
-    ) -> Result<bool, WineError> {
-        let start = Instant::now();
-        loop {
-            if self.service_state(name)?.as_deref() == Some(state) {
-                return Ok(true);
-            }
-            if start.elapsed() > timeout {
-                return Ok(false);
-            }
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    }
-
     /// The service's registry key as name -> value text (what `sc qc` would show;
     /// Wine's sc.exe has no `qc`). Values: strings unescaped, dwords as numbers, multi
     /// strings joined with `\n`.
@@ -608,6 +589,80 @@ impl Prefix {
                 }
             }
         }
+    }
+}
+
+impl super::host::Host for Prefix {
+    fn run_with(
+        &self,
+        template: &str,
+        values: &[&str],
+        timeout: Duration,
+    ) -> Result<(i32, String), super::VerifyError> {
+        Ok(Prefix::run_with(self, template, values, timeout)?)
+    }
+
+    fn run_batch_env(
+        &self,
+        body: &str,
+        timeout: Duration,
+        env: &[(&str, &str)],
+    ) -> Result<(i32, String), super::VerifyError> {
+        Ok(Prefix::run_batch_env(self, body, timeout, env)?)
+    }
+
+    fn service_state(&self, name: &str) -> Result<Option<String>, super::VerifyError> {
+        Ok(Prefix::service_state(self, name)?)
+    }
+
+    fn service_config(
+        &self,
+        name: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>, super::VerifyError> {
+        Ok(self.service_registry(name)?)
+    }
+
+    fn registry_subkeys(&self, key: &str) -> Result<Vec<String>, super::VerifyError> {
+        match Prefix::registry_subkeys(self, key) {
+            Ok(keys) => Ok(keys),
+            // regedit's words for a key that does not exist.
+            Err(e) if e.to_string().contains("Unable to open the registry key") => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn processes_running(&self, image: &str) -> Vec<u32> {
+        Prefix::processes_running(self, image)
+    }
+
+    fn processes_matching(&self, needle: &str) -> Vec<u32> {
+        Prefix::processes_matching(self, needle)
+    }
+
+    fn kill(&self, pid: u32) -> Result<(), super::VerifyError> {
+        // Only a process of this prefix: never another of the user's.
+        if !self.processes().iter().any(|(p, _)| *p == pid) {
+            return Err(
+                WineError::Failed(format!("process {pid} is not one of this prefix")).into(),
+            );
+        }
+        super::cleanup::kill(pid);
+        Ok(())
+    }
+
+    fn applies_recovery(&self) -> bool {
+        // Wine's sc.exe stores no recovery actions (`sc failure` exits 0 and stores
+        // nothing; its msiexec skips them too), so its service manager restarts nothing.
+        false
+    }
+
+    fn local(&self, win: &str) -> Option<PathBuf> {
+        win.get(..3).filter(|d| d.eq_ignore_ascii_case("C:\\"))?;
+        let mut p = self.drive_c();
+        for part in win[3..].split('\\').filter(|p| !p.is_empty()) {
+            p.push(part);
+        }
+        Some(p)
     }
 }
 

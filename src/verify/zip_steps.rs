@@ -2,25 +2,30 @@
 //! with its install.cmd, watch it run, compare what the service control manager stored
 //! with service.json, uninstall it and check that it is gone (the steps of `steps`).
 
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::crash::crash_test;
+use super::host::{Host, WORK_DIR};
 use super::offline::inside;
 use super::steps::{
-    Ctx, Request, check_alive, check_removed, check_running, compare_config, create_prefix,
-    run_program, tail, tear_down,
+    Ctx, Request, check_alive, check_probes, check_removed, check_running, compare_config,
+    run_program, tail,
 };
-use super::wine::Prefix;
 use super::{CheckResult, Failed, Run, Verification, VerifyError};
+use crate::config::words::Mode;
 use crate::package::{INSTALL_CMD, UNINSTALL_CMD};
 
-/// Install, run, compare, uninstall: the zip's steps on Wine's service manager.
-pub(super) fn steps(run: &mut Run, req: &Request, v: &mut Verification) -> Result<(), VerifyError> {
-    let prefix = create_prefix(run, req.keep, v)?;
-    if req.x86 && !prefix.runs_32bit()? {
-        return Err(VerifyError::Needs32BitWine(req.exe.clone()));
-    }
+/// Install, run, compare, uninstall: the zip's steps on the host's service manager.
+pub(super) fn steps(
+    run: &mut Run,
+    req: &Request,
+    host: &dyn Host,
+    v: &mut Verification,
+) -> Result<(), VerifyError> {
     let mut ctx = Ctx {
-        prefix,
+        host,
         service: req.service.clone(),
         exe: req
             .manifest
@@ -31,27 +36,30 @@ pub(super) fn steps(run: &mut Run, req: &Request, v: &mut Verification) -> Resul
         win_dir: String::new(),
         timeout: Duration::from_secs(req.timeout_secs),
     };
-    ctx.win_dir = extract(run, &ctx.prefix, req)?;
+    ctx.win_dir = extract(run, host, req)?;
     v.install_dir = Some(ctx.win_dir.clone());
     if let Some(args) = &req.run {
-        run_program(run, &ctx, args, req.expect_exit)?;
-        return tear_down(run, ctx.prefix, v);
+        return run_program(run, &ctx, args, req.expect_exit);
     }
 
     let t = Instant::now();
-    let result = run_script(&ctx, INSTALL_CMD)?;
+    let result = install(&ctx)?;
     let installed = run.check(INSTALL_CMD, t, result);
     let mut running = false;
     if installed {
         running = check_running(run, &ctx)?;
         let t = Instant::now();
-        let reg = ctx.prefix.service_registry(&ctx.service)?;
+        let reg = host.service_config(&ctx.service)?;
         let cfg = compare_config(&reg, ctx.manifest, &ctx.win_dir);
         v.registry = reg;
         run.check("configuration (sc qc)", t, cfg);
     }
     if running {
         check_alive(run, &ctx)?;
+        check_probes(run, req, ctx.timeout, "probe");
+        if req.crash_test {
+            crash_test(run, &ctx, req)?;
+        }
     }
     if installed {
         let t = Instant::now();
@@ -60,15 +68,17 @@ pub(super) fn steps(run: &mut Run, req: &Request, v: &mut Verification) -> Resul
             check_removed(run, &ctx)?;
         }
     }
-    tear_down(run, ctx.prefix, v)
+    Ok(())
 }
 
 /// Copy the extracted package into a folder with a space in its name, as "Program
 /// Files" has; return the install folder as a Windows path.
-fn extract(run: &mut Run, prefix: &Prefix, req: &Request) -> Result<String, VerifyError> {
+fn extract(run: &mut Run, host: &dyn Host, req: &Request) -> Result<String, VerifyError> {
     let t = Instant::now();
-    let host_dir = prefix.drive_c().join("winpkg verify").join(&req.stem);
-    let mut win_dir = format!("C:\\winpkg verify\\{}", req.stem);
+    let mut win_dir = format!("{WORK_DIR}\\{}", req.stem);
+    let host_dir = host
+        .local(&win_dir)
+        .ok_or_else(|| VerifyError::Unreachable(win_dir.clone()))?;
     for name in &req.files {
         let from = inside(&req.package_dir, name);
         let to = inside(&host_dir, name);
@@ -80,7 +90,7 @@ fn extract(run: &mut Run, prefix: &Prefix, req: &Request) -> Result<String, Veri
             })?;
         }
         std::fs::copy(&from, &to).map_err(|e| VerifyError::Io {
-            action: "copy into the prefix",
+            action: "copy onto the host",
             path: from.clone(),
             source: e,
         })?;
@@ -88,14 +98,66 @@ fn extract(run: &mut Run, prefix: &Prefix, req: &Request) -> Result<String, Veri
     if !req.root.is_empty() {
         win_dir = format!("{win_dir}\\{}", req.root.trim_end_matches('/'));
     }
-    run.info("copy into prefix", t, win_dir.clone());
+    run.info("copy onto the host", t, win_dir.clone());
     Ok(win_dir)
 }
 
-/// Run a script of the package through Wine's cmd: Ok(its last lines) on exit code 0.
+/// install.cmd, watching the program meanwhile: when a native service fails to start
+/// and its program ran for seconds until the service manager ended it, the program
+/// never called the service dispatcher, and the step says so.
+fn install(ctx: &Ctx) -> Result<CheckResult, VerifyError> {
+    let native = ctx
+        .manifest
+        .and_then(|m| m.service.as_ref())
+        .is_some_and(|s| s.service.mode == Mode::Native);
+    if !native || ctx.exe.is_empty() {
+        return run_script(ctx, INSTALL_CMD);
+    }
+    let done = AtomicBool::new(false);
+    let (result, lived) = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| longest_life(ctx, &done));
+        let result = run_script(ctx, INSTALL_CMD);
+        done.store(true, Ordering::Relaxed);
+        (result, watcher.join().unwrap_or_default())
+    });
+    Ok(match result? {
+        Err(Failed(why)) if lived >= Duration::from_secs(5) => {
+            let state = ctx.host.service_state(&ctx.service)?;
+            let ended = if state.as_deref() == Some("RUNNING") {
+                String::new()
+            } else {
+                " until the service manager gave up on it".into()
+            };
+            Err(Failed(format!(
+                "{why}. verify saw {} run for {} s{ended}: it never called the service dispatcher (a flag may turn its service mode on)",
+                ctx.exe,
+                lived.as_secs()
+            )))
+        }
+        other => other,
+    })
+}
+
+/// The longest any one process of the program lived while `done` was unset.
+fn longest_life(ctx: &Ctx, done: &AtomicBool) -> Duration {
+    let mut first_seen: BTreeMap<u32, Instant> = BTreeMap::new();
+    let mut longest = Duration::ZERO;
+    while !done.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        for pid in ctx.host.processes_running(&ctx.exe) {
+            let since = *first_seen.entry(pid).or_insert(now);
+            longest = longest.max(now - since);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    longest
+}
+
+/// Run a script of the package through the host's cmd: Ok(its last lines) on exit
+/// code 0.
 fn run_script(ctx: &Ctx, script: &str) -> Result<CheckResult, VerifyError> {
     // The script waits up to 60 s for the service itself.
-    let (code, out) = ctx.prefix.run_with(
+    let (code, out) = ctx.host.run_with(
         "cmd /c {0}",
         &[&format!("{}\\{script}", ctx.win_dir)],
         ctx.timeout + Duration::from_secs(90),

@@ -591,3 +591,13 @@ pub fn library_msi(
     .unwrap();
     dest
 }
+
+/// The named step of a verification's JSON (the first of that name).
+pub fn step<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no step {name}: {v:#}"))
+}

@@ -10,10 +10,12 @@ use std::time::Duration;
 #[path = "../common/mod.rs"]
 mod common;
 
+use cargo_winpkg::verify::host::Host;
 use cargo_winpkg::verify::wine::Prefix;
 use common::*;
 use serde_json::Value;
 
+mod answers;
 mod msi;
 mod path;
 mod prebuilt;

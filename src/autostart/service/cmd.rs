@@ -385,7 +385,16 @@ fn uninstall_leftovers(s: &mut String, svc: &Service) -> Result<(), Unrepresenta
     Ok(())
 }
 
-const STOPPED_AFTER_START: &str = "the service stopped right after it started: its exit code is in the sc.exe query output above; run the program by hand to see why";
+const STOPPED_AFTER_START: &str = "the service stopped right after it started: its exit code is WIN32_EXIT_CODE in the sc.exe query output above, or SERVICE_EXIT_CODE when WIN32_EXIT_CODE is 1066; run the program by hand to see why";
+
+/// A native service STOPPED while install.cmd waited for RUNNING. When the program
+/// never called the service dispatcher, Windows' sc.exe start says 1053 after 30 s and
+/// Wine's query shows exit code 1077: no exit code of the program explains it. (No
+/// parentheses: the text is echoed inside a parenthesized block.)
+const NEVER_STARTED: &str = "the service stopped while it was starting. WIN32_EXIT_CODE above is the program's exit code - SERVICE_EXIT_CODE when it is 1066 - except 1077: that, or a 1053 from sc.exe start, means the program ran but never told the service manager it started: a console program needs mode = shawl, and a program with a service mode of its own may need a flag to use it, as static-web-server needs --windows-service=true. For another code, run the program by hand to see why";
+
+/// A shawl service STOPPED while starting: shawl itself did not start.
+const SHAWL_NEVER_STARTED: &str = "the service stopped while it was starting: shawl.exe, which runs the program for the service manager, did not start: its log, in the install folder or in log-dir, and WIN32_EXIT_CODE above say why";
 
 /// Start the service and wait for RUNNING (unless it is disabled).
 fn install_start(s: &mut String, svc: &Service) -> Result<(), Unrepresentable> {
@@ -395,7 +404,11 @@ fn install_start(s: &mut String, svc: &Service) -> Result<(), Unrepresentable> {
     } else {
         s.push_str(&name("sc.exe start {name} >\"%WPK_TMP%\" 2>&1")?);
         s.push_str("\ncall :wait_state RUNNING 60\nif errorlevel 3 goto start_unread\n");
-        s.push_str(&fail_if("if errorlevel 2", true, STOPPED_AFTER_START, 1));
+        let never = match svc.mode {
+            Mode::Native => NEVER_STARTED,
+            Mode::Shawl => SHAWL_NEVER_STARTED,
+        };
+        s.push_str(&fail_if("if errorlevel 2", true, never, 1));
         s.push_str(&fail_if(
             "if errorlevel 1",
             true,

@@ -1,0 +1,80 @@
+//! The machine a package is installed on by `verify`: what the steps need of it, and
+//! nothing about how. A Wine prefix (`wine::Prefix`) is one; a Windows machine is the
+//! next. The steps (`steps`, `zip_steps`, `msi_steps`) are written over this trait
+//! only, so a new host is a new file that implements it.
+//!
+//! Paths are Windows paths as the host sees them (`C:\winpkg verify\app`); `local` turns
+//! one into a path this process can read and write (the prefix's `drive_c` folder under
+//! Wine, the same path on Windows).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::VerifyError;
+
+/// A machine to install on, run, query and clean.
+pub trait Host: Sync {
+    /// Run one batch line made of `template` with `{0}`, `{1}`... replaced by `values`
+    /// (quoted for cmd.exe); its whole exit code and its output.
+    fn run_with(
+        &self,
+        template: &str,
+        values: &[&str],
+        timeout: Duration,
+    ) -> Result<(i32, String), VerifyError>;
+
+    /// Run batch-file text with more environment variables; exit code and output.
+    fn run_batch_env(
+        &self,
+        body: &str,
+        timeout: Duration,
+        env: &[(&str, &str)],
+    ) -> Result<(i32, String), VerifyError>;
+
+    /// The service's state word (RUNNING, STOPPED, ...), or None when it does not exist.
+    fn service_state(&self, name: &str) -> Result<Option<String>, VerifyError>;
+
+    /// The service's stored configuration as registry value name -> text (strings as
+    /// they are, dwords as numbers, multi strings joined with `\n`).
+    fn service_config(&self, name: &str) -> Result<BTreeMap<String, String>, VerifyError>;
+
+    /// The names of the subkeys of a registry key (`HKEY_LOCAL_MACHINE\...`); empty
+    /// when the key does not exist.
+    fn registry_subkeys(&self, key: &str) -> Result<Vec<String>, VerifyError>;
+
+    /// The processes whose program is the file `image` (not wrappers naming it).
+    fn processes_running(&self, image: &str) -> Vec<u32>;
+
+    /// The processes whose command line mentions `needle` (case-insensitive).
+    fn processes_matching(&self, needle: &str) -> Vec<u32>;
+
+    /// End a process at once, as a crash would (TerminateProcess; SIGKILL under Wine).
+    fn kill(&self, pid: u32) -> Result<(), VerifyError>;
+
+    /// Whether the service manager applies a service's recovery actions (restart after
+    /// a crash). Wine's does not.
+    fn applies_recovery(&self) -> bool;
+
+    /// A Windows path of this host as a path this process can use, or None when it is
+    /// not reachable (another drive than C: under Wine).
+    fn local(&self, win: &str) -> Option<PathBuf>;
+
+    /// Poll until the service reaches `state` or `timeout` passes.
+    fn wait_state(&self, name: &str, state: &str, timeout: Duration) -> Result<bool, VerifyError> {
+        let start = Instant::now();
+        loop {
+            if self.service_state(name)?.as_deref() == Some(state) {
+                return Ok(true);
+            }
+            if start.elapsed() > timeout {
+                return Ok(false);
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+}
+
+/// Where verify puts what it copies onto a host: a folder with a space in its name, as
+/// "Program Files" has.
+pub const WORK_DIR: &str = "C:\\winpkg verify";
