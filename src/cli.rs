@@ -314,6 +314,7 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("install").args(["wine", "here"])))]
 pub struct VerifyArgs {
     /// The package: its zip, or its MSI (`--msi`).
     #[arg(value_name = "ZIP|MSI")]
@@ -326,14 +327,20 @@ pub struct VerifyArgs {
     /// sandbox (host read-only, no network).
     #[arg(long)]
     pub wine: bool,
+    /// Install on this machine instead, which must be Windows, run as an administrator
+    /// (a Windows CI runner): the same steps as --wine, judged through the service
+    /// manager's API (the whole service configuration, recovery on a crash). Refuses
+    /// to touch a service or MSI product that already exists; removes what it installed.
+    #[arg(long)]
+    pub here: bool,
     /// Run the package's scripts under Wine without the sandbox, with your user's
     /// rights (for machines without bubblewrap; trust the package first).
     #[arg(long, requires = "wine")]
     pub no_sandbox: bool,
-    /// With --wine: instead of installing a service, run the packaged program from its
+    /// With --wine or --here: instead of installing a service, run the packaged program from its
     /// folder with the arguments after `--`, and check that every DLL loads and that
     /// it exits with --expect-exit (for CLI tools).
-    #[arg(long, requires = "wine")]
+    #[arg(long, requires = "install")]
     pub run: bool,
     /// The exit code --run expects.
     #[arg(
@@ -372,20 +379,20 @@ pub struct VerifyArgs {
     /// ProductCode and PackageCode, and that the upgrade removes the old version.
     #[arg(long, value_name = "OLD.msi")]
     pub against: Option<PathBuf>,
-    /// With --wine: once the service runs, ask it over the network, retried until
+    /// With --wine or --here: once the service runs, ask it over the network, retried until
     /// --timeout: `http://127.0.0.1:8787/` expects an HTTP response, `tcp:HOST:PORT`
     /// a connection. Repeatable.
-    #[arg(long = "probe", value_name = "URL|tcp:HOST:PORT", requires = "wine",
+    #[arg(long = "probe", value_name = "URL|tcp:HOST:PORT", requires = "install",
           conflicts_with = "run", value_parser = clap::value_parser!(Probe))]
     pub probes: Vec<Probe>,
     /// The HTTP status the HTTP probes require (default: any response).
     #[arg(long, value_name = "CODE", requires = "probes",
           value_parser = clap::value_parser!(u16).range(100..=599))]
     pub probe_status: Option<u16>,
-    /// With --wine: once the service runs, end its program's process as a crash would
+    /// With --wine or --here: once the service runs, end its program's process as a crash would
     /// and check that what the package promises restarts it (shawl's restart, the
     /// service's recovery), and that the probes answer again.
-    #[arg(long, requires = "wine", conflicts_with = "run")]
+    #[arg(long, requires = "install", conflicts_with = "run")]
     pub crash_test: bool,
     /// The oldest Windows the package must run on (for the DLL check).
     #[arg(long, value_name = "RELEASE", default_value = "10",
@@ -479,6 +486,7 @@ impl VerifyArgs {
             against: self.against.clone(),
             probes: self.probes.clone(),
             probe_status: self.probe_status,
+            here: self.here,
             crash_test: self.crash_test,
         })
     }

@@ -13,7 +13,7 @@ use crate::pipeline::{BuildError, CargoFlags, cargo, plan};
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
     #[error("{0}")]
-    Cargo(#[from] BuildError),
+    Cargo(Box<BuildError>),
     #[error("this is a virtual workspace: choose the member to set up with -p NAME")]
     Virtual,
     #[error("{} already has a [package.metadata.winpkg] table: edit it (the configuration chapter of the book, docs/src/configuration.md, documents every key)", .0.display())]
@@ -32,6 +32,12 @@ pub enum InitError {
     Config(#[from] ConfigError),
     #[error("the package disappeared from cargo metadata after the edit")]
     Disappeared,
+}
+
+impl From<BuildError> for InitError {
+    fn from(e: BuildError) -> Self {
+        InitError::Cargo(Box::new(e))
+    }
 }
 
 #[derive(Debug, Clone, Default)]

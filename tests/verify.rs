@@ -394,3 +394,48 @@ fn service_rows_that_disagree_are_caught(out: &Path, msi: &Path) {
     let d = step(&v, "msi tables")["detail"].as_str().unwrap();
     assert!(d.contains("does not wait"), "{d}");
 }
+
+/// The install options are checked before anything runs: `--here` needs Windows (this
+/// is Linux), `--probe` takes a URL or address it can ask, `--crash-test` and
+/// `--probe` need a place to install (`--wine` or `--here`): exit 2, naming the fix.
+#[test]
+fn install_options_are_refused_with_the_fix() {
+    let out = tempfile::tempdir().unwrap();
+    let zip = example_zip(out.path());
+    let r = run(["verify".as_ref(), "--here".as_ref(), zip.as_os_str()]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--here installs the package on this machine, which must be Windows")
+            && r.stderr.contains("--wine"),
+        "{}",
+        r.stderr
+    );
+    for (probe, says) in [
+        ("https://127.0.0.1:8443/", "verify probes plain HTTP only"),
+        ("tcp:127.0.0.1", "write http://HOST:PORT/PATH, tcp:HOST:PORT or HOST:PORT"),
+        ("http://127.0.0.1:70000/", "the port must be a number from 1 to 65535"),
+    ] {
+        let r = run([
+            "verify".as_ref(),
+            "--wine".as_ref(),
+            "--probe".as_ref(),
+            probe.as_ref(),
+            zip.as_os_str(),
+        ]);
+        assert_eq!(r.code, 2, "{probe}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{probe}: {}", r.stderr);
+    }
+    for flag in ["--crash-test", "--probe=tcp:127.0.0.1:1"] {
+        let r = run(["verify".as_ref(), flag.as_ref(), zip.as_os_str()]);
+        assert_eq!(r.code, 2, "{flag}: {}", r.stderr);
+        assert!(r.stderr.contains("--wine"), "{flag}: {}", r.stderr);
+    }
+    let r = run([
+        "verify".as_ref(),
+        "--wine".as_ref(),
+        "--here".as_ref(),
+        zip.as_os_str(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot be used with"), "{}", r.stderr);
+}

@@ -17,6 +17,9 @@ enum Item {
     /// Stop every process of this Wine prefix (`wineserver -k`), whose server runs
     /// with this TMPDIR.
     Prefix(PathBuf, PathBuf),
+    /// Run this program with these arguments (no shell): `verify --here` removing the
+    /// service or product it installed.
+    Command(String, Vec<String>),
 }
 
 static ITEMS: Mutex<Vec<Item>> = Mutex::new(Vec::new());
@@ -50,6 +53,11 @@ impl Guard {
     /// Stop the processes of the Wine prefix `prefix` if the process is interrupted.
     pub fn prefix(prefix: &Path, tmpdir: &Path) -> Guard {
         Guard::register(Item::Prefix(prefix.to_path_buf(), tmpdir.to_path_buf()))
+    }
+
+    /// Run `program ARGS` if the process is interrupted (no shell, output dropped).
+    pub fn command(program: String, args: Vec<String>) -> Guard {
+        Guard::register(Item::Command(program, args))
     }
 
     /// Whether this guard removes a folder.
@@ -97,6 +105,7 @@ fn undo_all() {
         match item {
             Item::Process(pid) => kill(*pid),
             Item::Prefix(p, tmp) => stop_prefix(p, tmp),
+            Item::Command(program, args) => run_quietly(program, args),
             Item::Dir(d) => {
                 let _ = std::fs::remove_dir_all(d);
             }
@@ -165,3 +174,14 @@ pub(super) fn kill(pid: u32) {
 
 #[cfg(not(unix))]
 pub(super) fn kill(_pid: u32) {}
+
+/// Run `program ARGS` (no shell), its output dropped, and wait for it; whether it ran
+/// is not judged (the clean-up of what may already be gone).
+pub(super) fn run_quietly(program: &str, args: &[String]) {
+    let _ = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+}

@@ -39,6 +39,26 @@ pub trait Host: Sync {
     /// they are, dwords as numbers, multi strings joined with `\n`).
     fn service_config(&self, name: &str) -> Result<BTreeMap<String, String>, VerifyError>;
 
+    /// Whether [`Host::service_config`] reports the service manager's whole
+    /// configuration (delayed start, recovery, SID type, privileges, pre-shutdown
+    /// timeout, dependencies), so the steps judge it. Wine's registry holds only what
+    /// its sc.exe stores.
+    fn reads_full_config(&self) -> bool {
+        false
+    }
+
+    /// Whether this is Wine: the steps then allow for what Wine is known to do
+    /// differently (an unquoted ImagePath, delayed-auto stored as demand start, an
+    /// msiexec that does not wait for a service to stop) and say so. Never on Windows.
+    fn is_wine(&self) -> bool {
+        false
+    }
+
+    /// Where verify puts what it copies onto the host (a Windows path).
+    fn work_dir(&self) -> String {
+        WORK_DIR.to_string()
+    }
+
     /// The names of the subkeys of a registry key (`HKEY_LOCAL_MACHINE\...`); empty
     /// when the key does not exist.
     fn registry_subkeys(&self, key: &str) -> Result<Vec<String>, VerifyError>;
@@ -75,6 +95,24 @@ pub trait Host: Sync {
     }
 }
 
-/// Where verify puts what it copies onto a host: a folder with a space in its name, as
-/// "Program Files" has.
+/// Where verify puts what it copies into a Wine prefix: a folder with a space in its
+/// name, as "Program Files" has.
 pub const WORK_DIR: &str = "C:\\winpkg verify";
+
+/// What a configuration value is when the host cannot report it: the steps name it
+/// instead of passing it.
+pub const NOT_AVAILABLE: &str = "(not available on this Windows)";
+
+/// The word for a SERVICE_STATUS state (`sc query` prints the same words).
+pub fn state_word(state: u32) -> &'static str {
+    match state {
+        1 => "STOPPED",
+        2 => "START_PENDING",
+        3 => "STOP_PENDING",
+        4 => "RUNNING",
+        5 => "CONTINUE_PENDING",
+        6 => "PAUSE_PENDING",
+        7 => "PAUSED",
+        _ => "UNKNOWN",
+    }
+}

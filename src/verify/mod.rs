@@ -14,17 +14,20 @@
 //!    and `contents`, the one type the rest sees for either kind;
 //! 3. checking it offline: `offline`'s checks, `msi`'s tables and the database it
 //!    gives `ice`;
-//! 4. the host it is installed on: `host` (the trait), `wine` (a Wine prefix);
+//! 4. the host it is installed on: `batch` (batch files as every host runs them),
+//!    `host` (the trait), `wine` (a Wine prefix), `windows` (this Windows machine);
 //! 5. the steps over a host: `probe` (asking the service over the network), `steps`
 //!    (shared), `crash` (the crash test), `zip_steps` and `msi_steps` (each kind's
 //!    flow; neither imports the other);
-//! 6. the stage that makes a host and runs the flow: `wine_stage`, `sandbox` (the same
-//!    stage in a bubblewrap child).
+//! 6. the stage that makes a host and runs the flow: `wine_stage`, `here_stage` (this
+//!    Windows machine, `--here`), `sandbox` (the Wine stage in a bubblewrap child).
 
+mod batch;
 mod cab;
 pub mod cleanup;
 mod contents;
 mod crash;
+mod here_stage;
 pub mod host;
 pub mod ice;
 mod msi;
@@ -34,6 +37,8 @@ pub mod probe;
 mod report;
 pub mod sandbox;
 mod steps;
+#[cfg(windows)]
+mod windows;
 pub mod wine;
 mod wine_stage;
 mod zip_steps;
@@ -73,6 +78,8 @@ pub struct Options {
     pub probes: Vec<probe::Probe>,
     /// `--probe-status`: the HTTP status the HTTP probes require.
     pub probe_status: Option<u16>,
+    /// `--here`: install on this Windows machine instead of under Wine.
+    pub here: bool,
     /// `--crash-test`: end the running program as a crash would and check what
     /// restarts it.
     pub crash_test: bool,
@@ -146,6 +153,29 @@ pub enum VerifyError {
     /// A Windows path of the host that verify cannot read or write from here.
     #[error("{0}: verify cannot reach this folder of the host (only drive C: is used)")]
     Unreachable(String),
+    /// `--here` on a machine that is not Windows.
+    #[error(
+        "--here installs the package on this machine, which must be Windows (run it on a Windows CI runner); on Linux, --wine installs it under Wine"
+    )]
+    NotWindows,
+    /// `--here` without an administrator's elevated rights.
+    #[error(
+        "--here installs a service: run it as an administrator (an elevated prompt; GitHub's and GitLab's Windows runners are elevated)"
+    )]
+    NotElevated,
+    /// `--here` and the package's service already exists on this machine.
+    #[error(
+        "a service named `{0}` already exists on this machine: verify --here installs and removes the package's service, and never touches one it did not install; remove it first, or verify on a clean machine"
+    )]
+    ServiceExists(String),
+    /// `--here` and the MSI's product is already installed on this machine.
+    #[error(
+        "the MSI's product {0} is already installed on this machine: verify --here installs and removes it, and never touches one it did not install; uninstall it first, or verify on a clean machine"
+    )]
+    ProductInstalled(String),
+    /// This Windows machine refused or failed a call verify --here needs.
+    #[error("{0}")]
+    Host(String),
     /// The stage inside the sandbox stopped with this error (its own words, sent back).
     #[error("{0}")]
     InSandbox(String),
@@ -204,6 +234,9 @@ pub fn verify(
     opts: &Options,
     progress: &dyn Fn(&Step),
 ) -> Result<Verification, VerifyError> {
+    if opts.here && !cfg!(windows) {
+        return Err(VerifyError::NotWindows);
+    }
     let result = verify_zip(zip, opts, progress);
     cleanup::wait_if_interrupted();
     result
@@ -253,7 +286,7 @@ fn verify_zip(
         run.check("msi tables", t, msi::check_tables(m, manifest.as_ref()));
         msi_rules(&mut run, zip, m, Some(&pkg), opts, &mut v)?;
     }
-    if opts.wine {
+    if opts.wine || opts.here {
         let msi = contents.msi().map(|m| msi_request(zip, m)).transpose()?;
         wine_stage(&mut run, &pkg, manifest.as_ref(), zip, opts, msi, &mut v)?;
     }
@@ -366,7 +399,8 @@ fn offline_checks(run: &mut Run, pkg: &offline::Package, opts: &Options) -> Opti
     manifest
 }
 
-/// The Wine steps, in a sandbox unless `--no-sandbox`, when every offline check passed.
+/// The install steps when every offline check passed: on this Windows machine with
+/// `--here`, else under Wine, in a sandbox unless `--no-sandbox`.
 fn wine_stage(
     run: &mut Run,
     pkg: &offline::Package,
@@ -378,14 +412,20 @@ fn wine_stage(
 ) -> Result<(), VerifyError> {
     if !run.steps.iter().all(|s| s.ok) {
         run.info(
-            "Wine skipped",
+            if opts.here {
+                "install skipped"
+            } else {
+                "Wine skipped"
+            },
             Instant::now(),
             "an offline check failed: the package's scripts are not run".into(),
         );
         return Ok(());
     }
     let request = steps::Request::new(pkg, manifest, zip, opts, msi)?;
-    if opts.sandbox {
+    if opts.here {
+        here_stage::steps(run, &request, v)
+    } else if opts.sandbox {
         sandbox::run_stage(&request, &pkg.dir, opts.keep, run, v)
     } else {
         wine_stage::steps(run, &request, v)

@@ -8,11 +8,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::crash::crash_test;
-use super::host::{Host, WORK_DIR};
+use super::host::Host;
 use super::offline::inside;
 use super::steps::{
-    Ctx, MsiRequest, Request, check_alive, check_probes, check_removed, check_running,
-    compare_config, run_program,
+    Ctx, MsiRequest, Request, check_alive, check_full_config, check_probes, check_removed,
+    check_running, compare_config, run_program,
 };
 use super::{CheckResult, Failed, Run, Verification, VerifyError};
 use crate::script::{DIR_PLACEHOLDER, PROGRAMDATA_PLACEHOLDER};
@@ -23,7 +23,7 @@ const UNINSTALL: [&str; 2] = [
 ];
 
 /// How many times the product is registered (per machine and per user).
-fn registrations(host: &dyn Host, code: &str) -> Result<usize, VerifyError> {
+pub(super) fn registrations(host: &dyn Host, code: &str) -> Result<usize, VerifyError> {
     let mut n = 0;
     for key in UNINSTALL {
         let keys = host.registry_subkeys(key)?;
@@ -35,14 +35,15 @@ fn registrations(host: &dyn Host, code: &str) -> Result<usize, VerifyError> {
 /// `msiexec VERB C:\winpkg verify\package.msi /qn /l*v LOG`: its exit code and log.
 fn msiexec(host: &dyn Host, verb: &str, timeout: Duration) -> Result<(i32, String), VerifyError> {
     let name = verb.trim_start_matches('/');
-    let win_log = format!("{WORK_DIR}\\msiexec-{name}.log");
+    let work = host.work_dir();
+    let win_log = format!("{work}\\msiexec-{name}.log");
     let log = host
         .local(&win_log)
         .ok_or_else(|| VerifyError::Unreachable(win_log.clone()))?;
     let _ = std::fs::remove_file(&log);
     let (code, out) = host.run_with(
         &format!("msiexec {verb} {{0}} /qn /l*v {{1}}"),
-        &[&format!("{WORK_DIR}\\package.msi"), &win_log],
+        &[&format!("{work}\\package.msi"), &win_log],
         timeout,
     )?;
     // Wine writes the log in the ANSI code page, Windows in UTF-16.
@@ -85,8 +86,8 @@ pub(super) fn steps(
 ) -> Result<(), VerifyError> {
     let timeout = Duration::from_secs(req.timeout_secs);
     let folder = host
-        .local(WORK_DIR)
-        .ok_or_else(|| VerifyError::Unreachable(WORK_DIR.into()))?;
+        .local(&host.work_dir())
+        .ok_or_else(|| VerifyError::Unreachable(host.work_dir()))?;
     std::fs::create_dir_all(&folder)
         .and_then(|()| std::fs::copy(&m.path, folder.join("package.msi")))
         .map_err(|e| VerifyError::Io {
@@ -136,7 +137,7 @@ pub(super) fn steps(
 
     repair(run, &ctx, m, msi_timeout)?;
     uninstall(run, &ctx, req, m, msi_timeout)?;
-    if !m.wine_ignores.is_empty() {
+    if host.is_wine() && !m.wine_ignores.is_empty() {
         run.info(
             "not applied by Wine",
             Instant::now(),
@@ -251,11 +252,19 @@ fn stop_first(run: &mut Run, ctx: &Ctx, step: &str) -> Result<(), VerifyError> {
         step,
         t,
         if stopped {
-            Ok(format!(
-                "`{}` stopped in {took:.1} s: Wine's msiexec sends the stop without waiting, Windows Installer waits up to {} s, so verify waited as Windows Installer does",
-                ctx.service,
-                INSTALLER_STOP_WAIT.as_secs()
-            ))
+            Ok(if ctx.host.is_wine() {
+                format!(
+                    "`{}` stopped in {took:.1} s: Wine's msiexec sends the stop without waiting, Windows Installer waits up to {} s, so verify waited as Windows Installer does",
+                    ctx.service,
+                    INSTALLER_STOP_WAIT.as_secs()
+                )
+            } else {
+                format!(
+                    "`{}` stopped in {took:.1} s, within the {} s Windows Installer waits",
+                    ctx.service,
+                    INSTALLER_STOP_WAIT.as_secs()
+                )
+            })
         } else {
             Err(Failed(format!(
                 "`{}` is {} {} s after the stop control: Windows Installer would go on with its files in use",
@@ -298,10 +307,11 @@ fn service_checks(
         }
         m
     };
-    let cfg = match compare_config(&reg, as_msi(false).as_ref(), &ctx.win_dir) {
+    let wine = ctx.host.is_wine();
+    let cfg = match compare_config(&reg, as_msi(false).as_ref(), &ctx.win_dir, wine) {
         // Wine's msiexec writes the program's path into ImagePath unquoted (Windows
         // Installer quotes it): the rest must match, and the step says so.
-        Err(why) => match compare_config(&reg, as_msi(true).as_ref(), &ctx.win_dir) {
+        Err(why) if wine => match compare_config(&reg, as_msi(true).as_ref(), &ctx.win_dir, wine) {
             Ok(d) => Ok(format!(
                 "{d} (Wine's msiexec writes the program's path unquoted; Windows Installer quotes it)"
             )),
@@ -309,8 +319,9 @@ fn service_checks(
         },
         ok => ok,
     };
-    v.registry = reg;
     run.check("configuration (sc qc)", t, cfg);
+    check_full_config(run, ctx, &reg);
+    v.registry = reg;
     if running {
         check_alive(run, ctx)?;
         check_probes(run, req, ctx.timeout, "probe");

@@ -313,9 +313,6 @@ impl Prefix {
         Ok((code, text))
     }
 
-    /// What [`Prefix::run_batch`]'s wrapper prints before the body's whole exit code.
-    const EXIT_MARK: &'static str = "winpkg-batch-exit=";
-
     /// Run batch-file text under Wine's cmd.exe (written as UTF-8, read as UTF-8 in this
     /// prefix). Text that is not ASCII cannot go through Wine's own command line
     /// reliably (it is converted with the host's locale), so anything with user text
@@ -331,29 +328,14 @@ impl Prefix {
         timeout: Duration,
         env: &[(&str, &str)],
     ) -> Result<(i32, String), WineError> {
-        let name = format!("winpkg-batch-{}.cmd", rand_suffix());
-        // A process's exit code reaches Linux as its low 8 bits (msiexec's 1627 as 91):
-        // the batch also prints the whole code, which is read back and taken out.
-        let text = format!(
-            "@echo off\r\nsetlocal EnableExtensions DisableDelayedExpansion\r\n{}\r\nset winpkg_rc=%errorlevel%\r\necho {}%winpkg_rc%\r\nexit /b %winpkg_rc%\r\n",
-            body.replace("\r\n", "\n").replace('\n', "\r\n"),
-            Self::EXIT_MARK
-        );
+        let name = super::batch::unique_name("winpkg-batch", "cmd");
         let host = self.drive_c().join(&name);
-        std::fs::write(&host, text)
+        std::fs::write(&host, super::batch::wrap(body))
             .map_err(|e| WineError::Failed(format!("cannot write {}: {e}", host.display())))?;
         let result = self.wine_env(&["cmd", "/c", &format!("C:\\{name}")], timeout, env);
         let _ = std::fs::remove_file(&host);
         let (low, out) = result?;
-        let mut code = low;
-        let mut text = String::with_capacity(out.len());
-        for line in out.split_inclusive('\n') {
-            match line.trim().strip_prefix(Self::EXIT_MARK) {
-                Some(full) => code = full.trim().parse().unwrap_or(low),
-                None => text.push_str(line),
-            }
-        }
-        Ok((code, text))
+        Ok(super::batch::unwrap_output(&out, low))
     }
 
     /// Run a command with arbitrary-text arguments: `template` with `{0}`, `{1}`...
@@ -406,19 +388,7 @@ impl Prefix {
         let state = state.ok_or_else(|| {
             WineError::Failed(format!("cannot read the state of `{name}`: {last}"))
         })?;
-        Ok(Some(
-            match state {
-                1 => "STOPPED",
-                2 => "START_PENDING",
-                3 => "STOP_PENDING",
-                4 => "RUNNING",
-                5 => "CONTINUE_PENDING",
-                6 => "PAUSE_PENDING",
-                7 => "PAUSED",
-                _ => "UNKNOWN",
-            }
-            .to_string(),
-        ))
+        Ok(Some(super::host::state_word(state).to_string()))
     }
 
     /// The service's registry key as name -> value text (what `sc qc` would show;
@@ -648,6 +618,10 @@ impl super::host::Host for Prefix {
         }
         super::cleanup::kill(pid);
         Ok(())
+    }
+
+    fn is_wine(&self) -> bool {
+        true
     }
 
     fn applies_recovery(&self) -> bool {

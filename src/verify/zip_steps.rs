@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::crash::crash_test;
-use super::host::{Host, WORK_DIR};
+use super::host::Host;
 use super::offline::inside;
 use super::steps::{
-    Ctx, Request, check_alive, check_probes, check_removed, check_running, compare_config,
-    run_program, tail,
+    Ctx, Request, check_alive, check_full_config, check_probes, check_removed, check_running,
+    compare_config, run_program, tail,
 };
 use super::{CheckResult, Failed, Run, Verification, VerifyError};
 use crate::config::words::Mode;
@@ -50,9 +50,10 @@ pub(super) fn steps(
         running = check_running(run, &ctx)?;
         let t = Instant::now();
         let reg = host.service_config(&ctx.service)?;
-        let cfg = compare_config(&reg, ctx.manifest, &ctx.win_dir);
-        v.registry = reg;
+        let cfg = compare_config(&reg, ctx.manifest, &ctx.win_dir, host.is_wine());
         run.check("configuration (sc qc)", t, cfg);
+        check_full_config(run, &ctx, &reg);
+        v.registry = reg;
     }
     if running {
         check_alive(run, &ctx)?;
@@ -75,7 +76,7 @@ pub(super) fn steps(
 /// Files" has; return the install folder as a Windows path.
 fn extract(run: &mut Run, host: &dyn Host, req: &Request) -> Result<String, VerifyError> {
     let t = Instant::now();
-    let mut win_dir = format!("{WORK_DIR}\\{}", req.stem);
+    let mut win_dir = format!("{}\\{}", host.work_dir(), req.stem);
     let host_dir = host
         .local(&win_dir)
         .ok_or_else(|| VerifyError::Unreachable(win_dir.clone()))?;

@@ -16,6 +16,7 @@ use common::*;
 use serde_json::Value;
 
 mod answers;
+mod here;
 mod msi;
 mod path;
 mod prebuilt;

@@ -1,0 +1,115 @@
+//! `verify --here`: the package installed on this Windows machine (run as an
+//! administrator), through the same flows as under Wine (`zip_steps`, `msi_steps`)
+//! over [`Machine`], judged through the service manager's API. It refuses to run
+//! unelevated, and when the service (or the MSI's product) already exists here: it
+//! never touches what it did not install. Whatever is left when a step fails or the
+//! run is interrupted (the service, the product, its folder) is removed.
+
+#[cfg(windows)]
+use std::time::Instant;
+
+use super::steps::Request;
+use super::{Run, Verification, VerifyError};
+
+/// Install, check and uninstall on this machine.
+#[cfg(not(windows))]
+pub(super) fn steps(_: &mut Run, _: &Request, _: &mut Verification) -> Result<(), VerifyError> {
+    Err(VerifyError::NotWindows)
+}
+
+/// Install, check and uninstall on this machine.
+#[cfg(windows)]
+pub(super) fn steps(run: &mut Run, req: &Request, v: &mut Verification) -> Result<(), VerifyError> {
+    use super::cleanup::Guard;
+    use super::host::Host;
+    use super::windows::Machine;
+    use super::{msi_steps, zip_steps};
+
+    if !Machine::elevated() {
+        return Err(VerifyError::NotElevated);
+    }
+    let t = Instant::now();
+    let drive = std::env::var("SystemDrive").unwrap_or_else(|_| "C:".into());
+    let host = Machine::new(format!("{drive}\\winpkg verify {}", std::process::id()));
+    if !req.service.is_empty() && host.service_state(&req.service)?.is_some() {
+        return Err(VerifyError::ServiceExists(req.service.clone()));
+    }
+    if let Some(m) = &req.msi
+        && msi_steps::registrations(&host, &m.product_code)? > 0
+    {
+        return Err(VerifyError::ProductInstalled(m.product_code.clone()));
+    }
+    let work = std::path::PathBuf::from(&host.work);
+    std::fs::create_dir(&work).map_err(|source| VerifyError::Io {
+        action: "create",
+        path: work.clone(),
+        source,
+    })?;
+    // Interrupted: the service and the product go, then the folder.
+    let _dir = Guard::dir(&work);
+    let _undo: Vec<Guard> = undo_commands(req)
+        .into_iter()
+        .map(|(program, args)| Guard::command(program, args))
+        .collect();
+    let what = if host.wine {
+        "Wine, seen from its Windows side: Wine's known differences are allowed for and named"
+    } else {
+        "Windows"
+    };
+    run.info(
+        "this Windows",
+        t,
+        format!("{what}; an administrator; working in {}", host.work),
+    );
+    let result = match &req.msi {
+        Some(m) => msi_steps::steps(run, req, m, &host, v),
+        None => zip_steps::steps(run, req, &host, v),
+    };
+    clean_up(run, &host, req);
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
+
+/// What removes the package if the run stops half-way: the MSI's product, else the
+/// service (stopped, then deleted). Each a program and its arguments, no shell.
+#[cfg(windows)]
+fn undo_commands(req: &Request) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    if let Some(m) = &req.msi {
+        out.push((
+            "msiexec.exe".into(),
+            vec!["/x".into(), m.product_code.clone(), "/qn".into()],
+        ));
+    }
+    if !req.service.is_empty() {
+        out.push(("sc.exe".into(), vec!["stop".into(), req.service.clone()]));
+        out.push(("sc.exe".into(), vec!["delete".into(), req.service.clone()]));
+    }
+    out
+}
+
+/// After the flow: remove what a failed step left installed, and say so.
+#[cfg(windows)]
+fn clean_up(run: &mut Run, host: &dyn super::host::Host, req: &Request) {
+    let t = Instant::now();
+    let mut left = Vec::new();
+    if let Some(m) = &req.msi
+        && super::msi_steps::registrations(host, &m.product_code).unwrap_or(0) > 0
+    {
+        left.push(format!("product {}", m.product_code));
+    }
+    if !req.service.is_empty() && host.service_state(&req.service).ok().flatten().is_some() {
+        left.push(format!("service `{}`", req.service));
+    }
+    if left.is_empty() {
+        return;
+    }
+    for (program, args) in undo_commands(req) {
+        super::cleanup::run_quietly(&program, &args);
+    }
+    run.info(
+        "clean up",
+        t,
+        format!("removed what the failed steps left: {}", left.join(", ")),
+    );
+}

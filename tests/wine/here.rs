@@ -1,0 +1,138 @@
+//! `verify --here`, the Windows host's code path: this tool cross-built for Windows and
+//! run under Wine as if Wine were the Windows machine. It installs, checks, crashes,
+//! repairs and uninstalls the webhello service from its zip and its MSI through the
+//! service manager's API, names what this "Windows" cannot report, and refuses a
+//! service name that already exists.
+
+use std::sync::OnceLock;
+
+use super::*;
+
+/// cargo-winpkg.exe, built once for x86_64-pc-windows-gnu.
+fn windows_build() -> PathBuf {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        let target = root().join("target/self-windows");
+        let o = std::process::Command::new(env!("CARGO"))
+            .current_dir(root())
+            .args([
+                "build",
+                "--locked",
+                "--target",
+                "x86_64-pc-windows-gnu",
+                "--target-dir",
+            ])
+            .arg(&target)
+            .output()
+            .expect("run cargo build");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        target.join("x86_64-pc-windows-gnu/debug/cargo-winpkg.exe")
+    })
+    .clone()
+}
+
+/// `cargo-winpkg.exe winpkg verify --here --format json ARGS` in the prefix: the exit
+/// code and the verification (stdout, through a file).
+fn here(prefix: &Prefix, args: &[&str]) -> (i32, Value, String) {
+    let mut template = String::from("C:\\t\\cargo-winpkg.exe winpkg verify --here --format json");
+    for i in 0..args.len() {
+        template.push_str(&format!(" {{{i}}}"));
+    }
+    template.push_str(" >C:\\t\\out.json");
+    let (code, err) = prefix
+        .run_with(&template, args, Duration::from_secs(400))
+        .unwrap();
+    let out = std::fs::read_to_string(prefix.drive_c().join("t/out.json")).unwrap_or_default();
+    let v = serde_json::from_str(&out).unwrap_or(Value::Null);
+    (code, v, err)
+}
+
+#[test]
+fn the_windows_build_verifies_a_zip_and_an_msi_here_and_refuses_a_taken_name() {
+    let out = tempfile::tempdir().unwrap();
+    let r = package(
+        &fixture("crates/webhello/Cargo.toml"),
+        out.path(),
+        &["--release", "--msi"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let pv = r.json();
+    let zip = zip_path(&pv);
+    let msi = PathBuf::from(pv["packages"][0]["msi"]["path"].as_str().unwrap());
+    let prefix = Prefix::create().expect("a Wine prefix");
+    let t = prefix.drive_c().join("t");
+    std::fs::create_dir_all(&t).unwrap();
+    std::fs::copy(windows_build(), t.join("cargo-winpkg.exe")).unwrap();
+    std::fs::copy(&zip, t.join("w.zip")).unwrap();
+    std::fs::copy(&msi, t.join("w.msi")).unwrap();
+
+    // The zip: installed with install.cmd, judged through the service manager's API.
+    let probe = ["--probe", "http://127.0.0.1:8787/", "--crash-test"];
+    let (code, v, err) = here(&prefix, &[&["C:\\t\\w.zip"][..], &probe[..]].concat());
+    assert_eq!(code, 0, "{err}\n{v:#}");
+    let this = step(&v, "this Windows")["detail"].as_str().unwrap();
+    assert!(this.contains("Wine, seen from its Windows side"), "{this}");
+    assert_eq!(step(&v, "service RUNNING")["ok"], true);
+    // QueryServiceConfig2 levels Wine lacks are named, not passed.
+    let full = step(&v, "service manager configuration");
+    assert_eq!(full["ok"], true, "{full}");
+    let na = step(&v, "not available on this Windows");
+    assert_eq!(na["check"], false);
+    assert!(
+        na["detail"].as_str().unwrap().contains("FailureActions"),
+        "{na}"
+    );
+    assert_eq!(v["registry"]["ObjectName"], "NT AUTHORITY\\LocalService");
+    assert!(
+        step(&v, "probe http://127.0.0.1:8787/")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP/1.1 200 OK")
+    );
+    assert_eq!(step(&v, "crash test")["ok"], true, "{v:#}");
+    assert_eq!(step(&v, "service removed")["ok"], true, "{v:#}");
+    let left: Vec<_> = std::fs::read_dir(prefix.drive_c())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("winpkg verify"))
+        .collect();
+    assert!(left.is_empty(), "verify's work folder is removed: {left:?}");
+
+    // The MSI: msiexec /i, a repair, msiexec /x.
+    let (code, v, err) = here(&prefix, &["C:\\t\\w.msi"]);
+    assert_eq!(code, 0, "{err}\n{v:#}");
+    for s in [
+        "msiexec /i",
+        "installed files",
+        "msiexec /i again",
+        "msiexec /x",
+        "service removed",
+    ] {
+        assert_eq!(step(&v, s)["ok"], true, "{s}: {v:#}");
+    }
+    // Wine's unquoted ImagePath is allowed for only because this is Wine, and said.
+    assert!(
+        step(&v, "configuration (sc qc)")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Wine's msiexec writes the program's path unquoted")
+    );
+
+    // A service of that name that verify did not install: refused, left as it was.
+    let (code, _) = prefix
+        .wine(
+            &["sc", "create", "webhello", "binPath=", "C:\\t\\mine.exe"],
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    assert_eq!(code, 0);
+    let (code, v, err) = here(&prefix, &["C:\\t\\w.zip"]);
+    assert_eq!(code, 2, "{err}\n{v:#}");
+    assert!(
+        err.contains("a service named `webhello` already exists on this machine"),
+        "{err}"
+    );
+    let reg = prefix.service_registry("webhello").unwrap();
+    assert_eq!(reg["ImagePath"], "C:\\t\\mine.exe", "untouched: {reg:?}");
+}
