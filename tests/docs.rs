@@ -141,11 +141,17 @@ fn the_ci_recipes_validate() {
         "upload-artifact",
         "gh release create",
         "--msi",
+        "runs-on: windows-latest",
+        "cargo binstall --no-confirm --locked cargo-winpkg",
+        "cargo winpkg verify --here --crash-test",
+        "needs: [package, verify-windows]",
     ] {
         assert!(main.contains(promised), "windows.yml: {promised}");
     }
     assert!(github[1].1.contains("matrix.target"));
     assert!(gitlab[0].1.contains("cargo winpkg check dist/*.zip"));
+    assert!(gitlab[0].1.contains("saas-windows-medium-amd64"));
+    assert!(gitlab[0].1.contains("winpkg verify --here --crash-test"));
 }
 
 /// The book's statements about defaults, held against the code that makes them:
@@ -478,4 +484,89 @@ fn verify_modules_import_only_from_the_layers_before_them() {
         }
     }
     assert!(wrong.is_empty(), "against verify's layering: {wrong:?}");
+}
+
+/// cargo-winpkg's own release workflow validates (the workflow schema, actionlint with
+/// shellcheck), and every archive `cargo binstall cargo-winpkg` asks for, by
+/// [package.metadata.binstall], is one the workflow attaches to the release.
+#[test]
+fn the_release_workflow_validates_and_makes_what_binstall_fetches() {
+    let workflow = root().join(".github/workflows/release.yml");
+    for (tool_name, args) in [
+        (
+            "check-jsonschema",
+            vec!["--builtin-schema", "vendor.github-workflows"],
+        ),
+        ("actionlint", vec![]),
+    ] {
+        let out = Command::new(tool(tool_name))
+            .args(args)
+            .arg(&workflow)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{tool_name}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let yml = std::fs::read_to_string(&workflow).unwrap();
+    // What the workflow attaches: cargo-winpkg-VERSION-TARGET + suffix, per matrix row.
+    let mut made = Vec::new();
+    let mut target = None;
+    for line in yml.lines().map(str::trim) {
+        if let Some(t) = line.strip_prefix("- target: ") {
+            target = Some(t.to_string());
+        } else if let (Some(s), Some(t)) = (line.strip_prefix("suffix: "), target.take()) {
+            made.push(format!("cargo-winpkg-{{version}}-{t}{s}"));
+        }
+    }
+    assert_eq!(made.len(), 2, "{yml}");
+    assert!(yml.contains(r#"name="cargo-winpkg-${GITHUB_REF_NAME#v}-$TARGET""#));
+    assert!(yml.contains(r#"gh release create "$GITHUB_REF_NAME" dist/*"#));
+    let toml: toml_edit::DocumentMut = std::fs::read_to_string(root().join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let pkg = &toml["package"];
+    let repo = pkg["repository"].as_str().unwrap();
+    let bin = &pkg["metadata"]["binstall"];
+    assert_eq!(
+        bin["bin-dir"].as_str(),
+        Some("{ bin }{ binary-ext }"),
+        "the archives hold the binary at their root"
+    );
+    for t in [
+        "x86_64-unknown-linux-gnu",
+        "x86_64-pc-windows-gnu",
+        "x86_64-pc-windows-msvc",
+    ] {
+        let over = bin.get("overrides").and_then(|o| o.get(t));
+        let field = |k: &str| {
+            over.and_then(|o| o.get(k))
+                .or_else(|| bin.get(k))
+                .and_then(|v| v.as_str())
+                .unwrap()
+                .to_string()
+        };
+        let suffix = match field("pkg-fmt").as_str() {
+            "zip" => ".zip",
+            "tgz" => ".tar.gz",
+            other => panic!("pkg-fmt {other}"),
+        };
+        let url = field("pkg-url")
+            .replace("{ repo }", repo)
+            .replace("{ name }", "cargo-winpkg")
+            .replace("{ target }", t)
+            .replace("{ archive-suffix }", suffix);
+        let file = url
+            .strip_prefix(&format!("{repo}/releases/download/v{{ version }}/"))
+            .unwrap_or_else(|| panic!("{t}: {url} is not a file of the release"))
+            .replace("{ version }", "{version}");
+        assert!(
+            made.contains(&file),
+            "{t}: binstall fetches {file}; the release has {made:?}"
+        );
+    }
 }

@@ -405,15 +405,22 @@ fn install_options_are_refused_with_the_fix() {
     let r = run(["verify".as_ref(), "--here".as_ref(), zip.as_os_str()]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
-        r.stderr.contains("--here installs the package on this machine, which must be Windows")
+        r.stderr
+            .contains("--here installs the package on this machine, which must be Windows")
             && r.stderr.contains("--wine"),
         "{}",
         r.stderr
     );
     for (probe, says) in [
         ("https://127.0.0.1:8443/", "verify probes plain HTTP only"),
-        ("tcp:127.0.0.1", "write http://HOST:PORT/PATH, tcp:HOST:PORT or HOST:PORT"),
-        ("http://127.0.0.1:70000/", "the port must be a number from 1 to 65535"),
+        (
+            "tcp:127.0.0.1",
+            "write http://HOST:PORT/PATH, tcp:HOST:PORT or HOST:PORT",
+        ),
+        (
+            "http://127.0.0.1:70000/",
+            "the port must be a number from 1 to 65535",
+        ),
     ] {
         let r = run([
             "verify".as_ref(),
