@@ -30,7 +30,15 @@ pub(super) fn steps(run: &mut Run, req: &Request, v: &mut Verification) -> Resul
     }
     let t = Instant::now();
     let drive = std::env::var("SystemDrive").unwrap_or_else(|_| "C:".into());
-    let host = Machine::new(format!("{drive}\\winpkg verify {}", std::process::id()));
+    // A name no earlier run left behind (process ids are reused).
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    let host = Machine::new(format!(
+        "{drive}\\winpkg verify {}-{stamp}",
+        std::process::id()
+    ));
     if !req.service.is_empty() && host.service_state(&req.service)?.is_some() {
         return Err(VerifyError::ServiceExists(req.service.clone()));
     }
@@ -66,8 +74,26 @@ pub(super) fn steps(run: &mut Run, req: &Request, v: &mut Verification) -> Resul
         None => zip_steps::steps(run, req, &host, v),
     };
     clean_up(run, &host, req);
-    let _ = std::fs::remove_dir_all(&work);
+    remove_work(run, &work);
     result
+}
+
+/// Remove verify's folder; a process that has just ended (msiexec's server) may still
+/// hold it for a moment, so try for a few seconds, and say so if it stays.
+#[cfg(windows)]
+fn remove_work(run: &mut Run, work: &std::path::Path) {
+    let t = Instant::now();
+    for _ in 0..20 {
+        if std::fs::remove_dir_all(work).is_ok() || !work.exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    run.info(
+        "clean up",
+        t,
+        format!("{} could not be removed: remove it by hand", work.display()),
+    );
 }
 
 /// What removes the package if the run stops half-way: the MSI's product, else the

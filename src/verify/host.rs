@@ -80,6 +80,19 @@ pub trait Host: Sync {
     /// not reachable (another drive than C: under Wine).
     fn local(&self, win: &str) -> Option<PathBuf>;
 
+    /// The access rights the allow entries of a folder's DACL give `principal` (as
+    /// icacls names it: `*S-1-5-19`, or an account name); None when this host cannot
+    /// read a file's ACL (a Wine prefix, from Linux).
+    fn folder_rights(&self, win: &str, principal: &str) -> Result<Option<u32>, VerifyError> {
+        let _ = (win, principal);
+        Ok(None)
+    }
+
+    /// The ProgramData folder (`{programdata}` in service.json).
+    fn program_data(&self) -> String {
+        "C:\\ProgramData".into()
+    }
+
     /// Poll until the service reaches `state` or `timeout` passes.
     fn wait_state(&self, name: &str, state: &str, timeout: Duration) -> Result<bool, VerifyError> {
         let start = Instant::now();

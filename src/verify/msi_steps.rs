@@ -11,8 +11,8 @@ use super::crash::crash_test;
 use super::host::Host;
 use super::offline::inside;
 use super::steps::{
-    Ctx, MsiRequest, Request, check_alive, check_full_config, check_probes, check_removed,
-    check_running, compare_config, run_program,
+    Ctx, MsiRequest, Request, check_alive, check_folders_and_source, check_full_config,
+    check_probes, check_removed, check_running, compare_config, run_program,
 };
 use super::{CheckResult, Failed, Run, Verification, VerifyError};
 use crate::script::{DIR_PLACEHOLDER, PROGRAMDATA_PLACEHOLDER};
@@ -321,6 +321,7 @@ fn service_checks(
     };
     run.check("configuration (sc qc)", t, cfg);
     check_full_config(run, ctx, &reg);
+    check_folders_and_source(run, ctx)?;
     v.registry = reg;
     if running {
         check_alive(run, ctx)?;
@@ -389,7 +390,7 @@ fn check_data_kept(ctx: &Ctx) -> Option<CheckResult> {
     for d in &dirs {
         let win = d
             .replace(DIR_PLACEHOLDER, &ctx.win_dir)
-            .replace(PROGRAMDATA_PLACEHOLDER, "C:\\ProgramData");
+            .replace(PROGRAMDATA_PLACEHOLDER, &ctx.host.program_data());
         let kept = ctx.host.local(&win).is_some_and(|p| p.is_dir());
         if !kept {
             gone.push(win);

@@ -433,6 +433,89 @@ pub(super) fn check_full_config(run: &mut Run, ctx: &Ctx, reg: &BTreeMap<String,
     }
 }
 
+/// The rights icacls' `M` (modify) grants: read, write, execute and delete.
+const MODIFY: u32 = 0x0013_01BF;
+
+/// The service's data and log folders exist, and (where the host reads ACLs) the
+/// service's account may modify them; its Event Log source is registered.
+pub(super) fn check_folders_and_source(run: &mut Run, ctx: &Ctx) -> Result<(), VerifyError> {
+    let Some(svc) = ctx
+        .manifest
+        .and_then(|m| m.service.as_ref())
+        .map(|s| &s.service)
+    else {
+        return Ok(());
+    };
+    let dirs: Vec<String> = svc
+        .writable_dirs()
+        .iter()
+        .map(|d| {
+            d.replace(DIR_PLACEHOLDER, &ctx.win_dir).replace(
+                crate::script::PROGRAMDATA_PLACEHOLDER,
+                &ctx.host.program_data(),
+            )
+        })
+        .collect();
+    if !dirs.is_empty() {
+        let t = Instant::now();
+        let principal = svc.account.icacls_principal(&svc.name);
+        let who = svc.account.object_name(&svc.name);
+        let mut wrong = Vec::new();
+        let mut unread = false;
+        for d in &dirs {
+            if !ctx.host.local(d).is_some_and(|p| p.is_dir()) {
+                wrong.push(format!("{d} does not exist"));
+                continue;
+            }
+            match ctx.host.folder_rights(d, &principal)? {
+                Some(m) if m & MODIFY == MODIFY => {}
+                Some(m) => wrong.push(format!("{who} may not modify {d} (rights {m:#x})")),
+                None => unread = true,
+            }
+        }
+        let result = match (wrong.is_empty(), unread) {
+            (true, false) => Ok(format!(
+                "{} folder(s), each there and modifiable by {who}: {}",
+                dirs.len(),
+                dirs.join(", ")
+            )),
+            (true, true) => Ok(format!(
+                "{} folder(s) there: {}",
+                dirs.len(),
+                dirs.join(", ")
+            )),
+            (false, _) => Err(Failed(wrong.join("; "))),
+        };
+        run.check("data folders", t, result);
+        if unread {
+            run.info(
+                "not available on this host",
+                t,
+                format!("the folders' ACL (may {who} modify them?) cannot be read here: judged by --here on Windows"),
+            );
+        }
+    }
+    if let Some(source) = &svc.event_source {
+        let t = Instant::now();
+        let sources = ctx.host.registry_subkeys(
+            "HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application",
+        )?;
+        let there = sources.iter().any(|s| s.eq_ignore_ascii_case(source));
+        run.check(
+            "event log source",
+            t,
+            if there {
+                Ok(format!("`{source}` is registered in the Application log"))
+            } else {
+                Err(Failed(format!(
+                    "`{source}` is not registered in the Application log"
+                )))
+            },
+        );
+    }
+    Ok(())
+}
+
 /// SERVICE_SID_TYPE_NONE, _UNRESTRICTED, _RESTRICTED.
 fn sid_type_number(t: Option<crate::config::words::SidType>) -> u32 {
     use crate::config::words::SidType;

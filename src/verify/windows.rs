@@ -9,9 +9,15 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use windows_sys::Win32::Foundation::{CloseHandle, GetLastError, HANDLE, INVALID_HANDLE_VALUE};
+use windows_sys::Win32::Foundation::{
+    CloseHandle, GetLastError, HANDLE, INVALID_HANDLE_VALUE, LocalFree,
+};
+use windows_sys::Win32::Security::Authorization::{
+    ConvertStringSidToSidW, GetNamedSecurityInfoW, SE_FILE_OBJECT,
+};
 use windows_sys::Win32::Security::{
-    GetTokenInformation, TOKEN_ELEVATION, TOKEN_QUERY, TokenElevation,
+    ACCESS_ALLOWED_ACE, ACL, DACL_SECURITY_INFORMATION, EqualSid, GetAce, GetTokenInformation,
+    LookupAccountNameW, PSECURITY_DESCRIPTOR, PSID, TOKEN_ELEVATION, TOKEN_QUERY, TokenElevation,
 };
 use windows_sys::Win32::System::Diagnostics::ToolHelp::{
     CreateToolhelp32Snapshot, PROCESSENTRY32W, Process32FirstW, Process32NextW, TH32CS_SNAPPROCESS,
@@ -290,6 +296,123 @@ unsafe fn failure_actions(fa: &svc::SERVICE_FAILURE_ACTIONSW) -> String {
     format!("{} reset={}", words.join("/"), fa.dwResetPeriod)
 }
 
+/// A SID: one ConvertStringSidToSid allocated (freed with LocalFree), or one
+/// LookupAccountName wrote into a buffer.
+enum Sid {
+    Local(PSID),
+    Owned(Vec<u64>),
+}
+
+impl Sid {
+    fn ptr(&self) -> PSID {
+        match self {
+            Sid::Local(p) => *p,
+            Sid::Owned(b) => b.as_ptr().cast_mut().cast(),
+        }
+    }
+
+    /// icacls' form of a principal: `*S-1-5-19`, or an account name.
+    fn of(principal: &str) -> Result<Sid, VerifyError> {
+        if let Some(text) = principal.strip_prefix('*') {
+            let w = wide(text);
+            let mut sid: PSID = std::ptr::null_mut();
+            // SAFETY: a NUL-terminated SID string; the SID is freed in Drop.
+            if unsafe { ConvertStringSidToSidW(w.as_ptr(), &mut sid) } == 0 {
+                return Err(failed("ConvertStringSidToSid"));
+            }
+            return Ok(Sid::Local(sid));
+        }
+        let w = wide(principal);
+        let mut buf = vec![0u64; 16];
+        let mut size = 128u32;
+        let mut domain = [0u16; 256];
+        let mut dsize = domain.len() as u32;
+        let mut usage = 0;
+        // SAFETY: buffers of the sizes given (a SID is at most 68 bytes).
+        let ok = unsafe {
+            LookupAccountNameW(
+                std::ptr::null(),
+                w.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                &mut size,
+                domain.as_mut_ptr(),
+                &mut dsize,
+                &mut usage,
+            )
+        };
+        if ok == 0 {
+            return Err(failed(&format!("LookupAccountName({principal})")));
+        }
+        Ok(Sid::Owned(buf))
+    }
+}
+
+impl Drop for Sid {
+    fn drop(&mut self) {
+        if let Sid::Local(p) = self {
+            // SAFETY: allocated by ConvertStringSidToSidW, freed once.
+            unsafe { LocalFree(*p) };
+        }
+    }
+}
+
+/// The rights the allow entries of `path`'s DACL give `sid` (deny entries ignored: our
+/// install grants and never denies).
+fn allowed_rights(path: &str, sid: &Sid) -> Result<u32, VerifyError> {
+    let w = wide(path);
+    let mut dacl: *mut ACL = std::ptr::null_mut();
+    let mut sd: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+    // SAFETY: a NUL-terminated path; the descriptor is freed below.
+    let rc = unsafe {
+        GetNamedSecurityInfoW(
+            w.as_ptr(),
+            SE_FILE_OBJECT,
+            DACL_SECURITY_INFORMATION,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            &mut dacl,
+            std::ptr::null_mut(),
+            &mut sd,
+        )
+    };
+    if rc != 0 {
+        return Err(VerifyError::Host(format!(
+            "GetNamedSecurityInfo({path}) failed: {}",
+            std::io::Error::from_raw_os_error(rc as i32)
+        )));
+    }
+    let mut mask = 0;
+    // SAFETY: the DACL belongs to `sd`, alive until LocalFree below.
+    let count = if dacl.is_null() {
+        0
+    } else {
+        unsafe { (*dacl).AceCount }
+    };
+    for i in 0..u32::from(count) {
+        let mut ace: *mut core::ffi::c_void = std::ptr::null_mut();
+        // SAFETY: an index below AceCount of this DACL.
+        if unsafe { GetAce(dacl, i, &mut ace) } == 0 {
+            continue;
+        }
+        let ace: *const ACCESS_ALLOWED_ACE = ace.cast();
+        // SAFETY: every ACE starts with its header; an allow ACE (type 0) has a mask
+        // and its SID where SidStart is.
+        unsafe {
+            if (*ace).Header.AceType == 0
+                && EqualSid(
+                    std::ptr::addr_of!((*ace).SidStart).cast_mut().cast(),
+                    sid.ptr(),
+                ) != 0
+            {
+                mask |= (*ace).Mask;
+            }
+        }
+    }
+    // SAFETY: allocated by GetNamedSecurityInfoW, freed once.
+    unsafe { LocalFree(sd) };
+    Ok(mask)
+}
+
 /// The processes of this machine: (pid, exe file name).
 fn processes() -> Vec<(u32, String)> {
     // SAFETY: a snapshot of all processes; closed below.
@@ -449,6 +572,20 @@ impl Host for Machine {
 
     fn local(&self, win: &str) -> Option<PathBuf> {
         Some(PathBuf::from(win))
+    }
+
+    fn folder_rights(&self, win: &str, principal: &str) -> Result<Option<u32>, VerifyError> {
+        if self.wine {
+            // Wine's icacls is a stub: the grant install.cmd asks for is never made,
+            // so there is nothing to read back.
+            return Ok(None);
+        }
+        let sid = Sid::of(principal)?;
+        allowed_rights(win, &sid).map(Some)
+    }
+
+    fn program_data(&self) -> String {
+        std::env::var("ProgramData").unwrap_or_else(|_| "C:\\ProgramData".into())
     }
 
     fn work_dir(&self) -> String {

@@ -10,8 +10,8 @@ use super::crash::crash_test;
 use super::host::Host;
 use super::offline::inside;
 use super::steps::{
-    Ctx, Request, check_alive, check_full_config, check_probes, check_removed, check_running,
-    compare_config, run_program, tail,
+    Ctx, Request, check_alive, check_folders_and_source, check_full_config, check_probes,
+    check_removed, check_running, compare_config, run_program, tail,
 };
 use super::{CheckResult, Failed, Run, Verification, VerifyError};
 use crate::config::words::Mode;
@@ -53,6 +53,7 @@ pub(super) fn steps(
         let cfg = compare_config(&reg, ctx.manifest, &ctx.win_dir, host.is_wine());
         run.check("configuration (sc qc)", t, cfg);
         check_full_config(run, &ctx, &reg);
+        check_folders_and_source(run, &ctx)?;
         v.registry = reg;
     }
     if running {

@@ -66,10 +66,15 @@ fn the_windows_build_verifies_a_zip_and_an_msi_here_and_refuses_a_taken_name() {
     std::fs::copy(windows_build(), t.join("cargo-winpkg.exe")).unwrap();
     std::fs::copy(&zip, t.join("w.zip")).unwrap();
     std::fs::copy(&msi, t.join("w.msi")).unwrap();
+    the_zip_here(&prefix);
+    the_msi_here(&prefix);
+    a_taken_name_is_refused(&prefix);
+}
 
-    // The zip: installed with install.cmd, judged through the service manager's API.
+/// The zip: installed with install.cmd, judged through the service manager's API.
+fn the_zip_here(prefix: &Prefix) {
     let probe = ["--probe", "http://127.0.0.1:8787/", "--crash-test"];
-    let (code, v, err) = here(&prefix, &[&["C:\\t\\w.zip"][..], &probe[..]].concat());
+    let (code, v, err) = here(prefix, &[&["C:\\t\\w.zip"][..], &probe[..]].concat());
     assert_eq!(code, 0, "{err}\n{v:#}");
     let this = step(&v, "this Windows")["detail"].as_str().unwrap();
     assert!(this.contains("Wine, seen from its Windows side"), "{this}");
@@ -84,6 +89,19 @@ fn the_windows_build_verifies_a_zip_and_an_msi_here_and_refuses_a_taken_name() {
         "{na}"
     );
     assert_eq!(v["registry"]["ObjectName"], "NT AUTHORITY\\LocalService");
+    // The data folder and the event source; Wine's icacls grants nothing, so the ACL is
+    // named as not available rather than passed.
+    let data = step(&v, "data folders");
+    assert_eq!(data["ok"], true, "{data}");
+    assert!(
+        data["detail"]
+            .as_str()
+            .unwrap()
+            .contains("C:\\ProgramData\\webhello\\data"),
+        "{data}"
+    );
+    assert_eq!(step(&v, "not available on this host")["check"], false);
+    assert_eq!(step(&v, "event log source")["ok"], true, "{v:#}");
     assert!(
         step(&v, "probe http://127.0.0.1:8787/")["detail"]
             .as_str()
@@ -98,9 +116,11 @@ fn the_windows_build_verifies_a_zip_and_an_msi_here_and_refuses_a_taken_name() {
         .filter(|e| e.file_name().to_string_lossy().starts_with("winpkg verify"))
         .collect();
     assert!(left.is_empty(), "verify's work folder is removed: {left:?}");
+}
 
-    // The MSI: msiexec /i, a repair, msiexec /x.
-    let (code, v, err) = here(&prefix, &["C:\\t\\w.msi"]);
+/// The MSI: msiexec /i, a repair, msiexec /x.
+fn the_msi_here(prefix: &Prefix) {
+    let (code, v, err) = here(prefix, &["C:\\t\\w.msi"]);
     assert_eq!(code, 0, "{err}\n{v:#}");
     for s in [
         "msiexec /i",
@@ -118,8 +138,10 @@ fn the_windows_build_verifies_a_zip_and_an_msi_here_and_refuses_a_taken_name() {
             .unwrap()
             .contains("Wine's msiexec writes the program's path unquoted")
     );
+}
 
-    // A service of that name that verify did not install: refused, left as it was.
+/// A service of that name that verify did not install: refused, left as it was.
+fn a_taken_name_is_refused(prefix: &Prefix) {
     let (code, _) = prefix
         .wine(
             &["sc", "create", "webhello", "binPath=", "C:\\t\\mine.exe"],
@@ -127,7 +149,7 @@ fn the_windows_build_verifies_a_zip_and_an_msi_here_and_refuses_a_taken_name() {
         )
         .unwrap();
     assert_eq!(code, 0);
-    let (code, v, err) = here(&prefix, &["C:\\t\\w.zip"]);
+    let (code, v, err) = here(prefix, &["C:\\t\\w.zip"]);
     assert_eq!(code, 2, "{err}\n{v:#}");
     assert!(
         err.contains("a service named `webhello` already exists on this machine"),
