@@ -287,7 +287,10 @@ fn verify_zip(
         msi_rules(&mut run, zip, m, Some(&pkg), opts, &mut v)?;
     }
     if opts.wine || opts.here {
-        let msi = contents.msi().map(|m| msi_request(zip, m)).transpose()?;
+        let msi = contents
+            .msi()
+            .map(|m| msi_request(zip, m, opts))
+            .transpose()?;
         wine_stage(&mut run, &pkg, manifest.as_ref(), zip, opts, msi, &mut v)?;
     }
     Ok(v.finish(run))
@@ -328,15 +331,34 @@ fn extract(
 
 /// What the Wine stage needs of an MSI: its absolute path, product code, and what
 /// Wine's msiexec does not apply.
-fn msi_request(zip: &Path, m: &msi::MsiRead) -> Result<steps::MsiRequest, VerifyError> {
-    Ok(steps::MsiRequest {
-        path: std::path::absolute(zip).map_err(|e| VerifyError::Io {
+fn msi_request(
+    zip: &Path,
+    m: &msi::MsiRead,
+    opts: &Options,
+) -> Result<steps::MsiRequest, VerifyError> {
+    let absolute = |p: &Path| {
+        std::path::absolute(p).map_err(|e| VerifyError::Io {
             action: "find the absolute path of",
-            path: zip.to_path_buf(),
+            path: p.to_path_buf(),
             source: e,
-        })?,
+        })
+    };
+    let older = match &opts.against {
+        Some(old) => Some(steps::OlderMsi {
+            path: absolute(old)?,
+            product_code: msi::read(old, &opts.limits)?
+                .properties
+                .get("ProductCode")
+                .cloned()
+                .unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(steps::MsiRequest {
+        path: absolute(zip)?,
         product_code: m.properties.get("ProductCode").cloned().unwrap_or_default(),
         wine_ignores: m.wine_ignored.clone(),
+        older,
     })
 }
 

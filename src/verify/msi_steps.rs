@@ -11,7 +11,7 @@ use super::crash::crash_test;
 use super::host::Host;
 use super::offline::inside;
 use super::steps::{
-    Ctx, MsiRequest, Request, check_alive, check_folders_and_source, check_full_config,
+    Ctx, MsiRequest, OlderMsi, Request, check_alive, check_folders_and_source, check_full_config,
     check_probes, check_removed, check_running, compare_config, run_program,
 };
 use super::{CheckResult, Failed, Run, Verification, VerifyError};
@@ -32,18 +32,27 @@ pub(super) fn registrations(host: &dyn Host, code: &str) -> Result<usize, Verify
     Ok(n)
 }
 
-/// `msiexec VERB C:\winpkg verify\package.msi /qn /l*v LOG`: its exit code and log.
-fn msiexec(host: &dyn Host, verb: &str, timeout: Duration) -> Result<(i32, String), VerifyError> {
+/// The new MSI's file name in verify's work folder; the older one's (`--against`).
+const PACKAGE: &str = "package.msi";
+const OLDER: &str = "older.msi";
+
+/// `msiexec VERB WORK\FILE /qn /l*v LOG`: its exit code and log.
+fn msiexec(
+    host: &dyn Host,
+    verb: &str,
+    file: &str,
+    timeout: Duration,
+) -> Result<(i32, String), VerifyError> {
     let name = verb.trim_start_matches('/');
     let work = host.work_dir();
-    let win_log = format!("{work}\\msiexec-{name}.log");
+    let win_log = format!("{work}\\msiexec-{name}-{file}.log");
     let log = host
         .local(&win_log)
         .ok_or_else(|| VerifyError::Unreachable(win_log.clone()))?;
     let _ = std::fs::remove_file(&log);
     let (code, out) = host.run_with(
         &format!("msiexec {verb} {{0}} /qn /l*v {{1}}"),
-        &[&format!("{work}\\package.msi"), &win_log],
+        &[&format!("{work}\\{file}"), &win_log],
         timeout,
     )?;
     // Wine writes the log in the ANSI code page, Windows in UTF-16.
@@ -88,33 +97,28 @@ pub(super) fn steps(
     let folder = host
         .local(&host.work_dir())
         .ok_or_else(|| VerifyError::Unreachable(host.work_dir()))?;
-    std::fs::create_dir_all(&folder)
-        .and_then(|()| std::fs::copy(&m.path, folder.join("package.msi")))
-        .map_err(|e| VerifyError::Io {
-            action: "copy onto the host",
-            path: m.path.clone(),
-            source: e,
-        })?;
-    let msi_timeout = timeout + Duration::from_secs(120);
-
-    let t = Instant::now();
-    let (code, log) = msiexec(host, "/i", msi_timeout)?;
-    let registered = registrations(host, &m.product_code)?;
-    let installed = run.check(
-        "msiexec /i",
-        t,
-        if code == 0 && registered == 1 {
-            Ok(format!("installed; product {} registered", m.product_code))
-        } else {
-            Err(Failed(format!(
-                "exit code {code}, product registered {registered} time(s): {}",
-                log_tail(&log)
-            )))
-        },
-    );
-    if !installed {
-        return Ok(());
+    let copies =
+        std::iter::once((&m.path, PACKAGE)).chain(m.older.as_ref().map(|o| (&o.path, OLDER)));
+    for (from, name) in copies {
+        std::fs::create_dir_all(&folder)
+            .and_then(|()| std::fs::copy(from, folder.join(name)))
+            .map_err(|e| VerifyError::Io {
+                action: "copy onto the host",
+                path: from.clone(),
+                source: e,
+            })?;
     }
+    let msi_timeout = timeout + Duration::from_secs(120);
+    let marked = match &m.older {
+        Some(old) => match install_older(run, host, req, old, msi_timeout)? {
+            Some(marked) => Some(marked),
+            None => return Ok(()),
+        },
+        None => None,
+    };
+    let Some(log) = install(run, host, m, marked.as_deref(), msi_timeout)? else {
+        return Ok(());
+    };
     let win_dir = log
         .lines()
         .rev()
@@ -150,6 +154,152 @@ pub(super) fn steps(
     Ok(())
 }
 
+/// `msiexec /i` of this MSI: the product registered once (and, after `--against`'s
+/// older MSI, that one gone, its data kept). The log, or None when it failed.
+fn install(
+    run: &mut Run,
+    host: &dyn Host,
+    m: &MsiRequest,
+    marked: Option<&[String]>,
+    msi_timeout: Duration,
+) -> Result<Option<String>, VerifyError> {
+    let t = Instant::now();
+    let (code, log) = msiexec(host, "/i", PACKAGE, msi_timeout)?;
+    let registered = registrations(host, &m.product_code)?;
+    let (step, older) = match &m.older {
+        Some(o) if !o.product_code.eq_ignore_ascii_case(&m.product_code) => (
+            "msiexec /i (upgrade)",
+            registrations(host, &o.product_code)?,
+        ),
+        _ => ("msiexec /i", 0),
+    };
+    let installed = run.check(
+        step,
+        t,
+        if code == 0 && registered == 1 && older == 0 {
+            Ok(match &m.older {
+                Some(o) => format!(
+                    "installed; product {} registered, the older {} removed",
+                    m.product_code, o.product_code
+                ),
+                None => format!("installed; product {} registered", m.product_code),
+            })
+        } else {
+            Err(Failed(format!(
+                "exit code {code}, product registered {registered} time(s), the older one {older} time(s): {}",
+                log_tail(&log)
+            )))
+        },
+    );
+    if let (true, Some(marked)) = (installed, marked) {
+        let t = Instant::now();
+        run.check("data kept over upgrade", t, marks_kept(host, marked));
+    }
+    Ok(installed.then_some(log))
+}
+
+/// `--against`: the older MSI installed first, and a mark left in each data folder it
+/// made; the folders marked, or None when it failed.
+fn install_older(
+    run: &mut Run,
+    host: &dyn Host,
+    req: &Request,
+    old: &OlderMsi,
+    msi_timeout: Duration,
+) -> Result<Option<Vec<String>>, VerifyError> {
+    let t = Instant::now();
+    let (code, log) = msiexec(host, "/i", OLDER, msi_timeout)?;
+    let registered = registrations(host, &old.product_code)?;
+    let marked = mark_data(host, req);
+    let ok = run.check(
+        "msiexec /i older",
+        t,
+        if code == 0 && registered == 1 {
+            Ok(format!(
+                "installed {}; a file left in {} of its data folder(s)",
+                old.product_code,
+                marked.len()
+            ))
+        } else {
+            Err(Failed(format!(
+                "exit code {code}, product registered {registered} time(s): {}",
+                log_tail(&log)
+            )))
+        },
+    );
+    if ok && !req.service.is_empty() {
+        // Windows Installer stops the running service before it replaces its files and
+        // waits; Wine's does not (see `stop_first`).
+        let ctx = Ctx {
+            host,
+            service: req.service.clone(),
+            exe: req.exe.clone(),
+            manifest: req.manifest.as_ref(),
+            win_dir: String::new(),
+            timeout: Duration::from_secs(req.timeout_secs),
+        };
+        stop_first(run, &ctx, "stopped before upgrade")?;
+    }
+    Ok(ok.then_some(marked))
+}
+
+/// The file verify leaves in a data folder to see it survive an upgrade.
+const MARK: &str = "winpkg-verify-upgrade.txt";
+
+/// The service's data folders under ProgramData (the ones an upgrade must keep).
+fn data_folders(host: &dyn Host, req: &Request) -> Vec<String> {
+    req.manifest
+        .as_ref()
+        .and_then(|m| m.service.as_ref())
+        .map(|s| {
+            s.service
+                .data_dirs
+                .iter()
+                .filter(|d| d.contains(PROGRAMDATA_PLACEHOLDER))
+                .map(|d| d.replace(PROGRAMDATA_PLACEHOLDER, &host.program_data()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Leave the mark in each data folder the older MSI made: the folders marked.
+fn mark_data(host: &dyn Host, req: &Request) -> Vec<String> {
+    data_folders(host, req)
+        .into_iter()
+        .filter(|d| {
+            host.local(d).is_some_and(|p| {
+                std::fs::write(
+                    p.join(MARK),
+                    b"left by cargo winpkg verify before the upgrade\r\n",
+                )
+                .is_ok()
+            })
+        })
+        .collect()
+}
+
+/// Every mark still there after the upgrade.
+fn marks_kept(host: &dyn Host, marked: &[String]) -> CheckResult {
+    let lost: Vec<&String> = marked
+        .iter()
+        .filter(|d| !host.local(d).is_some_and(|p| p.join(MARK).is_file()))
+        .collect();
+    if lost.is_empty() {
+        Ok(format!(
+            "a file left in {} data folder(s) before the upgrade is still there",
+            marked.len()
+        ))
+    } else {
+        Err(Failed(format!(
+            "the upgrade lost what was in {}",
+            lost.iter()
+                .map(|d| d.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )))
+    }
+}
+
 /// The same MSI again: a repair, never a second product.
 fn repair(
     run: &mut Run,
@@ -159,7 +309,7 @@ fn repair(
 ) -> Result<(), VerifyError> {
     stop_first(run, ctx, "stopped before repair")?;
     let t = Instant::now();
-    let (code, log) = msiexec(ctx.host, "/i", msi_timeout)?;
+    let (code, log) = msiexec(ctx.host, "/i", PACKAGE, msi_timeout)?;
     let registered = registrations(ctx.host, &m.product_code)?;
     let state = if ctx.service.is_empty() {
         None
@@ -198,7 +348,7 @@ fn uninstall(
 ) -> Result<(), VerifyError> {
     stop_first(run, ctx, "stopped before /x")?;
     let t = Instant::now();
-    let (code, log) = msiexec(ctx.host, "/x", msi_timeout)?;
+    let (code, log) = msiexec(ctx.host, "/x", PACKAGE, msi_timeout)?;
     let registered = registrations(ctx.host, &m.product_code)?;
     let left = check_files(ctx.host, req, &ctx.win_dir, false);
     run.check(
@@ -411,6 +561,11 @@ fn check_data_kept(ctx: &Ctx) -> Option<CheckResult> {
 }
 
 /// The path verify's sandbox must let the stage read.
-pub fn readable(req: &Request) -> Option<&Path> {
-    req.msi.as_ref().map(|m| m.path.as_path())
+pub fn readable(req: &Request) -> Vec<&Path> {
+    let Some(m) = &req.msi else {
+        return Vec::new();
+    };
+    std::iter::once(m.path.as_path())
+        .chain(m.older.as_ref().map(|o| o.path.as_path()))
+        .collect()
 }

@@ -27,6 +27,16 @@ pub struct MsiRequest {
     pub product_code: String,
     /// Tables with rows that Wine's msiexec does not apply (said, not judged).
     pub wine_ignores: Vec<String>,
+    /// `--against OLD.msi`: installed first, then upgraded by this one.
+    #[serde(default)]
+    pub older: Option<OlderMsi>,
+}
+
+/// The MSI an upgrade starts from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OlderMsi {
+    pub path: PathBuf,
+    pub product_code: String,
 }
 
 /// Everything the Wine steps need, as data: the parent hands it to the sandboxed

@@ -571,3 +571,67 @@ fn an_x86_msi_replaces_the_x64_one_and_a_rebuilt_version_replaces_the_old() {
     assert_eq!(code, 0, "{log}");
     assert!(!exe64.exists() && products(&prefix).is_empty(), "{log}");
 }
+
+/// `verify --wine NEW.msi --against OLD.msi`: webhello 0.1.0's MSI installed first, a
+/// file left in its data folder, then 0.2.0's MSI over it: one product, the older one
+/// gone, the file still there; then the usual repair and uninstall.
+#[test]
+fn verify_wine_upgrades_from_the_older_msi_and_keeps_its_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = package(
+        &fixture("crates/webhello/Cargo.toml"),
+        &tmp.path().join("old"),
+        &["--release", "--msi"],
+        &[],
+    );
+    assert_eq!(old.code, 0, "{}", old.stderr);
+    let old_msi = PathBuf::from(old.json()["packages"][0]["msi"]["path"].as_str().unwrap());
+    let dir = tmp.path().join("webhello");
+    copy_crate(&fixture("crates/webhello"), &dir, |t| {
+        t.replacen("version = \"0.1.0\"", "version = \"0.2.0\"", 1)
+    });
+    // Its own target folder: the shared one's webhello.exe is other tests'.
+    let new = package_in(
+        &dir.join("Cargo.toml"),
+        Some(&tmp.path().join("target")),
+        &tmp.path().join("new"),
+        &["--release", "--msi"],
+        &[],
+    );
+    assert_eq!(new.code, 0, "{}", new.stderr);
+    let new_msi = PathBuf::from(new.json()["packages"][0]["msi"]["path"].as_str().unwrap());
+    let r = run([
+        "verify".as_ref(),
+        "--wine".as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        new_msi.as_os_str(),
+        "--against".as_ref(),
+        old_msi.as_os_str(),
+    ]);
+    let v = r.json();
+    assert_eq!(r.code, 0, "{v:#}");
+    let older = step(&v, "msiexec /i older");
+    assert!(
+        older["detail"]
+            .as_str()
+            .unwrap()
+            .contains("a file left in 1 of its data folder(s)"),
+        "{older}"
+    );
+    let upgrade = step(&v, "msiexec /i (upgrade)");
+    assert!(
+        upgrade["detail"].as_str().unwrap().contains("removed"),
+        "{upgrade}"
+    );
+    let kept = step(&v, "data kept over upgrade");
+    assert_eq!(kept["ok"], true, "{kept}");
+    for s in [
+        "component rules",
+        "service RUNNING",
+        "msiexec /i again",
+        "msiexec /x",
+    ] {
+        assert_eq!(step(&v, s)["ok"], true, "{s}: {v:#}");
+    }
+}
