@@ -1,5 +1,6 @@
 //! Documentation and generated data that must not drift from the code.
 
+use std::collections::BTreeMap;
 use std::process::Command;
 
 use crate::common::*;
@@ -569,4 +570,98 @@ fn the_release_workflow_validates_and_makes_what_binstall_fetches() {
             "{t}: binstall fetches {file}; the release has {made:?}"
         );
     }
+}
+
+/// The key tables of the book: each chapter's tables and the config table each one
+/// documents, in order (`None`: a table of tables, whose first column names it).
+const KEY_TABLES: [(&str, &[Option<&str>]); 6] = [
+    ("configuration.md", &[Some("")]),
+    ("msi.md", &[Some("msi")]),
+    ("publishing.md", &[Some("publish")]),
+    ("service.md", &[Some("service")]),
+    (
+        "trust.md",
+        &[Some("version-info"), Some("sign"), Some("sign")],
+    ),
+    ("ways-to-run.md", &[None]),
+];
+
+/// The (config table, key) pairs one key cell documents: each backticked name before
+/// any ` =`, a dotted one below its table (`recovery.actions` of [service]).
+fn documented_keys(table: &str, cell: &str) -> Vec<(String, String)> {
+    cell.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|name| name.split(" =").next().unwrap_or_default().trim())
+        .filter(|name| !name.is_empty())
+        .map(|name| match name.rsplit_once('.') {
+            Some((sub, key)) if table.is_empty() => (sub.to_string(), key.to_string()),
+            Some((sub, key)) => (format!("{table}.{sub}"), key.to_string()),
+            None => (table.to_string(), name.to_string()),
+        })
+        .collect()
+}
+
+/// Each config key has one row in the book: a key documented in two chapters drifts.
+#[test]
+fn each_config_key_is_documented_once() {
+    assert_eq!(
+        documented_keys("service", " `recovery.actions`, `x = 1` "),
+        [
+            ("service.recovery".to_string(), "actions".to_string()),
+            ("service".to_string(), "x".to_string())
+        ]
+    );
+    let book = root().join("docs/src");
+    let mut rows: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for e in std::fs::read_dir(&book).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let headers: Vec<usize> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("| key |") || l.starts_with("| table | key |"))
+            .map(|(i, _)| i)
+            .collect();
+        let Some((_, tables)) = KEY_TABLES.iter().find(|(f, _)| *f == name) else {
+            assert!(
+                headers.is_empty(),
+                "{name}: a key table KEY_TABLES does not name"
+            );
+            continue;
+        };
+        assert_eq!(headers.len(), tables.len(), "{name}: its key tables");
+        let lines: Vec<&str> = text.lines().collect();
+        for (&start, table) in headers.iter().zip(tables.iter()) {
+            let mut current = String::new();
+            for (i, line) in lines.iter().enumerate().skip(start + 2) {
+                if !line.starts_with('|') {
+                    break;
+                }
+                let cells: Vec<&str> = line.split('|').skip(1).collect();
+                let (table, cell) = match table {
+                    Some(t) => (t.to_string(), cells[0]),
+                    None => {
+                        if let Some(t) = cells[0].trim().strip_prefix('`') {
+                            current = t.trim_end_matches('`').to_string();
+                        }
+                        (current.clone(), cells[1])
+                    }
+                };
+                for pair in documented_keys(&table, cell) {
+                    rows.entry(pair)
+                        .or_default()
+                        .push(format!("{name}:{}", i + 1));
+                }
+            }
+        }
+    }
+    let twice: Vec<String> = rows
+        .iter()
+        .filter(|(_, at)| at.len() > 1)
+        .map(|((t, k), at)| format!("[{t}] {k}: {}", at.join(", ")))
+        .collect();
+    assert!(twice.is_empty(), "documented more than once: {twice:#?}");
+    assert!(rows.len() > 80, "the key tables were read: {}", rows.len());
 }
