@@ -183,16 +183,16 @@ fn readme_states_the_defaults_the_code_uses() {
         publisher: Some("ACME Labs".into()),
         ..Default::default()
     };
-    let p = cargo_winpkg::package::publish::validate(
-        "hello-service",
-        "1.0.0",
-        &cfg,
-        Some("MIT"),
-        Some("A service"),
-        Some("https://example.com"),
-        "hello-service",
-    )
-    .unwrap();
+    let facts = cargo_winpkg::package::publish::PackageFacts {
+        name: "hello-service",
+        version: "1.0.0",
+        license: Some("MIT"),
+        description: Some("A service"),
+        homepage: Some("https://example.com"),
+        command: "hello-service",
+        source: "[package]",
+    };
+    let p = cargo_winpkg::package::publish::validate(&facts, &cfg).unwrap();
     assert!(
         readme.contains(&format!(
             "`ACME Labs` and `hello-service` give `{}`",

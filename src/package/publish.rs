@@ -43,16 +43,36 @@ pub struct Release {
     pub per_user: bool,
 }
 
+/// What the package says of itself, for the manifests, and where the user sets it.
+#[derive(Debug, Clone, Copy)]
+pub struct PackageFacts<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub license: Option<&'a str>,
+    pub description: Option<&'a str>,
+    /// The package's homepage, else its repository.
+    pub homepage: Option<&'a str>,
+    /// The command the manifests register (the exe's name without `.exe`).
+    pub command: &'a str,
+    /// Where those facts are set, for the errors: `[package]` (Cargo.toml) or
+    /// `winpkg.toml` (a program cargo did not build).
+    pub source: &'a str,
+}
+
 /// Why a publish table cannot be used (at plan time: exit 2).
 pub fn validate(
-    name: &str,
-    version: &str,
+    facts: &PackageFacts,
     cfg: &crate::config::PublishConfig,
-    crate_license: Option<&str>,
-    description: Option<&str>,
-    crate_homepage: Option<&str>,
-    command: &str,
 ) -> Result<Publish, (&'static str, String)> {
+    let PackageFacts {
+        name,
+        version,
+        license: crate_license,
+        description,
+        homepage: crate_homepage,
+        command,
+        source,
+    } = *facts;
     let url = cfg
         .url
         .clone()
@@ -81,14 +101,14 @@ pub fn validate(
         .or(crate_license.map(str::to_string))
         .ok_or((
             "publish.license",
-            "no licence: set `license` in [package] or publish.license".to_string(),
+            format!("no licence: set `license` in {source} or publish.license"),
         ))?;
     let description = description
         .map(str::to_string)
         .filter(|d| !d.trim().is_empty())
         .ok_or((
             "publish",
-            "winget and scoop show a description: set `description` in [package]".to_string(),
+            format!("winget and scoop show a description: set `description` in {source}"),
         ))?;
     // scoop requires a homepage: the configured one, the crate's, else the GitHub
     // repository the release's files are in.
@@ -99,7 +119,7 @@ pub fn validate(
         .or_else(|| github_repo(&url))
         .ok_or((
             "publish.homepage",
-            "scoop needs the product's web page: set publish.homepage, or `homepage` or `repository` in [package]".to_string(),
+            format!("scoop needs the product's web page: set publish.homepage, or `homepage` or `repository` in {source}"),
         ))?;
     let facts = Publish {
         name: name.to_string(),
@@ -433,16 +453,16 @@ mod tests {
             publisher: Some("ACME Labs".into()),
             ..Default::default()
         };
-        let p = validate(
-            "hello-service",
-            "1.2.3",
-            &cfg,
-            Some("MIT"),
-            Some("Hello"),
-            Some("https://example.com"),
-            "hello-service",
-        )
-        .unwrap();
+        let facts = PackageFacts {
+            name: "hello-service",
+            version: "1.2.3",
+            license: Some("MIT"),
+            description: Some("Hello"),
+            homepage: Some("https://example.com"),
+            command: "hello-service",
+            source: "[package]",
+        };
+        let p = validate(&facts, &cfg).unwrap();
         assert_eq!(p.identifier, "ACMELabs.hello-service");
         assert_eq!(
             url_of(&p, Path::new("/x/a.zip")),
@@ -453,13 +473,16 @@ mod tests {
             identifier: Some("no dots".into()),
             ..cfg.clone()
         };
-        assert!(validate("xy", "1.0.0", &bad, Some("MIT"), Some("ddd"), None, "x").is_err());
+        let xy = PackageFacts {
+            name: "xy",
+            version: "1.0.0",
+            description: Some("ddd"),
+            homepage: None,
+            command: "x",
+            ..facts
+        };
+        assert!(validate(&xy, &bad).is_err());
         let no_url = crate::config::PublishConfig { url: None, ..cfg };
-        assert_eq!(
-            validate("xy", "1.0.0", &no_url, Some("MIT"), Some("ddd"), None, "x")
-                .unwrap_err()
-                .0,
-            "publish.url"
-        );
+        assert_eq!(validate(&xy, &no_url).unwrap_err().0, "publish.url");
     }
 }

@@ -216,28 +216,34 @@ fn publish_facts(
     let Some(table) = &cfg.publish else {
         return Ok(None);
     };
-    crate::package::publish::validate(
-        &pkg.name,
-        &pkg.version.to_string(),
-        table,
-        pkg.license.as_deref(),
-        pkg.description.as_deref(),
-        pkg.homepage.as_deref().or(pkg.repository.as_deref()),
-        exe_name.trim_end_matches(".exe"),
-    )
-    .map(Some)
-    .map_err(|(key, why)| {
-        // The package facts are winpkg.toml's own keys with --exe; a crate's are its
-        // [package]'s, so the error points at the publish table.
-        let (key, why) = match origin.kind {
-            OriginKind::Standalone => (key, why.replace(" in [package]", " in winpkg.toml")),
-            _ if matches!(key, "name" | "description") => {
-                ("publish", format!("{why} (`{key}` in [package])"))
-            }
-            _ => (key, why),
-        };
-        cfg.error(origin, key, why, None).into()
-    })
+    let standalone = matches!(origin.kind, OriginKind::Standalone);
+    let version = pkg.version.to_string();
+    let facts = crate::package::publish::PackageFacts {
+        name: &pkg.name,
+        version: &version,
+        license: pkg.license.as_deref(),
+        description: pkg.description.as_deref(),
+        homepage: pkg.homepage.as_deref().or(pkg.repository.as_deref()),
+        command: exe_name.trim_end_matches(".exe"),
+        source: if standalone {
+            "winpkg.toml"
+        } else {
+            "[package]"
+        },
+    };
+    crate::package::publish::validate(&facts, table)
+        .map(Some)
+        .map_err(|(key, why)| {
+            // A crate's own facts are in [package], not in the winpkg table: the error
+            // points at the publish table and names the [package] key.
+            let (key, why) = match key {
+                "name" | "description" if !standalone => {
+                    ("publish", format!("{why} (`{key}` in [package])"))
+                }
+                _ => (key, why),
+            };
+            cfg.error(origin, key, why, None).into()
+        })
 }
 
 /// A bare service argument naming what the package ships (`public` for an included
