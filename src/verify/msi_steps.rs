@@ -4,7 +4,7 @@
 //! same MSI installed again (a repair: still one product), then `msiexec /x`: product,
 //! files and service gone, data folders kept.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::crash::crash_test;
@@ -36,13 +36,28 @@ pub(super) fn registrations(host: &dyn Host, code: &str) -> Result<usize, Verify
 const PACKAGE: &str = "package.msi";
 const OLDER: &str = "older.msi";
 
-/// `msiexec VERB WORK\FILE /qn /l*v LOG`: its exit code and log.
-fn msiexec(
-    host: &dyn Host,
-    verb: &str,
-    file: &str,
-    timeout: Duration,
-) -> Result<(i32, String), VerifyError> {
+/// What one msiexec run left: its whole exit code, its log's text, and when it failed
+/// on a host whose work folder goes away (`--here`), where its log was kept.
+struct Ran {
+    code: i32,
+    log: String,
+    kept: Option<PathBuf>,
+}
+
+impl Ran {
+    /// What a failed step shows: the log's lines that say what went wrong, and where
+    /// the whole log is.
+    fn why(&self) -> String {
+        let mut why = log_tail(&self.log);
+        if let Some(p) = &self.kept {
+            why.push_str(&format!(" (msiexec's log: {})", p.display()));
+        }
+        why
+    }
+}
+
+/// `msiexec VERB WORK\FILE /qn /l*v LOG`.
+fn msiexec(host: &dyn Host, verb: &str, file: &str, timeout: Duration) -> Result<Ran, VerifyError> {
     let name = verb.trim_start_matches('/');
     let work = host.work_dir();
     let win_log = format!("{work}\\msiexec-{name}-{file}.log");
@@ -65,7 +80,22 @@ fn msiexec(
         ),
         None => String::from_utf8_lossy(&bytes).into_owned(),
     };
-    Ok((code, if text.is_empty() { out } else { text }))
+    // On Windows the work folder is removed afterwards: a failure's log is kept in the
+    // temporary folder. (Under Wine, --keep keeps the prefix and the log with it.)
+    let kept = (code != 0 && !host.is_wine())
+        .then(|| {
+            let to = std::env::temp_dir().join(super::batch::unique_name(
+                &format!("winpkg-verify-msiexec-{name}"),
+                "log",
+            ));
+            std::fs::copy(&log, &to).ok().map(|_| to)
+        })
+        .flatten();
+    Ok(Ran {
+        code,
+        log: if text.is_empty() { out } else { text },
+        kept,
+    })
 }
 
 /// The last lines of an msiexec log that say what went wrong.
@@ -164,7 +194,8 @@ fn install(
     msi_timeout: Duration,
 ) -> Result<Option<String>, VerifyError> {
     let t = Instant::now();
-    let (code, log) = msiexec(host, "/i", PACKAGE, msi_timeout)?;
+    let ran = msiexec(host, "/i", PACKAGE, msi_timeout)?;
+    let code = ran.code;
     let registered = registrations(host, &m.product_code)?;
     let (step, older) = match &m.older {
         Some(o) if !o.product_code.eq_ignore_ascii_case(&m.product_code) => (
@@ -187,7 +218,7 @@ fn install(
         } else {
             Err(Failed(format!(
                 "exit code {code}, product registered {registered} time(s), the older one {older} time(s): {}",
-                log_tail(&log)
+                ran.why()
             )))
         },
     );
@@ -195,7 +226,7 @@ fn install(
         let t = Instant::now();
         run.check("data kept over upgrade", t, marks_kept(host, marked));
     }
-    Ok(installed.then_some(log))
+    Ok(installed.then_some(ran.log))
 }
 
 /// `--against`: the older MSI installed first, and a mark left in each data folder it
@@ -208,7 +239,8 @@ fn install_older(
     msi_timeout: Duration,
 ) -> Result<Option<Vec<String>>, VerifyError> {
     let t = Instant::now();
-    let (code, log) = msiexec(host, "/i", OLDER, msi_timeout)?;
+    let ran = msiexec(host, "/i", OLDER, msi_timeout)?;
+    let code = ran.code;
     let registered = registrations(host, &old.product_code)?;
     let marked = mark_data(host, req);
     let ok = run.check(
@@ -223,7 +255,7 @@ fn install_older(
         } else {
             Err(Failed(format!(
                 "exit code {code}, product registered {registered} time(s): {}",
-                log_tail(&log)
+                ran.why()
             )))
         },
     );
@@ -309,7 +341,8 @@ fn repair(
 ) -> Result<(), VerifyError> {
     stop_first(run, ctx, "stopped before repair")?;
     let t = Instant::now();
-    let (code, log) = msiexec(ctx.host, "/i", PACKAGE, msi_timeout)?;
+    let ran = msiexec(ctx.host, "/i", PACKAGE, msi_timeout)?;
+    let code = ran.code;
     let registered = registrations(ctx.host, &m.product_code)?;
     let state = if ctx.service.is_empty() {
         None
@@ -329,7 +362,7 @@ fn repair(
         } else {
             Err(Failed(format!(
                 "exit code {code}, product registered {registered} time(s): {}",
-                log_tail(&log)
+                ran.why()
             )))
         },
     );
@@ -348,7 +381,8 @@ fn uninstall(
 ) -> Result<(), VerifyError> {
     stop_first(run, ctx, "stopped before /x")?;
     let t = Instant::now();
-    let (code, log) = msiexec(ctx.host, "/x", PACKAGE, msi_timeout)?;
+    let ran = msiexec(ctx.host, "/x", PACKAGE, msi_timeout)?;
+    let code = ran.code;
     let registered = registrations(ctx.host, &m.product_code)?;
     let left = check_files(ctx.host, req, &ctx.win_dir, false);
     run.check(
@@ -359,7 +393,7 @@ fn uninstall(
             (code, n, left) => Err(Failed(format!(
                 "exit code {code}, product registered {n} time(s){}: {}",
                 left.err().map(|e| format!(", {}", e.0)).unwrap_or_default(),
-                log_tail(&log)
+                ran.why()
             ))),
         },
     );
