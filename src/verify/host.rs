@@ -63,6 +63,10 @@ pub trait Host: Sync {
     /// when the key does not exist.
     fn registry_subkeys(&self, key: &str) -> Result<Vec<String>, VerifyError>;
 
+    /// A string value of a registry key (`HKEY_LOCAL_MACHINE\...`), as stored
+    /// (unexpanded); None when the key or the value does not exist.
+    fn registry_value(&self, key: &str, name: &str) -> Result<Option<String>, VerifyError>;
+
     /// The processes whose program is the file `image` (not wrappers naming it).
     fn processes_running(&self, image: &str) -> Vec<u32>;
 

@@ -24,8 +24,8 @@ use windows_sys::Win32::System::Diagnostics::ToolHelp::{
 };
 use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
 use windows_sys::Win32::System::Registry::{
-    HKEY, HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE, KEY_READ, RegCloseKey, RegEnumKeyExW,
-    RegOpenKeyExW,
+    HKEY, HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE, KEY_READ, RRF_NOEXPAND, RRF_RT_REG_EXPAND_SZ,
+    RRF_RT_REG_SZ, RegCloseKey, RegEnumKeyExW, RegGetValueW, RegOpenKeyExW,
 };
 use windows_sys::Win32::System::Services as svc;
 use windows_sys::Win32::System::Threading::{
@@ -413,6 +413,17 @@ fn allowed_rights(path: &str, sid: &Sid) -> Result<u32, VerifyError> {
     Ok(mask)
 }
 
+/// `HKEY_LOCAL_MACHINE\rest` as its root key and the rest.
+fn split_root(key: &str) -> Result<(HKEY, &str), VerifyError> {
+    if let Some(p) = key.strip_prefix("HKEY_LOCAL_MACHINE\\") {
+        Ok((HKEY_LOCAL_MACHINE, p))
+    } else if let Some(p) = key.strip_prefix("HKEY_CURRENT_USER\\") {
+        Ok((HKEY_CURRENT_USER, p))
+    } else {
+        Err(VerifyError::Host(format!("{key}: not under HKLM or HKCU")))
+    }
+}
+
 /// The processes of this machine: (pid, exe file name).
 fn processes() -> Vec<(u32, String)> {
     // SAFETY: a snapshot of all processes; closed below.
@@ -492,13 +503,7 @@ impl Host for Machine {
     }
 
     fn registry_subkeys(&self, key: &str) -> Result<Vec<String>, VerifyError> {
-        let (root, path): (HKEY, &str) = if let Some(p) = key.strip_prefix("HKEY_LOCAL_MACHINE\\") {
-            (HKEY_LOCAL_MACHINE, p)
-        } else if let Some(p) = key.strip_prefix("HKEY_CURRENT_USER\\") {
-            (HKEY_CURRENT_USER, p)
-        } else {
-            return Err(VerifyError::Host(format!("{key}: not under HKLM or HKCU")));
-        };
+        let (root, path) = split_root(key)?;
         let wpath = wide(path);
         let mut h: HKEY = std::ptr::null_mut();
         // SAFETY: a predefined root key and a NUL-terminated path.
@@ -530,6 +535,46 @@ impl Host for Machine {
         // SAFETY: the key opened above.
         unsafe { RegCloseKey(h) };
         Ok(out)
+    }
+
+    fn registry_value(&self, key: &str, name: &str) -> Result<Option<String>, VerifyError> {
+        let (root, path) = split_root(key)?;
+        let (wpath, wname) = (wide(path), wide(name));
+        let flags = RRF_RT_REG_SZ | RRF_RT_REG_EXPAND_SZ | RRF_NOEXPAND;
+        // One call with `buf` (None: a size query); its result code and the size.
+        let get = |buf: Option<&mut [u16]>| {
+            let (data, mut size) = match buf {
+                Some(b) => (
+                    b.as_mut_ptr().cast(),
+                    u32::try_from(b.len() * 2).unwrap_or(u32::MAX),
+                ),
+                None => (std::ptr::null_mut(), 0),
+            };
+            // SAFETY: a NUL-terminated path and name, and a buffer of `size` bytes (or
+            // none, for the size).
+            let rc = unsafe {
+                RegGetValueW(
+                    root,
+                    wpath.as_ptr(),
+                    wname.as_ptr(),
+                    flags,
+                    std::ptr::null_mut(),
+                    data,
+                    &mut size,
+                )
+            };
+            (rc, size)
+        };
+        let (rc, bytes) = get(None);
+        if rc != 0 {
+            return Ok(None);
+        }
+        let mut buf = vec![0u16; (bytes as usize).div_ceil(2) + 1];
+        if get(Some(&mut buf)).0 != 0 {
+            return Ok(None);
+        }
+        let len = buf.iter().position(|c| *c == 0).unwrap_or(buf.len());
+        Ok(Some(String::from_utf16_lossy(&buf[..len])))
     }
 
     fn processes_running(&self, image: &str) -> Vec<u32> {

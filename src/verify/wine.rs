@@ -601,6 +601,17 @@ impl super::host::Host for Prefix {
         }
     }
 
+    fn registry_value(&self, key: &str, name: &str) -> Result<Option<String>, super::VerifyError> {
+        let Some((parent, leaf)) = key.rsplit_once('\\') else {
+            return Ok(None);
+        };
+        let values = self.registry_values(parent, leaf)?;
+        Ok(values
+            .into_iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v))
+    }
+
     fn processes_running(&self, image: &str) -> Vec<u32> {
         Prefix::processes_running(self, image)
     }

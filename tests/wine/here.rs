@@ -68,6 +68,7 @@ fn the_windows_build_verifies_a_zip_and_an_msi_here_and_refuses_a_taken_name() {
     std::fs::copy(&msi, t.join("w.msi")).unwrap();
     the_zip_here(&prefix);
     the_msi_here(&prefix);
+    a_cli_tools_msi_here(&prefix, out.path());
     a_taken_name_is_refused(&prefix);
 }
 
@@ -138,6 +139,42 @@ fn the_msi_here(prefix: &Prefix) {
             .unwrap()
             .contains("Wine's msiexec writes the program's path unquoted")
     );
+}
+
+/// A command-line tool's MSI (`[cli] path = "machine"`) with `--run`: installed, its
+/// program run from the install folder, its folder on the machine's PATH (read with
+/// RegGetValue) and off it after msiexec /x.
+fn a_cli_tools_msi_here(prefix: &Prefix, tmp: &Path) {
+    let manifest = copy_crate(&fixture("crates/twobins"), &tmp.join("twobins"), |t| {
+        t + "\n[package.metadata.winpkg.cli]\npath = \"machine\"\n\n[package.metadata.winpkg.msi]\nupgrade-code = \"{5C1A7E0B-3D2F-4A61-9B84-17C6E5D4A3B2}\"\n"
+    });
+    // Its own target folder: the shared one's twobins is other tests' copies.
+    let r = package_in(
+        &manifest,
+        Some(&tmp.join("twobins-target")),
+        &tmp.join("twobins-out"),
+        &["--release", "--msi"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let msi = PathBuf::from(r.json()["packages"][0]["msi"]["path"].as_str().unwrap());
+    std::fs::copy(&msi, prefix.drive_c().join("t/cli.msi")).unwrap();
+    let (code, v, err) = here(prefix, &["C:\\t\\cli.msi", "--run"]);
+    assert_eq!(code, 0, "{err}\n{v:#}");
+    let ran = step(&v, "run program")["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(ran.contains("exited with 0: second"), "{ran}");
+    let path = step(&v, "PATH");
+    assert!(
+        path["detail"]
+            .as_str()
+            .unwrap()
+            .contains("is on the machine PATH"),
+        "{path}"
+    );
+    assert_eq!(step(&v, "PATH after /x")["ok"], true, "{v:#}");
 }
 
 /// A service of that name that verify did not install: refused, left as it was.
