@@ -42,10 +42,10 @@ pub(super) fn steps(run: &mut Run, req: &Request, v: &mut Verification) -> Resul
     if !req.service.is_empty() && host.service_state(&req.service)?.is_some() {
         return Err(VerifyError::ServiceExists(req.service.clone()));
     }
-    if let Some(m) = &req.msi
-        && msi_steps::registrations(&host, &m.product_code)? > 0
-    {
-        return Err(VerifyError::ProductInstalled(m.product_code.clone()));
+    for code in products(req) {
+        if msi_steps::registrations(&host, code)? > 0 {
+            return Err(VerifyError::ProductInstalled(code.to_string()));
+        }
     }
     let work = std::path::PathBuf::from(&host.work);
     std::fs::create_dir(&work).map_err(|source| VerifyError::Io {
@@ -96,15 +96,27 @@ fn remove_work(run: &mut Run, work: &std::path::Path) {
     );
 }
 
-/// What removes the package if the run stops half-way: the MSI's product, else the
+/// The MSI products verify may install: the MSI's, and with `--against` the older's.
+#[cfg(windows)]
+fn products(req: &Request) -> Vec<&str> {
+    req.msi
+        .iter()
+        .flat_map(|m| {
+            std::iter::once(m.product_code.as_str())
+                .chain(m.older.as_ref().map(|o| o.product_code.as_str()))
+        })
+        .collect()
+}
+
+/// What removes the package if the run stops half-way: the MSI's products, else the
 /// service (stopped, then deleted). Each a program and its arguments, no shell.
 #[cfg(windows)]
 fn undo_commands(req: &Request) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
-    if let Some(m) = &req.msi {
+    for code in products(req) {
         out.push((
             "msiexec.exe".into(),
-            vec!["/x".into(), m.product_code.clone(), "/qn".into()],
+            vec!["/x".into(), code.to_string(), "/qn".into()],
         ));
     }
     if !req.service.is_empty() {
@@ -119,10 +131,10 @@ fn undo_commands(req: &Request) -> Vec<(String, Vec<String>)> {
 fn clean_up(run: &mut Run, host: &dyn super::host::Host, req: &Request) {
     let t = Instant::now();
     let mut left = Vec::new();
-    if let Some(m) = &req.msi
-        && super::msi_steps::registrations(host, &m.product_code).unwrap_or(0) > 0
-    {
-        left.push(format!("product {}", m.product_code));
+    for code in products(req) {
+        if super::msi_steps::registrations(host, code).unwrap_or(0) > 0 {
+            left.push(format!("product {code}"));
+        }
     }
     if !req.service.is_empty() && host.service_state(&req.service).ok().flatten().is_some() {
         left.push(format!("service `{}`", req.service));

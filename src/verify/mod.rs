@@ -170,7 +170,7 @@ pub enum VerifyError {
     ServiceExists(String),
     /// `--here` and the MSI's product is already installed on this machine.
     #[error(
-        "the MSI's product {0} is already installed on this machine: verify --here installs and removes it, and never touches one it did not install; uninstall it first, or verify on a clean machine"
+        "the MSI product {0} is already installed on this machine: verify --here installs and removes the products it verifies (and the older one of --against), and never touches one it did not install; uninstall it first, or verify on a clean machine"
     )]
     ProductInstalled(String),
     /// This Windows machine refused or failed a call verify --here needs.

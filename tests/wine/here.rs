@@ -68,6 +68,7 @@ fn the_windows_build_verifies_a_zip_and_an_msi_here_and_refuses_a_taken_name() {
     std::fs::copy(&msi, t.join("w.msi")).unwrap();
     the_zip_here(&prefix);
     the_msi_here(&prefix);
+    an_upgrade_here(&prefix, out.path());
     a_cli_tools_msi_here(&prefix, out.path());
     a_taken_name_is_refused(&prefix);
 }
@@ -139,6 +140,38 @@ fn the_msi_here(prefix: &Prefix) {
             .unwrap()
             .contains("Wine's msiexec writes the program's path unquoted")
     );
+}
+
+/// webhello 0.2.0's MSI `--against` 0.1.0's: the older installed first, upgraded, its
+/// data kept, then the newer repaired and removed.
+fn an_upgrade_here(prefix: &Prefix, tmp: &Path) {
+    let dir = tmp.join("webhello-0.2.0");
+    copy_crate(&fixture("crates/webhello"), &dir, |t| {
+        t.replacen("version = \"0.1.0\"", "version = \"0.2.0\"", 1)
+    });
+    // Its own target folder: the shared one's webhello.exe is other tests'.
+    let r = package_in(
+        &dir.join("Cargo.toml"),
+        Some(&tmp.join("webhello-target")),
+        &tmp.join("webhello-0.2.0-out"),
+        &["--release", "--msi"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let msi = PathBuf::from(r.json()["packages"][0]["msi"]["path"].as_str().unwrap());
+    std::fs::copy(&msi, prefix.drive_c().join("t/w2.msi")).unwrap();
+    let (code, v, err) = here(prefix, &["C:\\t\\w2.msi", "--against", "C:\\t\\w.msi"]);
+    assert_eq!(code, 0, "{err}\n{v:#}");
+    for s in [
+        "component rules",
+        "msiexec /i older",
+        "msiexec /i (upgrade)",
+        "data kept over upgrade",
+        "msiexec /i again",
+        "msiexec /x",
+    ] {
+        assert_eq!(step(&v, s)["ok"], true, "{s}: {v:#}");
+    }
 }
 
 /// A command-line tool's MSI (`[cli] path = "machine"`) with `--run`: installed, its
