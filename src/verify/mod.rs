@@ -160,7 +160,7 @@ pub enum VerifyError {
     NotWindows,
     /// `--here` without an administrator's elevated rights.
     #[error(
-        "--here installs a service: run it as an administrator (an elevated prompt; GitHub's and GitLab's Windows runners are elevated)"
+        "--here installs a service: run it as an administrator (an elevated prompt; GitHub's Windows runners are elevated)"
     )]
     NotElevated,
     /// `--here` and the package's service already exists on this machine.
