@@ -1,13 +1,13 @@
 //! Batch files as every host runs them: the body wrapped so that the whole exit code
 //! comes back (a process's exit code reaches Linux as its low 8 bits: msiexec's 1627
 //! as 91), and read back out of the output. [`run`] runs one with this machine's own
-//! cmd.exe (the Windows host); the Wine prefix runs the same text under Wine's.
+//! cmd.exe (the Windows host); the Wine prefix runs the same text under Wine's. Both
+//! wait for their command with [`wait`] and read its output file with [`read_output`].
 
-#[cfg(windows)]
 use std::path::Path;
+use std::process::Child;
 #[cfg(windows)]
 use std::process::{Command, Stdio};
-#[cfg(windows)]
 use std::time::{Duration, Instant};
 
 #[cfg(windows)]
@@ -81,28 +81,45 @@ pub fn run(
         .stderr(err)
         .spawn()
         .map_err(io("run cmd.exe for", &script))?;
+    let waited = wait(&mut child, timeout);
+    let text = read_output(&out_path);
+    let _ = std::fs::remove_file(&script);
+    let low = match waited {
+        Ok(Some(code)) => code,
+        Ok(None) => {
+            return Err(VerifyError::Host(format!(
+                "`{}` did not finish within {} s",
+                body.lines().next().unwrap_or_default(),
+                timeout.as_secs()
+            )));
+        }
+        Err(e) => return Err(io("wait for cmd.exe running", &script)(e)),
+    };
+    Ok(unwrap_output(&text, low))
+}
+
+/// Wait for `child` up to `timeout`: its exit code, or None when it was still running
+/// and was killed.
+pub fn wait(child: &mut Child, timeout: Duration) -> std::io::Result<Option<i32>> {
     let start = Instant::now();
-    let low = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status.code().unwrap_or(-1),
-            Ok(None) if start.elapsed() > timeout => {
+    loop {
+        match child.try_wait()? {
+            Some(status) => return Ok(Some(status.code().unwrap_or(-1))),
+            None if start.elapsed() > timeout => {
                 let _ = child.kill();
                 let _ = child.wait();
-                let _ = std::fs::remove_file(&script);
-                return Err(VerifyError::Host(format!(
-                    "`{}` did not finish within {} s",
-                    body.lines().next().unwrap_or_default(),
-                    timeout.as_secs()
-                )));
+                return Ok(None);
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => return Err(io("wait for cmd.exe running", &script)(e)),
+            None => std::thread::sleep(Duration::from_millis(50)),
         }
-    };
-    let text = std::fs::read(&out_path)
+    }
+}
+
+/// What a command wrote to its output file (lossy UTF-8), the file then removed.
+pub fn read_output(path: &Path) -> String {
+    let text = std::fs::read(path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
-    let _ = std::fs::remove_file(&script);
-    let _ = std::fs::remove_file(&out_path);
-    Ok(unwrap_output(&text, low))
+    let _ = std::fs::remove_file(path);
+    text
 }

@@ -12,7 +12,7 @@ use super::host::Host;
 use super::offline::inside;
 use super::steps::{
     Ctx, MsiRequest, OlderMsi, Request, check_alive, check_folders_and_source, check_full_config,
-    check_probes, check_removed, check_running, compare_config, run_program,
+    check_probes, check_removed, check_running, compare_config, host_dir, run_program,
 };
 use super::{CheckResult, Failed, Run, Verification, VerifyError};
 use crate::autostart::Autostart;
@@ -262,18 +262,10 @@ fn install_older(
             )))
         },
     );
-    if ok && !req.service.is_empty() {
+    if ok {
         // Windows Installer stops the running service before it replaces its files and
         // waits; Wine's does not (see `stop_first`).
-        let ctx = Ctx {
-            host,
-            service: req.service.clone(),
-            exe: req.exe.clone(),
-            manifest: req.manifest.as_ref(),
-            win_dir: String::new(),
-            timeout: Duration::from_secs(req.timeout_secs),
-        };
-        stop_first(run, &ctx, "stopped before upgrade")?;
+        stop_first(run, host, &req.service, "stopped before upgrade")?;
     }
     Ok(ok.then_some(marked))
 }
@@ -291,7 +283,7 @@ fn data_folders(host: &dyn Host, req: &Request) -> Vec<String> {
                 .data_dirs
                 .iter()
                 .filter(|d| d.contains(PROGRAMDATA_PLACEHOLDER))
-                .map(|d| d.replace(PROGRAMDATA_PLACEHOLDER, &host.program_data()))
+                .map(|d| host_dir(host, d, ""))
                 .collect()
         })
         .unwrap_or_default()
@@ -342,7 +334,7 @@ fn repair(
     m: &MsiRequest,
     msi_timeout: Duration,
 ) -> Result<(), VerifyError> {
-    stop_first(run, ctx, "stopped before repair")?;
+    stop_first(run, ctx.host, &ctx.service, "stopped before repair")?;
     let t = Instant::now();
     let ran = msiexec(ctx.host, "/i", PACKAGE, msi_timeout)?;
     let code = ran.code;
@@ -382,7 +374,7 @@ fn uninstall(
     m: &MsiRequest,
     msi_timeout: Duration,
 ) -> Result<(), VerifyError> {
-    stop_first(run, ctx, "stopped before /x")?;
+    stop_first(run, ctx.host, &ctx.service, "stopped before /x")?;
     let t = Instant::now();
     let ran = msiexec(ctx.host, "/x", PACKAGE, msi_timeout)?;
     let code = ran.code;
@@ -464,43 +456,45 @@ const INSTALLER_STOP_WAIT: Duration = Duration::from_secs(30);
 /// service that takes a moment to stop (shawl gives its program seconds) was still
 /// stopping when the repair started it again or the uninstall removed its files. What
 /// Windows does is the bar: a service that does not stop within those 30 s fails here.
-fn stop_first(run: &mut Run, ctx: &Ctx, step: &str) -> Result<(), VerifyError> {
-    if ctx.service.is_empty() {
+fn stop_first(
+    run: &mut Run,
+    host: &dyn Host,
+    service: &str,
+    step: &str,
+) -> Result<(), VerifyError> {
+    if service.is_empty() {
         return Ok(());
     }
-    match ctx.host.service_state(&ctx.service)?.as_deref() {
+    match host.service_state(service)?.as_deref() {
         None | Some("STOPPED") => return Ok(()),
         Some(_) => {}
     }
     let t = Instant::now();
-    ctx.host
-        .run_with("sc stop {0}", &[&ctx.service], Duration::from_secs(60))?;
-    let stopped = ctx
-        .host
-        .wait_state(&ctx.service, "STOPPED", INSTALLER_STOP_WAIT)?;
+    host.run_with("sc stop {0}", &[service], Duration::from_secs(60))?;
+    let stopped = host.wait_state(service, "STOPPED", INSTALLER_STOP_WAIT)?;
     let took = t.elapsed().as_secs_f64();
-    let state = ctx.host.service_state(&ctx.service)?;
+    let state = host.service_state(service)?;
     run.check(
         step,
         t,
         if stopped {
-            Ok(if ctx.host.is_wine() {
+            Ok(if host.is_wine() {
                 format!(
                     "`{}` stopped in {took:.1} s: Wine's msiexec sends the stop without waiting, Windows Installer waits up to {} s, so verify waited as Windows Installer does",
-                    ctx.service,
+                    service,
                     INSTALLER_STOP_WAIT.as_secs()
                 )
             } else {
                 format!(
                     "`{}` stopped in {took:.1} s, within the {} s Windows Installer waits",
-                    ctx.service,
+                    service,
                     INSTALLER_STOP_WAIT.as_secs()
                 )
             })
         } else {
             Err(Failed(format!(
                 "`{}` is {} {} s after the stop control: Windows Installer would go on with its files in use",
-                ctx.service,
+                service,
                 state.as_deref().unwrap_or("gone"),
                 INSTALLER_STOP_WAIT.as_secs()
             )))
@@ -620,9 +614,7 @@ fn check_data_kept(ctx: &Ctx) -> Option<CheckResult> {
     }
     let mut gone = Vec::new();
     for d in &dirs {
-        let win = d
-            .replace(DIR_PLACEHOLDER, &ctx.win_dir)
-            .replace(PROGRAMDATA_PLACEHOLDER, &ctx.host.program_data());
+        let win = host_dir(ctx.host, d, &ctx.win_dir);
         let kept = ctx.host.local(&win).is_some_and(|p| p.is_dir());
         if !kept {
             gone.push(win);

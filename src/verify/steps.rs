@@ -17,7 +17,7 @@ use super::{CheckResult, Failed, Options, Run, VerifyError};
 use crate::autostart::service::StartType;
 use crate::package::INSTALL_CMD;
 use crate::package::manifest::{Manifest, ServiceInfo};
-use crate::script::DIR_PLACEHOLDER;
+use crate::script::{DIR_PLACEHOLDER, PROGRAMDATA_PLACEHOLDER};
 
 /// What the Wine steps need to know about the MSI.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -443,6 +443,13 @@ pub(super) fn check_full_config(run: &mut Run, ctx: &Ctx, reg: &BTreeMap<String,
     }
 }
 
+/// A folder as service.json writes it (`{dir}\\data`, `{programdata}\\app`) as a
+/// Windows path of the host, `win_dir` being the install folder.
+pub(super) fn host_dir(host: &dyn Host, dir: &str, win_dir: &str) -> String {
+    dir.replace(DIR_PLACEHOLDER, win_dir)
+        .replace(PROGRAMDATA_PLACEHOLDER, &host.program_data())
+}
+
 /// The rights icacls' `M` (modify) grants: read, write, execute and delete.
 const MODIFY: u32 = 0x0013_01BF;
 
@@ -459,12 +466,7 @@ pub(super) fn check_folders_and_source(run: &mut Run, ctx: &Ctx) -> Result<(), V
     let dirs: Vec<String> = svc
         .writable_dirs()
         .iter()
-        .map(|d| {
-            d.replace(DIR_PLACEHOLDER, &ctx.win_dir).replace(
-                crate::script::PROGRAMDATA_PLACEHOLDER,
-                &ctx.host.program_data(),
-            )
-        })
+        .map(|d| host_dir(ctx.host, d, &ctx.win_dir))
         .collect();
     if !dirs.is_empty() {
         let t = Instant::now();

@@ -289,28 +289,17 @@ impl Prefix {
             .stderr(err)
             .spawn()
             .map_err(|e| WineError::Failed(format!("cannot run wine: {e}")))?;
-        let start = Instant::now();
-        let code = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status.code().unwrap_or(-1),
-                Ok(None) if start.elapsed() > timeout => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(WineError::Failed(format!(
-                        "`wine {}` did not finish within {} s",
-                        args.join(" "),
-                        timeout.as_secs()
-                    )));
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-                Err(e) => return Err(WineError::Failed(e.to_string())),
-            }
-        };
-        let text = std::fs::read(&out_path)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default();
-        let _ = std::fs::remove_file(&out_path);
-        Ok((code, text))
+        let waited = super::batch::wait(&mut child, timeout);
+        let text = super::batch::read_output(&out_path);
+        match waited {
+            Ok(Some(code)) => Ok((code, text)),
+            Ok(None) => Err(WineError::Failed(format!(
+                "`wine {}` did not finish within {} s",
+                args.join(" "),
+                timeout.as_secs()
+            ))),
+            Err(e) => Err(WineError::Failed(e.to_string())),
+        }
     }
 
     /// Run batch-file text under Wine's cmd.exe (written as UTF-8, read as UTF-8 in this

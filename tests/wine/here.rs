@@ -199,15 +199,7 @@ fn a_cli_tools_msi_here(prefix: &Prefix, tmp: &Path) {
         .unwrap()
         .to_string();
     assert!(ran.contains("exited with 0: second"), "{ran}");
-    let path = step(&v, "PATH");
-    assert!(
-        path["detail"]
-            .as_str()
-            .unwrap()
-            .contains("is on the machine PATH"),
-        "{path}"
-    );
-    assert_eq!(step(&v, "PATH after /x")["ok"], true, "{v:#}");
+    on_machine_path_then_off(&v);
 }
 
 /// A service of that name that verify did not install: refused, left as it was.

@@ -36,6 +36,20 @@ fn verify_run(zip: &Path, extra: &[&str]) -> (i32, Value) {
     (r.code, r.json())
 }
 
+/// A CLI tool's MSI verification: its folder was on the machine's PATH after install,
+/// and off it after msiexec /x.
+fn on_machine_path_then_off(v: &Value) {
+    let path = step(v, "PATH");
+    assert!(
+        path["detail"]
+            .as_str()
+            .unwrap()
+            .contains("is on the machine PATH"),
+        "{path}"
+    );
+    assert_eq!(step(v, "PATH after /x")["ok"], true, "{v:#}");
+}
+
 /// The `run program` step of a verification.
 fn run_step(v: &Value) -> Value {
     v["steps"]

@@ -482,15 +482,7 @@ fn verify_wine_runs_a_cli_tools_msi() {
         "{v:#}"
     );
     // The install folder on the machine's PATH, and off it after msiexec /x.
-    let path = step(&v, "PATH");
-    assert!(
-        path["detail"]
-            .as_str()
-            .unwrap()
-            .contains("is on the machine PATH"),
-        "{path}"
-    );
-    assert_eq!(step(&v, "PATH after /x")["ok"], true, "{v:#}");
+    on_machine_path_then_off(&v);
 }
 
 /// The logon agent as a plain program (no Run entry) for `target`, at version 0.1.0
