@@ -339,7 +339,8 @@ pub struct VerifyArgs {
     pub no_sandbox: bool,
     /// With --wine or --here: instead of installing a service, run the packaged program from its
     /// folder with the arguments after `--`, and check that every DLL loads and that
-    /// it exits with --expect-exit (for CLI tools).
+    /// it exits with --expect-exit (for CLI tools; a package on PATH, with a Run entry
+    /// or a task is installed first and removed after).
     #[arg(long, requires = "install")]
     pub run: bool,
     /// The exit code --run expects.

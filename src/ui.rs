@@ -154,7 +154,7 @@ pub fn verify_step(s: &Step, color: bool) {
         (true, false) => ("FAIL", bold(AnsiColor::Red)),
     };
     println!(
-        "{} {:<24} {:>6.1}s  {}",
+        "{} {:<30} {:>6.1}s  {}",
         paint(color, style, mark),
         s.name,
         s.seconds,

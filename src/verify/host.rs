@@ -92,6 +92,11 @@ pub trait Host: Sync {
         Ok(None)
     }
 
+    /// The Windows folder (`%SystemRoot%`), in lower case where the host allows.
+    fn system_root(&self) -> String {
+        "C:\\windows".into()
+    }
+
     /// The ProgramData folder (`{programdata}` in service.json).
     fn program_data(&self) -> String {
         "C:\\ProgramData".into()

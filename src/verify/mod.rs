@@ -17,8 +17,9 @@
 //! 4. the host it is installed on: `batch` (batch files as every host runs them),
 //!    `host` (the trait), `wine` (a Wine prefix), `windows` (this Windows machine);
 //! 5. the steps over a host: `probe` (asking the service over the network), `steps`
-//!    (shared), `crash` (the crash test), `zip_steps` and `msi_steps` (each kind's
-//!    flow; neither imports the other);
+//!    (shared), `ways` (PATH, Run entry, task: the ways to run besides a service),
+//!    `crash` (the crash test), `zip_steps` and `msi_steps` (each kind's flow;
+//!    neither imports the other);
 //! 6. the stage that makes a host and runs the flow: `wine_stage`, `here_stage` (this
 //!    Windows machine, `--here`), `sandbox` (the Wine stage in a bubblewrap child).
 
@@ -37,6 +38,7 @@ pub mod probe;
 mod report;
 pub mod sandbox;
 mod steps;
+mod ways;
 #[cfg(windows)]
 mod windows;
 pub mod wine;
@@ -123,6 +125,13 @@ pub enum VerifyError {
     /// `--wine` without `--run` on a package whose service.json names no service.
     #[error("{}: the package has no service (a plain program): smoke-test it with --run, e.g. `cargo winpkg verify --wine --run {} -- --version`", .0.display(), .0.display())]
     PlainProgram(PathBuf),
+    /// `--probe` or `--crash-test` on a package that runs another way than a service.
+    #[error("{}: {flag} asks a running service, and this package has none: it is {way}; verify installs it with its scripts or msiexec, checks what they registered, and removes it", zip.display())]
+    NotAService {
+        zip: PathBuf,
+        flag: &'static str,
+        way: &'static str,
+    },
     /// `--wine` on a zip without service.json, and no `--service`.
     #[error("{}: --wine installs the package's service, but it has no service.json naming one: pass --service NAME, or --run to run its program", .0.display())]
     NoServiceNamed(PathBuf),

@@ -14,9 +14,8 @@ use super::steps::{
     Ctx, MsiRequest, OlderMsi, Request, check_alive, check_folders_and_source, check_full_config,
     check_probes, check_removed, check_running, compare_config, host_dir, run_program,
 };
+use super::ways::{Installer, check_registered, close_before_removal};
 use super::{CheckResult, Failed, Run, Verification, VerifyError};
-use crate::autostart::Autostart;
-use crate::config::words::Scope;
 use crate::script::{DIR_PLACEHOLDER, PROGRAMDATA_PLACEHOLDER};
 
 const UNINSTALL: [&str; 2] = [
@@ -161,7 +160,8 @@ pub(super) fn steps(
     let t = Instant::now();
     let files = check_files(host, req, &win_dir, true);
     run.check("installed files", t, files);
-    check_path(run, host, req, &win_dir, true)?;
+    let autostart = req.manifest.as_ref().and_then(|m| m.autostart.as_ref());
+    check_registered(run, host, autostart, &win_dir, Installer::Msi, true)?;
     let mut ctx = Ctx {
         host,
         service: req.service.clone(),
@@ -375,6 +375,8 @@ fn uninstall(
     msi_timeout: Duration,
 ) -> Result<(), VerifyError> {
     stop_first(run, ctx.host, &ctx.service, "stopped before /x")?;
+    let autostart = req.manifest.as_ref().and_then(|m| m.autostart.as_ref());
+    close_before_removal(run, ctx.host, autostart)?;
     let t = Instant::now();
     let ran = msiexec(ctx.host, "/x", PACKAGE, msi_timeout)?;
     let code = ran.code;
@@ -392,7 +394,14 @@ fn uninstall(
             ))),
         },
     );
-    check_path(run, ctx.host, req, &ctx.win_dir, false)?;
+    check_registered(
+        run,
+        ctx.host,
+        autostart,
+        &ctx.win_dir,
+        Installer::Msi,
+        false,
+    )?;
     if !ctx.service.is_empty() && req.run.is_none() {
         check_removed(run, ctx)?;
         let t = Instant::now();
@@ -400,50 +409,6 @@ fn uninstall(
             run.check("data kept", t, kept);
         }
     }
-    Ok(())
-}
-
-/// For a command-line tool (`[cli] path`): the install folder on the PATH of its scope
-/// after install (`present`), and off it after `msiexec /x`.
-fn check_path(
-    run: &mut Run,
-    host: &dyn Host,
-    req: &Request,
-    win_dir: &str,
-    present: bool,
-) -> Result<(), VerifyError> {
-    let Some(Autostart::Path { scope }) = req.manifest.as_ref().and_then(|m| m.autostart.as_ref())
-    else {
-        return Ok(());
-    };
-    let t = Instant::now();
-    let key = match scope {
-        Scope::User => "HKEY_CURRENT_USER\\Environment",
-        Scope::Machine => {
-            "HKEY_LOCAL_MACHINE\\System\\CurrentControlSet\\Control\\Session Manager\\Environment"
-        }
-    };
-    let path = host.registry_value(key, "Path")?.unwrap_or_default();
-    let norm = |e: &str| e.trim().trim_end_matches('\\').to_ascii_lowercase();
-    let on = path.split(';').any(|e| norm(e) == norm(win_dir));
-    let (step, result) = match (present, on) {
-        (true, true) => ("PATH", Ok(format!("{win_dir} is on the {scope} PATH"))),
-        (true, false) => (
-            "PATH",
-            Err(Failed(format!(
-                "{win_dir} is not on the {scope} PATH: `{path}`"
-            ))),
-        ),
-        (false, false) => (
-            "PATH after /x",
-            Ok(format!("{win_dir} is off the {scope} PATH")),
-        ),
-        (false, true) => (
-            "PATH after /x",
-            Err(Failed(format!("{win_dir} is still on the {scope} PATH"))),
-        ),
-    };
-    run.check(step, t, result);
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use super::host::Host;
 use super::offline::{Package, inside};
 use super::probe::Probe;
 use super::{CheckResult, Failed, Options, Run, VerifyError};
+use crate::autostart::Autostart;
 use crate::autostart::service::StartType;
 use crate::package::INSTALL_CMD;
 use crate::package::manifest::{Manifest, ServiceInfo};
@@ -91,6 +92,8 @@ impl Request {
             _ if opts.run.is_some() => String::new(),
             (Some(s), _) => s.clone(),
             (None, Some(s)) => s.service.name.clone(),
+            // A PATH, Run entry or task: its scripts install and remove it.
+            (None, None) if manifest.is_some_and(|m| m.autostart.is_some()) => String::new(),
             (None, None) if manifest.is_some() => {
                 return Err(VerifyError::PlainProgram(zip.to_path_buf()));
             }
@@ -98,6 +101,21 @@ impl Request {
                 return Err(VerifyError::NoServiceNamed(zip.to_path_buf()));
             }
         };
+        let way = manifest.and_then(|m| m.autostart.as_ref());
+        if let (true, Some(a)) = (service.is_empty(), way) {
+            let flag = match (opts.crash_test, opts.probes.is_empty()) {
+                (true, _) => Some("--crash-test"),
+                (false, false) => Some("--probe"),
+                (false, true) => None,
+            };
+            if let Some(flag) = flag {
+                return Err(VerifyError::NotAService {
+                    zip: zip.to_path_buf(),
+                    flag,
+                    way: way_words(a),
+                });
+            }
+        }
         if opts.run.is_none() && msi.is_none() && pkg.get(INSTALL_CMD).is_none() {
             return Err(VerifyError::NoInstallScripts(zip.to_path_buf()));
         }
@@ -132,6 +150,15 @@ impl Request {
         let path = inside(&pkg.dir, &format!("{}{}", pkg.root, self.exe));
         self.x86 = crate::pe::read_file(&path).is_ok_and(|f| f.machine == crate::pe::Machine::X86);
         self
+    }
+}
+
+/// How a package that is not a service runs, in words.
+fn way_words(a: &Autostart) -> &'static str {
+    match a {
+        Autostart::Path { .. } => "a command-line tool on PATH",
+        Autostart::RunKey { .. } => "started at logon from a Run entry",
+        Autostart::Task(_) => "a scheduled task",
     }
 }
 

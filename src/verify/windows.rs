@@ -633,6 +633,10 @@ impl Host for Machine {
         std::env::var("ProgramData").unwrap_or_else(|_| "C:\\ProgramData".into())
     }
 
+    fn system_root(&self) -> String {
+        std::env::var("SystemRoot").unwrap_or_else(|_| "C:\\Windows".into())
+    }
+
     fn work_dir(&self) -> String {
         self.work.clone()
     }

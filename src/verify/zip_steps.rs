@@ -1,6 +1,8 @@
 //! `verify --wine` on a zip: install the package's service in a throwaway Wine prefix
 //! with its install.cmd, watch it run, compare what the service control manager stored
 //! with service.json, uninstall it and check that it is gone (the steps of `steps`).
+//! A package that runs another way (PATH, Run entry, task) is installed and removed
+//! by its scripts the same way, and what they registered is judged (`ways`).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +15,9 @@ use super::steps::{
     Ctx, Request, check_alive, check_folders_and_source, check_full_config, check_probes,
     check_removed, check_running, compare_config, run_program, tail,
 };
+use super::ways::{Installer, check_registered};
 use super::{CheckResult, Failed, Run, Verification, VerifyError};
+use crate::autostart::Autostart;
 use crate::config::words::Mode;
 use crate::package::{INSTALL_CMD, UNINSTALL_CMD};
 
@@ -38,6 +42,9 @@ pub(super) fn steps(
     };
     ctx.win_dir = extract(run, host, req)?;
     v.install_dir = Some(ctx.win_dir.clone());
+    if let Some(a) = req.manifest.as_ref().and_then(|m| m.autostart.as_ref()) {
+        return other_way(run, &ctx, req, a);
+    }
     if let Some(args) = &req.run {
         return run_program(run, &ctx, args, req.expect_exit);
     }
@@ -69,6 +76,33 @@ pub(super) fn steps(
         if run.check(UNINSTALL_CMD, t, result) {
             check_removed(run, &ctx)?;
         }
+    }
+    Ok(())
+}
+
+/// A package that runs another way than as a service (its folder on PATH, a Run
+/// entry, a scheduled task): install.cmd, what it registered, `--run`'s program,
+/// uninstall.cmd, and what it registered gone.
+fn other_way(
+    run: &mut Run,
+    ctx: &Ctx,
+    req: &Request,
+    autostart: &Autostart,
+) -> Result<(), VerifyError> {
+    let t = Instant::now();
+    let result = run_script(ctx, INSTALL_CMD)?;
+    if !run.check(INSTALL_CMD, t, result) {
+        return Ok(());
+    }
+    let (host, dir) = (ctx.host, ctx.win_dir.as_str());
+    check_registered(run, host, Some(autostart), dir, Installer::Scripts, true)?;
+    if let Some(args) = &req.run {
+        run_program(run, ctx, args, req.expect_exit)?;
+    }
+    let t = Instant::now();
+    let result = run_script(ctx, UNINSTALL_CMD)?;
+    if run.check(UNINSTALL_CMD, t, result) {
+        check_registered(run, host, Some(autostart), dir, Installer::Scripts, false)?;
     }
     Ok(())
 }

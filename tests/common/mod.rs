@@ -601,3 +601,11 @@ pub fn step<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
         .find(|s| s["name"] == name)
         .unwrap_or_else(|| panic!("no step {name}: {v:#}"))
 }
+
+/// The detail of the step named `name` of a verification.
+pub fn detail(v: &serde_json::Value, name: &str) -> String {
+    step(v, name)["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}

@@ -344,6 +344,54 @@ fn the_logon_agent_msi_installs_for_the_user_with_its_run_entry() {
     assert_eq!(code, 0, "{log}");
     assert!(!run().contains_key("logon-agent"), "{log}");
     assert!(!exe[0].exists(), "{log}");
+
+    // verify --wine judges the same: the Run entry's whole command line (`{dir}` as
+    // `<folder>\.`), the running agent closed before /x (the MSI does not stop it),
+    // the entry gone after.
+    let (code, v) = verify_run(&msi, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    let dir = v["install_dir"].as_str().unwrap();
+    assert!(dir.contains("\\Programs\\logon-agent"), "{v:#}");
+    let entry = detail(&v, "Run entry");
+    assert!(
+        entry.contains(&format!(
+            "\"{dir}\\logon-agent.exe\" --greeting \"hello from {dir}\\.\""
+        )),
+        "{entry}"
+    );
+    assert_eq!(step(&v, "msiexec /x")["ok"], true, "{v:#}");
+    assert_eq!(step(&v, "Run entry after /x")["ok"], true, "{v:#}");
+}
+
+/// A program that stays up, started from a Run entry (the ticker with a `run-key`
+/// table instead of its service): verify finds it still running after install, judges
+/// that uninstall.cmd ended it, and before the MSI's /x (which does not stop it) ends
+/// it as a user closing it would, and says so.
+#[test]
+fn verify_closes_a_run_entrys_program_before_removing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = copy_crate(&fixture("crates/ticker"), dir.path(), |t| {
+        let t = t.split("[package.metadata.winpkg.service]").next().unwrap();
+        format!(
+            "{t}[package.metadata.winpkg.run-key]\nname = \"ticker & co\"\n\n[package.metadata.winpkg.msi]\nupgrade-code = \"{UPGRADE_CODE}\"\n"
+        )
+    });
+    let r = package(&manifest, &dir.path().join("out"), &["--msi"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (code, v) = verify_run(&zip_path(&r.json()), &[]);
+    assert_eq!(code, 0, "{v:#}");
+    let entry = detail(&v, "Run entry");
+    assert!(entry.contains("`ticker & co` runs \""), "{entry}");
+    assert!(entry.contains("ticker.exe is running (pid"), "{entry}");
+    let gone = step(&v, "Run entry after uninstall.cmd");
+    assert_eq!(gone["ok"], true, "{v:#}");
+    let msi = PathBuf::from(r.json()["packages"][0]["msi"]["path"].as_str().unwrap());
+    let (code, v) = verify_run(&msi, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    let closed = detail(&v, "closed before /x");
+    assert!(closed.contains("ended ticker.exe"), "{closed}");
+    assert_eq!(step(&v, "msiexec /x")["ok"], true, "{v:#}");
+    assert_eq!(step(&v, "Run entry after /x")["ok"], true, "{v:#}");
 }
 
 /// `verify --wine` on an MSI (in the sandbox): installed by Wine's msiexec, the files

@@ -97,6 +97,24 @@ fn a_logon_agent_starts_from_the_run_key_and_uninstall_removes_it() {
         2,
         "nothing starts after uninstall"
     );
+
+    // verify --wine judges the same entry: the quoted program and its arguments with
+    // its own install folder put in, and gone after uninstall.cmd.
+    let (code, v) = verify_run(&zip, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    let dir = v["install_dir"].as_str().unwrap();
+    let entry = detail(&v, "Run entry");
+    assert!(
+        entry.contains(&format!(
+            "`logon-agent` runs \"{dir}\\logon-agent.exe\" --greeting \"hello from {dir}\""
+        )),
+        "{entry}"
+    );
+    assert_eq!(
+        step(&v, "Run entry after uninstall.cmd")["ok"],
+        true,
+        "{v:#}"
+    );
 }
 
 /// The machine-wide Run entry, under HKLM (every user's logon starts it; administrator

@@ -363,3 +363,79 @@ fn a_prefix_runs_its_processes_without_address_randomisation() {
         .collect();
     assert!(randomised.is_empty(), "randomised: {randomised:?}");
 }
+
+/// The names of a verification's steps, in order, among `wanted`.
+fn steps_among(v: &Value, wanted: &[&str]) -> Vec<String> {
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .filter(|n| wanted.contains(n))
+        .map(String::from)
+        .collect()
+}
+
+/// A package that runs another way than as a service: verify --wine installs it with
+/// install.cmd, judges what that registered (the folder on the user's PATH, the task;
+/// the Run entry: run_key.rs, msi.rs), runs `--run`'s program if asked, and judges it
+/// gone after uninstall.cmd. `--probe` and `--crash-test` ask a service: refused.
+#[test]
+fn verify_judges_what_a_cli_tool_and_a_task_register() {
+    let (_cli, r) = package_twobins_with("\n[package.metadata.winpkg.cli]\npath = \"user\"\n");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let zip = zip_path(&r.json());
+    let flow = [
+        "install.cmd",
+        "PATH",
+        "run program",
+        "uninstall.cmd",
+        "PATH after uninstall.cmd",
+    ];
+    let (code, v) = verify_run(&zip, &["--run", "--", "a r g"]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(steps_among(&v, &flow), flow, "{v:#}");
+    let on = detail(&v, "PATH");
+    assert!(on.contains("is on the user PATH"), "{on}");
+    assert!(on.starts_with("C:\\winpkg verify\\"), "{on}");
+    let (code, v) = verify_run(&zip, &[]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(
+        steps_among(&v, &flow),
+        [
+            "install.cmd",
+            "PATH",
+            "uninstall.cmd",
+            "PATH after uninstall.cmd"
+        ],
+        "{v:#}"
+    );
+    for extra in [
+        ["--probe", "tcp:127.0.0.1:9"],
+        ["--crash-test", "--timeout=5"],
+    ] {
+        let mut args: Vec<&std::ffi::OsStr> =
+            vec!["verify".as_ref(), "--wine".as_ref(), zip.as_os_str()];
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
+        let o = run(args);
+        assert_eq!(o.code, 2, "{}", o.stderr);
+        assert!(
+            o.stderr
+                .contains(&format!("{} asks a running service", extra[0]))
+                && o.stderr.contains("a command-line tool on PATH"),
+            "{}",
+            o.stderr
+        );
+    }
+
+    // A scheduled task: registered (Wine keeps its file), then gone.
+    let (_task, r) = package_twobins_with(
+        "\n[package.metadata.winpkg.task]\nname = \"Nightly & Co\"\ntrigger = \"daily\"\nat = \"02:30\"\n",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (code, v) = verify_run(&zip_path(&r.json()), &[]);
+    assert_eq!(code, 0, "{v:#}");
+    let task = detail(&v, "task");
+    assert!(task.contains("`Nightly & Co` is registered"), "{task}");
+    assert_eq!(step(&v, "task after uninstall.cmd")["ok"], true, "{v:#}");
+}
