@@ -25,7 +25,7 @@ pub fn path_helper(arch: &str) -> &'static [u8] {
 }
 
 /// The word the PATH helper takes for `scope`.
-pub(super) fn scope_word(scope: Scope) -> &'static str {
+pub fn scope_word(scope: Scope) -> &'static str {
     match scope {
         Scope::User => "user",
         Scope::Machine => "machine",

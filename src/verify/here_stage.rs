@@ -1,8 +1,8 @@
 //! `verify --here`: the package installed on this Windows machine (run as an
 //! administrator), through the same flows as under Wine (`zip_steps`, `msi_steps`)
 //! over [`Machine`], judged through the service manager's API. It refuses to run
-//! unelevated, and when the service (or the MSI's product) already exists here: it
-//! never touches what it did not install. Whatever is left when a step fails or the
+//! unelevated, and when the service (or the MSI's product, the Run entry, the task)
+//! already exists here: it never touches what it did not install. Whatever is left when a step fails or the
 //! run is interrupted (the service, the product, its folder) is removed.
 
 #[cfg(windows)]
@@ -47,6 +47,9 @@ pub(super) fn steps(run: &mut Run, req: &Request, v: &mut Verification) -> Resul
             return Err(VerifyError::ProductInstalled(code.to_string()));
         }
     }
+    if let Some(what) = super::ways::taken(&host, autostart(req))? {
+        return Err(VerifyError::Taken(what));
+    }
     let work = std::path::PathBuf::from(&host.work);
     std::fs::create_dir(&work).map_err(|source| VerifyError::Io {
         action: "create",
@@ -55,7 +58,7 @@ pub(super) fn steps(run: &mut Run, req: &Request, v: &mut Verification) -> Resul
     })?;
     // Interrupted: the service and the product go, then the folder.
     let _dir = Guard::dir(&work);
-    let _undo: Vec<Guard> = undo_commands(req)
+    let _undo: Vec<Guard> = undo_commands(req, &host)
         .into_iter()
         .map(|(program, args)| Guard::command(program, args))
         .collect();
@@ -73,7 +76,7 @@ pub(super) fn steps(run: &mut Run, req: &Request, v: &mut Verification) -> Resul
         Some(m) => msi_steps::steps(run, req, m, &host, v),
         None => zip_steps::steps(run, req, &host, v),
     };
-    clean_up(run, &host, req);
+    clean_up(run, &host, req, v.install_dir.as_deref());
     remove_work(run, &work);
     result
 }
@@ -108,11 +111,23 @@ fn products(req: &Request) -> Vec<&str> {
         .collect()
 }
 
-/// What removes the package if the run stops half-way: the MSI's products, else the
-/// service (stopped, then deleted). Each a program and its arguments, no shell.
+/// The package's way to run besides a service (PATH, Run entry, task), if any.
 #[cfg(windows)]
-fn undo_commands(req: &Request) -> Vec<(String, Vec<String>)> {
-    let mut out = Vec::new();
+fn autostart(req: &Request) -> Option<&crate::autostart::Autostart> {
+    req.manifest.as_ref().and_then(|m| m.autostart.as_ref())
+}
+
+/// What removes the package if the run stops half-way: the MSI's products, else the
+/// service (stopped, then deleted); the Run entry, the task, a zip's PATH entry. Each
+/// a program and its arguments, no shell.
+#[cfg(windows)]
+fn undo_commands(req: &Request, host: &dyn super::host::Host) -> Vec<(String, Vec<String>)> {
+    // A zip's folder is known before it is copied; an MSI's PATH entry goes with /x.
+    let zip_dir = req
+        .msi
+        .is_none()
+        .then(|| super::zip_steps::install_dir(host, req));
+    let mut out = super::ways::undo_commands(autostart(req), zip_dir.as_deref());
     for code in products(req) {
         out.push((
             "msiexec.exe".into(),
@@ -128,9 +143,9 @@ fn undo_commands(req: &Request) -> Vec<(String, Vec<String>)> {
 
 /// After the flow: remove what a failed step left installed, and say so.
 #[cfg(windows)]
-fn clean_up(run: &mut Run, host: &dyn super::host::Host, req: &Request) {
+fn clean_up(run: &mut Run, host: &dyn super::host::Host, req: &Request, dir: Option<&str>) {
     let t = Instant::now();
-    let mut left = Vec::new();
+    let mut left = super::ways::left_registered(host, autostart(req), dir.unwrap_or_default());
     for code in products(req) {
         if super::msi_steps::registrations(host, code).unwrap_or(0) > 0 {
             left.push(format!("product {code}"));
@@ -142,7 +157,7 @@ fn clean_up(run: &mut Run, host: &dyn super::host::Host, req: &Request) {
     if left.is_empty() {
         return;
     }
-    for (program, args) in undo_commands(req) {
+    for (program, args) in undo_commands(req, host) {
         super::cleanup::run_quietly(&program, &args);
     }
     run.info(

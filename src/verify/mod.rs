@@ -182,6 +182,11 @@ pub enum VerifyError {
         "the MSI product {0} is already installed on this machine: verify --here installs and removes the products it verifies (and the older one of --against), and never touches one it did not install; uninstall it first, or verify on a clean machine"
     )]
     ProductInstalled(String),
+    /// `--here` and the package's Run entry or task already exists on this machine.
+    #[error(
+        "{0} already exists on this machine: verify --here installs and removes the package's, and never touches one it did not install; remove it first, or verify on a clean machine"
+    )]
+    Taken(String),
     /// This Windows machine refused or failed a call verify --here needs.
     #[error("{0}")]
     Host(String),

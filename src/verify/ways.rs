@@ -143,6 +143,105 @@ pub(super) fn close_before_removal(
     Ok(())
 }
 
+/// `--here`: what of the package's registration already exists on this machine before
+/// anything is installed (a Run entry or a task of its name), which verify must not
+/// touch. A PATH entry is verify's own new folder: never there before.
+#[cfg(windows)]
+pub(super) fn taken(
+    host: &dyn Host,
+    autostart: Option<&Autostart>,
+) -> Result<Option<String>, VerifyError> {
+    Ok(match autostart {
+        Some(Autostart::RunKey { name, scope, .. }) => {
+            let key = run_key(*scope);
+            host.registry_value(&key, name)?
+                .map(|_| format!("a Run entry named `{name}` ({key})"))
+        }
+        Some(Autostart::Task(task)) => {
+            let win = task_file(host, task);
+            host.local(&win)
+                .is_some_and(|p| p.exists())
+                .then(|| format!("a scheduled task named `{}` ({win})", task.name))
+        }
+        _ => None,
+    })
+}
+
+/// `--here`: what is left registered after the flow (a failed step stopped it before
+/// uninstall), in words; empty when nothing is.
+#[cfg(windows)]
+pub(super) fn left_registered(
+    host: &dyn Host,
+    autostart: Option<&Autostart>,
+    win_dir: &str,
+) -> Vec<String> {
+    let mut left = Vec::new();
+    match autostart {
+        Some(Autostart::Path { scope }) if !win_dir.is_empty() => {
+            let path = host.registry_value(environment_key(*scope), "Path");
+            if judge_path(
+                &path.ok().flatten().unwrap_or_default(),
+                win_dir,
+                *scope,
+                true,
+            )
+            .is_ok()
+            {
+                left.push(format!("{win_dir} on the {scope} PATH"));
+            }
+        }
+        Some(a @ Autostart::RunKey { .. }) | Some(a @ Autostart::Task(_)) => {
+            if let Ok(Some(what)) = taken(host, Some(a)) {
+                left.push(what);
+            }
+        }
+        _ => {}
+    }
+    left
+}
+
+/// `--here`: the commands that remove the package's registration when the run stops
+/// half-way (each a program and its arguments, no shell): the Run value, the task, and
+/// for a zip installed in `win_dir`, its PATH entry through the package's own helper.
+#[cfg(windows)]
+pub(super) fn undo_commands(
+    autostart: Option<&Autostart>,
+    win_dir: Option<&str>,
+) -> Vec<(String, Vec<String>)> {
+    match (autostart, win_dir) {
+        (Some(Autostart::RunKey { name, scope, .. }), _) => vec![(
+            "reg.exe".into(),
+            vec![
+                "delete".into(),
+                run_key(*scope),
+                "/v".into(),
+                name.clone(),
+                "/f".into(),
+            ],
+        )],
+        (Some(Autostart::Task(task)), _) => vec![(
+            "schtasks.exe".into(),
+            vec![
+                "/delete".into(),
+                "/tn".into(),
+                task.name.clone(),
+                "/f".into(),
+            ],
+        )],
+        (Some(Autostart::Path { scope }), Some(dir)) => vec![(
+            format!(
+                "{dir}\\{}",
+                crate::autostart::path::PATH_HELPER.replace('/', "\\")
+            ),
+            vec![
+                "remove".into(),
+                crate::autostart::path::scope_word(*scope).into(),
+            ],
+        )],
+        _ => Vec::new(),
+    }
+}
+
 /// The registry key that holds the PATH of `scope`.
 fn environment_key(scope: Scope) -> &'static str {
     match scope {
@@ -208,8 +307,7 @@ fn judge_run_entry(stored: Option<&str>, wanted: &str, name: &str, present: bool
 /// The task as Task Scheduler stores it: its file under System32\Tasks (what both
 /// Windows and Wine keep), and on Windows its action running the installed program.
 fn judge_task(host: &dyn Host, task: &Task, win_dir: &str, present: bool) -> CheckResult {
-    // Lower case, as Wine's folders are named (Windows compares without case).
-    let win = format!("{}\\system32\\tasks\\{}", host.system_root(), task.name);
+    let win = task_file(host, task);
     let local = host
         .local(&win)
         .ok_or_else(|| Failed(format!("{win} cannot be read on this host")))?;
@@ -238,6 +336,12 @@ fn judge_task(host: &dyn Host, task: &Task, win_dir: &str, present: bool) -> Che
             }
         }
     }
+}
+
+/// Where Task Scheduler stores the task (a Windows path of the host).
+fn task_file(host: &dyn Host, task: &Task) -> String {
+    // Lower case, as Wine's folders are named (Windows compares without case).
+    format!("{}\\system32\\tasks\\{}", host.system_root(), task.name)
 }
 
 /// A stored task's XML as text: UTF-16 LE (with or without its byte order mark) or

@@ -111,7 +111,7 @@ fn other_way(
 /// Files" has; return the install folder as a Windows path.
 fn extract(run: &mut Run, host: &dyn Host, req: &Request) -> Result<String, VerifyError> {
     let t = Instant::now();
-    let mut win_dir = format!("{}\\{}", host.work_dir(), req.stem);
+    let win_dir = format!("{}\\{}", host.work_dir(), req.stem);
     let host_dir = host
         .local(&win_dir)
         .ok_or_else(|| VerifyError::Unreachable(win_dir.clone()))?;
@@ -131,11 +131,19 @@ fn extract(run: &mut Run, host: &dyn Host, req: &Request) -> Result<String, Veri
             source: e,
         })?;
     }
-    if !req.root.is_empty() {
-        win_dir = format!("{win_dir}\\{}", req.root.trim_end_matches('/'));
-    }
+    let win_dir = install_dir(host, req);
     run.info("copy onto the host", t, win_dir.clone());
     Ok(win_dir)
+}
+
+/// The folder the package's scripts run from on the host: the copy's folder, and in it
+/// the zip's single top folder if it has one.
+pub(super) fn install_dir(host: &dyn Host, req: &Request) -> String {
+    let win_dir = format!("{}\\{}", host.work_dir(), req.stem);
+    match req.root.trim_end_matches('/') {
+        "" => win_dir,
+        root => format!("{win_dir}\\{root}"),
+    }
 }
 
 /// install.cmd, watching the program meanwhile: when a native service fails to start

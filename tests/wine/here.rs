@@ -70,7 +70,86 @@ fn the_windows_build_verifies_a_zip_and_an_msi_here_and_refuses_a_taken_name() {
     the_msi_here(&prefix);
     an_upgrade_here(&prefix, out.path());
     a_cli_tools_msi_here(&prefix, out.path());
+    a_run_entry_and_a_task_here(&prefix, out.path());
     a_taken_name_is_refused(&prefix);
+}
+
+/// `crate` (a fixture) with `table` in place of its service table, packaged into its own
+/// target folder and copied to `C:\t\{name}.zip`.
+fn fixture_zip_with(prefix: &Prefix, tmp: &Path, krate: &str, table: &str, name: &str) {
+    let manifest = copy_crate(&fixture(&format!("crates/{krate}")), &tmp.join(name), |t| {
+        let t = t.split("[package.metadata.winpkg.service]").next().unwrap();
+        format!("{t}\n{table}")
+    });
+    let r = package_in(
+        &manifest,
+        Some(&tmp.join(format!("{name}-target"))),
+        &tmp.join(format!("{name}-out")),
+        &[],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    std::fs::copy(
+        zip_path(&r.json()),
+        prefix.drive_c().join(format!("t/{name}.zip")),
+    )
+    .unwrap();
+}
+
+/// A Run entry's zip (the ticker, which stays up) and a task's: installed with
+/// install.cmd, what they registered read back through the registry API and the task's
+/// file, gone after uninstall.cmd. A Run entry or a task of the same name that verify
+/// did not make: refused, left as it was.
+fn a_run_entry_and_a_task_here(prefix: &Prefix, tmp: &Path) {
+    let run_key = "[package.metadata.winpkg.run-key]\nname = \"ticker & co\"\n";
+    fixture_zip_with(prefix, tmp, "ticker", run_key, "agent");
+    let (code, v, err) = here(prefix, &["C:\\t\\agent.zip"]);
+    assert_eq!(code, 0, "{err}\n{v:#}");
+    let entry = detail(&v, "Run entry");
+    assert!(entry.contains("ticker.exe is running (pid"), "{entry}");
+    assert_eq!(
+        step(&v, "Run entry after uninstall.cmd")["ok"],
+        true,
+        "{v:#}"
+    );
+
+    let task = "[package.metadata.winpkg.task]\nname = \"Nightly & Co\"\ntrigger = \"daily\"\nat = \"02:30\"\n";
+    fixture_zip_with(prefix, tmp, "twobins", task, "task");
+    let (code, v, err) = here(prefix, &["C:\\t\\task.zip"]);
+    assert_eq!(code, 0, "{err}\n{v:#}");
+    assert!(
+        detail(&v, "task").contains("`Nightly & Co` is registered"),
+        "{v:#}"
+    );
+    assert_eq!(step(&v, "task after uninstall.cmd")["ok"], true, "{v:#}");
+
+    // Theirs, not verify's: refused and untouched.
+    let (code, text) = prefix
+        .run_batch(
+            "reg add \"HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\" /v \"ticker & co\" /d mine /f",
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    assert_eq!(code, 0, "{text}");
+    let (code, v, err) = here(prefix, &["C:\\t\\agent.zip"]);
+    assert_eq!(code, 2, "{err}\n{v:#}");
+    assert!(err.contains("a Run entry named `ticker & co`"), "{err}");
+    let run = prefix
+        .registry_values(
+            "HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion",
+            "Run",
+        )
+        .unwrap();
+    assert_eq!(run.get("ticker & co").map(String::as_str), Some("mine"));
+    let theirs = prefix.drive_c().join("windows/system32/tasks/Nightly & Co");
+    std::fs::write(&theirs, "theirs").unwrap();
+    let (code, v, err) = here(prefix, &["C:\\t\\task.zip"]);
+    assert_eq!(code, 2, "{err}\n{v:#}");
+    assert!(
+        err.contains("a scheduled task named `Nightly & Co`"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "theirs");
 }
 
 /// The zip: installed with install.cmd, judged through the service manager's API.
