@@ -117,6 +117,13 @@ fn table(pkg: &cargo_metadata::Package, bins: &[&str], opts: &InitOptions) -> St
         t.push_str("start = \"auto\"\n");
         t.push_str("account = \"LocalService\"\n");
         t.push_str("args = []   # \"{dir}\" is the install folder\n");
+        if !native {
+            // LocalService cannot write in Program Files, where shawl logs by default.
+            t.push_str(&format!(
+                "log-dir = {}   # shawl's log, with the program's output\n",
+                toml_str(&format!("{{programdata}}\\{name}\\logs"))
+            ));
+        }
     }
     // The product's identity for `--msi`, made once here and kept for good.
     t.push_str("\n[package.metadata.winpkg.msi]\n");

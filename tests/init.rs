@@ -111,6 +111,14 @@ fn init_with_service_writes_a_valid_service_table() {
         kind: cargo_winpkg::config::OriginKind::Package,
         manifest: manifest.clone(),
     };
-    cargo_winpkg::autostart::service::from_config(&svc, "second.exe", Some(false), &origin)
-        .unwrap();
+    let (svc, advice) =
+        cargo_winpkg::autostart::service::from_config(&svc, "second.exe", Some(false), &origin)
+            .unwrap();
+    // shawl logs where LocalService may write: no advice to set log-dir.
+    assert_eq!(
+        svc.log_dir.as_deref(),
+        Some("{programdata}\\twobins\\logs"),
+        "{text}"
+    );
+    assert!(advice.iter().all(|a| a.key != "service.log-dir"), "{text}");
 }

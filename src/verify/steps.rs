@@ -329,11 +329,20 @@ pub(super) fn check_alive(run: &mut Run, ctx: &Ctx) -> Result<(), VerifyError> {
     Ok(())
 }
 
-/// The last line of shawl's log that says how the wrapped program ended.
+/// The last line of shawl's log that says how the wrapped program ended. The log is
+/// in `log-dir` when the package sets one, else beside shawl.exe.
 fn shawl_exit(ctx: &Ctx) -> Option<String> {
+    let log_dir = ctx
+        .manifest
+        .and_then(|m| m.service.as_ref())
+        .and_then(|s| s.service.log_dir.as_deref())
+        .map_or_else(
+            || ctx.win_dir.clone(),
+            |d| host_dir(ctx.host, d, &ctx.win_dir),
+        );
     let log = ctx
         .host
-        .local(&ctx.win_dir)?
+        .local(&log_dir)?
         .join(format!("shawl_for_{}_rCURRENT.log", ctx.service));
     let text = std::fs::read_to_string(log).ok()?;
     text.lines()

@@ -145,51 +145,46 @@ fn an_interrupted_verify_leaves_nothing_running_or_behind() {
 
 /// A console program that exits at once with code 3, wrapped by shawl: shawl itself
 /// stays RUNNING (and its command line names the program), but the program never runs.
-/// verify must fail and say how the program ended.
+/// verify must fail and say how the program ended, from shawl's log beside shawl.exe,
+/// or in `log-dir` when the package sets one.
 #[test]
 fn a_wrapped_program_that_exits_at_once_fails_verify() {
-    let d = tempfile::tempdir().unwrap();
-    let src = fixture("crates/ticker");
-    std::fs::create_dir_all(d.path().join("src")).unwrap();
-    std::fs::copy(src.join("src/main.rs"), d.path().join("src/main.rs")).unwrap();
-    let toml = std::fs::read_to_string(src.join("Cargo.toml"))
-        .unwrap()
-        .replace(
-            "args = [\"--every\", \"1\"]",
-            "args = [\"--exit-with\", \"3\"]",
+    for log_dir in ["", "log-dir = \"{programdata}\\\\ticker\\\\logs\"\n"] {
+        let d = tempfile::tempdir().unwrap();
+        copy_crate(&fixture("crates/ticker"), d.path(), |t| {
+            let t = t.replace(
+                "args = [\"--every\", \"1\"]",
+                "args = [\"--exit-with\", \"3\"]",
+            );
+            assert!(t.contains("--exit-with"));
+            format!("{t}{log_dir}")
+        });
+        let out = tempfile::tempdir().unwrap();
+        let r = package(
+            &d.path().join("Cargo.toml"),
+            out.path(),
+            &["--release"],
+            &[],
         );
-    assert!(toml.contains("--exit-with"));
-    std::fs::write(d.path().join("Cargo.toml"), toml).unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let r = package(
-        &d.path().join("Cargo.toml"),
-        out.path(),
-        &["--release"],
-        &[],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let (code, v, _kept) = verify_wine(&zip_path(&r.json()));
-    assert_eq!(code, 1, "{v:#}");
-    let alive = v["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "process alive")
-        .unwrap_or_else(|| panic!("{v:#}"));
-    assert_eq!(alive["ok"], false, "{v:#}");
-    let detail = alive["detail"].as_str().unwrap();
-    assert!(
-        detail.contains("ticker.exe does not keep running"),
-        "{detail}"
-    );
-    let log = detail
-        .split("shawl's log: ")
-        .nth(1)
-        .unwrap_or_else(|| panic!("shawl's log is quoted: {detail}"));
-    assert!(
-        log.contains('3'),
-        "shawl's log names the exit code: {detail}"
-    );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let (code, v, _kept) = verify_wine(&zip_path(&r.json()));
+        assert_eq!(code, 1, "{v:#}");
+        let alive = step(&v, "process alive");
+        assert_eq!(alive["ok"], false, "{v:#}");
+        let detail = alive["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("ticker.exe does not keep running"),
+            "{detail}"
+        );
+        let log = detail
+            .split("shawl's log: ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{log_dir}: shawl's log is quoted: {detail}"));
+        assert!(
+            log.contains('3'),
+            "shawl's log names the exit code: {detail}"
+        );
+    }
 }
 
 /// A package without a service (a CLI tool): --run smoke-tests its program under Wine,

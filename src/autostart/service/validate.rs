@@ -109,6 +109,9 @@ pub fn settle(
         &mut advice,
     )?;
     let folders = folders(&keys, cfg, svc.mode, &mut advice)?;
+    if let Some(a) = shawl_log_advice(svc, folders.log_dir.as_deref()) {
+        advice.push(a);
+    }
     svc.data_dirs = folders.data_dirs;
     svc.log_dir = folders.log_dir;
     svc.log = folders.log;
@@ -254,6 +257,24 @@ fn folders(
         log_dir: cfg.log_dir.clone(),
         log,
         event_source,
+    })
+}
+
+/// shawl logs beside shawl.exe unless given a folder: an account other than
+/// LocalSystem cannot write in an install folder under Program Files (the MSI's, and
+/// where admins extract a zip), and shawl then drops the log, the program's output
+/// with it, without a word.
+fn shawl_log_advice(svc: &Service, log_dir: Option<&str>) -> Option<Advice> {
+    if svc.mode != Mode::Shawl || log_dir.is_some() || svc.account == Account::LocalSystem {
+        return None;
+    }
+    Some(Advice {
+        key: "service.log-dir".into(),
+        message: format!(
+            "shawl writes its log (the program's output with it) beside shawl.exe, where {} cannot write when the package is installed under Program Files (the MSI's folder): the log is lost there. Set log-dir = \"{{programdata}}\\\\{}\\\\logs\" (created and granted to the account at install)",
+            svc.account.object_name(&svc.name),
+            svc.name
+        ),
     })
 }
 
@@ -673,6 +694,55 @@ mod tests {
         assert_eq!(
             s.writable_dirs(),
             ["{programdata}\\x y & z\\d", "D:\\svc", "{dir}\\logs"]
+        );
+    }
+
+    #[test]
+    fn a_wrapped_program_under_a_limited_account_is_told_where_shawl_can_log() {
+        let log_advice = |f: fn(&mut ServiceConfig), dispatcher: bool| {
+            let mut cfg = ServiceConfig {
+                name: Some("svc".into()),
+                ..ServiceConfig::default()
+            };
+            f(&mut cfg);
+            let (_, advice) = from_config(&cfg, "svc.exe", Some(dispatcher), &origin()).unwrap();
+            advice
+                .into_iter()
+                .find(|a| a.key == "service.log-dir")
+                .map(|a| a.message)
+        };
+        for account in ["LocalService", "NetworkService", "virtual"] {
+            let mut cfg = ServiceConfig {
+                name: Some("svc".into()),
+                account: Some(account.into()),
+                ..ServiceConfig::default()
+            };
+            let (_, advice) = from_config(&cfg, "svc.exe", Some(false), &origin()).unwrap();
+            let said = advice.iter().find(|a| a.key == "service.log-dir");
+            let said = said.map(|a| a.message.as_str()).unwrap_or_default();
+            assert!(
+                said.contains("log-dir = \"{programdata}\\\\svc\\\\logs\""),
+                "{account}: {said}"
+            );
+            cfg.log_dir = Some("{programdata}\\svc\\logs".into());
+            let (_, advice) = from_config(&cfg, "svc.exe", Some(false), &origin()).unwrap();
+            assert!(
+                advice.iter().all(|a| a.key != "service.log-dir"),
+                "{account}"
+            );
+        }
+        // LocalSystem writes anywhere; a native service keeps its own logs.
+        assert!(
+            log_advice(|_| {}, false).is_some(),
+            "LocalService is the default"
+        );
+        assert_eq!(
+            log_advice(|c| c.account = Some("LocalSystem".into()), false),
+            None
+        );
+        assert_eq!(
+            log_advice(|c| c.account = Some("LocalService".into()), true),
+            None
         );
     }
 
