@@ -499,15 +499,17 @@ fn service_checks(
         m
     };
     let wine = ctx.host.is_wine();
-    let cfg = match compare_config(&reg, as_msi(false).as_ref(), &ctx.win_dir, wine) {
+    let cfg = match compare_config(&reg, as_msi(false).as_ref(), ctx.host, &ctx.win_dir) {
         // Wine's msiexec writes the program's path into ImagePath unquoted (Windows
         // Installer quotes it): the rest must match, and the step says so.
-        Err(why) if wine => match compare_config(&reg, as_msi(true).as_ref(), &ctx.win_dir, wine) {
-            Ok(d) => Ok(format!(
-                "{d} (Wine's msiexec writes the program's path unquoted; Windows Installer quotes it)"
-            )),
-            Err(_) => Err(why),
-        },
+        Err(why) if wine => {
+            match compare_config(&reg, as_msi(true).as_ref(), ctx.host, &ctx.win_dir) {
+                Ok(d) => Ok(format!(
+                    "{d} (Wine's msiexec writes the program's path unquoted; Windows Installer quotes it)"
+                )),
+                Err(_) => Err(why),
+            }
+        }
         ok => ok,
     };
     run.check("configuration (sc qc)", t, cfg);
@@ -577,24 +579,27 @@ fn check_data_kept(ctx: &Ctx) -> Option<CheckResult> {
     if dirs.is_empty() {
         return None;
     }
-    let mut gone = Vec::new();
-    for d in &dirs {
-        let win = host_dir(ctx.host, d, &ctx.win_dir);
-        let kept = ctx.host.local(&win).is_some_and(|p| p.is_dir());
-        if !kept {
-            gone.push(win);
-        }
-    }
+    let wins: Vec<String> = dirs
+        .iter()
+        .map(|d| host_dir(ctx.host, d, &ctx.win_dir))
+        .collect();
+    let gone: Vec<&String> = wins
+        .iter()
+        .filter(|w| !ctx.host.local(w).is_some_and(|p| p.is_dir()))
+        .collect();
     Some(if gone.is_empty() {
         Ok(format!(
             "{} folder(s) kept: {}",
-            dirs.len(),
-            dirs.join(", ")
+            wins.len(),
+            wins.join(", ")
         ))
     } else {
         Err(Failed(format!(
             "uninstall removed data folder(s): {}",
-            gone.join(", ")
+            gone.iter()
+                .map(|w| w.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         )))
     })
 }

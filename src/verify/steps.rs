@@ -578,9 +578,10 @@ fn sid_type_number(t: Option<crate::config::words::SidType>) -> u32 {
 pub(super) fn compare_config(
     reg: &BTreeMap<String, String>,
     manifest: Option<&Manifest>,
+    host: &dyn Host,
     win_dir: &str,
-    wine: bool,
 ) -> CheckResult {
+    let wine = host.is_wine();
     let shown = |k: &str| reg.get(k).cloned().unwrap_or_else(|| "(none)".into());
     let summary = format!(
         "ImagePath={} | DisplayName={} | Start={} | ObjectName={}",
@@ -604,7 +605,8 @@ pub(super) fn compare_config(
             problems.push(format!("{key} is `{got}`, expected `{want}`"));
         }
     };
-    expect("ImagePath", &image_path.replace(DIR_PLACEHOLDER, win_dir));
+    // `{programdata}` (a log-dir shawl is given) is the machine's folder, as installed.
+    expect("ImagePath", &host_dir(host, image_path, win_dir));
     expect("DisplayName", &svc.display_name);
     if let Some(d) = &svc.description {
         expect("Description", d);

@@ -57,7 +57,7 @@ pub(super) fn steps(
         running = check_running(run, &ctx)?;
         let t = Instant::now();
         let reg = host.service_config(&ctx.service)?;
-        let cfg = compare_config(&reg, ctx.manifest, &ctx.win_dir, host.is_wine());
+        let cfg = compare_config(&reg, ctx.manifest, host, &ctx.win_dir);
         run.check("configuration (sc qc)", t, cfg);
         check_full_config(run, &ctx, &reg);
         check_folders_and_source(run, &ctx)?;

@@ -546,13 +546,14 @@ fn a_service_gets_its_folders_and_event_source_and_purge_removes_them() {
 }
 
 /// shawl's logging, configured from the service table: logs in the `log-dir` folder
-/// (created at install), rotated by size, only `log-retain` old files kept.
+/// under ProgramData (created at install; `{programdata}` in the stored command line
+/// as the machine's folder), rotated by size, only `log-retain` old files kept.
 #[test]
 fn shawl_logs_rotate_in_the_configured_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ticker");
     copy_crate(&fixture("crates/ticker"), &dir, |t| {
-        t + "log-dir = \"{dir}\\\\logs\"\nlog-rotate = \"300B\"\nlog-retain = 2\n"
+        t + "log-dir = \"{programdata}\\\\ticker & co\\\\logs\"\nlog-rotate = \"300B\"\nlog-retain = 2\n"
     });
     let r = package(
         &dir.join("Cargo.toml"),
@@ -568,7 +569,11 @@ fn shawl_logs_rotate_in_the_configured_folder() {
         image.contains("--log-rotate bytes=300 --log-retain 2"),
         "{image}"
     );
-    let logs_dir = installed_file(&v, &kept, "logs");
+    assert!(
+        image.contains("--log-dir \"C:\\ProgramData\\ticker & co\\logs\""),
+        "{image}"
+    );
+    let logs_dir = kept.drive_c().join("ProgramData/ticker & co/logs");
     let mut logs: Vec<String> = std::fs::read_dir(&logs_dir)
         .unwrap_or_else(|e| panic!("{}: {e}", logs_dir.display()))
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
