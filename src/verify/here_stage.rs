@@ -2,8 +2,9 @@
 //! administrator), through the same flows as under Wine (`zip_steps`, `msi_steps`)
 //! over [`Machine`], judged through the service manager's API. It refuses to run
 //! unelevated, and when the service (or the MSI's product, the Run entry, the task)
-//! already exists here: it never touches what it did not install. Whatever is left when a step fails or the
-//! run is interrupted (the service, the product, its folder) is removed.
+//! already exists here: it never touches what it did not install. Whatever is left
+//! when a step fails or the run is interrupted (the service, the product, the Run
+//! entry, the task, a zip's PATH entry, its folder) is removed.
 
 #[cfg(windows)]
 use std::time::Instant;
