@@ -70,7 +70,7 @@ pub(super) fn check_registered(
             }
             // uninstall.cmd also ends the running copy (the MSI leaves it to the user).
             if result.is_ok() && !present && installer == Installer::Scripts {
-                let left = host.processes_running(exe);
+                let left = still_running(host, exe);
                 if !left.is_empty() {
                     result = Err(Failed(format!(
                         "{exe} is still running (pid {left:?}) after uninstall.cmd"
@@ -94,6 +94,19 @@ pub(super) fn check_registered(
         Autostart::Task(_) => {}
     }
     Ok(())
+}
+
+/// The processes of `exe` still there 5 s on (an ended process can linger a moment
+/// in the host's list); empty as soon as there are none.
+fn still_running(host: &dyn Host, exe: &str) -> Vec<u32> {
+    let t = Instant::now();
+    loop {
+        let pids = host.processes_running(exe);
+        if pids.is_empty() || t.elapsed() > std::time::Duration::from_secs(5) {
+            return pids;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
 }
 
 /// Whether the program a Run entry starts at install is running (within 5 s): said,
