@@ -80,7 +80,7 @@ pub(super) fn check_registered(
             run.check(&after("Run entry"), t, result);
         }
         Autostart::Task(task) if installer == Installer::Scripts => {
-            let result = judge_task(host, task, win_dir, present);
+            let result = judge_task(host, task, win_dir, present)?;
             run.check(&after("task"), t, result);
         }
         Autostart::Task(task) if present => run.info(
@@ -171,10 +171,7 @@ pub(super) fn taken(
                 .map(|_| format!("a Run entry named `{name}` ({key})"))
         }
         Some(Autostart::Task(task)) => {
-            let win = task_file(host, task);
-            host.local(&win)
-                .is_some_and(|p| p.exists())
-                .then(|| format!("a scheduled task named `{}` ({win})", task.name))
+            task_stored(host, task)?.then(|| format!("a scheduled task named `{}`", task.name))
         }
         _ => None,
     })
@@ -317,37 +314,63 @@ fn judge_run_entry(stored: Option<&str>, wanted: &str, name: &str, present: bool
     }
 }
 
-/// The task as Task Scheduler stores it: its file under System32\Tasks (what both
-/// Windows and Wine keep), and on Windows its action running the installed program.
-fn judge_task(host: &dyn Host, task: &Task, win_dir: &str, present: bool) -> CheckResult {
-    let win = task_file(host, task);
-    let local = host
-        .local(&win)
-        .ok_or_else(|| Failed(format!("{win} cannot be read on this host")))?;
-    let stored = std::fs::read(&local).ok();
+/// The task as Task Scheduler holds it ([`task_stored`]), and on Windows its stored
+/// action running the installed program.
+fn judge_task(
+    host: &dyn Host,
+    task: &Task,
+    win_dir: &str,
+    present: bool,
+) -> Result<CheckResult, VerifyError> {
     let name = &task.name;
-    match (present, stored) {
-        (true, None) => Err(Failed(format!(
-            "the task `{name}` is not registered ({win})"
-        ))),
-        (false, None) => Ok(format!("the task `{name}` is gone")),
-        (false, Some(_)) => Err(Failed(format!(
-            "the task `{name}` is still registered ({win})"
-        ))),
-        (true, Some(_)) if host.is_wine() => Ok(format!(
-            "`{name}` is registered ({win}); Wine stores a task without its trigger and action, and runs none: what it would run is not judged here"
+    Ok(match (present, task_stored(host, task)?) {
+        (true, false) => Err(Failed(format!("the task `{name}` is not registered"))),
+        (false, false) => Ok(format!("the task `{name}` is gone")),
+        (false, true) => Err(Failed(format!("the task `{name}` is still registered"))),
+        (true, true) if host.is_wine() => Ok(format!(
+            "`{name}` is registered ({}); Wine stores a task without its trigger and action, and runs none: what it would run is not judged here",
+            task_file(host, task)
         )),
-        (true, Some(bytes)) => {
-            let program = format!("{win_dir}\\{}", task.exe);
-            let text = xml_text(&bytes);
-            if text.contains(&program) || text.contains(&xml_escape(&program)) {
-                Ok(format!("`{name}` is registered and runs {program}"))
-            } else {
-                Err(Failed(format!(
-                    "`{name}` is registered ({win}) but its action does not run {program}"
-                )))
-            }
-        }
+        (true, true) => task_action(host, task, win_dir),
+    })
+}
+
+/// Task Scheduler's cache of registered tasks, one subkey a task (Windows).
+const TASK_TREE: &str = "HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\TaskCache\\Tree";
+
+/// Whether Task Scheduler holds the task: its file under System32\Tasks (all Wine
+/// keeps), or on Windows its key in the task cache, which an administrator can read
+/// where the file's ACL may not let one.
+fn task_stored(host: &dyn Host, task: &Task) -> Result<bool, VerifyError> {
+    let file = host
+        .local(&task_file(host, task))
+        .is_some_and(|p| p.exists());
+    if file || host.is_wine() {
+        return Ok(file);
+    }
+    Ok(host
+        .registry_subkeys(TASK_TREE)?
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(&task.name)))
+}
+
+/// The stored task's action must run the installed program; when its XML cannot be
+/// read, that is said rather than passed as judged.
+fn task_action(host: &dyn Host, task: &Task, win_dir: &str) -> CheckResult {
+    let (name, win) = (&task.name, task_file(host, task));
+    let program = format!("{win_dir}\\{}", task.exe);
+    let Some(bytes) = host.local(&win).and_then(|p| std::fs::read(p).ok()) else {
+        return Ok(format!(
+            "`{name}` is registered; its stored XML ({win}) cannot be read here, so what it runs is not judged"
+        ));
+    };
+    let text = xml_text(&bytes);
+    if text.contains(&program) || text.contains(&xml_escape(&program)) {
+        Ok(format!("`{name}` is registered and runs {program}"))
+    } else {
+        Err(Failed(format!(
+            "`{name}` is registered ({win}) but its action does not run {program}"
+        )))
     }
 }
 
