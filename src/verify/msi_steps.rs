@@ -583,8 +583,9 @@ fn check_data_kept(ctx: &Ctx) -> Option<CheckResult> {
         .iter()
         .map(|d| host_dir(ctx.host, d, &ctx.win_dir))
         .collect();
-    let gone: Vec<&String> = wins
+    let gone: Vec<&str> = wins
         .iter()
+        .map(String::as_str)
         .filter(|w| !ctx.host.local(w).is_some_and(|p| p.is_dir()))
         .collect();
     Some(if gone.is_empty() {
@@ -596,10 +597,7 @@ fn check_data_kept(ctx: &Ctx) -> Option<CheckResult> {
     } else {
         Err(Failed(format!(
             "uninstall removed data folder(s): {}",
-            gone.iter()
-                .map(|w| w.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            gone.join(", ")
         )))
     })
 }

@@ -70,7 +70,7 @@ pub(super) fn check_registered(
             }
             // uninstall.cmd also ends the running copy (the MSI leaves it to the user).
             if result.is_ok() && !present && installer == Installer::Scripts {
-                let left = still_running(host, exe);
+                let left = wait_for(host, exe, false);
                 if !left.is_empty() {
                     result = Err(Failed(format!(
                         "{exe} is still running (pid {left:?}) after uninstall.cmd"
@@ -96,33 +96,27 @@ pub(super) fn check_registered(
     Ok(())
 }
 
-/// The processes of `exe` still there 5 s on (an ended process can linger a moment
-/// in the host's list); empty as soon as there are none.
-fn still_running(host: &dyn Host, exe: &str) -> Vec<u32> {
+/// The processes of `exe`, polled for up to 5 s until there are some (`running`) or
+/// none: a program started by `start` takes a moment to appear, an ended one can
+/// linger a moment in the host's list. What is there when the wait ends.
+fn wait_for(host: &dyn Host, exe: &str, running: bool) -> Vec<u32> {
     let t = Instant::now();
     loop {
         let pids = host.processes_running(exe);
-        if pids.is_empty() || t.elapsed() > std::time::Duration::from_secs(5) {
+        if pids.is_empty() != running || t.elapsed() > std::time::Duration::from_secs(5) {
             return pids;
         }
         std::thread::sleep(std::time::Duration::from_millis(300));
     }
 }
 
-/// Whether the program a Run entry starts at install is running (within 5 s): said,
-/// not judged, since a program that does its work and ends cannot be told from one
-/// that did not start.
+/// Whether the program a Run entry starts at install is running: said, not judged,
+/// since a program that does its work and ends cannot be told from one that did not
+/// start.
 fn started(host: &dyn Host, exe: &str) -> String {
-    let t = Instant::now();
-    loop {
-        let pids = host.processes_running(exe);
-        if !pids.is_empty() {
-            return format!("; started at install: {exe} is running (pid {pids:?})");
-        }
-        if t.elapsed() > std::time::Duration::from_secs(5) {
-            return format!("; started at install: {exe} is not running now (it may have ended)");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(300));
+    match wait_for(host, exe, true).as_slice() {
+        [] => format!("; started at install: {exe} is not running now (it may have ended)"),
+        pids => format!("; started at install: {exe} is running (pid {pids:?})"),
     }
 }
 

@@ -111,10 +111,10 @@ fn other_way(
 /// Files" has; return the install folder as a Windows path.
 fn extract(run: &mut Run, host: &dyn Host, req: &Request) -> Result<String, VerifyError> {
     let t = Instant::now();
-    let win_dir = format!("{}\\{}", host.work_dir(), req.stem);
+    let copy = copy_dir(host, req);
     let host_dir = host
-        .local(&win_dir)
-        .ok_or_else(|| VerifyError::Unreachable(win_dir.clone()))?;
+        .local(&copy)
+        .ok_or_else(|| VerifyError::Unreachable(copy.clone()))?;
     for name in &req.files {
         let from = inside(&req.package_dir, name);
         let to = inside(&host_dir, name);
@@ -136,13 +136,18 @@ fn extract(run: &mut Run, host: &dyn Host, req: &Request) -> Result<String, Veri
     Ok(win_dir)
 }
 
+/// The folder the zip's files are copied into on the host (named after the zip).
+fn copy_dir(host: &dyn Host, req: &Request) -> String {
+    format!("{}\\{}", host.work_dir(), req.stem)
+}
+
 /// The folder the package's scripts run from on the host: the copy's folder, and in it
 /// the zip's single top folder if it has one.
 pub(super) fn install_dir(host: &dyn Host, req: &Request) -> String {
-    let win_dir = format!("{}\\{}", host.work_dir(), req.stem);
+    let copy = copy_dir(host, req);
     match req.root.trim_end_matches('/') {
-        "" => win_dir,
-        root => format!("{win_dir}\\{root}"),
+        "" => copy,
+        root => format!("{copy}\\{root}"),
     }
 }
 

@@ -74,26 +74,33 @@ fn the_windows_build_verifies_a_zip_and_an_msi_here_and_refuses_a_taken_name() {
     a_taken_name_is_refused(&prefix);
 }
 
-/// `crate` (a fixture) with `table` in place of its service table, packaged into its own
-/// target folder and copied to `C:\t\{name}.zip`.
+/// The crate at `manifest` packaged with `args` into its own target folder under
+/// `tmp` (the shared one's exes are other tests' copies), its zip copied to
+/// `C:\t\{name}.zip` and its MSI, if it made one, to `C:\t\{name}.msi`.
+fn package_onto_prefix(prefix: &Prefix, tmp: &Path, manifest: &Path, args: &[&str], name: &str) {
+    let r = package_in(
+        manifest,
+        Some(&tmp.join(format!("{name}-target"))),
+        &tmp.join(format!("{name}-out")),
+        args,
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let t = prefix.drive_c().join("t");
+    std::fs::copy(zip_path(&r.json()), t.join(format!("{name}.zip"))).unwrap();
+    if let Some(msi) = r.json()["packages"][0]["msi"]["path"].as_str() {
+        std::fs::copy(msi, t.join(format!("{name}.msi"))).unwrap();
+    }
+}
+
+/// `crate` (a fixture) with `table` in place of its service table, packaged onto the
+/// prefix as `C:\t\{name}.zip`.
 fn fixture_zip_with(prefix: &Prefix, tmp: &Path, krate: &str, table: &str, name: &str) {
     let manifest = copy_crate(&fixture(&format!("crates/{krate}")), &tmp.join(name), |t| {
         let t = t.split("[package.metadata.winpkg.service]").next().unwrap();
         format!("{t}\n{table}")
     });
-    let r = package_in(
-        &manifest,
-        Some(&tmp.join(format!("{name}-target"))),
-        &tmp.join(format!("{name}-out")),
-        &[],
-        &[],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    std::fs::copy(
-        zip_path(&r.json()),
-        prefix.drive_c().join(format!("t/{name}.zip")),
-    )
-    .unwrap();
+    package_onto_prefix(prefix, tmp, &manifest, &[], name);
 }
 
 /// A Run entry's zip (the ticker, which stays up) and a task's: installed with
@@ -228,17 +235,13 @@ fn an_upgrade_here(prefix: &Prefix, tmp: &Path) {
     copy_crate(&fixture("crates/webhello"), &dir, |t| {
         t.replacen("version = \"0.1.0\"", "version = \"0.2.0\"", 1)
     });
-    // Its own target folder: the shared one's webhello.exe is other tests'.
-    let r = package_in(
+    package_onto_prefix(
+        prefix,
+        tmp,
         &dir.join("Cargo.toml"),
-        Some(&tmp.join("webhello-target")),
-        &tmp.join("webhello-0.2.0-out"),
         &["--release", "--msi"],
-        &[],
+        "w2",
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let msi = PathBuf::from(r.json()["packages"][0]["msi"]["path"].as_str().unwrap());
-    std::fs::copy(&msi, prefix.drive_c().join("t/w2.msi")).unwrap();
     let (code, v, err) = here(prefix, &["C:\\t\\w2.msi", "--against", "C:\\t\\w.msi"]);
     assert_eq!(code, 0, "{err}\n{v:#}");
     for s in [
@@ -260,17 +263,7 @@ fn a_cli_tools_msi_here(prefix: &Prefix, tmp: &Path) {
     let manifest = copy_crate(&fixture("crates/twobins"), &tmp.join("twobins"), |t| {
         t + "\n[package.metadata.winpkg.cli]\npath = \"machine\"\n\n[package.metadata.winpkg.msi]\nupgrade-code = \"{5C1A7E0B-3D2F-4A61-9B84-17C6E5D4A3B2}\"\n"
     });
-    // Its own target folder: the shared one's twobins is other tests' copies.
-    let r = package_in(
-        &manifest,
-        Some(&tmp.join("twobins-target")),
-        &tmp.join("twobins-out"),
-        &["--release", "--msi"],
-        &[],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let msi = PathBuf::from(r.json()["packages"][0]["msi"]["path"].as_str().unwrap());
-    std::fs::copy(&msi, prefix.drive_c().join("t/cli.msi")).unwrap();
+    package_onto_prefix(prefix, tmp, &manifest, &["--release", "--msi"], "cli");
     let (code, v, err) = here(prefix, &["C:\\t\\cli.msi", "--run"]);
     assert_eq!(code, 0, "{err}\n{v:#}");
     let ran = step(&v, "run program")["detail"]
